@@ -1,0 +1,1 @@
+"""Contracts: collection events, the policy file model, and the exported JSON Schema."""

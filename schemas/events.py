@@ -1,0 +1,95 @@
+"""Collection event contract, version 1: an envelope plus a payload typed per kind.
+
+Attendance microservices emit one JSON object per event to ``collection.<kind>.v1``.
+Payload models accept unknown keys on purpose: minimization, not validation, decides
+what is kept, so that a field the policy does not allow is removed *with evidence*
+instead of failing the whole event.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+SPEC = "rakuro.collection/v1"
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
+ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class CollectionKind(StrEnum):
+    """Kinds of collection event; each maps to data categories through the policy file."""
+
+    TERMINAL = "terminal"
+    ACCESS_LOG = "access_log"
+
+
+class SubjectType(StrEnum):
+    """Data subjects the policy distinguishes (preamble; Art. 3.1 table)."""
+
+    PERSON_IN_CHARGE = "person_in_charge"
+    """A person in charge at a Registered User."""
+    ANALYZED_ACCOUNT_HOLDER = "analyzed_account_holder"
+    """The holder of an Account to be Analyzed."""
+
+
+class Subject(BaseModel):
+    """Whom the event is about. ``id`` is pseudonymized before anything is stored or forwarded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: SubjectType
+    id: ShortText = Field(description="The tenant's own identifier of the person; never stored raw.")
+
+
+class CollectionEnvelope(BaseModel):
+    """What every collection event carries around its payload."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spec: Literal["rakuro.collection/v1"] = Field(description="Contract name and major version.")
+    event_id: UUID = Field(description="Unique per event; the idempotency key of the lineage store.")
+    kind: CollectionKind
+    kind_version: int = Field(ge=1, description="Version of the payload contract of this kind.")
+    occurred_at: AwareDatetime = Field(description="When the data was collected; selects the policy version.")
+    tenant_id: Identifier = Field(description="The Registered User (customer company) the data belongs to.")
+    source_service: Identifier = Field(description="The microservice that collected the data.")
+    subject: Subject
+    payload: dict[str, Any] = Field(description="Kind-specific fields; see the payload models.")
+
+
+class _Payload(BaseModel):
+    # Unknown keys are kept here only so that minimization can remove them with evidence.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class TerminalPayloadV1(_Payload):
+    """Terminal information (Art. 2.1(1)(ii)): ID information that can identify the terminal."""
+
+    terminal_id: Identifier
+    terminal_type: Literal["pc", "mobile", "tablet"]
+
+
+class AccessLogPayloadV1(_Payload):
+    """Log Information (Art. 2.1(1)(ii)): IP address, request time, operation history, usage situation."""
+
+    ip_address: IPv4Address | IPv6Address
+    requested_at: AwareDatetime
+    operation: ShortText = Field(description="The operation performed, e.g. clock_in, view_timesheet.")
+    screen: ShortText | None = Field(default=None, description="Where in the Services it happened (usage situation).")
+
+
+PAYLOAD_MODELS: dict[tuple[CollectionKind, int], type[_Payload]] = {
+    (CollectionKind.TERMINAL, 1): TerminalPayloadV1,
+    (CollectionKind.ACCESS_LOG, 1): AccessLogPayloadV1,
+}
+
+
+def payload_model(kind: CollectionKind, version: int) -> type[BaseModel] | None:
+    """The payload contract for ``kind`` at ``version``, or None when unsupported."""
+    return PAYLOAD_MODELS.get((kind, version))
+

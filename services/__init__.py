@@ -1,0 +1,1 @@
+"""purpose-lineage runtime: processors, sink, API and CLI."""

@@ -1,0 +1,1 @@
+"""The HTTP API: queries over the lineage store, accounting for replays, metrics."""

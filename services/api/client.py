@@ -1,0 +1,65 @@
+"""Read the lineage store through a running API (the embedded store belongs to the running stack)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import httpx
+
+from services.store.lineage_store import Accounting, QueryResult
+
+
+class LineageReader(Protocol):
+    """What the CLI reads; served by the store itself or by a running API."""
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult: ...
+
+    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting: ...
+
+    def summary(self) -> dict[str, Any]: ...
+
+
+class ApiError(RuntimeError):
+    """The API refused a request; the message is the API's reason."""
+
+
+class ApiLineageReader:
+    """:class:`LineageReader` over HTTP."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0) -> None:
+        self._http = httpx.Client(base_url=base_url, timeout=timeout)
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        response = self._http.post(path, json=body)
+        if response.status_code >= 400:
+            detail = response.json().get("detail", response.text) if response.content else response.reason_phrase
+            raise ApiError(str(detail))
+        return response.json()
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        data = self._post("/api/v1/query", {"sql": sql, "parameters": parameters or {}})
+        return QueryResult(columns=data["columns"], rows=data["rows"])
+
+    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
+        data = self._post("/api/v1/accounting", {"event_ids": list(event_ids), "offsets": [list(o) for o in offsets]})
+        return Accounting(
+            event_ids=set(data["event_ids"]), dead_letter_offsets={(t, int(p), int(o)) for t, p, o in data["offsets"]}
+        )
+
+    def summary(self) -> dict[str, Any]:
+        response = self._http.get("/api/v1/summary")
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def api_is_up(base_url: str) -> bool:
+    """True when a purpose-lineage API answers at ``base_url``."""
+    try:
+        return httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False

@@ -1,0 +1,1 @@
+"""Kafka plumbing: the local Tansu broker for the embedded default, and explicit topic creation."""

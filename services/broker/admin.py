@@ -1,0 +1,33 @@
+"""Explicit topic creation: a producer-created topic gets the broker's default partition count."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+
+def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int, timeout: float = 30.0) -> list[str]:
+    """Create the topics that do not exist yet; return those created. Retries while the broker starts."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="purpose-lineage-admin")
+            break
+        except KafkaError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    try:
+        existing = set(admin.list_topics())
+        missing = [name for name in names if name not in existing]
+        if missing:
+            try:
+                admin.create_topics([NewTopic(name, partitions, 1) for name in missing])
+            except TopicAlreadyExistsError:
+                pass  # another process created them between list and create
+        return missing
+    finally:
+        admin.close()

@@ -1,0 +1,1 @@
+"""The `purpose-lineage` command."""

@@ -1,0 +1,1 @@
+"""A simulated attendance company emitting realistic collection events."""

@@ -1,0 +1,51 @@
+"""Where the pseudonym key comes from: the environment, a key file, or a generated local key."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from services.settings import Settings
+from services.stages.pseudonymize import PseudonymKey
+
+
+class PseudonymKeyError(ValueError):
+    """The configured key cannot be used."""
+
+
+def _read_key_file(path: Path) -> bytes:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise PseudonymKeyError(f"cannot read pseudonym key file {path} ({exc.strerror})") from exc
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return text.encode("utf-8")
+
+
+def _generate_local_key(path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_bytes(32)
+    # O_EXCL: two processes racing to create the key never end up with different keys.
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(secret.hex())
+    return secret
+
+
+def load_pseudonym_key(settings: Settings, *, create: bool = True) -> PseudonymKey:
+    """The configured key; for the embedded default, the local key file, generated on first use."""
+    if settings.pseudonym_key is not None:
+        secret = settings.pseudonym_key.get_secret_value().encode("utf-8")
+    elif settings.pseudonym_key_file is not None:
+        secret = _read_key_file(settings.pseudonym_key_file)
+    elif settings.local_key_file.exists() or not create:
+        secret = _read_key_file(settings.local_key_file)
+    else:
+        secret = _generate_local_key(settings.local_key_file)
+    try:
+        return PseudonymKey(secret)
+    except ValueError as exc:
+        raise PseudonymKeyError(str(exc)) from exc

@@ -1,0 +1,71 @@
+"""Assemble the running pipeline from settings: policy, key, store, faust processors and sink."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import faust
+
+from services.broker.admin import ensure_topics
+from services.keys import load_pseudonym_key
+from services.metrics import PipelineMetrics
+from services.policy.engine import PolicyEngine
+from services.policy.loader import load_policy
+from services.processors.app import create_processor_app
+from services.settings import Settings
+from services.sink.writer import LineageWriter
+from services.stages.pipeline import CollectionContext
+from services.store.async_store import AsyncLineageStore
+from services.store.client import connect
+from services.store.lineage_store import LineageStore
+from services.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """The collection processors and the lineage sink over one broker and one store."""
+
+    def __init__(self, settings: Settings, metrics: PipelineMetrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics or PipelineMetrics.create()
+        self.topics = Topics(settings.topic_prefix)
+        engine = PolicyEngine(load_policy(settings.policy))
+        current = engine.policy.versions[-1].version
+        self.metrics.policy_info.labels(engine.policy_id, current).set(1)
+        self.context = CollectionContext(
+            engine=engine,
+            key=load_pseudonym_key(settings),
+            kind_of_topic=self.topics.kind_of_collection_topic,
+            max_event_bytes=settings.max_event_bytes,
+        )
+        self.store: AsyncLineageStore | None = None
+        self.app: faust.App | None = None
+
+    async def start(self) -> None:
+        """Create topics, open and migrate the store, start the faust agents."""
+        settings = self.settings
+        loop = asyncio.get_running_loop()
+        created = await loop.run_in_executor(
+            None, ensure_topics, settings.bootstrap, self.topics.all, settings.topic_partitions
+        )
+        if created:
+            log.info("created %d topics", len(created))
+        lineage_store = LineageStore(connect(settings), settings.clickhouse_database)
+        applied = await loop.run_in_executor(None, lineage_store.migrate)
+        if applied:
+            log.info("applied migrations %s", ", ".join(applied))
+        self.store = AsyncLineageStore(lineage_store)
+        writer = LineageWriter(self.store, self.metrics)
+        self.app = create_processor_app(settings, self.context, writer, self.metrics)
+        await self.app.start()
+
+    async def stop(self) -> None:
+        """Stop consuming (committing what was processed), then close the store."""
+        if self.app is not None:
+            await self.app.stop()
+            self.app = None
+        if self.store is not None:
+            self.store.close()
+            self.store = None

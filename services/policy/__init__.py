@@ -1,0 +1,1 @@
+"""Loading the policy file and deciding with it."""

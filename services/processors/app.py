@@ -1,0 +1,103 @@
+"""The faust app: a collection agent (stages -> tagged/dead-letter topics) and a sink agent (-> ClickHouse)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from faust.types import EventT
+
+from services.metrics import PipelineMetrics
+from services.processors.publisher import publish
+from services.settings import Settings
+from services.sink.rows import sink_rows
+from services.sink.writer import LineageWriter
+from services.stages.messages import encode_dead_letter, encode_tagged
+from services.stages.pipeline import CollectionContext, process_collection_batch
+from services.stages.records import SourceRecord, StageResult, TaggedRecord
+from services.topics import Topics
+
+log = logging.getLogger(__name__)
+
+
+def source_record(event: EventT[Any]) -> SourceRecord:
+    """The consumed message as the stages see it."""
+    message = event.message
+    timestamp = message.timestamp
+    return SourceRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        value=message.value,
+        key=message.key,
+        headers=tuple((k, bytes(v)) for k, v in (message.headers or ())),
+        timestamp_ms=int(timestamp * 1000) if timestamp else None,
+    )
+
+
+def span(batch: Sequence[SourceRecord]) -> str:
+    """``topic[partition]@first..last`` of a batch, for logs."""
+    if not batch:
+        return "(empty batch)"
+    return f"{batch[0].coordinates}..{batch[-1].offset} ({len(batch)} records)"
+
+
+def _count(metrics: PipelineMetrics, batch: Sequence[SourceRecord], result: StageResult[TaggedRecord], topics: Topics) -> None:
+    for record in batch:
+        kind = topics.kind_of_collection_topic(record.topic)
+        metrics.events_consumed.labels(kind.value if kind else "unknown").inc()
+    for tagged in result.ok:
+        metrics.records_tagged.labels(tagged.kind).inc()
+        if tagged.removed:
+            metrics.fields_removed.labels(tagged.kind).inc(len(tagged.removed))
+    for letter in result.dead:
+        metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
+
+
+def create_processor_app(
+    settings: Settings,
+    context: CollectionContext,
+    writer: LineageWriter,
+    metrics: PipelineMetrics,
+) -> faust.App:
+    """Build (not start) the faust app for ``settings``; nothing runs until ``await app.start()``."""
+    topics = Topics(settings.topic_prefix)
+    app = faust.App(
+        settings.app_id,
+        broker=f"kafka://{settings.bootstrap}",
+        web_enabled=False,
+        topic_disable_leader=True,
+        topic_allow_declare=False,  # the stack creates its topics explicitly, with the right partition count
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        broker_session_timeout=settings.consumer_session_timeout_s,
+        broker_rebalance_timeout=settings.consumer_rebalance_timeout_s,
+        broker_heartbeat_interval=settings.consumer_session_timeout_s / 5,
+        producer_acks=-1,
+        stream_wait_empty=False,
+    )
+    collection_topic = app.topic(*topics.all_collection, key_type=bytes, value_type=bytes)
+    store_topic = app.topic(*topics.all_tagged, topics.dead_letter, key_type=bytes, value_type=bytes)
+
+    async def collect(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_window_s):
+            batch = [source_record(e) for e in events]
+            result = process_collection_batch(batch, context, datetime.now(UTC))
+            outgoing = [encode_tagged(r, topics.tagged_for(r.kind)) for r in result.ok]
+            outgoing += [encode_dead_letter(d, topics.dead_letter) for d in result.dead]
+            await publish(app.producer, outgoing)
+            _count(metrics, batch, result, topics)
+            log.debug("collected %s: %d tagged, %d dead letters", span(batch), len(result.ok), len(result.dead))
+
+    async def store(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(settings.batch_size, within=settings.batch_window_s):
+            batch = [source_record(e) for e in events]
+            await writer.write(sink_rows(batch, topics.dead_letter), span(batch))
+
+    app.agent(collection_topic, name="collect")(collect)
+    app.agent(store_topic, name="store")(store)
+    return app

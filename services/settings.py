@@ -1,0 +1,88 @@
+"""Every runtime setting in one place (environment prefix ``LINEAGE_``).
+
+No value set means the embedded default: a local Tansu broker on loopback and the
+in-process ClickHouse engine (chDB) under ``./var/lineage``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "schemas" / "policies" / "rakuro.yaml"
+
+
+class Settings(BaseSettings):
+    """Runtime settings; frozen so that a running stage never sees them change."""
+
+    model_config = SettingsConfigDict(env_prefix="LINEAGE_", frozen=True, extra="ignore")
+
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="Kafka bootstrap servers (host:port,...). Unset: start a local Tansu broker on loopback.",
+    )
+    local_broker_port: int = Field(
+        default=19092, description="Port of the local Tansu broker started when no bootstrap is set."
+    )
+    topic_prefix: str = Field(default="", description="Prefix for every topic name (isolates tests and tenants).")
+    topic_partitions: int = Field(default=1, ge=1, description="Partitions for topics the stack creates.")
+    consumer_session_timeout_s: float = Field(
+        default=10.0, gt=0, description="Consumer session timeout; short keeps group joins on Tansu at ~5 s."
+    )
+    consumer_rebalance_timeout_s: float = Field(
+        default=5.0, gt=0, description="How long the group coordinator waits for members to rejoin."
+    )
+    app_id: str = Field(default="purpose-lineage", description="faust app id, also the consumer group id.")
+
+    clickhouse_url: str | None = Field(
+        default=None,
+        description="ClickHouse HTTP URL (http://user:pass@host:8123). Unset: embedded chDB at clickhouse_path.",
+    )
+    clickhouse_path: Path = Field(default=Path("var/lineage"), description="Directory of the embedded chDB store.")
+    clickhouse_database: str = Field(default="lineage", description="ClickHouse database holding the lineage tables.")
+
+    policy: Path = Field(default=DEFAULT_POLICY, description="Policy file (YAML) the stages decide with.")
+    pseudonym_key: SecretStr | None = Field(
+        default=None, description="HMAC key for subject pseudonyms (prefer pseudonym_key_file)."
+    )
+    pseudonym_key_file: Path | None = Field(
+        default=None, description="File holding the HMAC key. Unset with no key: a generated key under var/."
+    )
+    local_key_file: Path = Field(
+        default=Path("var/pseudonym.key"), description="Where the generated local key lives (embedded default)."
+    )
+
+    batch_size: int = Field(default=2000, ge=1, description="Most events a stage takes per batch.")
+    batch_window_s: float = Field(default=0.5, gt=0, description="Longest wait for a batch to fill, in seconds.")
+    max_event_bytes: int = Field(default=1_048_576, ge=1, description="Events larger than this are dead-lettered.")
+
+    api_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to.")
+    api_port: int = Field(default=8765, description="Port of the HTTP API.")
+    api_url: str | None = Field(
+        default=None, description="Where clients (replay, sql) reach a running API. Unset: http://api_host:api_port."
+    )
+
+    demo_employees: int = Field(default=50, ge=1, description="Simulated employees in `up --demo`.")
+    demo_rate: float = Field(default=20.0, gt=0, description="Simulated events per second in `up --demo`.")
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when the stack must start its own local broker."""
+        return self.kafka_bootstrap is None
+
+    @property
+    def bootstrap(self) -> str:
+        """Bootstrap servers the clients use."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.local_broker_port}"
+
+    @property
+    def embedded_store(self) -> bool:
+        """True when lineage lives in the in-process chDB engine."""
+        return self.clickhouse_url is None
+
+    @property
+    def resolved_api_url(self) -> str:
+        """Base URL of the running API."""
+        return self.api_url or f"http://{self.api_host}:{self.api_port}"

@@ -1,0 +1,1 @@
+"""The lineage sink: tagged records and dead letters -> ClickHouse rows, batched and idempotent."""

@@ -1,0 +1,142 @@
+"""Pure conversion of consumed messages into lineage-store rows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+
+from services.stages.messages import DEAD_LETTER_HEADER_PREFIX, TAGGED_SPEC
+from services.stages.records import SourceRecord
+
+LINEAGE_COLUMNS = (
+    "event_id",
+    "kind",
+    "kind_version",
+    "tenant_id",
+    "source_service",
+    "subject_type",
+    "subject_pseudonym",
+    "pseudonym_key_id",
+    "data_categories",
+    "fields_kept",
+    "purposes",
+    "legal_bases",
+    "policy_id",
+    "policy_version",
+    "removed_paths",
+    "removed_sizes",
+    "occurred_at",
+    "ingested_at",
+    "source_topic",
+    "source_partition",
+    "source_offset",
+)
+
+DEAD_LETTER_COLUMNS = (
+    "source_topic",
+    "source_partition",
+    "source_offset",
+    "stage",
+    "reason",
+    "message",
+    "event_id",
+    "kind",
+    "payload_bytes",
+    "dead_lettered_at",
+)
+
+Row = tuple[Any, ...]
+
+
+@dataclass
+class SinkRows:
+    lineage: list[Row] = field(default_factory=list)
+    dead_letters: list[Row] = field(default_factory=list)
+
+
+def lineage_row(document: dict[str, Any]) -> Row:
+    """One collection_lineage row from a tagged record document; KeyError/ValueError if malformed."""
+    if document.get("spec") != TAGGED_SPEC:
+        raise ValueError("not a tagged record")
+    lineage = document["lineage"]
+    source = lineage["source"]
+    removed = lineage["removed"]
+    return (
+        UUID(document["event_id"]),
+        document["kind"],
+        int(document["kind_version"]),
+        document["tenant_id"],
+        document["source_service"],
+        document["subject"]["type"],
+        document["subject"]["pseudonym"],
+        document["subject"]["key_id"],
+        list(lineage["data_categories"]),
+        sorted(document["payload"]),
+        list(lineage["purposes"]),
+        list(lineage["legal_bases"]),
+        lineage["policy_id"],
+        lineage["policy_version"],
+        [r["path"] for r in removed],
+        [int(r["size"]) for r in removed],
+        datetime.fromisoformat(document["occurred_at"]),
+        datetime.fromisoformat(lineage["ingested_at"]),
+        source["topic"],
+        int(source["partition"]),
+        int(source["offset"]),
+    )
+
+
+def _timestamp(message: SourceRecord) -> datetime:
+    if message.timestamp_ms is None:
+        return datetime.now(UTC)
+    return datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
+
+
+def dead_letter_row(message: SourceRecord) -> Row:
+    """One dead_letters row from a dead-letter message's headers; the payload itself is not stored."""
+    headers = {k.removeprefix(DEAD_LETTER_HEADER_PREFIX): v.decode("utf-8", "replace") for k, v in message.headers}
+    has_origin = "topic" in headers
+    return (
+        headers.get("topic", message.topic),
+        int(headers["partition"]) if has_origin else message.partition,
+        int(headers["offset"]) if has_origin else message.offset,
+        headers.get("stage", "unknown"),
+        headers.get("exception.class.name", "unknown"),
+        headers.get("exception.message", "dead letter without reason headers"),
+        headers.get("event_id"),
+        headers.get("kind"),
+        len(message.value or b""),
+        _timestamp(message),
+    )
+
+
+def sink_rows(messages: Sequence[SourceRecord], dead_letter_topic: str) -> SinkRows:
+    """Rows for a consumed batch. A tagged message that cannot be read becomes a dead-letter row itself."""
+    rows = SinkRows()
+    for message in messages:
+        if message.topic == dead_letter_topic:
+            rows.dead_letters.append(dead_letter_row(message))
+            continue
+        try:
+            rows.lineage.append(lineage_row(orjson.loads(message.value or b"")))
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            rows.dead_letters.append(
+                (
+                    message.topic,
+                    message.partition,
+                    message.offset,
+                    "sink",
+                    "unreadable_tagged_record",
+                    f"tagged record could not be read ({type(exc).__name__})",
+                    None,
+                    None,
+                    len(message.value or b""),
+                    _timestamp(message),
+                )
+            )
+    return rows

@@ -1,0 +1,82 @@
+"""`purpose-lineage up`: broker (local when none is configured), pipeline, HTTP API and optional demo."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import uvicorn
+
+from services.api.app import create_api
+from services.broker.local import LocalBroker
+from services.demo.simulator import run_demo
+from services.emitter.client import Emitter
+from services.pipeline import Pipeline
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class _ApiServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the stack decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def run_stack(settings: Settings, stop: asyncio.Event, *, demo: bool = False) -> None:
+    """Run everything until ``stop`` is set, then shut down in reverse order."""
+    broker: LocalBroker | None = None
+    if settings.embedded_broker:
+        log_file = Path("var/tansu.log")
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        broker = LocalBroker(settings.local_broker_port, log_file=log_file)
+        broker.start()
+    pipeline = Pipeline(settings)
+    demo_stop = threading.Event()
+    demo_thread: threading.Thread | None = None
+    server: _ApiServer | None = None
+    server_task: asyncio.Task[None] | None = None
+    try:
+        await pipeline.start()
+        assert pipeline.store is not None
+        api = create_api(pipeline.store, pipeline.metrics)
+        server = _ApiServer(
+            uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="off")
+        )
+        server_task = asyncio.create_task(server.serve())
+        log.info("API on %s (OpenAPI at /docs)", settings.resolved_api_url)
+        if demo:
+            demo_thread = threading.Thread(
+                target=_demo, args=(settings, pipeline, demo_stop), name="demo-emitter", daemon=True
+            )
+            demo_thread.start()
+        log.info("stack running: Ctrl-C stops it")
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        demo_stop.set()
+        if demo_thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, demo_thread.join, 15)
+        if server is not None and server_task is not None:
+            server.should_exit = True
+            await server_task
+        await pipeline.stop()
+        if broker is not None:
+            broker.stop()
+        log.info("stopped")
+
+
+def _demo(settings: Settings, pipeline: Pipeline, stop: threading.Event) -> None:
+    try:
+        with Emitter(settings.bootstrap, source_service="demo", topics=pipeline.topics) as emitter:
+            sent = run_demo(emitter, settings.demo_employees, settings.demo_rate, stop)
+    except Exception:
+        log.exception("the demo emitter failed; the stack keeps running without it")
+        return
+    log.info("demo emitted %d events", sent)

@@ -1,0 +1,1 @@
+"""Pure stages over batches: ingest -> minimize -> tag. No I/O, no clock reads, no broker."""

@@ -1,0 +1,98 @@
+"""Wire format of what the collection stages publish: tagged records and dead letters.
+
+Both are pure functions from stage outputs to (topic, key, value, headers), so the faust agent
+only sends and the sink only reads, and both sides share one definition of the format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from services.stages.records import DeadLetter, TaggedRecord
+
+TAGGED_SPEC = "purpose-lineage.tagged/v1"
+DEAD_LETTER_HEADER_PREFIX = "lineage.errors."
+
+Headers = list[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def tagged_document(record: TaggedRecord) -> dict[str, Any]:
+    """The JSON document of a tagged record: minimized payload plus its lineage."""
+    return {
+        "spec": TAGGED_SPEC,
+        "event_id": record.event_id,
+        "kind": record.kind,
+        "kind_version": record.kind_version,
+        "occurred_at": _iso(record.occurred_at),
+        "tenant_id": record.tenant_id,
+        "source_service": record.source_service,
+        "subject": {
+            "type": record.subject_type,
+            "pseudonym": record.subject_pseudonym,
+            "key_id": record.pseudonym_key_id,
+        },
+        "payload": record.payload,
+        "lineage": {
+            "data_categories": list(record.data_categories),
+            "purposes": list(record.purposes),
+            "legal_bases": list(record.legal_bases),
+            "policy_id": record.policy_id,
+            "policy_version": record.policy_version,
+            "removed": [{"path": r.path, "size": r.size} for r in record.removed],
+            "ingested_at": _iso(record.ingested_at),
+            "source": {
+                "topic": record.source.topic,
+                "partition": record.source.partition,
+                "offset": record.source.offset,
+            },
+        },
+    }
+
+
+def encode_tagged(record: TaggedRecord, topic: str) -> OutgoingMessage:
+    """Key by pseudonym: per-subject order survives, and the raw id is never a key."""
+    headers: Headers = [
+        ("lineage.purposes", ",".join(record.purposes).encode()),
+        ("lineage.policy_version", record.policy_version.encode()),
+        ("lineage.data_categories", ",".join(record.data_categories).encode()),
+    ]
+    return OutgoingMessage(
+        topic=topic,
+        key=record.subject_pseudonym.encode(),
+        value=orjson.dumps(tagged_document(record)),
+        headers=headers,
+    )
+
+
+def encode_dead_letter(letter: DeadLetter, topic: str) -> OutgoingMessage:
+    """The original bytes with Kafka-Connect-style reason headers (stage, class, message, origin)."""
+    source = letter.source
+    headers: Headers = [
+        (DEAD_LETTER_HEADER_PREFIX + "stage", letter.stage.value.encode()),
+        (DEAD_LETTER_HEADER_PREFIX + "exception.class.name", letter.reason.value.encode()),
+        (DEAD_LETTER_HEADER_PREFIX + "exception.message", letter.message.encode()),
+        (DEAD_LETTER_HEADER_PREFIX + "topic", source.topic.encode()),
+        (DEAD_LETTER_HEADER_PREFIX + "partition", str(source.partition).encode()),
+        (DEAD_LETTER_HEADER_PREFIX + "offset", str(source.offset).encode()),
+    ]
+    if letter.event_id:
+        headers.append((DEAD_LETTER_HEADER_PREFIX + "event_id", letter.event_id.encode()))
+    if letter.kind:
+        headers.append((DEAD_LETTER_HEADER_PREFIX + "kind", letter.kind.encode()))
+    return OutgoingMessage(topic=topic, key=source.key, value=source.value, headers=headers)

@@ -1,0 +1,34 @@
+"""The collection pipeline as one pure function over a batch: ingest -> minimize -> tag."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.policy.engine import PolicyEngine
+from services.stages.ingest import KindOfTopic, ingest
+from services.stages.minimize import minimize
+from services.stages.pseudonymize import PseudonymKey
+from services.stages.records import SourceRecord, StageResult, TaggedRecord
+from services.stages.tag import tag
+
+
+@dataclass(frozen=True)
+class CollectionContext:
+    """Everything the collection stages decide with."""
+
+    engine: PolicyEngine
+    key: PseudonymKey
+    kind_of_topic: KindOfTopic
+    max_event_bytes: int
+
+
+def process_collection_batch(
+    batch: Sequence[SourceRecord], context: CollectionContext, ingested_at: datetime
+) -> StageResult[TaggedRecord]:
+    """Run a batch through every collection stage; each input ends as one tagged record or one dead letter."""
+    ingested = ingest(batch, context.kind_of_topic, context.max_event_bytes)
+    minimized = minimize(ingested.ok, context.engine)
+    tagged = tag(minimized.ok, context.engine, context.key, ingested_at)
+    return StageResult(ok=tagged.ok, dead=[*ingested.dead, *minimized.dead, *tagged.dead])

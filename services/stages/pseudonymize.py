@@ -1,0 +1,33 @@
+"""Keyed HMAC-SHA256 pseudonyms for subject identifiers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+_SEPARATOR = b"\x1f"  # cannot occur in a tenant id, so (tenant, id) pairs never collide
+
+
+@dataclass(frozen=True)
+class PseudonymKey:
+    """An HMAC key and its public id; the id is a fingerprint, so it names the key without revealing it."""
+
+    secret: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < 16:
+            raise ValueError("a pseudonym key must be at least 16 bytes")
+
+    @property
+    def key_id(self) -> str:
+        return "k1-" + hashlib.sha256(b"purpose-lineage key id" + self.secret).hexdigest()[:12]
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"PseudonymKey(key_id={self.key_id!r})"
+
+
+def pseudonymize(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
+    """The subject's pseudonym: stable for one key, tenant-scoped, and not reversible without the key."""
+    message = tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8")
+    return hmac.new(key.secret, message, hashlib.sha256).hexdigest()

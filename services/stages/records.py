@@ -1,0 +1,137 @@
+"""What flows between the stages: source records in, tagged records and dead letters out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from schemas.events import CollectionEnvelope
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One message as consumed, with the coordinates that make it traceable (topic[partition]@offset)."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    key: bytes | None = None
+    headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp_ms: int | None = None
+
+    @property
+    def coordinates(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+
+class Stage(StrEnum):
+    INGEST = "ingest"
+    MINIMIZE = "minimize"
+    TAG = "tag"
+
+
+class DeadLetterReason(StrEnum):
+    """Why an event could not go on; each is a class of bad input, never an infrastructure error."""
+
+    EMPTY = "empty"
+    TOO_LARGE = "too_large"
+    INVALID_UTF8 = "invalid_utf8"
+    MALFORMED_JSON = "malformed_json"
+    NOT_AN_OBJECT = "not_an_object"
+    SCHEMA_INVALID = "schema_invalid"
+    UNSUPPORTED_VERSION = "unsupported_version"
+    KIND_TOPIC_MISMATCH = "kind_topic_mismatch"
+    UNKNOWN_TO_POLICY = "unknown_to_policy"
+    NO_POLICY_IN_FORCE = "no_policy_in_force"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """An event that failed a stage. ``message`` never contains input values."""
+
+    source: SourceRecord
+    stage: Stage
+    reason: DeadLetterReason
+    message: str
+    event_id: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageResult(Generic[T]):
+    """A stage's two outputs: what goes on, and what goes to the dead-letter topic."""
+
+    ok: list[T]
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Ingested:
+    """A source record that parsed and matched its contract."""
+
+    source: SourceRecord
+    envelope: CollectionEnvelope
+    payload: BaseModel
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedField:
+    """Evidence of one removal: where and how big, never what."""
+
+    path: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Minimized:
+    """An ingested record reduced to the fields its kind's allow-list keeps."""
+
+    source: SourceRecord
+    envelope: CollectionEnvelope
+    payload: dict[str, Any]
+    data_categories: tuple[str, ...]
+    removed: tuple[RemovedField, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedRecord:
+    """A minimized record with its pseudonymized subject, purposes, legal bases and policy version."""
+
+    source: SourceRecord
+    event_id: str
+    kind: str
+    kind_version: int
+    occurred_at: datetime
+    ingested_at: datetime
+    tenant_id: str
+    source_service: str
+    subject_type: str
+    subject_pseudonym: str
+    pseudonym_key_id: str
+    payload: dict[str, Any]
+    data_categories: tuple[str, ...]
+    purposes: tuple[str, ...]
+    legal_bases: tuple[str, ...]
+    policy_id: str
+    policy_version: str
+    removed: tuple[RemovedField, ...]
+
+
+def split(outcomes: Iterable[T | DeadLetter]) -> StageResult[T]:
+    """Sort per-record outcomes into a stage's two outputs, keeping their order."""
+    ok: list[T] = []
+    dead: list[DeadLetter] = []
+    for outcome in outcomes:
+        if isinstance(outcome, DeadLetter):
+            dead.append(outcome)
+        else:
+            ok.append(outcome)
+    return StageResult(ok=ok, dead=dead)

@@ -1,0 +1,61 @@
+"""Tag: pseudonymize the subject and attach purposes, legal bases and the policy version in force."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from services.policy.engine import PolicyEngine
+from services.stages.pseudonymize import PseudonymKey, pseudonymize
+from services.stages.records import (
+    DeadLetter,
+    DeadLetterReason,
+    Minimized,
+    Stage,
+    StageResult,
+    TaggedRecord,
+    split,
+)
+
+
+def tag_one(record: Minimized, engine: PolicyEngine, key: PseudonymKey, ingested_at: datetime) -> TaggedRecord | DeadLetter:
+    """Tag one minimized record."""
+    envelope = record.envelope
+    version = engine.version_at(envelope.occurred_at)
+    if version is None:
+        return DeadLetter(
+            source=record.source,
+            stage=Stage.TAG,
+            reason=DeadLetterReason.NO_POLICY_IN_FORCE,
+            message=f"occurred_at is before the first version of policy '{engine.policy_id}'",
+            event_id=str(envelope.event_id),
+            kind=envelope.kind.value,
+        )
+    grants = engine.purposes_for(record.data_categories, envelope.subject.type.value)
+    return TaggedRecord(
+        source=record.source,
+        event_id=str(envelope.event_id),
+        kind=envelope.kind.value,
+        kind_version=envelope.kind_version,
+        occurred_at=envelope.occurred_at,
+        ingested_at=ingested_at,
+        tenant_id=envelope.tenant_id,
+        source_service=envelope.source_service,
+        subject_type=envelope.subject.type.value,
+        subject_pseudonym=pseudonymize(key, envelope.tenant_id, envelope.subject.id),
+        pseudonym_key_id=key.key_id,
+        payload=record.payload,
+        data_categories=record.data_categories,
+        purposes=tuple(g.purpose for g in grants),
+        legal_bases=tuple(g.legal_basis for g in grants),
+        policy_id=engine.policy_id,
+        policy_version=version.version,
+        removed=record.removed,
+    )
+
+
+def tag(
+    batch: Sequence[Minimized], engine: PolicyEngine, key: PseudonymKey, ingested_at: datetime
+) -> StageResult[TaggedRecord]:
+    """Tag a batch; ``ingested_at`` is passed in so the stage stays pure."""
+    return split(tag_one(record, engine, key, ingested_at) for record in batch)

@@ -1,0 +1,1 @@
+"""The lineage store: ClickHouse over HTTP in production, the embedded chDB engine locally."""

@@ -1,0 +1,42 @@
+"""The blocking store behind one dedicated thread, so the event loop never waits on ClickHouse.
+
+One thread also serializes every call: the embedded engine is owned by this process and is used
+from one place at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from services.sink.rows import Row
+from services.store.lineage_store import Accounting, LineageStore, QueryResult
+
+T = TypeVar("T")
+
+
+class AsyncLineageStore:
+    def __init__(self, store: LineageStore) -> None:
+        self.store = store
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store")
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+
+    async def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row]) -> None:
+        await self._run(self.store.insert, lineage, dead_letters)
+
+    async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        return await self._run(self.store.query, sql, parameters)
+
+    async def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
+        return await self._run(self.store.accounting, event_ids, offsets)
+
+    async def summary(self) -> dict[str, Any]:
+        return await self._run(self.store.summary)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self.store.close()

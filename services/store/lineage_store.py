@@ -1,0 +1,110 @@
+"""Reads and writes of the lineage tables. Blocking: callers keep it off the event loop."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from clickhouse_connect.driver.client import Client
+
+from services.sink.rows import DEAD_LETTER_COLUMNS, LINEAGE_COLUMNS, Row
+from services.store.migrations import migrate
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+@dataclass(frozen=True)
+class Accounting:
+    """Which of the asked-for events the store holds: by event id in lineage, by coordinates in dead letters."""
+
+    event_ids: set[str]
+    dead_letter_offsets: set[tuple[str, int, int]]
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+class LineageStore:
+    """The lineage database of one deployment."""
+
+    def __init__(self, client: Client, database: str) -> None:
+        self._client = client
+        self.database = database
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations; return their names. Unqualified table names then resolve here."""
+        applied = migrate(self._client, self.database)
+        self._client.database = self.database
+        return applied
+
+    def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row]) -> None:
+        """Insert one batch. Re-inserting the same events is harmless: the tables replace by key."""
+        if lineage:
+            self._client.insert(f"{self.database}.collection_lineage", lineage, column_names=LINEAGE_COLUMNS)
+        if dead_letters:
+            self._client.insert(f"{self.database}.dead_letters", dead_letters, column_names=DEAD_LETTER_COLUMNS)
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        """Run a read-only query (the server refuses writes, DDL and settings changes)."""
+        result = self._client.query(sql, parameters=parameters or {}, settings={"readonly": 1})
+        return QueryResult(columns=list(result.column_names), rows=[list(r) for r in result.result_rows])
+
+    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
+        """Which ``event_ids`` reached lineage and which source ``offsets`` were dead-lettered."""
+        found_ids: set[str] = set()
+        event_ids = [e for e in event_ids if _is_uuid(e)]  # an id that is no UUID cannot be in lineage
+        if event_ids:
+            result = self._client.query(
+                f"SELECT DISTINCT toString(event_id) FROM {self.database}.collection_lineage "
+                "WHERE event_id IN {ids:Array(UUID)}",
+                parameters={"ids": list(event_ids)},
+            )
+            found_ids = {row[0] for row in result.result_rows}
+        found_offsets: set[tuple[str, int, int]] = set()
+        by_partition: dict[tuple[str, int], list[int]] = {}
+        for topic, partition, offset in offsets:
+            by_partition.setdefault((topic, partition), []).append(offset)
+        for (topic, partition), wanted in by_partition.items():
+            result = self._client.query(
+                f"SELECT DISTINCT source_offset FROM {self.database}.dead_letters "
+                "WHERE source_topic = {t:String} AND source_partition = {p:UInt32} "
+                "AND source_offset BETWEEN {lo:UInt64} AND {hi:UInt64}",
+                parameters={"t": topic, "p": partition, "lo": min(wanted), "hi": max(wanted)},
+            )
+            present = {int(row[0]) for row in result.result_rows}
+            found_offsets.update((topic, partition, o) for o in wanted if o in present)
+        return Accounting(event_ids=found_ids, dead_letter_offsets=found_offsets)
+
+    def summary(self) -> dict[str, Any]:
+        """Headline counts for the API and the CLI."""
+        db = self.database
+        lineage = self._client.query(
+            f"SELECT kind, count(DISTINCT event_id), count(DISTINCT subject_pseudonym), sum(length(removed_paths)) "
+            f"FROM {db}.collection_lineage FINAL GROUP BY kind ORDER BY kind"
+        ).result_rows
+        dead = self._client.query(
+            f"SELECT reason, count() FROM {db}.dead_letters FINAL GROUP BY reason ORDER BY reason"
+        ).result_rows
+        return {
+            "lineage_events": sum(int(r[1]) for r in lineage),
+            "by_kind": [
+                {"kind": r[0], "events": int(r[1]), "subjects": int(r[2]), "removed_fields": int(r[3])}
+                for r in lineage
+            ],
+            "dead_letters": sum(int(r[1]) for r in dead),
+            "dead_letters_by_reason": [{"reason": r[0], "count": int(r[1])} for r in dead],
+        }
+
+    def close(self) -> None:
+        self._client.close()

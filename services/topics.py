@@ -1,0 +1,51 @@
+"""Topic names, in one place, so that producers, processors and tests agree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.events import CollectionKind
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topic layout of one deployment; ``prefix`` isolates deployments sharing a cluster."""
+
+    prefix: str = ""
+
+    def collection(self, kind: CollectionKind) -> str:
+        """Where attendance services emit collection events of ``kind``."""
+        return f"{self.prefix}collection.{kind.value}.v1"
+
+    def tagged(self, kind: CollectionKind) -> str:
+        """Where minimized, pseudonymized and tagged records of ``kind`` go."""
+        return f"{self.prefix}tagged.{kind.value}.v1"
+
+    def tagged_for(self, kind: str) -> str:
+        """The tagged topic of a kind given by name."""
+        return self.tagged(CollectionKind(kind))
+
+    @property
+    def dead_letter(self) -> str:
+        """Where every event that failed a stage goes, with reason headers."""
+        return f"{self.prefix}lineage.dlq.v1"
+
+    @property
+    def all_collection(self) -> list[str]:
+        return [self.collection(k) for k in CollectionKind]
+
+    @property
+    def all_tagged(self) -> list[str]:
+        return [self.tagged(k) for k in CollectionKind]
+
+    @property
+    def all(self) -> list[str]:
+        """Every topic the stack creates explicitly (auto-creation picks a wrong partition count)."""
+        return [*self.all_collection, *self.all_tagged, self.dead_letter]
+
+    def kind_of_collection_topic(self, topic: str) -> CollectionKind | None:
+        """The kind a collection topic carries, or None for a topic outside the layout."""
+        for kind in CollectionKind:
+            if self.collection(kind) == topic:
+                return kind
+        return None
