@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.settings import Settings
+from tests.integration.harness import PipelineHarness
+from tests.integration.infrastructure import Infrastructure, start_infrastructure
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def infrastructure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infrastructure]:
+    with start_infrastructure(tmp_path_factory.mktemp("infra")) as infra:
+        yield infra
+
+
+@pytest.fixture
+def settings(infrastructure: Infrastructure, tmp_path: Path) -> Settings:
+    """Settings isolated to this test: own topics, consumer group, database and key."""
+    unique = uuid.uuid4().hex[:10]
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_text("00" * 8 + uuid.uuid4().hex)
+    return Settings(
+        kafka_bootstrap=infrastructure.bootstrap,
+        topic_prefix=f"t{unique}.",
+        app_id=f"lineage-test-{unique}",
+        clickhouse_database=f"lineage_{unique}",
+        pseudonym_key_file=key_file,
+        batch_window_s=0.2,
+        **infrastructure.store,
+    )
+
+
+@pytest.fixture
+def pipeline(settings: Settings) -> Iterator[PipelineHarness]:
+    harness = PipelineHarness(settings)
+    harness.start()
+    try:
+        yield harness
+    finally:
+        harness.stop()

@@ -1,0 +1,71 @@
+"""Run the real pipeline (faust agents + sink) on a background event loop, as `up` does, for one test."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+from services.pipeline import Pipeline
+from services.settings import Settings
+from services.store.lineage_store import Accounting, QueryResult
+
+T = TypeVar("T")
+
+ASSIGNMENT_TIMEOUT_S = 120.0
+
+
+class PipelineHarness:
+    """Start/stop a :class:`Pipeline` in its own thread and loop; read its store from the test thread."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.pipeline = Pipeline(settings)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="pipeline-loop", daemon=True)
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def start(self) -> None:
+        self._thread.start()
+        self.call(self.pipeline.start(), timeout=120)
+        self._wait_for_assignment()
+
+    def _wait_for_assignment(self) -> None:
+        """Wait until the consumer owns every topic; a group join on Tansu takes ~5 s, rarely much longer."""
+        app = self.pipeline.app
+        assert app is not None
+        wanted = set(self.pipeline.topics.all)
+        deadline = time.monotonic() + ASSIGNMENT_TIMEOUT_S
+        while time.monotonic() < deadline:
+            assigned = {tp.topic for tp in app.consumer.assignment()}
+            if wanted <= assigned:
+                return
+            time.sleep(0.2)
+        raise AssertionError(
+            f"consumer group {self.settings.app_id} got no assignment for {sorted(wanted - assigned)} "
+            f"within {ASSIGNMENT_TIMEOUT_S:.0f} s"
+        )
+
+    def stop(self) -> None:
+        try:
+            self.call(self.pipeline.stop(), timeout=60)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
+
+    # LineageReader over the pipeline's own store (the embedded engine is owned by it).
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        assert self.pipeline.store is not None
+        return self.call(self.pipeline.store.query(sql, parameters))
+
+    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
+        assert self.pipeline.store is not None
+        return self.call(self.pipeline.store.accounting(event_ids, offsets))
+
+    def summary(self) -> dict[str, Any]:
+        assert self.pipeline.store is not None
+        return self.call(self.pipeline.store.summary())
