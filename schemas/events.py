@@ -92,4 +92,3 @@ PAYLOAD_MODELS: dict[tuple[CollectionKind, int], type[_Payload]] = {
 def payload_model(kind: CollectionKind, version: int) -> type[BaseModel] | None:
     """The payload contract for ``kind`` at ``version``, or None when unsupported."""
     return PAYLOAD_MODELS.get((kind, version))
-

@@ -14,7 +14,9 @@ class PipelineMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
         self.events_consumed = Counter(
-            "lineage_collection_events_total", "Collection events consumed by the collection stages.", ["topic_kind"],
+            "lineage_collection_events_total",
+            "Collection events consumed by the collection stages.",
+            ["topic_kind"],
             registry=registry,
         )
         self.records_tagged = Counter(
@@ -24,7 +26,9 @@ class PipelineMetrics:
             "lineage_fields_removed_total", "Payload fields removed by minimization.", ["kind"], registry=registry
         )
         self.dead_letters = Counter(
-            "lineage_dead_letters_total", "Events sent to the dead-letter topic.", ["stage", "reason"],
+            "lineage_dead_letters_total",
+            "Events sent to the dead-letter topic.",
+            ["stage", "reason"],
             registry=registry,
         )
         self.sink_rows = Counter(
@@ -37,7 +41,9 @@ class PipelineMetrics:
             "lineage_sink_failures_total", "Failed insert attempts (retried; consumption waits).", registry=registry
         )
         self.policy_info = Gauge(
-            "lineage_policy_info", "The policy file in use (value 1).", ["policy_id", "current_version"],
+            "lineage_policy_info",
+            "The policy file in use (value 1).",
+            ["policy_id", "current_version"],
             registry=registry,
         )
 

@@ -47,7 +47,9 @@ def route(line: bytes, default_kind: CollectionKind) -> tuple[CollectionKind, st
         return default_kind, None
     kind_name = document.get("kind")
     event_id = document.get("event_id")
-    kind = CollectionKind(kind_name) if kind_name in CollectionKind._value2member_map_ else default_kind
+    kind = default_kind
+    if isinstance(kind_name, str) and kind_name in {k.value for k in CollectionKind}:
+        kind = CollectionKind(kind_name)
     return kind, event_id if isinstance(event_id, str) else None
 
 

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
 
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to.")
     api_port: int = Field(default=8765, description="Port of the HTTP API.")
+    api_token: SecretStr | None = Field(
+        default=None, description="Bearer token the API requires; mandatory when api_host is not loopback."
+    )
     api_url: str | None = Field(
         default=None, description="Where clients (replay, sql) reach a running API. Unset: http://api_host:api_port."
     )
@@ -81,6 +84,11 @@ class Settings(BaseSettings):
     def embedded_store(self) -> bool:
         """True when lineage lives in the in-process chDB engine."""
         return self.clickhouse_url is None
+
+    @property
+    def api_on_loopback(self) -> bool:
+        """True when the API is reachable from this machine only."""
+        return self.api_host in {"127.0.0.1", "::1", "localhost"} or self.api_host.startswith("127.")
 
     @property
     def resolved_api_url(self) -> str:

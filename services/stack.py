@@ -29,8 +29,16 @@ class _ApiServer(uvicorn.Server):
         yield
 
 
+class StackConfigError(ValueError):
+    """The settings describe a stack that must not start."""
+
+
 async def run_stack(settings: Settings, stop: asyncio.Event, *, demo: bool = False) -> None:
     """Run everything until ``stop`` is set, then shut down in reverse order."""
+    if not settings.api_on_loopback and settings.api_token is None:
+        raise StackConfigError(
+            f"the API would listen on {settings.api_host} without a token: set LINEAGE_API_TOKEN or bind to 127.0.0.1"
+        )
     broker: LocalBroker | None = None
     if settings.embedded_broker:
         log_file = Path("var/tansu.log")
@@ -45,7 +53,8 @@ async def run_stack(settings: Settings, stop: asyncio.Event, *, demo: bool = Fal
     try:
         await pipeline.start()
         assert pipeline.store is not None
-        api = create_api(pipeline.store, pipeline.metrics)
+        token = settings.api_token.get_secret_value() if settings.api_token else None
+        api = create_api(pipeline.store, pipeline.metrics, token)
         server = _ApiServer(
             uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="off")
         )

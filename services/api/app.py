@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated, Any
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
-from fastapi import Body, FastAPI, HTTPException, Query, Response
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query, Response
 from fastapi.encoders import jsonable_encoder
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
@@ -36,24 +37,38 @@ class AccountingResponse(BaseModel):
     offsets: list[tuple[str, int, int]]
 
 
-def create_api(store: AsyncLineageStore, metrics: PipelineMetrics) -> FastAPI:
-    """The API over one store; the store is owned by the caller."""
+def _token_guard(token: str | None) -> list[Any]:
+    """A dependency demanding ``Authorization: Bearer <token>`` when a token is configured."""
+    if token is None:
+        return []
+    expected = f"Bearer {token}".encode()
+
+    async def require_token(authorization: Annotated[str | None, Header()] = None) -> None:
+        if authorization is None or not hmac.compare_digest(authorization.encode(), expected):
+            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
+
+    return [Depends(require_token)]
+
+
+def create_api(store: AsyncLineageStore, metrics: PipelineMetrics, token: str | None = None) -> FastAPI:
+    """The API over one store (owned by the caller); every route but /healthz needs ``token`` when set."""
     api = FastAPI(title="purpose-lineage", version="0.1.0", description="Privacy lineage queries and metrics.")
+    guarded = APIRouter(dependencies=_token_guard(token))
 
     @api.get("/healthz", tags=["ops"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @api.get("/metrics", tags=["ops"])
+    @guarded.get("/metrics", tags=["ops"])
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @api.get("/api/v1/summary", tags=["lineage"])
+    @guarded.get("/api/v1/summary", tags=["lineage"])
     async def summary() -> dict[str, Any]:
         """Lineage events by kind and dead letters by reason."""
         return await store.summary()
 
-    @api.get("/api/v1/lineage/recent", tags=["lineage"], response_model=QueryResponse)
+    @guarded.get("/api/v1/lineage/recent", tags=["lineage"], response_model=QueryResponse)
     async def recent(limit: Annotated[int, Query(ge=1, le=1000)] = 20) -> QueryResponse:
         """The most recently ingested lineage rows."""
         result = await store.query(
@@ -64,7 +79,7 @@ def create_api(store: AsyncLineageStore, metrics: PipelineMetrics) -> FastAPI:
         )
         return QueryResponse(columns=result.columns, rows=jsonable_encoder(result.rows))
 
-    @api.post("/api/v1/query", tags=["lineage"], response_model=QueryResponse)
+    @guarded.post("/api/v1/query", tags=["lineage"], response_model=QueryResponse)
     async def query(request: Annotated[QueryRequest, Body()]) -> QueryResponse:
         """Run a read-only query; writes, DDL and settings changes are refused by the store."""
         try:
@@ -73,12 +88,13 @@ def create_api(store: AsyncLineageStore, metrics: PipelineMetrics) -> FastAPI:
             raise HTTPException(status_code=400, detail=_first_line(str(exc))) from exc
         return QueryResponse(columns=result.columns, rows=jsonable_encoder(result.rows))
 
-    @api.post("/api/v1/accounting", tags=["lineage"], response_model=AccountingResponse)
+    @guarded.post("/api/v1/accounting", tags=["lineage"], response_model=AccountingResponse)
     async def accounting(request: Annotated[AccountingRequest, Body()]) -> AccountingResponse:
         """Which events reached lineage (by id) and which produced offsets were dead-lettered."""
         found = await store.accounting(request.event_ids, request.offsets)
         return AccountingResponse(event_ids=sorted(found.event_ids), offsets=sorted(found.dead_letter_offsets))
 
+    api.include_router(guarded)
     return api
 
 

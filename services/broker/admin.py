@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Sequence
 
@@ -24,10 +25,9 @@ def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int, timeout
         existing = set(admin.list_topics())
         missing = [name for name in names if name not in existing]
         if missing:
-            try:
+            # Another process may create them between list and create.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics([NewTopic(name, partitions, 1) for name in missing])
-            except TopicAlreadyExistsError:
-                pass  # another process created them between list and create
         return missing
     finally:
         admin.close()

@@ -12,17 +12,22 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from clickhouse_connect.driver.exceptions import ClickHouseError
 from fastapi.encoders import jsonable_encoder
 from rich.console import Console
 from rich.table import Table
 
 from schemas.events import CollectionKind
 from services.api.client import ApiError, ApiLineageReader, LineageReader, api_is_up
+from services.broker.local import LocalBrokerError
 from services.emitter.client import Emitter
+from services.keys import PseudonymKeyError
+from services.policy.loader import PolicyFileError
 from services.replay import account, produce_lines
 from services.settings import Settings
 from services.store.client import connect
 from services.store.lineage_store import LineageStore
+from services.topics import Topics
 
 cli = typer.Typer(help="Real-time privacy lineage for the Rakuro attendance service.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -49,7 +54,7 @@ def up(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
     """Start broker (local unless LINEAGE_KAFKA_BOOTSTRAP), processors, sink and API; Ctrl-C stops cleanly."""
-    from services.stack import run_stack  # heavy imports only for the command that needs them
+    from services.stack import StackConfigError, run_stack  # heavy imports only for the command that needs them
 
     _logging(verbose)
     settings = Settings()
@@ -61,13 +66,18 @@ def up(
             loop.add_signal_handler(signum, stop.set)
         await run_stack(settings, stop, demo=demo)
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (StackConfigError, PolicyFileError, LocalBrokerError, PseudonymKeyError) as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
 
 
 def _reader(settings: Settings) -> tuple[LineageReader, LineageStore | None]:
     """The API when a stack runs (it owns the embedded store), else the store itself."""
     if api_is_up(settings.resolved_api_url):
-        return ApiLineageReader(settings.resolved_api_url), None
+        token = settings.api_token.get_secret_value() if settings.api_token else None
+        return ApiLineageReader(settings.resolved_api_url, token=token), None
     store = LineageStore(connect(settings), settings.clickhouse_database)
     store.migrate()
     return store, store
@@ -87,10 +97,10 @@ def replay(
     settings = Settings()
     reader, owned = _reader(settings)
     try:
-        with Emitter(bootstrap or settings.bootstrap, source_service="replay") as emitter, file.open("rb") as lines:
-            from services.topics import Topics
-
-            emitter.topics = Topics(settings.topic_prefix)
+        emitter = Emitter(
+            bootstrap or settings.bootstrap, source_service="replay", topics=Topics(settings.topic_prefix)
+        )
+        with emitter, file.open("rb") as lines:
             produced = produce_lines(emitter, lines, default_kind)
         report = account(reader, produced, timeout)
     finally:
@@ -111,7 +121,9 @@ def replay(
         table = Table(title=f"replay of {file.name}")
         for column in ("produced", "in_lineage", "dead_lettered", "unaccounted", "waited_s"):
             table.add_column(column, justify="right")
-        table.add_row(*(str(summary[c]) for c in ("produced", "in_lineage", "dead_lettered", "unaccounted", "waited_s")))
+        table.add_row(
+            *(str(summary[c]) for c in ("produced", "in_lineage", "dead_lettered", "unaccounted", "waited_s"))
+        )
         Console().print(table)
         if report.unaccounted:
             console.print(f"[red]lines not accounted for after {timeout:.0f} s:[/red] {report.unaccounted[:50]}")
@@ -134,7 +146,9 @@ def _print_rows(columns: list[str], rows: list[list[Any]], output: OutputFormat)
 
 @cli.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="A read-only ClickHouse query, e.g. SELECT count() FROM collection_lineage")],
+    query: Annotated[
+        str, typer.Argument(help="A read-only ClickHouse query, e.g. SELECT count() FROM collection_lineage")
+    ],
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
 ) -> None:
     """Query the lineage store read-only (through the API while the stack runs)."""
@@ -142,7 +156,7 @@ def sql(
     reader, owned = _reader(settings)
     try:
         result = reader.query(query)
-    except (ApiError, Exception) as exc:  # noqa: BLE001 - any refusal is reported, not traced back
+    except (ApiError, ClickHouseError) as exc:
         console.print(f"[red]query refused:[/red] {str(exc).strip().splitlines()[0][:500]}")
         raise typer.Exit(code=2) from exc
     finally:

@@ -60,7 +60,8 @@ def make_employees(rng: random.Random, count: int) -> list[Employee]:
 
 
 def _envelope(
-    rng: random.Random, employee: Employee, kind: CollectionKind, payload: dict[str, object], now: datetime) -> dict[str, object]:
+    rng: random.Random, employee: Employee, kind: CollectionKind, payload: dict[str, object], now: datetime
+) -> dict[str, object]:
     return {
         "spec": SPEC,
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),

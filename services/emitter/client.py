@@ -77,9 +77,7 @@ class Emitter:
     def emit_raw(self, topic: str, value: bytes, key: bytes | None = None) -> FutureRecordMetadata:
         """Send bytes as they are (replay, tests of bad input)."""
         if not self._slots.acquire(timeout=self._max_block_ms / 1000):
-            raise EmitterBufferFull(
-                f"send buffer full for {self._max_block_ms} ms: the broker is slow or unreachable"
-            )
+            raise EmitterBufferFull(f"send buffer full for {self._max_block_ms} ms: the broker is slow or unreachable")
         try:
             future = self._producer.send(topic, value=value, key=key)
         except KafkaTimeoutError as exc:
@@ -95,8 +93,13 @@ class Emitter:
         self._slots.release()
 
     def _event(
-        self, kind: CollectionKind, tenant_id: str, subject: Subject, payload: dict[str, Any],
-        occurred_at: datetime | None, event_id: uuid.UUID | None,
+        self,
+        kind: CollectionKind,
+        tenant_id: str,
+        subject: Subject,
+        payload: dict[str, Any],
+        occurred_at: datetime | None,
+        event_id: uuid.UUID | None,
     ) -> FutureRecordMetadata:
         model = payload_model(kind, 1)
         assert model is not None  # every kind has a version-1 contract
@@ -115,8 +118,13 @@ class Emitter:
         return self.emit(envelope)
 
     def terminal(
-        self, *, tenant_id: str, subject: Subject, terminal_id: str,
-        terminal_type: Literal["pc", "mobile", "tablet"], occurred_at: datetime | None = None,
+        self,
+        *,
+        tenant_id: str,
+        subject: Subject,
+        terminal_id: str,
+        terminal_type: Literal["pc", "mobile", "tablet"],
+        occurred_at: datetime | None = None,
         event_id: uuid.UUID | None = None,
     ) -> FutureRecordMetadata:
         """Terminal information: the ID of the terminal the subject uses."""
@@ -124,12 +132,22 @@ class Emitter:
         return self._event(CollectionKind.TERMINAL, tenant_id, subject, payload, occurred_at, event_id)
 
     def access_log(
-        self, *, tenant_id: str, subject: Subject, ip_address: str, operation: str, requested_at: datetime,
-        screen: str | None = None, occurred_at: datetime | None = None, event_id: uuid.UUID | None = None,
+        self,
+        *,
+        tenant_id: str,
+        subject: Subject,
+        ip_address: str,
+        operation: str,
+        requested_at: datetime,
+        screen: str | None = None,
+        occurred_at: datetime | None = None,
+        event_id: uuid.UUID | None = None,
     ) -> FutureRecordMetadata:
         """Log Information: IP address, request time, operation and where it happened."""
         payload: dict[str, Any] = {
-            "ip_address": ip_address, "requested_at": requested_at.isoformat(), "operation": operation,
+            "ip_address": ip_address,
+            "requested_at": requested_at.isoformat(),
+            "operation": operation,
         }
         if screen is not None:
             payload["screen"] = screen

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
-from faust.types import EventT
+from faust.streams import Stream
+from faust.types import EventT, StreamT
 
 from services.metrics import PipelineMetrics
 from services.processors.publisher import publish
@@ -23,6 +24,11 @@ from services.topics import Topics
 log = logging.getLogger(__name__)
 
 
+def _headers(headers: Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None) -> tuple[tuple[str, bytes], ...]:
+    pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    return tuple((key, value if isinstance(value, bytes) else str(value).encode()) for key, value in pairs)
+
+
 def source_record(event: EventT[Any]) -> SourceRecord:
     """The consumed message as the stages see it."""
     message = event.message
@@ -33,9 +39,14 @@ def source_record(event: EventT[Any]) -> SourceRecord:
         offset=message.offset,
         value=message.value,
         key=message.key,
-        headers=tuple((k, bytes(v)) for k, v in (message.headers or ())),
+        headers=_headers(message.headers),
         timestamp_ms=int(timestamp * 1000) if timestamp else None,
     )
+
+
+def _batches(stream: StreamT[bytes]) -> Stream[bytes]:
+    # take_events (batches with their Kafka coordinates) exists on the concrete Stream, not on StreamT.
+    return cast(Stream[bytes], stream)
 
 
 def span(batch: Sequence[SourceRecord]) -> str:
@@ -45,7 +56,9 @@ def span(batch: Sequence[SourceRecord]) -> str:
     return f"{batch[0].coordinates}..{batch[-1].offset} ({len(batch)} records)"
 
 
-def _count(metrics: PipelineMetrics, batch: Sequence[SourceRecord], result: StageResult[TaggedRecord], topics: Topics) -> None:
+def _count(
+    metrics: PipelineMetrics, batch: Sequence[SourceRecord], result: StageResult[TaggedRecord], topics: Topics
+) -> None:
     for record in batch:
         kind = topics.kind_of_collection_topic(record.topic)
         metrics.events_consumed.labels(kind.value if kind else "unknown").inc()
@@ -83,8 +96,8 @@ def create_processor_app(
     collection_topic = app.topic(*topics.all_collection, key_type=bytes, value_type=bytes)
     store_topic = app.topic(*topics.all_tagged, topics.dead_letter, key_type=bytes, value_type=bytes)
 
-    async def collect(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_window_s):
+    async def collect(stream: StreamT[bytes]) -> None:
+        async for events in _batches(stream).take_events(settings.batch_size, within=settings.batch_window_s):
             batch = [source_record(e) for e in events]
             result = process_collection_batch(batch, context, datetime.now(UTC))
             outgoing = [encode_tagged(r, topics.tagged_for(r.kind)) for r in result.ok]
@@ -93,8 +106,8 @@ def create_processor_app(
             _count(metrics, batch, result, topics)
             log.debug("collected %s: %d tagged, %d dead letters", span(batch), len(result.ok), len(result.dead))
 
-    async def store(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(settings.batch_size, within=settings.batch_window_s):
+    async def store(stream: StreamT[bytes]) -> None:
+        async for events in _batches(stream).take_events(settings.batch_size, within=settings.batch_window_s):
             batch = [source_record(e) for e in events]
             await writer.write(sink_rows(batch, topics.dead_letter), span(batch))
 

@@ -16,9 +16,7 @@ log = logging.getLogger(__name__)
 class LineageWriter:
     """Inserts batches; returns only once ClickHouse acknowledged, so offsets are committed after the insert."""
 
-    def __init__(
-        self, store: AsyncLineageStore, metrics: PipelineMetrics, max_backoff_s: float = 10.0
-    ) -> None:
+    def __init__(self, store: AsyncLineageStore, metrics: PipelineMetrics, max_backoff_s: float = 10.0) -> None:
         self._store = store
         self._metrics = metrics
         self._max_backoff_s = max_backoff_s

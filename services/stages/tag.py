@@ -18,7 +18,9 @@ from services.stages.records import (
 )
 
 
-def tag_one(record: Minimized, engine: PolicyEngine, key: PseudonymKey, ingested_at: datetime) -> TaggedRecord | DeadLetter:
+def tag_one(
+    record: Minimized, engine: PolicyEngine, key: PseudonymKey, ingested_at: datetime
+) -> TaggedRecord | DeadLetter:
     """Tag one minimized record."""
     envelope = record.envelope
     version = engine.version_at(envelope.occurred_at)

@@ -10,7 +10,7 @@ from uuid import UUID
 from clickhouse_connect.driver.client import Client
 
 from services.sink.rows import DEAD_LETTER_COLUMNS, LINEAGE_COLUMNS, Row
-from services.store.migrations import migrate
+from services.store.migrations import DATABASE_NAME, migrate
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class LineageStore:
     """The lineage database of one deployment."""
 
     def __init__(self, client: Client, database: str) -> None:
+        if not DATABASE_NAME.match(database):
+            raise ValueError(f"invalid database name {database!r}")
         self._client = client
         self.database = database
 
@@ -99,8 +101,7 @@ class LineageStore:
         return {
             "lineage_events": sum(int(r[1]) for r in lineage),
             "by_kind": [
-                {"kind": r[0], "events": int(r[1]), "subjects": int(r[2]), "removed_fields": int(r[3])}
-                for r in lineage
+                {"kind": r[0], "events": int(r[1]), "subjects": int(r[2]), "removed_fields": int(r[3])} for r in lineage
             ],
             "dead_letters": sum(int(r[1]) for r in dead),
             "dead_letters_by_reason": [{"reason": r[0], "count": int(r[1])} for r in dead],

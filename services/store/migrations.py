@@ -7,7 +7,7 @@ from importlib import resources
 
 from clickhouse_connect.driver.client import Client
 
-_DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
 
 def _migrations() -> list[tuple[str, str]]:
@@ -25,7 +25,7 @@ def _statements(script: str) -> list[str]:
 
 def migrate(client: Client, database: str) -> list[str]:
     """Create ``database`` and apply pending migrations; return the names applied now."""
-    if not _DATABASE_NAME.match(database):
+    if not DATABASE_NAME.match(database):
         raise ValueError(f"invalid database name {database!r}")
     client.command(f"CREATE DATABASE IF NOT EXISTS {database}")
     client.command(

@@ -75,9 +75,10 @@ BAD_LINES = [
 def _replay(pipeline: PipelineHarness, settings: Settings, lines: list[bytes], tmp_path: Path) -> dict[str, int]:
     file = tmp_path / "events.jsonl"
     file.write_bytes(b"\n".join(lines) + b"\n")
-    with Emitter(settings.bootstrap, source_service="test", topics=pipeline.pipeline.topics) as emitter, file.open(
-        "rb"
-    ) as handle:
+    with (
+        Emitter(settings.bootstrap, source_service="test", topics=pipeline.pipeline.topics) as emitter,
+        file.open("rb") as handle,
+    ):
         produced = produce_lines(emitter, handle, default_kind=CollectionKind.ACCESS_LOG)
     report = account(pipeline, produced, timeout_s=90)
     assert report.unaccounted == [], f"lines never accounted for: {report.unaccounted}"
@@ -91,7 +92,8 @@ def test_good_and_malformed_events_all_end_in_lineage_or_dead_letters(
 
     assert counts == {"produced": 46, "lineage": 40, "dead": 6}
     reasons = dict(
-        (row[0], row[1]) for row in pipeline.query("SELECT reason, count() FROM dead_letters FINAL GROUP BY reason").rows
+        (row[0], row[1])
+        for row in pipeline.query("SELECT reason, count() FROM dead_letters FINAL GROUP BY reason").rows
     )
     assert reasons == {
         "malformed_json": 1,
@@ -115,24 +117,40 @@ def test_lineage_rows_carry_purposes_policy_version_and_removal_evidence(
     assert len(rows) == 10
     by_kind = {row[0]: row for row in rows}
     access, terminal = by_kind["access_log"], by_kind["terminal"]
-    assert access[1] == ["service_provision"] and access[2] == ["published_purpose_of_use"]
+    assert access[1] == ["service_provision"]
+    assert access[2] == ["published_purpose_of_use"]
     assert access[3] == "2022-06-01"
     assert access[4] == ["ip_address", "operation", "requested_at"]
     assert access[5] == ["payload.email_subject"]
     assert access[6] == ["log_information"]
-    assert terminal[4] == ["terminal_id", "terminal_type"] and terminal[5] == ["payload.os"]
+    assert terminal[4] == ["terminal_id", "terminal_type"]
+    assert terminal[5] == ["payload.os"]
 
 
 def test_typed_emitter_events_reach_lineage(pipeline: PipelineHarness, settings: Settings) -> None:
     subject = Subject(type=SubjectType.PERSON_IN_CHARGE, id=RAW_IDS[0])
     ids = [uuid.uuid4() for _ in range(3)]
     with Emitter(settings.bootstrap, source_service="attendance-web", topics=pipeline.pipeline.topics) as emitter:
-        emitter.terminal(tenant_id="naha-clinic", subject=subject, terminal_id="mb-01", terminal_type="mobile",
-                         event_id=ids[0])
-        emitter.access_log(tenant_id="naha-clinic", subject=subject, ip_address="2001:db8::1", operation="clock_out",
-                           requested_at=datetime.now(UTC) - timedelta(seconds=1), screen="timesheet", event_id=ids[1])
-        emitter.access_log(tenant_id="naha-clinic", subject=subject, ip_address="192.0.2.7", operation="clock_in",
-                           requested_at=datetime.now(UTC), event_id=ids[2])
+        emitter.terminal(
+            tenant_id="naha-clinic", subject=subject, terminal_id="mb-01", terminal_type="mobile", event_id=ids[0]
+        )
+        emitter.access_log(
+            tenant_id="naha-clinic",
+            subject=subject,
+            ip_address="2001:db8::1",
+            operation="clock_out",
+            requested_at=datetime.now(UTC) - timedelta(seconds=1),
+            screen="timesheet",
+            event_id=ids[1],
+        )
+        emitter.access_log(
+            tenant_id="naha-clinic",
+            subject=subject,
+            ip_address="192.0.2.7",
+            operation="clock_in",
+            requested_at=datetime.now(UTC),
+            event_id=ids[2],
+        )
     wanted = {str(i) for i in ids}
     found: set[str] = set()
     for _ in range(300):
@@ -142,7 +160,8 @@ def test_typed_emitter_events_reach_lineage(pipeline: PipelineHarness, settings:
         time.sleep(0.2)
     assert found == wanted
     subjects = pipeline.query("SELECT DISTINCT subject_pseudonym, subject_type FROM collection_lineage").rows
-    assert len(subjects) == 1 and subjects[0][1] == "person_in_charge"
+    assert len(subjects) == 1
+    assert subjects[0][1] == "person_in_charge"
 
 
 async def _read_all(bootstrap: str, topics: list[str]) -> list[bytes]:
@@ -176,7 +195,8 @@ def test_no_raw_subject_identifier_reaches_clickhouse_or_tagged_topics(
         stored.extend(str(row) for row in pipeline.query(f"SELECT * FROM {table}").rows)
     tagged = asyncio.run(_read_all(settings.bootstrap, pipeline.pipeline.topics.all_tagged))
 
-    assert stored and tagged, "the check must have something to look at"
+    assert stored, "the check must have stored rows to look at"
+    assert tagged, "the check must have tagged messages to look at"
     for raw in RAW_IDS:
         assert not any(raw in text for text in stored), f"raw subject id found in ClickHouse: {raw}"
         assert not any(raw.encode() in blob for blob in tagged), f"raw subject id found on a tagged topic: {raw}"

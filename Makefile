@@ -1,0 +1,45 @@
+# purpose-lineage — every gate runs the same here and in CI (.ci/run).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-unit test-integration lint typecheck format clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project with its local and dev extras
+
+run: $(STAMP) ## Run the whole stack on the embedded default with demo traffic (Ctrl-C stops)
+	$(BIN)/purpose-lineage up --demo
+
+test: $(STAMP) ## Run every test: unit, then integration on a real broker and ClickHouse engine
+	$(BIN)/pytest
+
+test-unit: $(STAMP) ## Unit tests only (no broker, no store)
+	$(BIN)/pytest tests/unit
+
+test-integration: $(STAMP) ## Integration tests only
+	$(BIN)/pytest tests/integration
+
+lint: $(STAMP) ## ruff lint and format check (changes nothing)
+	$(BIN)/ruff check services schemas tests
+	$(BIN)/ruff format --check services schemas tests
+
+typecheck: $(STAMP) ## mypy --strict (changes nothing)
+	$(BIN)/mypy
+
+format: $(STAMP) ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix services schemas tests
+	$(BIN)/ruff format services schemas tests
+
+clean: ## Remove the virtual environment and local state (var/)
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
