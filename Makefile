@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration lint typecheck format clean
+.PHONY: help install run test test-unit test-integration bench lint typecheck format clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -29,6 +29,9 @@ test-unit: $(STAMP) ## Unit tests only (no broker, no store)
 
 test-integration: $(STAMP) ## Integration tests only
 	$(BIN)/pytest tests/integration
+
+bench: $(STAMP) ## Throughput benchmarks (stages alone, and broker -> ClickHouse end to end)
+	$(BIN)/python -m tests.benchmarks.bench_pipeline
 
 lint: $(STAMP) ## ruff lint and format check (changes nothing)
 	$(BIN)/ruff check services schemas tests

@@ -9,16 +9,31 @@ instead of failing the whole event.
 from __future__ import annotations
 
 from enum import StrEnum
-from ipaddress import IPv4Address, IPv6Address
+import socket
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 SPEC = "rakuro.collection/v1"
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def _ip_address(value: str) -> str:
+    # inet_pton is the C parser: the same verdict as ipaddress.ip_address, at a fraction of the cost.
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, value)
+        except OSError:
+            continue
+        return value
+    raise ValueError("not an IPv4 or IPv6 address")
+
+
+IPAddress = Annotated[str, StringConstraints(max_length=45), AfterValidator(_ip_address)]
+"""An IP address, kept as the text that was sent (validated, not re-serialized)."""
 
 
 class CollectionKind(StrEnum):
@@ -77,7 +92,7 @@ class TerminalPayloadV1(_Payload):
 class AccessLogPayloadV1(_Payload):
     """Log Information (Art. 2.1(1)(ii)): IP address, request time, operation history, usage situation."""
 
-    ip_address: IPv4Address | IPv6Address
+    ip_address: IPAddress
     requested_at: AwareDatetime
     operation: ShortText = Field(description="The operation performed, e.g. clock_in, view_timesheet.")
     screen: ShortText | None = Field(default=None, description="Where in the Services it happened (usage situation).")

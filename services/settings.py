@@ -67,6 +67,7 @@ class Settings(BaseSettings):
         default=None, description="Where clients (replay, sql) reach a running API. Unset: http://api_host:api_port."
     )
 
+    progress_interval_s: float = Field(default=10.0, gt=0, description="How often `up` logs the lineage totals.")
     demo_employees: int = Field(default=50, ge=1, description="Simulated employees in `up --demo`.")
     demo_rate: float = Field(default=20.0, gt=0, description="Simulated events per second in `up --demo`.")
 

@@ -66,7 +66,9 @@ async def run_stack(settings: Settings, stop: asyncio.Event, *, demo: bool = Fal
             )
             demo_thread.start()
         log.info("stack running: Ctrl-C stops it")
+        progress = asyncio.create_task(_report_progress(pipeline, settings.progress_interval_s))
         await stop.wait()
+        progress.cancel()
     finally:
         log.info("stopping")
         demo_stop.set()
@@ -79,6 +81,17 @@ async def run_stack(settings: Settings, stop: asyncio.Event, *, demo: bool = Fal
         if broker is not None:
             broker.stop()
         log.info("stopped")
+
+
+async def _report_progress(pipeline: Pipeline, interval_s: float) -> None:
+    """Log the lineage totals now and then, so a terminal running `up` shows lineage accumulating."""
+    while True:
+        await asyncio.sleep(interval_s)
+        if pipeline.store is None:
+            return
+        summary = await pipeline.store.summary()
+        kinds = ", ".join(f"{k['kind']} {k['events']}" for k in summary["by_kind"]) or "none yet"
+        log.info("lineage: %d events (%s); %d dead letters", summary["lineage_events"], kinds, summary["dead_letters"])
 
 
 def _demo(settings: Settings, pipeline: Pipeline, stop: threading.Event) -> None:

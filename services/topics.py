@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from schemas.events import CollectionKind
 
@@ -43,9 +44,10 @@ class Topics:
         """Every topic the stack creates explicitly (auto-creation picks a wrong partition count)."""
         return [*self.all_collection, *self.all_tagged, self.dead_letter]
 
+    @cached_property
+    def _collection_kinds(self) -> dict[str, CollectionKind]:
+        return {self.collection(kind): kind for kind in CollectionKind}
+
     def kind_of_collection_topic(self, topic: str) -> CollectionKind | None:
-        """The kind a collection topic carries, or None for a topic outside the layout."""
-        for kind in CollectionKind:
-            if self.collection(kind) == topic:
-                return kind
-        return None
+        """The kind a collection topic carries, or None for a topic outside the layout (hot path: a dict lookup)."""
+        return self._collection_kinds.get(topic)

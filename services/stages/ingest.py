@@ -35,13 +35,14 @@ def _dead(
     )
 
 
-def ingest_one(source: SourceRecord, kind_of_topic: KindOfTopic, max_bytes: int) -> Ingested | DeadLetter:
-    """Parse and validate one record."""
-    raw = source.value
-    if not raw:
-        return _dead(source, DeadLetterReason.EMPTY, "message has no value")
-    if len(raw) > max_bytes:
-        return _dead(source, DeadLetterReason.TOO_LARGE, f"{len(raw)} bytes exceeds the limit of {max_bytes}")
+def _unreadable(exc: ValidationError) -> bool:
+    """True when pydantic could not read the bytes as a JSON object at all (rather than a contract breach)."""
+    errors = exc.errors(include_url=False, include_input=False)
+    return len(errors) == 1 and not errors[0]["loc"] and errors[0]["type"] in {"json_invalid", "model_type"}
+
+
+def _why_unreadable(source: SourceRecord, raw: bytes) -> DeadLetter:
+    """Name the reason bytes are not a JSON object (bad input only, so speed does not matter here)."""
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -50,11 +51,23 @@ def ingest_one(source: SourceRecord, kind_of_topic: KindOfTopic, max_bytes: int)
         document = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         return _dead(source, DeadLetterReason.MALFORMED_JSON, f"not JSON: error at char {exc.pos}")
-    if not isinstance(document, dict):
-        return _dead(source, DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(document).__name__}")
+    if isinstance(document, dict):
+        return _dead(source, DeadLetterReason.MALFORMED_JSON, "JSON that the contract parser cannot read")
+    return _dead(source, DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(document).__name__}")
+
+
+def ingest_one(source: SourceRecord, kind_of_topic: KindOfTopic, max_bytes: int) -> Ingested | DeadLetter:
+    """Parse and validate one record."""
+    raw = source.value
+    if not raw:
+        return _dead(source, DeadLetterReason.EMPTY, "message has no value")
+    if len(raw) > max_bytes:
+        return _dead(source, DeadLetterReason.TOO_LARGE, f"{len(raw)} bytes exceeds the limit of {max_bytes}")
     try:
-        envelope = CollectionEnvelope.model_validate(document)
+        envelope = CollectionEnvelope.model_validate_json(raw)  # one pass in pydantic-core: the fast path
     except ValidationError as exc:
+        if _unreadable(exc):
+            return _why_unreadable(source, raw)
         return _dead(source, DeadLetterReason.SCHEMA_INVALID, describe_validation_error(exc))
     expected_kind = kind_of_topic(source.topic)
     if expected_kind is not None and expected_kind is not envelope.kind:

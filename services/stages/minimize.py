@@ -41,7 +41,8 @@ def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLett
             event_id=str(record.envelope.event_id),
             kind=kind,
         )
-    document = record.payload.model_dump(mode="json", exclude_none=True)
+    # The payload as sent (JSON-native and already validated against its contract); explicit nulls carry nothing.
+    document = {name: value for name, value in record.envelope.payload.items() if value is not None}
     kept = {name: value for name, value in document.items() if name in allowed}
     removed = tuple(
         RemovedField(path=f"payload.{name}", size=_size(value))

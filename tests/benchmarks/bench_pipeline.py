@@ -1,0 +1,91 @@
+"""Throughput of the collection stages alone and of the whole path broker -> stages -> broker -> ClickHouse.
+
+Run with `make bench`. Prints figures; asserts nothing about time (timings belong here, not in tests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.broker.local import LocalBroker, free_port
+from services.demo.simulator import demo_stream
+from services.emitter.client import Emitter
+from services.pipeline import Pipeline
+from services.settings import Settings
+from services.stages.pipeline import process_collection_batch
+from services.stages.records import SourceRecord
+from tests.integration.harness import PipelineHarness
+
+
+def bench_stages(events: int) -> None:
+    settings = Settings(pseudonym_key="bench-key-0123456789abcdef", local_key_file=Path("/nonexistent"))
+    pipeline = Pipeline(settings)
+    topics = pipeline.topics
+    batch = [
+        SourceRecord(topics.collection(e.kind), 0, offset, e.value)
+        for offset, e in enumerate(itertools.islice(demo_stream(1, 200), events))
+    ]
+    process_collection_batch(batch[:2000], pipeline.context, datetime.now(UTC))  # warm caches
+    started = time.perf_counter()
+    for start in range(0, len(batch), 2000):
+        result = process_collection_batch(batch[start : start + 2000], pipeline.context, datetime.now(UTC))
+    elapsed = time.perf_counter() - started
+    print(f"stages only: {events} events in {elapsed:.2f} s = {events / elapsed:,.0f} events/s (1 core)")
+    print(f"  last batch: {len(result.ok)} tagged, {len(result.dead)} dead letters")
+
+
+def bench_end_to_end(events: int, workdir: Path) -> None:
+    with LocalBroker(free_port(), log_file=workdir / "tansu.log") as broker:
+        unique = uuid.uuid4().hex[:8]
+        settings = Settings(
+            kafka_bootstrap=broker.bootstrap,
+            clickhouse_path=workdir / "chdb",
+            clickhouse_database=f"bench_{unique}",
+            app_id=f"bench-{unique}",
+            pseudonym_key="bench-key-0123456789abcdef",
+        )
+        harness = PipelineHarness(settings)
+        harness.start()
+        try:
+            stream = itertools.islice(demo_stream(2, 500), events)
+            started = time.perf_counter()
+            with Emitter(settings.bootstrap, source_service="bench", topics=harness.pipeline.topics) as emitter:
+                for event in stream:
+                    emitter.emit_raw(emitter.topics.collection(event.kind), event.value, event.key)
+            produced_at = time.perf_counter()
+            stored = 0
+            while time.perf_counter() - started < 600:
+                rows = harness.query(
+                    "SELECT (SELECT count() FROM collection_lineage) + (SELECT count() FROM dead_letters)"
+                ).rows
+                stored = int(rows[0][0])
+                if stored >= events:
+                    break
+                time.sleep(0.2)
+            done = time.perf_counter()
+        finally:
+            harness.stop()
+    print(
+        f"end to end: {events} events produced in {produced_at - started:.2f} s, all {stored} stored after "
+        f"{done - started:.2f} s = {events / (done - started):,.0f} events/s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stage-events", type=int, default=100_000)
+    parser.add_argument("--e2e-events", type=int, default=50_000)
+    args = parser.parse_args()
+    bench_stages(args.stage_events)
+    with tempfile.TemporaryDirectory() as workdir:
+        bench_end_to_end(args.e2e_events, Path(workdir))
+
+
+if __name__ == "__main__":
+    main()
