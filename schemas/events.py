@@ -8,8 +8,8 @@ instead of failing the whole event.
 
 from __future__ import annotations
 
-from enum import StrEnum
 import socket
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
