@@ -39,13 +39,13 @@ async def run_stack(settings: Settings, stop: asyncio.Event, *, demo: bool = Fal
         raise StackConfigError(
             f"the API would listen on {settings.api_host} without a token: set LINEAGE_API_TOKEN or bind to 127.0.0.1"
         )
+    pipeline = Pipeline(settings)  # loads policy and key first: a bad file fails before anything starts
     broker: LocalBroker | None = None
     if settings.embedded_broker:
         log_file = Path("var/tansu.log")
         log_file.parent.mkdir(parents=True, exist_ok=True)
         broker = LocalBroker(settings.local_broker_port, log_file=log_file)
         broker.start()
-    pipeline = Pipeline(settings)
     demo_stop = threading.Event()
     demo_thread: threading.Thread | None = None
     server: _ApiServer | None = None

@@ -10,6 +10,10 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 
+class BrokerUnavailable(RuntimeError):
+    """No Kafka broker answered at the configured bootstrap address."""
+
+
 def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int, timeout: float = 30.0) -> list[str]:
     """Create the topics that do not exist yet; return those created. Retries while the broker starts."""
     deadline = time.monotonic() + timeout
@@ -17,9 +21,9 @@ def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int, timeout
         try:
             admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="purpose-lineage-admin")
             break
-        except KafkaError:
+        except KafkaError as exc:
             if time.monotonic() > deadline:
-                raise
+                raise BrokerUnavailable(f"no Kafka broker answered at {bootstrap} within {timeout:.0f} s") from exc
             time.sleep(0.5)
     try:
         existing = set(admin.list_topics())

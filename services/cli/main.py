@@ -19,6 +19,7 @@ from rich.table import Table
 
 from schemas.events import CollectionKind
 from services.api.client import ApiError, ApiLineageReader, LineageReader, api_is_up
+from services.broker.admin import BrokerUnavailable
 from services.broker.local import LocalBrokerError
 from services.emitter.client import Emitter
 from services.keys import PseudonymKeyError
@@ -68,7 +69,7 @@ def up(
 
     try:
         asyncio.run(main())
-    except (StackConfigError, PolicyFileError, LocalBrokerError, PseudonymKeyError) as exc:
+    except (StackConfigError, PolicyFileError, LocalBrokerError, BrokerUnavailable, PseudonymKeyError) as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(code=2) from exc
 
