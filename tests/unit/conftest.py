@@ -1,0 +1,119 @@
+"""Shared builders for unit tests: valid collection events, source records and the real Rakuro policy.
+
+Everything here is pure and in-memory: no broker, no ClickHouse, no network.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+import schemas
+from schemas.events import SPEC, CollectionKind, SubjectType
+from schemas.policy import Policy
+from services.policy.engine import PolicyEngine
+from services.policy.loader import load_policy
+from services.stages.pipeline import CollectionContext
+from services.stages.pseudonymize import PseudonymKey
+from services.stages.records import SourceRecord
+from services.topics import Topics
+
+POLICY_PATH = Path(schemas.__file__).parent / "policies" / "rakuro.yaml"
+MAX_EVENT_BYTES = 64 * 1024
+
+_PAYLOADS: dict[CollectionKind, dict[str, Any]] = {
+    CollectionKind.TERMINAL: {"terminal_id": "pc-0a1b2c3d", "terminal_type": "pc"},
+    CollectionKind.ACCESS_LOG: {
+        "ip_address": "10.1.2.3",
+        "requested_at": "2023-05-01T08:59:59.500000+09:00",
+        "operation": "clock_in",
+        "screen": "dashboard",
+    },
+}
+
+
+def make_event(
+    kind: CollectionKind = CollectionKind.ACCESS_LOG,
+    /,
+    *,
+    payload_extra: Mapping[str, Any] | None = None,
+    **overrides: Any,
+) -> dict[str, Any]:
+    """A valid collection event of ``kind``; ``overrides`` replace top-level keys, ``payload_extra`` adds fields.
+
+    ``kind`` is positional-only so that ``kind=...`` overrides just the envelope's field. The subject id is a
+    realistic e-mail address, so tests can check that it never leaks.
+    """
+    event: dict[str, Any] = {
+        "spec": SPEC,
+        "event_id": str(uuid.uuid4()),
+        "kind": kind.value,
+        "kind_version": 1,
+        "occurred_at": "2023-05-01T09:00:00+09:00",
+        "tenant_id": "kobe-logistics",
+        "source_service": "attendance-web",
+        "subject": {"type": SubjectType.ANALYZED_ACCOUNT_HOLDER.value, "id": "taro.yamada@example.jp"},
+        "payload": {**_PAYLOADS[kind], **(payload_extra or {})},
+    }
+    event.update(overrides)
+    return event
+
+
+def make_record(
+    doc: Mapping[str, Any] | bytes | None, topic: str | None = None, *, partition: int = 0, offset: int = 0
+) -> SourceRecord:
+    """A consumed message carrying ``doc``; by default on the collection topic of the event's own kind."""
+    if topic is None:
+        kind = doc.get("kind") if isinstance(doc, Mapping) else None
+        known = isinstance(kind, str) and kind in {k.value for k in CollectionKind}
+        topic = Topics().collection(CollectionKind(kind) if known else CollectionKind.ACCESS_LOG)
+    value = orjson.dumps(doc) if isinstance(doc, Mapping) else doc
+    return SourceRecord(topic=topic, partition=partition, offset=offset, value=value)
+
+
+@pytest.fixture(name="make_event", scope="session")
+def make_event_fixture() -> Callable[..., dict[str, Any]]:
+    return make_event
+
+
+@pytest.fixture(name="make_record", scope="session")
+def make_record_fixture() -> Callable[..., SourceRecord]:
+    return make_record
+
+
+@pytest.fixture(scope="session")
+def topics() -> Topics:
+    return Topics()
+
+
+@pytest.fixture(scope="session")
+def policy_path() -> Path:
+    """The real policy file shipped with the package."""
+    return POLICY_PATH
+
+
+@pytest.fixture(scope="session")
+def policy(policy_path: Path) -> Policy:
+    return load_policy(policy_path)
+
+
+@pytest.fixture(scope="session")
+def engine(policy: Policy) -> PolicyEngine:
+    return PolicyEngine(policy)
+
+
+@pytest.fixture(scope="session")
+def key() -> PseudonymKey:
+    return PseudonymKey(b"unit-test-pseudonym-key-0123456789")
+
+
+@pytest.fixture(scope="session")
+def context(engine: PolicyEngine, key: PseudonymKey, topics: Topics) -> CollectionContext:
+    return CollectionContext(
+        engine=engine, key=key, kind_of_topic=topics.kind_of_collection_topic, max_event_bytes=MAX_EVENT_BYTES
+    )

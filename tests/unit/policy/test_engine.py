@@ -1,0 +1,100 @@
+"""PolicyEngine over the real Rakuro policy: versions in force, purposes per data category and subject type."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.policy.engine import PurposeGrant
+
+
+def at(day: str, time: str = "12:00:00") -> datetime:
+    return datetime.fromisoformat(f"{day}T{time}+00:00")
+
+
+@pytest.mark.parametrize(
+    ("moment", "version"),
+    [
+        (at("2018-07-01", "00:00:00"), "2018-07-01"),
+        (at("2019-06-30", "23:59:59"), "2018-07-01"),
+        (at("2019-07-01", "00:00:00"), "2019-07-01"),
+        (at("2019-08-01"), "2019-07-01"),
+        (at("2020-06-30"), "2019-07-01"),
+        (at("2020-07-01"), "2020-07-01"),
+        (at("2022-05-31", "23:59:59"), "2020-07-01"),
+        (at("2022-06-01", "00:00:00"), "2022-06-01"),
+        (at("2023-05-01"), "2022-06-01"),
+        (datetime(2099, 1, 1, tzinfo=UTC), "2022-06-01"),
+    ],
+)
+def test_version_in_force_changes_on_each_effective_date(engine, moment, version):
+    in_force = engine.version_at(moment)
+
+    assert in_force is not None
+    assert in_force.version == version
+
+
+@pytest.mark.parametrize("moment", [at("2018-06-30", "23:59:59"), datetime(2000, 1, 1, tzinfo=UTC)])
+def test_no_version_is_in_force_before_the_policy_was_established(engine, moment):
+    assert engine.version_at(moment) is None
+
+
+@pytest.mark.parametrize("subject_type", ["person_in_charge", "analyzed_account_holder"])
+@pytest.mark.parametrize("category", ["terminal_information", "log_information", "cookie"])
+def test_collected_device_and_log_data_serve_only_service_provision(engine, subject_type, category):
+    grants = engine.purposes_for([category], subject_type)
+
+    assert grants == (PurposeGrant("service_provision", "published_purpose_of_use", "Art. 3.1 table, row 1"),)
+
+
+def test_related_service_notification_is_granted_only_for_a_person_in_charge(engine):
+    for_person_in_charge = engine.purposes_for(["user_information"], "person_in_charge")
+    for_account_holder = engine.purposes_for(["user_information"], "analyzed_account_holder")
+
+    assert [g.purpose for g in for_person_in_charge] == [
+        "service_provision",
+        "user_notification",
+        "related_service_notification",
+    ]
+    assert [g.purpose for g in for_account_holder] == ["service_provision", "user_notification"]
+    assert {g.legal_basis for g in for_person_in_charge} == {"published_purpose_of_use"}
+
+
+def test_a_purpose_is_granted_only_when_it_may_use_every_category(engine):
+    grants = engine.purposes_for(["user_information", "allied_data"], "person_in_charge")
+
+    assert [g.purpose for g in grants] == ["service_provision", "related_service_notification"]
+
+
+def test_no_categories_means_no_purposes(engine):
+    assert engine.purposes_for([], "person_in_charge") == ()
+    assert engine.purposes_for((), "analyzed_account_holder") == ()
+
+
+@pytest.mark.parametrize(
+    ("categories", "subject_type"),
+    [(["terminal_information"], "visitor"), (["biometrics"], "person_in_charge")],
+    ids=["unknown-subject-type", "unknown-category"],
+)
+def test_unknown_subject_type_or_category_gets_no_purposes(engine, categories, subject_type):
+    assert engine.purposes_for(categories, subject_type) == ()
+
+
+def test_answers_do_not_depend_on_category_order_or_repetition(engine):
+    assert engine.purposes_for(["allied_data", "user_information", "allied_data"], "person_in_charge") == (
+        engine.purposes_for(["user_information", "allied_data"], "person_in_charge")
+    )
+
+
+def test_allow_lists_map_payload_fields_to_data_categories(engine):
+    assert dict(engine.allowed_fields("terminal")) == {
+        "terminal_id": "terminal_information",
+        "terminal_type": "terminal_information",
+    }
+    assert set(engine.allowed_fields("access_log").values()) == {"log_information"}
+    assert dict(engine.allowed_fields("email")) == {}
+
+
+def test_policy_id_is_the_files_id(engine):
+    assert engine.policy_id == "rakuro"

@@ -1,0 +1,164 @@
+"""Minimize with the real Rakuro policy: allowed fields stay, the rest go with evidence (path, size), never content."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+
+from schemas.events import CollectionKind
+from schemas.policy import Policy
+from services.policy.engine import PolicyEngine
+from services.stages.ingest import ingest_one
+from services.stages.minimize import minimize, minimize_one
+from services.stages.records import DeadLetter, DeadLetterReason, Ingested, Minimized, RemovedField, Stage
+from services.topics import Topics
+
+EMAIL_SUBJECT = "Re: 残業申請について"
+
+
+def ingested(make_record, event: dict[str, Any], offset: int = 0) -> Ingested:
+    outcome = ingest_one(make_record(event, offset=offset), Topics().kind_of_collection_topic, 64 * 1024)
+    assert isinstance(outcome, Ingested), outcome
+    return outcome
+
+
+def minimized(record: Ingested, engine: PolicyEngine) -> Minimized:
+    outcome = minimize_one(record, engine)
+    assert isinstance(outcome, Minimized), outcome
+    return outcome
+
+
+def policy_with(policy: Policy, collection_kinds: dict[str, Any]) -> PolicyEngine:
+    document = yaml.safe_load(yaml.safe_dump(policy.model_dump(mode="json")))
+    document["collection_kinds"] = collection_kinds
+    return PolicyEngine(Policy.model_validate(document))
+
+
+def test_terminal_fields_the_policy_allows_are_kept(make_event, make_record, engine):
+    event = make_event(CollectionKind.TERMINAL)
+
+    result = minimized(ingested(make_record, event), engine)
+
+    assert result.payload == event["payload"]
+    assert result.data_categories == ("terminal_information",)
+    assert result.removed == ()
+
+
+def test_access_log_fields_the_policy_allows_are_kept(make_event, make_record, engine):
+    event = make_event(CollectionKind.ACCESS_LOG)
+
+    result = minimized(ingested(make_record, event), engine)
+
+    assert set(result.payload) == {"ip_address", "requested_at", "operation", "screen"}
+    assert result.payload["ip_address"] == event["payload"]["ip_address"]
+    assert result.payload["operation"] == event["payload"]["operation"]
+    assert result.data_categories == ("log_information",)
+    assert result.removed == ()
+
+
+def test_absent_optional_field_is_neither_kept_nor_reported_as_removed(make_event, make_record, engine):
+    event = make_event(CollectionKind.ACCESS_LOG)
+    del event["payload"]["screen"]
+
+    result = minimized(ingested(make_record, event), engine)
+
+    assert "screen" not in result.payload
+    assert result.removed == ()
+
+
+def test_email_subject_is_removed_with_evidence_not_content(make_event, make_record, engine):
+    event = make_event(CollectionKind.ACCESS_LOG, payload_extra={"email_subject": EMAIL_SUBJECT})
+
+    result = minimized(ingested(make_record, event), engine)
+
+    assert "email_subject" not in result.payload
+    assert result.removed == (RemovedField(path="payload.email_subject", size=len(orjson.dumps(EMAIL_SUBJECT))),)
+    assert EMAIL_SUBJECT not in repr(result.removed)
+    assert "残業" not in orjson.dumps(result.payload).decode()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Windows 11", 42, 3.5, True, ["a", "b"], {"vendor": "Lenovo", "model": {"series": "X1", "gen": 11}}],
+    ids=["string", "int", "float", "bool", "list", "nested-object"],
+)
+def test_extra_field_is_removed_with_its_json_size_as_evidence(make_event, make_record, engine, value):
+    event = make_event(CollectionKind.TERMINAL, payload_extra={"device": value})
+
+    result = minimized(ingested(make_record, event), engine)
+
+    assert result.payload == {"terminal_id": "pc-0a1b2c3d", "terminal_type": "pc"}
+    assert result.removed == (RemovedField(path="payload.device", size=len(orjson.dumps(value))),)
+
+
+def test_several_extra_fields_are_all_removed_with_evidence_in_name_order(make_event, make_record, engine):
+    extras = {"user_agent": "Mozilla/5.0 (demo)", "os": "Android 15", "battery": 87}
+    event = make_event(CollectionKind.TERMINAL, payload_extra=extras)
+
+    result = minimized(ingested(make_record, event), engine)
+
+    assert [r.path for r in result.removed] == ["payload.battery", "payload.os", "payload.user_agent"]
+    assert [r.size for r in result.removed] == [len(orjson.dumps(extras[n])) for n in ("battery", "os", "user_agent")]
+    assert set(result.payload) == {"terminal_id", "terminal_type"}
+
+
+def test_evidence_holds_only_a_path_and_a_size(make_event, make_record, engine):
+    event = make_event(CollectionKind.ACCESS_LOG, payload_extra={"email_subject": EMAIL_SUBJECT})
+
+    (evidence,) = minimized(ingested(make_record, event), engine).removed
+
+    assert [f.name for f in dataclasses.fields(evidence)] == ["path", "size"]
+    assert isinstance(evidence.size, int)
+
+
+def test_data_categories_come_from_the_kept_fields_only(make_event, make_record, policy):
+    engine = policy_with(
+        policy,
+        {
+            "access_log": {
+                "article": "test",
+                "fields": {
+                    "ip_address": "log_information",
+                    "requested_at": "log_information",
+                    "operation": "log_information",
+                    "screen": "allied_data",
+                },
+            }
+        },
+    )
+    with_screen = make_event(CollectionKind.ACCESS_LOG)
+    without_screen = make_event(CollectionKind.ACCESS_LOG)
+    del without_screen["payload"]["screen"]
+
+    assert minimized(ingested(make_record, with_screen), engine).data_categories == ("allied_data", "log_information")
+    assert minimized(ingested(make_record, without_screen), engine).data_categories == ("log_information",)
+
+
+def test_kind_the_policy_has_no_allow_list_for_is_dead_lettered(make_event, make_record, policy):
+    engine = policy_with(policy, {"terminal": {"article": "test", "fields": {"terminal_id": "terminal_information"}}})
+    event = make_event(CollectionKind.ACCESS_LOG)
+
+    outcome = minimize_one(ingested(make_record, event), engine)
+
+    assert isinstance(outcome, DeadLetter)
+    assert outcome.stage is Stage.MINIMIZE
+    assert outcome.reason is DeadLetterReason.UNKNOWN_TO_POLICY
+    assert outcome.message == "the policy 'rakuro' has no allow-list for kind 'access_log'"
+    assert outcome.event_id == event["event_id"]
+    assert outcome.kind == "access_log"
+
+
+def test_batch_keeps_order_and_ends_each_record_in_one_output(make_event, make_record, policy):
+    engine = policy_with(policy, {"terminal": {"article": "test", "fields": {"terminal_id": "terminal_information"}}})
+    kinds = [CollectionKind.TERMINAL, CollectionKind.ACCESS_LOG, CollectionKind.TERMINAL, CollectionKind.ACCESS_LOG]
+    batch = [ingested(make_record, make_event(kind), offset=i) for i, kind in enumerate(kinds)]
+
+    result = minimize(batch, engine)
+
+    assert [m.source.offset for m in result.ok] == [0, 2]
+    assert [d.source.offset for d in result.dead] == [1, 3]
+    assert all(m.removed == (RemovedField("payload.terminal_type", len(b'"pc"')),) for m in result.ok)

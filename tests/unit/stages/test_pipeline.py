@@ -1,0 +1,140 @@
+"""The whole collection pipeline over one batch, and the wire format of what it publishes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from schemas.events import CollectionKind
+from services.stages.messages import DEAD_LETTER_HEADER_PREFIX, TAGGED_SPEC, encode_dead_letter, encode_tagged
+from services.stages.pipeline import process_collection_batch
+from services.stages.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
+
+INGESTED_AT = datetime(2024, 1, 15, 3, 0, tzinfo=UTC)
+RAW_ID = "taro.yamada@example.jp"
+EMAIL_SUBJECT = "Re: 残業申請について"
+
+
+@pytest.fixture
+def mixed_batch(make_event, make_record, topics) -> list[SourceRecord]:
+    values = [
+        make_event(CollectionKind.TERMINAL),
+        make_event(CollectionKind.TERMINAL, payload_extra={"os": "Windows 11", "user_agent": "Mozilla/5.0"}),
+        make_event(CollectionKind.ACCESS_LOG),
+        make_event(CollectionKind.ACCESS_LOG, payload_extra={"email_subject": EMAIL_SUBJECT}),
+        orjson.dumps(make_event(CollectionKind.ACCESS_LOG))[:-7],
+        None,
+        make_event(CollectionKind.ACCESS_LOG, kind_version=2),
+        make_event(CollectionKind.TERMINAL, occurred_at="2017-12-31T23:00:00+00:00"),
+    ]
+    batch = [make_record(v, partition=2, offset=100 + i) for i, v in enumerate(values)]
+    access_log_topic = topics.collection(CollectionKind.ACCESS_LOG)
+    mismatched = make_event(CollectionKind.TERMINAL)
+    return [*batch, make_record(mismatched, access_log_topic, partition=2, offset=100 + len(batch))]
+
+
+def test_every_record_of_a_mixed_batch_ends_tagged_or_dead_lettered_once(mixed_batch, context):
+    result = process_collection_batch(mixed_batch, context, INGESTED_AT)
+
+    outputs = [r.source for r in result.ok] + [d.source for d in result.dead]
+    assert len(outputs) == len(mixed_batch)
+    assert set(outputs) == set(mixed_batch)
+    assert [r.source.offset for r in result.ok] == [100, 101, 102, 103]
+    assert Counter((d.stage, d.reason) for d in result.dead) == Counter(
+        {
+            (Stage.INGEST, DeadLetterReason.MALFORMED_JSON): 1,
+            (Stage.INGEST, DeadLetterReason.EMPTY): 1,
+            (Stage.INGEST, DeadLetterReason.UNSUPPORTED_VERSION): 1,
+            (Stage.INGEST, DeadLetterReason.KIND_TOPIC_MISMATCH): 1,
+            (Stage.TAG, DeadLetterReason.NO_POLICY_IN_FORCE): 1,
+        }
+    )
+
+
+def test_removed_fields_are_recorded_as_evidence_through_the_pipeline(mixed_batch, context):
+    result = process_collection_batch(mixed_batch, context, INGESTED_AT)
+
+    removed = {r.source.offset: [e.path for e in r.removed] for r in result.ok}
+    assert removed == {100: [], 101: ["payload.os", "payload.user_agent"], 102: [], 103: ["payload.email_subject"]}
+
+
+def test_raw_subject_id_and_removed_content_appear_nowhere_in_encoded_tagged_messages(mixed_batch, context, topics):
+    result = process_collection_batch(mixed_batch, context, INGESTED_AT)
+    assert result.ok
+
+    for record in result.ok:
+        message = encode_tagged(record, topics.tagged_for(record.kind))
+        wire = b"".join([message.key or b"", message.value or b"", *(k.encode() + v for k, v in message.headers)])
+        assert RAW_ID.encode() not in wire
+        assert EMAIL_SUBJECT.encode() not in wire  # its name may appear as evidence, its content never
+        assert "email_subject" not in orjson.loads(message.value)["payload"]
+
+
+def test_encoded_tagged_message_is_keyed_by_pseudonym_and_carries_its_lineage(mixed_batch, context, topics):
+    record = process_collection_batch(mixed_batch, context, INGESTED_AT).ok[1]
+
+    message = encode_tagged(record, topics.tagged(CollectionKind.TERMINAL))
+    document = orjson.loads(message.value)
+
+    assert message.topic == "tagged.terminal.v1"
+    assert message.key == record.subject_pseudonym.encode()
+    assert dict(message.headers) == {
+        "lineage.purposes": b"service_provision",
+        "lineage.policy_version": b"2022-06-01",
+        "lineage.data_categories": b"terminal_information",
+    }
+    assert document["spec"] == TAGGED_SPEC
+    assert document["subject"] == {
+        "type": "analyzed_account_holder",
+        "pseudonym": record.subject_pseudonym,
+        "key_id": context.key.key_id,
+    }
+    assert document["payload"] == {"terminal_id": "pc-0a1b2c3d", "terminal_type": "pc"}
+    assert document["lineage"]["removed"] == [
+        {"path": "payload.os", "size": len(b'"Windows 11"')},
+        {"path": "payload.user_agent", "size": len(b'"Mozilla/5.0"')},
+    ]
+    assert document["lineage"]["source"] == {"topic": "collection.terminal.v1", "partition": 2, "offset": 101}
+
+
+def test_dead_letter_headers_carry_stage_reason_and_origin(make_event, make_record, topics):
+    event = make_event(CollectionKind.ACCESS_LOG, kind_version=2)
+    source = make_record(event, partition=3, offset=12345)
+    source = SourceRecord(source.topic, source.partition, source.offset, source.value, key=b"subject-key")
+    letter = DeadLetter(
+        source=source,
+        stage=Stage.INGEST,
+        reason=DeadLetterReason.UNSUPPORTED_VERSION,
+        message="kind 'access_log' has no contract version 2",
+        event_id=event["event_id"],
+        kind="access_log",
+    )
+
+    message = encode_dead_letter(letter, topics.dead_letter)
+
+    p = DEAD_LETTER_HEADER_PREFIX
+    assert message.topic == "lineage.dlq.v1"
+    assert dict(message.headers) == {
+        f"{p}stage": b"ingest",
+        f"{p}exception.class.name": b"unsupported_version",
+        f"{p}exception.message": b"kind 'access_log' has no contract version 2",
+        f"{p}topic": b"collection.access_log.v1",
+        f"{p}partition": b"3",
+        f"{p}offset": b"12345",
+        f"{p}event_id": event["event_id"].encode(),
+        f"{p}kind": b"access_log",
+    }
+    assert (message.key, message.value) == (b"subject-key", source.value)
+
+
+def test_dead_letter_without_a_known_event_has_no_event_id_or_kind_header(make_record, topics):
+    letter = DeadLetter(make_record(b"{"), Stage.INGEST, DeadLetterReason.MALFORMED_JSON, "not JSON: error at char 1")
+
+    headers = dict(encode_dead_letter(letter, topics.dead_letter).headers)
+
+    assert f"{DEAD_LETTER_HEADER_PREFIX}event_id" not in headers
+    assert f"{DEAD_LETTER_HEADER_PREFIX}kind" not in headers
+    assert headers[f"{DEAD_LETTER_HEADER_PREFIX}exception.class.name"] == b"malformed_json"
