@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -62,6 +63,9 @@ class Policy(_Strict):
     policy_id: Key
     title: str
     controller: str
+    timezone: str = Field(
+        default="UTC", description="IANA zone in which version dates take effect (the controller's own)."
+    )
     versions: list[PolicyVersion] = Field(min_length=1)
     data_subjects: dict[Key, DataSubject] = Field(min_length=1)
     data_categories: dict[Key, DataCategory] = Field(min_length=1)
@@ -71,6 +75,10 @@ class Policy(_Strict):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone: unknown IANA time zone '{self.timezone}'") from exc
         dates = [v.effective_from for v in self.versions]
         if dates != sorted(set(dates)):
             raise ValueError("versions must be listed in strictly increasing effective_from order")

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from schemas.policy import Policy, PolicyVersion
 
@@ -26,6 +27,7 @@ class PolicyEngine:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._version_dates: list[date] = [v.effective_from for v in policy.versions]
+        self._zone = ZoneInfo(policy.timezone)
         self._allow_lists: dict[str, dict[str, str]] = {
             kind: dict(rule.fields) for kind, rule in policy.collection_kinds.items()
         }
@@ -40,8 +42,12 @@ class PolicyEngine:
         return self._allow_lists.get(kind, {})
 
     def version_at(self, moment: datetime) -> PolicyVersion | None:
-        """The policy version in force at ``moment``, or None before the policy was established."""
-        index = bisect_right(self._version_dates, moment.date())
+        """The policy version in force at ``moment``, or None before the policy was established.
+
+        Version dates are days in the policy's own time zone, so one instant gets one version whatever
+        offset it was written with.
+        """
+        index = bisect_right(self._version_dates, moment.astimezone(self._zone).date())
         return self.policy.versions[index - 1] if index else None
 
     def purposes_for(self, data_categories: Iterable[str], subject_type: str) -> tuple[PurposeGrant, ...]:

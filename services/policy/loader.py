@@ -20,6 +20,8 @@ def load_policy(path: Path) -> Policy:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PolicyFileError(f"{path}: cannot read policy file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise PolicyFileError(f"{path}: not UTF-8 text (invalid byte at position {exc.start})") from exc
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

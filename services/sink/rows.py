@@ -59,10 +59,14 @@ class SinkRows:
     dead_letters: list[Row] = field(default_factory=list)
 
 
-def lineage_row(document: dict[str, Any]) -> Row:
-    """One collection_lineage row from a tagged record document; KeyError/ValueError if malformed."""
-    if document.get("spec") != TAGGED_SPEC:
-        raise ValueError("not a tagged record")
+class UnreadableMessage(ValueError):
+    """A message on a store topic that is not what the collection stages publish."""
+
+
+def lineage_row(document: Any) -> Row:
+    """One collection_lineage row from a tagged record document; raises on anything malformed."""
+    if not isinstance(document, dict) or document.get("spec") != TAGGED_SPEC:
+        raise UnreadableMessage("not a tagged record")
     lineage = document["lineage"]
     source = lineage["source"]
     removed = lineage["removed"]
@@ -97,14 +101,19 @@ def _timestamp(message: SourceRecord) -> datetime:
     return datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
 
 
+def _origin(headers: dict[str, str], message: SourceRecord) -> tuple[str, int, int]:
+    """Where the dead letter came from; its own coordinates when the origin headers are missing or broken."""
+    partition, offset = headers.get("partition", ""), headers.get("offset", "")
+    if "topic" in headers and partition.isdigit() and offset.isdigit():
+        return headers["topic"], int(partition), int(offset)
+    return message.topic, message.partition, message.offset
+
+
 def dead_letter_row(message: SourceRecord) -> Row:
     """One dead_letters row from a dead-letter message's headers; the payload itself is not stored."""
     headers = {k.removeprefix(DEAD_LETTER_HEADER_PREFIX): v.decode("utf-8", "replace") for k, v in message.headers}
-    has_origin = "topic" in headers
     return (
-        headers.get("topic", message.topic),
-        int(headers["partition"]) if has_origin else message.partition,
-        int(headers["offset"]) if has_origin else message.offset,
+        *_origin(headers, message),
         headers.get("stage", "unknown"),
         headers.get("exception.class.name", "unknown"),
         headers.get("exception.message", "dead letter without reason headers"),
@@ -124,7 +133,7 @@ def sink_rows(messages: Sequence[SourceRecord], dead_letter_topic: str) -> SinkR
             continue
         try:
             rows.lineage.append(lineage_row(orjson.loads(message.value or b"")))
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
             rows.dead_letters.append(
                 (
                     message.topic,

@@ -12,10 +12,16 @@ _SAFE_CONTEXT = ("expected", "min_length", "max_length", "ge", "gt", "le", "lt",
 _MAX_ERRORS = 5
 
 
+def safe_name(name: int | str) -> str:
+    """A key name as it may be shown: schema-like names as they are, anything else as '?'.
+
+    A key name in the input could itself carry personal data (an e-mail address used as a key).
+    """
+    return str(name) if isinstance(name, int) or _SAFE_PART.match(name) else "?"
+
+
 def _path(loc: tuple[int | str, ...]) -> str:
-    # A key name in the input could itself carry personal data: only schema-like names are shown.
-    parts = [str(p) if isinstance(p, int) or _SAFE_PART.match(p) else "?" for p in loc]
-    return ".".join(parts) or "(root)"
+    return ".".join(safe_name(p) for p in loc) or "(root)"
 
 
 def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:

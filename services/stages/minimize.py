@@ -6,12 +6,14 @@ it (a hash of a short value can be reversed by guessing).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from services.policy.engine import PolicyEngine
+from services.stages.errors import safe_name
 from services.stages.records import (
     DeadLetter,
     DeadLetterReason,
@@ -25,7 +27,10 @@ from services.stages.records import (
 
 
 def _size(value: Any) -> int:
-    return len(orjson.dumps(value))
+    try:
+        return len(orjson.dumps(value))
+    except TypeError:  # integers beyond 64 bits: orjson refuses them, the standard library does not
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLetter:
@@ -41,11 +46,13 @@ def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLett
             event_id=str(record.envelope.event_id),
             kind=kind,
         )
-    # The payload as sent (JSON-native and already validated against its contract); explicit nulls carry nothing.
-    document = {name: value for name, value in record.envelope.payload.items() if value is not None}
-    kept = {name: value for name, value in document.items() if name in allowed}
+    # The payload as sent: JSON-native and already validated against its contract.
+    document = record.envelope.payload
+    kept = {name: value for name, value in document.items() if name in allowed and value is not None}
+    # Every removed field is evidenced, a null too; a key name that is not schema-like could itself be
+    # personal data, so it is shown as '?'.
     removed = tuple(
-        RemovedField(path=f"payload.{name}", size=_size(value))
+        RemovedField(path=f"payload.{safe_name(name)}", size=_size(value))
         for name, value in sorted(document.items())
         if name not in allowed
     )

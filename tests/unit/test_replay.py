@@ -122,8 +122,18 @@ def event_line(kind: str, event_id: Any = "0b7d5a3e-8a51-4a8e-9a7e-3f1c2d4b5a6c"
         (b'"terminal"', (CollectionKind.ACCESS_LOG, None)),
         (b"\xff\xfe", (CollectionKind.ACCESS_LOG, None)),
     ],
-    ids=["terminal", "access-log", "unknown-kind", "numeric-event-id", "no-event-id", "list-as-kind", "truncated",
-         "array", "string", "not-utf8"],
+    ids=[
+        "terminal",
+        "access-log",
+        "unknown-kind",
+        "numeric-event-id",
+        "no-event-id",
+        "list-as-kind",
+        "truncated",
+        "array",
+        "string",
+        "not-utf8",
+    ],
 )
 def test_route_uses_the_lines_kind_and_falls_back_to_the_default(line, expected):
     assert route(line, CollectionKind.ACCESS_LOG) == expected

@@ -10,7 +10,8 @@ from services.policy.engine import PurposeGrant
 
 
 def at(day: str, time: str = "12:00:00") -> datetime:
-    return datetime.fromisoformat(f"{day}T{time}+00:00")
+    """A moment in Japan time: the policy's version dates are days in Asia/Tokyo."""
+    return datetime.fromisoformat(f"{day}T{time}+09:00")
 
 
 @pytest.mark.parametrize(
@@ -33,6 +34,19 @@ def test_version_in_force_changes_on_each_effective_date(engine, moment, version
 
     assert in_force is not None
     assert in_force.version == version
+
+
+@pytest.mark.parametrize(
+    "written",
+    ["2019-07-01T01:00:00+09:00", "2019-06-30T16:00:00+00:00", "2019-06-30T11:00:00-05:00"],
+)
+def test_one_instant_gets_one_version_whatever_offset_it_is_written_with(engine, written):
+    assert engine.version_at(datetime.fromisoformat(written)).version == "2019-07-01"
+
+
+def test_a_day_in_utc_before_the_japanese_effective_date_is_already_the_new_version(engine):
+    # 2022-05-31T15:00Z is 2022-06-01T00:00 in Tokyo, when the 2022 revision took effect.
+    assert engine.version_at(datetime.fromisoformat("2022-05-31T15:00:00+00:00")).version == "2022-06-01"
 
 
 @pytest.mark.parametrize("moment", [at("2018-06-30", "23:59:59"), datetime(2000, 1, 1, tzinfo=UTC)])

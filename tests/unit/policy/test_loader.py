@@ -161,3 +161,16 @@ def test_a_missing_section_is_refused_with_its_name(write_policy):
 
 def test_policy_file_error_is_a_value_error():
     assert issubclass(PolicyFileError, ValueError)
+
+
+def test_a_file_that_is_not_utf8_is_a_policy_file_error_naming_the_file(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("policy_id: caf\xe9\n".encode("latin-1"))
+
+    with pytest.raises(PolicyFileError, match=r"latin1\.yaml: not UTF-8 text"):
+        load_policy(path)
+
+
+def test_an_unknown_time_zone_is_refused(write_policy):
+    with pytest.raises(PolicyFileError, match="unknown IANA time zone"):
+        load_policy(write_policy(lambda document: document.update(timezone="Mars/Olympus_Mons")))

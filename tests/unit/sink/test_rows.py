@@ -71,8 +71,12 @@ def test_dead_letter_row_reads_origin_and_reason_from_the_headers(make_event, ma
     event = make_event(CollectionKind.ACCESS_LOG, kind_version=2)
     source = make_record(event, partition=4, offset=77)
     letter = DeadLetter(
-        source, Stage.INGEST, DeadLetterReason.UNSUPPORTED_VERSION, "kind 'access_log' has no contract version 2",
-        event_id=event["event_id"], kind="access_log",
+        source,
+        Stage.INGEST,
+        DeadLetterReason.UNSUPPORTED_VERSION,
+        "kind 'access_log' has no contract version 2",
+        event_id=event["event_id"],
+        kind="access_log",
     )
     message = encode_dead_letter(letter, topics.dead_letter)
 
@@ -107,6 +111,35 @@ def test_dead_letter_without_headers_falls_back_to_its_own_coordinates(topics):
     assert row["payload_bytes"] == 3
 
 
+@pytest.mark.parametrize(
+    "origin",
+    [
+        [("lineage.errors.topic", b"collection.terminal.v1")],
+        [
+            ("lineage.errors.topic", b"collection.terminal.v1"),
+            ("lineage.errors.partition", b"x"),
+            ("lineage.errors.offset", b"7"),
+        ],
+        [
+            ("lineage.errors.topic", b"collection.terminal.v1"),
+            ("lineage.errors.partition", b"0"),
+            ("lineage.errors.offset", b"-1"),
+        ],
+    ],
+    ids=["partition-and-offset-missing", "partition-not-a-number", "offset-negative"],
+)
+def test_dead_letter_with_broken_origin_headers_falls_back_to_its_own_coordinates(origin, topics):
+    row = dict(
+        zip(
+            DEAD_LETTER_COLUMNS,
+            dead_letter_row(consumed(topics.dead_letter, b"abc", offset=9, headers=origin)),
+            strict=True,
+        )
+    )
+
+    assert (row["source_topic"], row["source_partition"], row["source_offset"]) == ("lineage.dlq.v1", 0, 9)
+
+
 def test_dead_letter_row_never_stores_the_payload(make_event, make_record, topics):
     source = make_record(make_event())
     letter = DeadLetter(source, Stage.INGEST, DeadLetterReason.SCHEMA_INVALID, "subject.id: string_too_long")
@@ -119,8 +152,30 @@ def test_dead_letter_row_never_stores_the_payload(make_event, make_record, topic
 
 @pytest.mark.parametrize(
     "value",
-    [None, b"", b"{not json", b'{"spec": "purpose-lineage.tagged/v1"}', b'{"spec": "other"}', b"\xff\xfe"],
-    ids=["no-value", "empty", "not-json", "missing-lineage", "other-spec", "not-utf8"],
+    [
+        None,
+        b"",
+        b"{not json",
+        b'{"spec": "purpose-lineage.tagged/v1"}',
+        b'{"spec": "other"}',
+        b"\xff\xfe",
+        b"[1]",
+        b"null",
+        b'"x"',
+        b'{"spec": "purpose-lineage.tagged/v1", "event_id": 123, "lineage": {}}',
+    ],
+    ids=[
+        "no-value",
+        "empty",
+        "not-json",
+        "missing-lineage",
+        "other-spec",
+        "not-utf8",
+        "array",
+        "null",
+        "string",
+        "event-id-not-a-string",
+    ],
 )
 def test_unreadable_tagged_message_becomes_a_sink_dead_letter_row_instead_of_raising(value, topics):
     rows = sink_rows([consumed("tagged.terminal.v1", value, offset=31)], topics.dead_letter)

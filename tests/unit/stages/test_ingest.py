@@ -124,8 +124,18 @@ def test_json_that_is_not_an_object_is_dead_lettered_naming_only_its_type(make_r
         ({"subject": {"type": "person_in_charge", "id": SECRET * 20}}, "subject.id: string_too_long (max_length=256)"),
         ({SECRET: "smuggled"}, "?: extra_forbidden"),
     ],
-    ids=["event_id", "spec", "kind", "kind_version", "occurred_at", "naive_time", "tenant_id", "subject.type",
-         "subject.id", "extra_key"],
+    ids=[
+        "event_id",
+        "spec",
+        "kind",
+        "kind_version",
+        "occurred_at",
+        "naive_time",
+        "tenant_id",
+        "subject.type",
+        "subject.id",
+        "extra_key",
+    ],
 )
 def test_invalid_envelope_is_dead_lettered_naming_path_and_rule_not_value(make_event, make_record, overrides, expected):
     letter = dead_letter_of(make_record(make_event(**overrides), topic=Topics().collection(CollectionKind.ACCESS_LOG)))
@@ -238,8 +248,17 @@ _JSON = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
     max_leaves=8,
 )
-_ENVELOPE_FIELDS = ["spec", "event_id", "kind", "kind_version", "occurred_at", "tenant_id", "source_service",
-                    "subject", "payload"]
+_ENVELOPE_FIELDS = [
+    "spec",
+    "event_id",
+    "kind",
+    "kind_version",
+    "occurred_at",
+    "tenant_id",
+    "source_service",
+    "subject",
+    "payload",
+]
 
 
 @given(field=st.sampled_from(_ENVELOPE_FIELDS), value=_JSON, kind=st.sampled_from(CollectionKind))
@@ -253,9 +272,20 @@ def test_any_json_in_any_envelope_field_never_raises(make_event, make_record, fi
 
 
 _MARKED_TEXT = st.text(max_size=40).map(lambda text: f"\u00a7{text}\u00a7")
-_VALUE_PATHS = [("event_id",), ("spec",), ("kind",), ("occurred_at",), ("tenant_id",), ("source_service",),
-                ("subject", "type"), ("subject", "id"), ("payload", "ip_address"), ("payload", "requested_at"),
-                ("payload", "operation"), ("payload", "screen")]
+_VALUE_PATHS = [
+    ("event_id",),
+    ("spec",),
+    ("kind",),
+    ("occurred_at",),
+    ("tenant_id",),
+    ("source_service",),
+    ("subject", "type"),
+    ("subject", "id"),
+    ("payload", "ip_address"),
+    ("payload", "requested_at"),
+    ("payload", "operation"),
+    ("payload", "screen"),
+]
 
 
 @given(path=st.sampled_from(_VALUE_PATHS), secret=_MARKED_TEXT, as_key=st.booleans())

@@ -162,3 +162,32 @@ def test_batch_keeps_order_and_ends_each_record_in_one_output(make_event, make_r
     assert [m.source.offset for m in result.ok] == [0, 2]
     assert [d.source.offset for d in result.dead] == [1, 3]
     assert all(m.removed == (RemovedField("payload.terminal_type", len(b'"pc"')),) for m in result.ok)
+
+
+def test_an_integer_beyond_64_bits_is_removed_with_its_size_instead_of_stopping_the_stage(
+    make_event, make_record, engine
+):
+    event = make_event()
+    raw = orjson.dumps(event).replace(b'"payload":{', b'"payload":{"counter":18446744073709551616,', 1)
+    outcome = ingest_one(
+        make_record(raw, Topics().collection(CollectionKind.ACCESS_LOG)), Topics().kind_of_collection_topic, 64 * 1024
+    )
+    assert isinstance(outcome, Ingested), outcome
+    record = outcome
+
+    result = minimized(record, engine)
+
+    assert result.removed == (RemovedField(path="payload.counter", size=len(str(2**64))),)
+
+
+def test_a_null_extra_field_is_removed_with_evidence(make_event, make_record, engine):
+    result = minimized(ingested(make_record, make_event(payload_extra={"email_subject": None})), engine)
+
+    assert result.removed == (RemovedField(path="payload.email_subject", size=4),)
+
+
+def test_a_key_name_that_could_be_personal_data_is_not_written_into_the_evidence(make_event, make_record, engine):
+    result = minimized(ingested(make_record, make_event(payload_extra={"taro.yamada@example.jp": "x"})), engine)
+
+    assert [r.path for r in result.removed] == ["payload.?"]
+    assert "taro.yamada" not in repr(result.removed)
