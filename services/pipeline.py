@@ -61,10 +61,19 @@ class Pipeline:
         self.app = create_processor_app(settings, self.context, writer, self.metrics)
         await self.app.start()
 
-    async def stop(self) -> None:
-        """Stop consuming (committing what was processed), then close the store."""
+    async def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop consuming (committing what was processed), then close the store.
+
+        A broker that is already gone can leave the consumer's shutdown waiting forever: past ``timeout_s``
+        the stop goes on; uncommitted events are delivered again and the sink's idempotence absorbs them.
+        """
         if self.app is not None:
-            await self.app.stop()
+            try:
+                await asyncio.wait_for(self.app.stop(), timeout_s)
+            except TimeoutError:
+                log.warning(
+                    "the processors did not stop within %.0f s; their last offsets may be re-delivered", timeout_s
+                )
             self.app = None
         if self.store is not None:
             self.store.close()

@@ -75,6 +75,9 @@ class LocalBroker:
             stdout=output,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Its own session: Ctrl-C in the terminal reaches the stack, which stops the broker last,
+            # after the consumers have committed; otherwise the broker would die first.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -27,6 +27,7 @@ from services.policy.loader import PolicyFileError
 from services.replay import account, produce_lines
 from services.settings import Settings
 from services.store.client import connect
+from services.store.client import StoreUnavailable
 from services.store.lineage_store import LineageStore
 from services.topics import Topics
 
@@ -69,7 +70,14 @@ def up(
 
     try:
         asyncio.run(main())
-    except (StackConfigError, PolicyFileError, LocalBrokerError, BrokerUnavailable, PseudonymKeyError) as exc:
+    except (
+        StackConfigError,
+        PolicyFileError,
+        LocalBrokerError,
+        BrokerUnavailable,
+        PseudonymKeyError,
+        StoreUnavailable,
+    ) as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(code=2) from exc
 
@@ -79,7 +87,11 @@ def _reader(settings: Settings) -> tuple[LineageReader, LineageStore | None]:
     if api_is_up(settings.resolved_api_url):
         token = settings.api_token.get_secret_value() if settings.api_token else None
         return ApiLineageReader(settings.resolved_api_url, token=token), None
-    store = LineageStore(connect(settings), settings.clickhouse_database)
+    try:
+        store = LineageStore(connect(settings), settings.clickhouse_database)
+    except StoreUnavailable as exc:
+        console.print(f"[red]no lineage store:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
     store.migrate()
     return store, store
 
