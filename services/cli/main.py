@@ -26,8 +26,7 @@ from services.keys import PseudonymKeyError
 from services.policy.loader import PolicyFileError
 from services.replay import account, produce_lines
 from services.settings import Settings
-from services.store.client import connect
-from services.store.client import StoreUnavailable
+from services.store.client import StoreUnavailable, connect
 from services.store.lineage_store import LineageStore
 from services.topics import Topics
 
