@@ -56,6 +56,10 @@ class Settings(BaseSettings):
 
     batch_size: int = Field(default=2000, ge=1, description="Most events a stage takes per batch.")
     batch_window_s: float = Field(default=0.5, gt=0, description="Longest wait for a batch to fill, in seconds.")
+    sink_batch_size: int = Field(default=20_000, ge=1, description="Most rows the lineage sink inserts at once.")
+    sink_batch_window_s: float = Field(
+        default=1.0, gt=0, description="Longest wait for a sink batch to fill (each insert has a fixed cost)."
+    )
     max_event_bytes: int = Field(default=1_048_576, ge=1, description="Events larger than this are dead-lettered.")
 
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to.")

@@ -91,6 +91,8 @@ def create_processor_app(
         broker_rebalance_timeout=settings.consumer_rebalance_timeout_s,
         broker_heartbeat_interval=settings.consumer_session_timeout_s / 5,
         producer_acks=-1,
+        producer_max_batch_size=1_048_576,
+        producer_linger=0.005,
         stream_wait_empty=False,
     )
     collection_topic = app.topic(*topics.all_collection, key_type=bytes, value_type=bytes)
@@ -107,7 +109,8 @@ def create_processor_app(
             log.debug("collected %s: %d tagged, %d dead letters", span(batch), len(result.ok), len(result.dead))
 
     async def store(stream: StreamT[bytes]) -> None:
-        async for events in _batches(stream).take_events(settings.batch_size, within=settings.batch_window_s):
+        batches = _batches(stream).take_events(settings.sink_batch_size, within=settings.sink_batch_window_s)
+        async for events in batches:
             batch = [source_record(e) for e in events]
             await writer.write(sink_rows(batch, topics.dead_letter), span(batch))
 
