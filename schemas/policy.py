@@ -1,14 +1,21 @@
-"""The policy file's contract: a declarative, versioned privacy policy any company can replace."""
+"""The policy file's contract: a declarative, versioned privacy policy any company can replace.
+
+Cross-references (categories, items, purposes, legal bases, consignees) are checked when the file loads,
+so a broken policy never reaches a stage.
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+DataRef = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}(\.[a-z][a-z0-9_]{0,62})?$")]
+"""A whole data category (``log_information``) or one item of it (``log_information.ip_address``)."""
 Article = Annotated[str, StringConstraints(min_length=1, max_length=120)]
 
 
@@ -17,9 +24,10 @@ class _Strict(BaseModel):
 
 
 class PolicyVersion(_Strict):
-    """One published version of the policy; in force from ``effective_from`` until the next one."""
+    """One published version; in force from ``effective_from`` until the next one."""
 
     version: str = Field(min_length=1)
+    published_on: date = Field(description="When users were notified (Art. 3.3, 9.2); not after effective_from.")
     effective_from: date
     note: str = ""
 
@@ -29,21 +37,36 @@ class DataSubject(_Strict):
     article: Article
 
 
+class DataItem(_Strict):
+    description: str
+    personally_identifiable: bool = Field(description="Can identify a person: never sent to a collection module.")
+
+
 class DataCategory(_Strict):
     description: str
     article: Article
+    items: dict[Key, DataItem] = Field(min_length=1)
+
+
+class ExcludedContent(_Strict):
+    """Content the policy promises never to collect (e-mail/chat/social-media texts, attachments)."""
+
+    article: Article
+    types: dict[Key, str] = Field(min_length=1)
+    not_excluded: list[DataRef] = Field(default_factory=list, description="Look-alikes that are collected.")
 
 
 class CollectionKindRule(_Strict):
-    """The allow-list of one collection kind: payload field -> data category."""
+    """The allow-list of one collection kind: payload field -> ``category.item``."""
 
     article: Article
-    fields: dict[Key, Key] = Field(min_length=1)
+    fields: dict[Key, DataRef] = Field(min_length=1)
 
 
 class LegalBasis(_Strict):
     description: str
     article: Article
+    third_party_exception: bool = Field(default=False, description="Allows provision without consent (Art. 4.1).")
 
 
 class Purpose(_Strict):
@@ -54,24 +77,95 @@ class Purpose(_Strict):
     legal_basis: Key
     sub_purposes: list[str] = Field(default_factory=list)
     data_subjects: list[Key] = Field(min_length=1)
-    data_categories: list[Key] = Field(min_length=1)
+    data: list[DataRef] = Field(min_length=1, description="Categories (all items) or category.item entries.")
+    aggregate_only: bool = Field(default=False, description="Only non-identifying aggregates (Art. 3.4).")
+    introduced_in: str | None = Field(default=None, description="The version that published this purpose.")
+
+
+class Statistics(_Strict):
+    article: Article
+    min_group_size: int = Field(ge=2)
+
+
+class ThirdPartyProvision(_Strict):
+    article: Article
+    record_fields: dict[Key, Article] = Field(min_length=1)
+    record_retention_years: int = Field(ge=1)
+
+
+class Consignee(_Strict):
+    name: str
+    confidentiality_agreement: bool
+    purposes: list[Key] = Field(min_length=1)
+
+
+class Consignees(_Strict):
+    article: Article
+    registered: dict[Key, Consignee] = Field(default_factory=dict)
+
+
+class CollectionModule(_Strict):
+    name: str
+    supplier: str
+    privacy_policy: str = ""
+
+
+class CollectionModules(_Strict):
+    article: Article
+    registered: dict[Key, CollectionModule] = Field(default_factory=dict)
+
+
+class RightsRequestType(StrEnum):
+    DISCLOSURE = "disclosure"
+    CORRECTION = "correction"
+    DELETION = "deletion"
+    SUSPENSION_OF_USE = "suspension_of_use"
+
+
+class Rights(_Strict):
+    article: Article
+    requests: list[RightsRequestType] = Field(min_length=1)
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class ViolationRule(_Strict):
+    article: Article
+    severity: Severity
+    description: str
 
 
 class Policy(_Strict):
-    """A whole policy file. Cross-references are checked here so a broken file never loads."""
+    """A whole policy file."""
 
     policy_id: Key
     title: str
     controller: str
-    timezone: str = Field(
-        default="UTC", description="IANA zone in which version dates take effect (the controller's own)."
-    )
+    timezone: str = Field(default="UTC", description="IANA zone in which version dates take effect.")
     versions: list[PolicyVersion] = Field(min_length=1)
     data_subjects: dict[Key, DataSubject] = Field(min_length=1)
     data_categories: dict[Key, DataCategory] = Field(min_length=1)
+    excluded_content: ExcludedContent
     collection_kinds: dict[Key, CollectionKindRule]
     legal_bases: dict[Key, LegalBasis] = Field(min_length=1)
     purposes: dict[Key, Purpose] = Field(min_length=1)
+    statistics: Statistics
+    third_party_provision: ThirdPartyProvision
+    consignees: Consignees
+    collection_modules: CollectionModules
+    rights: Rights
+    violations: dict[Key, ViolationRule] = Field(min_length=1)
+
+    def resolves(self, ref: str) -> bool:
+        """True when ``ref`` names a known category or a known item of one."""
+        category, _, item = ref.partition(".")
+        known = self.data_categories.get(category)
+        return known is not None and (not item or item in known.items)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Policy:
@@ -82,17 +176,32 @@ class Policy(_Strict):
         dates = [v.effective_from for v in self.versions]
         if dates != sorted(set(dates)):
             raise ValueError("versions must be listed in strictly increasing effective_from order")
+        for version in self.versions:
+            if version.published_on > version.effective_from:
+                raise ValueError(
+                    f"versions.{version.version}: published_on is after effective_from (Art. 3.3 requires notice)"
+                )
+        version_names = {v.version for v in self.versions}
+        for ref in self.excluded_content.not_excluded:
+            if not self.resolves(ref):
+                raise ValueError(f"excluded_content.not_excluded: unknown data '{ref}'")
         for kind, rule in self.collection_kinds.items():
-            for field, category in rule.fields.items():
-                if category not in self.data_categories:
-                    raise ValueError(f"collection_kinds.{kind}.fields.{field}: unknown data category '{category}'")
+            for field, ref in rule.fields.items():
+                if "." not in ref or not self.resolves(ref):
+                    raise ValueError(f"collection_kinds.{kind}.fields.{field}: unknown data item '{ref}'")
         for key, purpose in self.purposes.items():
             if purpose.legal_basis not in self.legal_bases:
                 raise ValueError(f"purposes.{key}.legal_basis: unknown legal basis '{purpose.legal_basis}'")
-            for category in purpose.data_categories:
-                if category not in self.data_categories:
-                    raise ValueError(f"purposes.{key}.data_categories: unknown data category '{category}'")
+            for ref in purpose.data:
+                if not self.resolves(ref):
+                    raise ValueError(f"purposes.{key}.data: unknown data category or item '{ref}'")
             for subject in purpose.data_subjects:
                 if subject not in self.data_subjects:
                     raise ValueError(f"purposes.{key}.data_subjects: unknown data subject '{subject}'")
+            if purpose.introduced_in is not None and purpose.introduced_in not in version_names:
+                raise ValueError(f"purposes.{key}.introduced_in: unknown version '{purpose.introduced_in}'")
+        for key, consignee in self.consignees.registered.items():
+            for purpose_key in consignee.purposes:
+                if purpose_key not in self.purposes:
+                    raise ValueError(f"consignees.registered.{key}.purposes: unknown purpose '{purpose_key}'")
         return self

@@ -1,4 +1,4 @@
-"""Decisions the stages take from the policy, precomputed once so they cost a dict lookup."""
+"""The policy, indexed once so that every question the stages ask costs a few set and dict lookups."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from schemas.policy import Policy, PolicyVersion
+from schemas.policy import Policy, PolicyVersion, Purpose
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +26,24 @@ class PolicyEngine:
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
-        self._version_dates: list[date] = [v.effective_from for v in policy.versions]
         self._zone = ZoneInfo(policy.timezone)
-        self._allow_lists: dict[str, dict[str, str]] = {
-            kind: dict(rule.fields) for kind, rule in policy.collection_kinds.items()
+        self._version_dates: list[date] = [v.effective_from for v in policy.versions]
+        self._version_index = {v.version: i for i, v in enumerate(policy.versions)}
+        self.all_items: frozenset[str] = frozenset(
+            f"{category}.{item}" for category, spec in policy.data_categories.items() for item in spec.items
+        )
+        self.identifiable_items: frozenset[str] = frozenset(
+            f"{category}.{item}"
+            for category, spec in policy.data_categories.items()
+            for item, item_spec in spec.items.items()
+            if item_spec.personally_identifiable
+        )
+        self.purpose_items: dict[str, frozenset[str]] = {
+            key: self.expand(purpose.data) for key, purpose in policy.purposes.items()
+        }
+        self._field_categories: dict[str, dict[str, str]] = {
+            kind: {field: ref.partition(".")[0] for field, ref in rule.fields.items()}
+            for kind, rule in policy.collection_kinds.items()
         }
         self._grants = lru_cache(maxsize=1024)(self._compute_grants)
 
@@ -37,9 +51,24 @@ class PolicyEngine:
     def policy_id(self) -> str:
         return self.policy.policy_id
 
+    def expand(self, refs: Iterable[str]) -> frozenset[str]:
+        """``category`` -> all its items; ``category.item`` -> itself. Unknown references are dropped."""
+        items: set[str] = set()
+        for ref in refs:
+            category, _, item = ref.partition(".")
+            spec = self.policy.data_categories.get(category)
+            if spec is None:
+                continue
+            if item:
+                if item in spec.items:
+                    items.add(ref)
+            else:
+                items.update(f"{category}.{name}" for name in spec.items)
+        return frozenset(items)
+
     def allowed_fields(self, kind: str) -> Mapping[str, str]:
         """Payload field -> data category for ``kind``; empty when the policy does not know the kind."""
-        return self._allow_lists.get(kind, {})
+        return self._field_categories.get(kind, {})
 
     def version_at(self, moment: datetime) -> PolicyVersion | None:
         """The policy version in force at ``moment``, or None before the policy was established.
@@ -50,15 +79,26 @@ class PolicyEngine:
         index = bisect_right(self._version_dates, moment.astimezone(self._zone).date())
         return self.policy.versions[index - 1] if index else None
 
+    def purpose_in_force(self, purpose: Purpose, version: PolicyVersion) -> bool:
+        """False when ``purpose`` was introduced by a version later than ``version`` (Art. 3.3)."""
+        if purpose.introduced_in is None:
+            return True
+        return self._version_index[purpose.introduced_in] <= self._version_index[version.version]
+
     def purposes_for(self, data_categories: Iterable[str], subject_type: str) -> tuple[PurposeGrant, ...]:
-        """Purposes of use that may use *all* of ``data_categories`` of this subject type (Art. 3.1 table)."""
+        """Record-level purposes (not aggregate-only) that may use *all* of these categories of this subject."""
         return self._grants(frozenset(data_categories), subject_type)
 
     def _compute_grants(self, categories: frozenset[str], subject_type: str) -> tuple[PurposeGrant, ...]:
         if not categories:  # nothing was kept, so there is nothing to use
             return ()
+        if not all(self.policy.resolves(ref) for ref in categories):  # data the policy does not know: no purpose
+            return ()
+        wanted = self.expand(categories)
         return tuple(
             PurposeGrant(purpose=key, legal_basis=purpose.legal_basis, article=purpose.article)
             for key, purpose in self.policy.purposes.items()
-            if subject_type in purpose.data_subjects and categories <= set(purpose.data_categories)
+            if not purpose.aggregate_only
+            and subject_type in purpose.data_subjects
+            and wanted <= self.purpose_items[key]
         )

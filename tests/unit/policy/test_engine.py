@@ -63,8 +63,8 @@ def test_collected_device_and_log_data_serve_only_service_provision(engine, subj
 
 
 def test_related_service_notification_is_granted_only_for_a_person_in_charge(engine):
-    for_person_in_charge = engine.purposes_for(["user_information"], "person_in_charge")
-    for_account_holder = engine.purposes_for(["user_information"], "analyzed_account_holder")
+    for_person_in_charge = engine.purposes_for(["user_information.email_address"], "person_in_charge")
+    for_account_holder = engine.purposes_for(["user_information.email_address"], "analyzed_account_holder")
 
     assert [g.purpose for g in for_person_in_charge] == [
         "service_provision",
@@ -75,8 +75,14 @@ def test_related_service_notification_is_granted_only_for_a_person_in_charge(eng
     assert {g.legal_basis for g in for_person_in_charge} == {"published_purpose_of_use"}
 
 
+def test_related_service_notification_never_gets_bank_account_data(engine):
+    grants = engine.purposes_for(["user_information"], "person_in_charge")  # the whole category includes the bank
+
+    assert [g.purpose for g in grants] == ["service_provision", "user_notification"]
+
+
 def test_a_purpose_is_granted_only_when_it_may_use_every_category(engine):
-    grants = engine.purposes_for(["user_information", "allied_data"], "person_in_charge")
+    grants = engine.purposes_for(["user_information.name", "allied_data"], "person_in_charge")
 
     assert [g.purpose for g in grants] == ["service_provision", "related_service_notification"]
 

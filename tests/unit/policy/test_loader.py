@@ -84,11 +84,11 @@ def test_a_file_that_is_not_a_mapping_is_refused(tmp_path, text):
 
 def test_unknown_data_category_in_a_purpose_is_refused(write_policy):
     def edit(document: dict[str, Any]) -> None:
-        document["purposes"]["user_notification"]["data_categories"].append("biometrics")
+        document["purposes"]["user_notification"]["data"].append("biometrics")
 
     message = load_error(write_policy(edit))
 
-    assert "purposes.user_notification.data_categories: unknown data category 'biometrics'" in message
+    assert "purposes.user_notification.data: unknown data category or item 'biometrics'" in message
 
 
 def test_unknown_data_category_in_a_collection_kind_is_refused(write_policy):
@@ -97,7 +97,7 @@ def test_unknown_data_category_in_a_collection_kind_is_refused(write_policy):
 
     message = load_error(write_policy(edit))
 
-    assert "collection_kinds.terminal.fields.terminal_id: unknown data category 'device_fingerprint'" in message
+    assert "collection_kinds.terminal.fields.terminal_id: unknown data item 'device_fingerprint'" in message
 
 
 def test_unknown_legal_basis_is_refused(write_policy):
@@ -138,7 +138,7 @@ def test_versions_not_in_strictly_increasing_order_are_refused(write_policy, dat
 
 def test_a_key_that_is_not_snake_case_is_refused_with_its_path(write_policy):
     def edit(document: dict[str, Any]) -> None:
-        document["collection_kinds"]["terminal"]["fields"]["Terminal ID"] = "terminal_information"
+        document["collection_kinds"]["terminal"]["fields"]["Terminal ID"] = "terminal_information.terminal_id"
 
     message = load_error(write_policy(edit))
 

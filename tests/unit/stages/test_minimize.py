@@ -122,10 +122,10 @@ def test_data_categories_come_from_the_kept_fields_only(make_event, make_record,
             "access_log": {
                 "article": "test",
                 "fields": {
-                    "ip_address": "log_information",
-                    "requested_at": "log_information",
-                    "operation": "log_information",
-                    "screen": "allied_data",
+                    "ip_address": "log_information.ip_address",
+                    "requested_at": "log_information.requested_at",
+                    "operation": "log_information.operation_history",
+                    "screen": "allied_data.system_usage_history",
                 },
             }
         },
@@ -139,7 +139,9 @@ def test_data_categories_come_from_the_kept_fields_only(make_event, make_record,
 
 
 def test_kind_the_policy_has_no_allow_list_for_is_dead_lettered(make_event, make_record, policy):
-    engine = policy_with(policy, {"terminal": {"article": "test", "fields": {"terminal_id": "terminal_information"}}})
+    engine = policy_with(
+        policy, {"terminal": {"article": "test", "fields": {"terminal_id": "terminal_information.terminal_id"}}}
+    )
     event = make_event(CollectionKind.ACCESS_LOG)
 
     outcome = minimize_one(ingested(make_record, event), engine)
@@ -153,7 +155,9 @@ def test_kind_the_policy_has_no_allow_list_for_is_dead_lettered(make_event, make
 
 
 def test_batch_keeps_order_and_ends_each_record_in_one_output(make_event, make_record, policy):
-    engine = policy_with(policy, {"terminal": {"article": "test", "fields": {"terminal_id": "terminal_information"}}})
+    engine = policy_with(
+        policy, {"terminal": {"article": "test", "fields": {"terminal_id": "terminal_information.terminal_id"}}}
+    )
     kinds = [CollectionKind.TERMINAL, CollectionKind.ACCESS_LOG, CollectionKind.TERMINAL, CollectionKind.ACCESS_LOG]
     batch = [ingested(make_record, make_event(kind), offset=i) for i, kind in enumerate(kinds)]
 

@@ -1,0 +1,105 @@
+"""Contract of a policy decision: a use or disclosure of a subject's data in, a decision out.
+
+Used by `purpose-lineage policy evaluate`, the purpose monitor and the API. The request carries the state the
+decision depends on (consent, suspension), so that the decision itself is a pure function of request + policy.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from schemas.policy import DataRef, Severity
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Action(StrEnum):
+    USE = "use"
+    DISCLOSURE = "disclosure"
+
+
+class RecipientKind(StrEnum):
+    INTERNAL = "internal"
+    """Rakuro itself (a use, not a disclosure)."""
+    THIRD_PARTY = "third_party"
+    """Art. 4: another company, a government body, a successor."""
+    CONSIGNEE = "consignee"
+    """Art. 5: handles data on Rakuro's behalf."""
+    COLLECTION_MODULE = "collection_module"
+    """Art. 6: an information collection module such as Google Analytics."""
+
+
+class Recipient(_Strict):
+    kind: RecipientKind
+    id: Name = Field(description="Registry key for consignees and modules; the third party's own id otherwise.")
+
+
+class ProvisionRecord(_Strict):
+    """The Art. 4.2 record of a provision to a third party with consent."""
+
+    consent_obtained: bool = False
+    recipient_name: str | None = None
+    recipient_address_or_representative: str | None = None
+    subject_identification: str | None = Field(default=None, description="E.g. the subject's pseudonym.")
+    data_items: list[DataRef] = Field(default_factory=list)
+
+
+class Aggregate(_Strict):
+    """What a statistical use produces (Art. 3.4)."""
+
+    group_size: int = Field(ge=0, description="The smallest number of people behind any published figure.")
+    identifies: bool = Field(default=False, description="Can the output identify a company, organization or person?")
+
+
+class SubjectState(_Strict):
+    """Art. 8 requests in force for the subject at the time of the use."""
+
+    suspended: bool = False
+    deleted: bool = False
+
+
+class UseRequest(_Strict):
+    """A use of a subject's data for a purpose, or its disclosure to a recipient."""
+
+    action: Action
+    at: AwareDatetime = Field(description="When the use or disclosure happens; selects the policy version.")
+    purpose: Name
+    data: list[DataRef] = Field(min_length=1, description="Categories or category.item entries used.")
+    content_types: list[Name] = Field(
+        default_factory=list, description="Kinds of message content involved, e.g. email_body (never allowed)."
+    )
+    subject_type: Name
+    actor: Name = Field(description="The service or job that uses or discloses the data.")
+    recipient: Recipient = Field(default_factory=lambda: Recipient(kind=RecipientKind.INTERNAL, id="rakuro"))
+    legal_basis: Name | None = Field(default=None, description="The legal basis the actor claims, if any.")
+    consent_reference: Name | None = None
+    consent_granted: bool = Field(default=False, description="Consent in force for this subject and provision.")
+    provision_record: ProvisionRecord | None = None
+    aggregate: Aggregate | None = None
+    subject_state: SubjectState = Field(default_factory=SubjectState)
+
+
+class Violation(_Strict):
+    code: str
+    article: str
+    severity: Severity
+    message: str = Field(description="Names policy terms only; never data values.")
+
+
+class Decision(_Strict):
+    allowed: bool
+    legal_basis: str | None
+    policy_id: str
+    policy_version: str | None
+    violations: list[Violation]
+
+    @property
+    def codes(self) -> list[str]:
+        return [v.code for v in self.violations]

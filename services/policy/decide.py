@@ -1,0 +1,183 @@
+"""Decide a use or disclosure against the policy: allowed or not, on which legal basis, and why not.
+
+Pure and deterministic: the same request and policy always give the same decision, and nothing is read
+from outside (consent and suspension state come in the request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from schemas.decisions import Decision, ProvisionRecord, RecipientKind, UseRequest, Violation
+from schemas.policy import PolicyVersion, Purpose
+from services.policy.engine import PolicyEngine
+
+Add = Callable[[Violation], None]
+
+_RECORD_FIELDS = ("recipient_name", "recipient_address_or_representative", "subject_identification")
+
+
+class Decider:
+    """Decisions for one policy; build once, call :meth:`decide` per request."""
+
+    def __init__(self, engine: PolicyEngine) -> None:
+        self.engine = engine
+        policy = engine.policy
+        self._rules = policy.violations
+        self._excluded = frozenset(policy.excluded_content.types)
+        self._exceptions = frozenset(k for k, b in policy.legal_bases.items() if b.third_party_exception)
+        self._consignees = policy.consignees.registered
+        self._modules = policy.collection_modules.registered
+        self._min_group = policy.statistics.min_group_size
+
+    def _violation(self, code: str, message: str) -> Violation:
+        rule = self._rules[code]
+        return Violation.model_construct(code=code, article=rule.article, severity=rule.severity, message=message)
+
+    def decide(self, request: UseRequest) -> Decision:
+        """The decision for ``request`` under the policy version in force at ``request.at``."""
+        found: list[Violation] = []
+        add = found.append
+        engine = self.engine
+        version = engine.version_at(request.at)
+
+        if request.subject_state.deleted:
+            add(self._violation("use_after_deletion", "the subject's data was deleted on request"))
+        elif request.subject_state.suspended:
+            add(self._violation("use_after_suspension", "the subject requested suspension of use"))
+
+        for content in request.content_types:
+            if content in self._excluded:
+                add(self._violation("excluded_content", f"'{content}' is never collected, used or disclosed"))
+            else:
+                add(self._violation("unknown_data", f"content type '{content}' is not in the policy"))
+
+        unknown = [ref for ref in request.data if not engine.policy.resolves(ref)]
+        if unknown:
+            add(self._violation("unknown_data", f"not in the policy: {', '.join(sorted(unknown))}"))
+        items = engine.expand(request.data)
+
+        purpose = engine.policy.purposes.get(request.purpose)
+        if purpose is None:
+            add(self._violation("unknown_purpose", f"purpose '{request.purpose}' is not in the policy"))
+        else:
+            self._check_purpose(request, purpose, items, version, add)
+
+        legal_basis = purpose.legal_basis if purpose is not None else None
+        kind = request.recipient.kind
+        if kind is RecipientKind.THIRD_PARTY and not self._is_statistic(request, purpose):
+            legal_basis = self._check_third_party(request, add)
+        elif kind is RecipientKind.CONSIGNEE:
+            self._check_consignee(request, add)
+        elif kind is RecipientKind.COLLECTION_MODULE:
+            self._check_module(request, items, add)
+
+        return Decision.model_construct(
+            allowed=not found,
+            legal_basis=legal_basis if not found else None,
+            policy_id=engine.policy_id,
+            policy_version=version.version if version is not None else None,
+            violations=found,
+        )
+
+    def _check_purpose(
+        self, request: UseRequest, purpose: Purpose, items: frozenset[str], version: PolicyVersion | None, add: Add
+    ) -> None:
+        if version is None:
+            add(self._violation("purpose_not_in_force", "no version of the policy was in force at that time"))
+        elif not self.engine.purpose_in_force(purpose, version):
+            add(self._violation("purpose_not_in_force", f"'{request.purpose}' was published after that time"))
+        if request.subject_type not in purpose.data_subjects:
+            add(
+                self._violation(
+                    "subject_not_permitted_for_purpose",
+                    f"'{request.purpose}' does not cover data of a {request.subject_type}",
+                )
+            )
+        outside = items - self.engine.purpose_items[request.purpose]
+        if outside:
+            add(
+                self._violation(
+                    "data_not_permitted_for_purpose",
+                    f"'{request.purpose}' may not use {', '.join(sorted(outside))}",
+                )
+            )
+        if purpose.aggregate_only:
+            aggregate = request.aggregate
+            if aggregate is None or aggregate.identifies or aggregate.group_size < self._min_group:
+                add(
+                    self._violation(
+                        "statistics_not_aggregate",
+                        f"statistics must be non-identifying aggregates of at least {self._min_group} people",
+                    )
+                )
+
+    def _is_statistic(self, request: UseRequest, purpose: Purpose | None) -> bool:
+        """A non-identifying aggregate is no provision of personal data (Art. 3.4)."""
+        aggregate = request.aggregate
+        return (
+            purpose is not None
+            and purpose.aggregate_only
+            and aggregate is not None
+            and not aggregate.identifies
+            and aggregate.group_size >= self._min_group
+        )
+
+    def _check_third_party(self, request: UseRequest, add: Add) -> str | None:
+        claimed = request.legal_basis
+        if claimed in self._exceptions:
+            return claimed
+        if claimed == "consent" and request.consent_granted and request.consent_reference:
+            record = request.provision_record
+            missing = self._missing_record_fields(record)
+            if missing:
+                add(self._violation("provision_record_incomplete", f"the record lacks {', '.join(missing)}"))
+            return "consent"
+        add(
+            self._violation(
+                "third_party_without_consent",
+                "provision to a third party needs the user's consent or a listed exception (Art. 4.1(1)-(5))",
+            )
+        )
+        return None
+
+    @staticmethod
+    def _missing_record_fields(record: ProvisionRecord | None) -> list[str]:
+        if record is None:
+            return ["the whole record"]
+        missing = [] if record.consent_obtained else ["consent_obtained"]
+        missing += [name for name in _RECORD_FIELDS if not getattr(record, name)]
+        if not record.data_items:
+            missing.append("data_items")
+        return missing
+
+    def _check_consignee(self, request: UseRequest, add: Add) -> None:
+        consignee = self._consignees.get(request.recipient.id)
+        if consignee is None:
+            add(self._violation("consignee_not_registered", f"consignee '{request.recipient.id}' is not registered"))
+            return
+        if not consignee.confidentiality_agreement:
+            add(
+                self._violation(
+                    "consignee_without_confidentiality", f"no confidentiality agreement with '{request.recipient.id}'"
+                )
+            )
+        if request.purpose not in consignee.purposes:
+            add(
+                self._violation(
+                    "consignee_outside_purpose", f"'{request.recipient.id}' is not engaged for '{request.purpose}'"
+                )
+            )
+
+    def _check_module(self, request: UseRequest, items: frozenset[str], add: Add) -> None:
+        if request.recipient.id not in self._modules:
+            add(self._violation("module_not_registered", f"module '{request.recipient.id}' is not named in the policy"))
+        identifying = items & self.engine.identifiable_items
+        if identifying:
+            add(
+                self._violation(
+                    "module_receives_identifiable_data",
+                    f"'{request.recipient.id}' may receive no personally identifiable information: "
+                    + ", ".join(sorted(identifying)),
+                )
+            )
