@@ -41,9 +41,12 @@ class PolicyEngine:
         self.purpose_items: dict[str, frozenset[str]] = {
             key: self.expand(purpose.data) for key, purpose in policy.purposes.items()
         }
+        self._field_items: dict[str, dict[str, str]] = {
+            kind: dict(rule.fields) for kind, rule in policy.collection_kinds.items()
+        }
         self._field_categories: dict[str, dict[str, str]] = {
-            kind: {field: ref.partition(".")[0] for field, ref in rule.fields.items()}
-            for kind, rule in policy.collection_kinds.items()
+            kind: {field: ref.partition(".")[0] for field, ref in fields.items()}
+            for kind, fields in self._field_items.items()
         }
         self._grants = lru_cache(maxsize=1024)(self._compute_grants)
 
@@ -70,6 +73,10 @@ class PolicyEngine:
         """Payload field -> data category for ``kind``; empty when the policy does not know the kind."""
         return self._field_categories.get(kind, {})
 
+    def field_items(self, kind: str) -> Mapping[str, str]:
+        """Payload field -> ``category.item`` for ``kind``; empty when the policy does not know the kind."""
+        return self._field_items.get(kind, {})
+
     def version_at(self, moment: datetime) -> PolicyVersion | None:
         """The policy version in force at ``moment``, or None before the policy was established.
 
@@ -85,9 +92,9 @@ class PolicyEngine:
             return True
         return self._version_index[purpose.introduced_in] <= self._version_index[version.version]
 
-    def purposes_for(self, data_categories: Iterable[str], subject_type: str) -> tuple[PurposeGrant, ...]:
-        """Record-level purposes (not aggregate-only) that may use *all* of these categories of this subject."""
-        return self._grants(frozenset(data_categories), subject_type)
+    def purposes_for(self, data: Iterable[str], subject_type: str) -> tuple[PurposeGrant, ...]:
+        """Record-level purposes (not aggregate-only) that may use *all* of ``data`` (categories or items)."""
+        return self._grants(frozenset(data), subject_type)
 
     def _compute_grants(self, categories: frozenset[str], subject_type: str) -> tuple[PurposeGrant, ...]:
         if not categories:  # nothing was kept, so there is nothing to use

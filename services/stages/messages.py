@@ -50,6 +50,7 @@ def tagged_document(record: TaggedRecord) -> dict[str, Any]:
         "payload": record.payload,
         "lineage": {
             "data_categories": list(record.data_categories),
+            "data_items": list(record.data_items),
             "purposes": list(record.purposes),
             "legal_bases": list(record.legal_bases),
             "policy_id": record.policy_id,

@@ -56,12 +56,15 @@ def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLett
         for name, value in sorted(document.items())
         if name not in allowed
     )
+    items = engine.field_items(kind)
+    data_items = tuple(sorted({items[name] for name in kept}))
     categories = tuple(sorted({allowed[name] for name in kept}))
     return Minimized(
         source=record.source,
         envelope=record.envelope,
         payload=kept,
         data_categories=categories,
+        data_items=data_items,
         removed=removed,
     )
 

@@ -98,6 +98,7 @@ class Minimized:
     envelope: CollectionEnvelope
     payload: dict[str, Any]
     data_categories: tuple[str, ...]
+    data_items: tuple[str, ...]
     removed: tuple[RemovedField, ...]
 
 
@@ -118,6 +119,7 @@ class TaggedRecord:
     pseudonym_key_id: str
     payload: dict[str, Any]
     data_categories: tuple[str, ...]
+    data_items: tuple[str, ...]
     purposes: tuple[str, ...]
     legal_bases: tuple[str, ...]
     policy_id: str

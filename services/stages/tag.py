@@ -33,7 +33,8 @@ def tag_one(
             event_id=str(envelope.event_id),
             kind=envelope.kind.value,
         )
-    grants = engine.purposes_for(record.data_categories, envelope.subject.type.value)
+    # Purposes are granted on the items actually kept: a purpose allowed some items of a category gets them.
+    grants = engine.purposes_for(record.data_items, envelope.subject.type.value)
     return TaggedRecord(
         source=record.source,
         event_id=str(envelope.event_id),
@@ -48,6 +49,7 @@ def tag_one(
         pseudonym_key_id=key.key_id,
         payload=record.payload,
         data_categories=record.data_categories,
+        data_items=record.data_items,
         purposes=tuple(g.purpose for g in grants),
         legal_bases=tuple(g.legal_basis for g in grants),
         policy_id=engine.policy_id,

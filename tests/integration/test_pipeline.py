@@ -111,7 +111,7 @@ def test_lineage_rows_carry_purposes_policy_version_and_removal_evidence(
     _replay(pipeline, settings, _good_lines(10), tmp_path)
 
     rows = pipeline.query(
-        "SELECT kind, purposes, legal_bases, policy_version, fields_kept, removed_paths, data_categories "
+        "SELECT kind, purposes, legal_bases, policy_version, fields_kept, removed_paths, data_categories, data_items "
         "FROM collection_lineage FINAL ORDER BY kind"
     ).rows
     assert len(rows) == 10
@@ -123,6 +123,11 @@ def test_lineage_rows_carry_purposes_policy_version_and_removal_evidence(
     assert access[4] == ["ip_address", "operation", "requested_at"]
     assert access[5] == ["payload.email_subject"]
     assert access[6] == ["log_information"]
+    assert access[7] == [
+        "log_information.ip_address",
+        "log_information.operation_history",
+        "log_information.requested_at",
+    ]
     assert terminal[4] == ["terminal_id", "terminal_type"]
     assert terminal[5] == ["payload.os"]
 

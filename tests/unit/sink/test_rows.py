@@ -45,6 +45,7 @@ def test_lineage_row_round_trips_a_tagged_document(tagged_record):
         "subject_pseudonym": tagged_record.subject_pseudonym,
         "pseudonym_key_id": tagged_record.pseudonym_key_id,
         "data_categories": ["terminal_information"],
+        "data_items": ["terminal_information.terminal_id", "terminal_information.terminal_type"],
         "fields_kept": ["terminal_id", "terminal_type"],
         "purposes": ["service_provision"],
         "legal_bases": ["published_purpose_of_use"],
