@@ -6,10 +6,12 @@ decision depends on (consent, suspension), so that the decision itself is a pure
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+import orjson
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from schemas.policy import DataRef, Severity
 
@@ -86,20 +88,39 @@ class UseRequest(_Strict):
     subject_state: SubjectState = Field(default_factory=SubjectState)
 
 
-class Violation(_Strict):
+# Decisions are plain frozen dataclasses: built at >100k/s on the hot path, serialized by orjson, and still
+# described by JSON Schema through pydantic's TypeAdapter.
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken rule: its code, the article it cites, its severity, and a message naming policy terms only."""
+
     code: str
     article: str
     severity: Severity
-    message: str = Field(description="Names policy terms only; never data values.")
+    message: str
 
 
-class Decision(_Strict):
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Allowed or not, on which legal basis, under which policy version, and every violation found."""
+
     allowed: bool
     legal_basis: str | None
     policy_id: str
     policy_version: str | None
-    violations: list[Violation]
+    violations: tuple[Violation, ...]
 
     @property
     def codes(self) -> list[str]:
         return [v.code for v in self.violations]
+
+    def to_json(self) -> bytes:
+        """The decision as JSON (the shape ``decision_schema()`` describes)."""
+        return orjson.dumps(self)
+
+
+def decision_schema() -> dict[str, Any]:
+    """JSON Schema of :class:`Decision`."""
+    return TypeAdapter(Decision).json_schema()

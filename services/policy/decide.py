@@ -32,7 +32,7 @@ class Decider:
 
     def _violation(self, code: str, message: str) -> Violation:
         rule = self._rules[code]
-        return Violation.model_construct(code=code, article=rule.article, severity=rule.severity, message=message)
+        return Violation(code=code, article=rule.article, severity=rule.severity, message=message)
 
     def decide(self, request: UseRequest) -> Decision:
         """The decision for ``request`` under the policy version in force at ``request.at``."""
@@ -52,10 +52,11 @@ class Decider:
             else:
                 add(self._violation("unknown_data", f"content type '{content}' is not in the policy"))
 
-        unknown = [ref for ref in request.data if not engine.policy.resolves(ref)]
-        if unknown:
-            add(self._violation("unknown_data", f"not in the policy: {', '.join(sorted(unknown))}"))
-        items = engine.expand(request.data)
+        data = tuple(request.data)
+        if not engine.known_refs.issuperset(data):
+            unknown = sorted(set(data) - engine.known_refs)
+            add(self._violation("unknown_data", f"not in the policy: {', '.join(unknown)}"))
+        items = engine.expand_cached(data)
 
         purpose = engine.policy.purposes.get(request.purpose)
         if purpose is None:
@@ -72,12 +73,12 @@ class Decider:
         elif kind is RecipientKind.COLLECTION_MODULE:
             self._check_module(request, items, add)
 
-        return Decision.model_construct(
+        return Decision(
             allowed=not found,
             legal_basis=legal_basis if not found else None,
             policy_id=engine.policy_id,
             policy_version=version.version if version is not None else None,
-            violations=found,
+            violations=tuple(found),
         )
 
     def _check_purpose(

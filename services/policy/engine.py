@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,10 @@ class PolicyEngine:
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
         self._zone = ZoneInfo(policy.timezone)
-        self._version_dates: list[date] = [v.effective_from for v in policy.versions]
+        # Each version starts at midnight of its effective day in the policy's zone: one instant, one version.
+        self._version_starts: list[float] = [
+            datetime.combine(v.effective_from, time(0), tzinfo=self._zone).timestamp() for v in policy.versions
+        ]
         self._version_index = {v.version: i for i, v in enumerate(policy.versions)}
         self.all_items: frozenset[str] = frozenset(
             f"{category}.{item}" for category, spec in policy.data_categories.items() for item in spec.items
@@ -38,6 +41,9 @@ class PolicyEngine:
             for item, item_spec in spec.items.items()
             if item_spec.personally_identifiable
         )
+        self.known_refs: frozenset[str] = self.all_items | frozenset(policy.data_categories)
+        """Every valid data reference: each category and each category.item."""
+        self.expand_cached = lru_cache(maxsize=4096)(self.expand)
         self.purpose_items: dict[str, frozenset[str]] = {
             key: self.expand(purpose.data) for key, purpose in policy.purposes.items()
         }
@@ -83,7 +89,7 @@ class PolicyEngine:
         Version dates are days in the policy's own time zone, so one instant gets one version whatever
         offset it was written with.
         """
-        index = bisect_right(self._version_dates, moment.astimezone(self._zone).date())
+        index = bisect_right(self._version_starts, moment.timestamp())
         return self.policy.versions[index - 1] if index else None
 
     def purpose_in_force(self, purpose: Purpose, version: PolicyVersion) -> bool:
