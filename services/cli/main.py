@@ -21,6 +21,7 @@ from schemas.events import CollectionKind
 from services.api.client import ApiError, ApiLineageReader, LineageReader, api_is_up
 from services.broker.admin import BrokerUnavailable
 from services.broker.local import LocalBrokerError
+from services.cli.policy import policy_cli
 from services.emitter.client import Emitter
 from services.keys import PseudonymKeyError
 from services.policy.loader import PolicyFileError
@@ -31,6 +32,7 @@ from services.store.lineage_store import LineageStore
 from services.topics import Topics
 
 cli = typer.Typer(help="Real-time privacy lineage for the Rakuro attendance service.", no_args_is_help=True)
+cli.add_typer(policy_cli, name="policy")
 console = Console(stderr=True)
 
 
