@@ -39,8 +39,12 @@ IPAddress = Annotated[str, StringConstraints(max_length=45), AfterValidator(_ip_
 class CollectionKind(StrEnum):
     """Kinds of collection event; each maps to data categories through the policy file."""
 
+    USER_PROFILE = "user_profile"
     TERMINAL = "terminal"
     ACCESS_LOG = "access_log"
+    COOKIE = "cookie"
+    ALLIED = "allied"
+    TRANSMISSION = "transmission"
 
 
 class SubjectType(StrEnum):
@@ -82,6 +86,41 @@ class _Payload(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
 
+Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+Phone = Annotated[str, StringConstraints(max_length=32, pattern=r"^\+?[0-9][0-9 ()-]{3,30}$")]
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class Organization(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: ShortText
+    division: ShortText | None = None
+
+
+class BankAccount(BaseModel):
+    """A Japanese bank account for payroll (Art. 2.1(1)(i) "bank account information")."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    bank_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")]
+    branch_code: Annotated[str, StringConstraints(pattern=r"^[0-9]{3}$")]
+    account_type: Literal["ordinary", "current", "savings"]
+    account_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{7}$")]
+
+
+class UserProfilePayloadV1(_Payload):
+    """Information of User and login ID (Art. 2.1(1)(i), Art. 3.1). A password value is never part of it."""
+
+    name: ShortText
+    department: ShortText | None = None
+    email_address: Email | None = None
+    telephone_number: Phone | None = None
+    organization: Organization | None = None
+    bank_account: BankAccount | None = None
+    login_id: Identifier | None = None
+
+
 class TerminalPayloadV1(_Payload):
     """Terminal information (Art. 2.1(1)(ii)): ID information that can identify the terminal."""
 
@@ -98,9 +137,69 @@ class AccessLogPayloadV1(_Payload):
     screen: ShortText | None = Field(default=None, description="Where in the Services it happened (usage situation).")
 
 
+class CookiePayloadV1(_Payload):
+    """Cookie (Art. 2.1(1)(iii)): identifies a browser, not a person."""
+
+    cookie_id: Identifier
+    first_seen_at: AwareDatetime | None = None
+
+
+class AlliedRecordType(StrEnum):
+    LOGIN_HISTORY = "login_history"
+    EMAIL_TRANSMISSION = "email_transmission"
+    SYSTEM_USAGE = "system_usage"
+    SCHEDULER_ENTRY = "scheduler_entry"
+    MESSAGE_ACTIVITY = "message_activity"
+    FILE_SHARE = "file_share"
+
+
+class AlliedPayloadV1(_Payload):
+    """Allied Data (Art. 2.1(2)): usage history from allied services, never message subjects, texts or files.
+
+    Which fields apply depends on ``record_type``; e-mail subjects and bodies, chat and social-media texts and
+    attachment contents are not part of the contract and are removed by minimization if sent.
+    """
+
+    record_type: AlliedRecordType
+    occurred_at: AwareDatetime
+    computer_name: ShortText | None = None
+    logged_out_at: AwareDatetime | None = None
+    recipient_count: Count | None = None
+    has_attachments: bool | None = None
+    size_bytes: Count | None = None
+    application: ShortText | None = None
+    duration_s: Count | None = None
+    title: ShortText | None = Field(default=None, description="Scheduler title: collected (Art. 2.1(2)).")
+    ends_at: AwareDatetime | None = None
+    channel_type: Literal["chat", "social_media"] | None = None
+    message_count: Count | None = None
+    file_type: ShortText | None = None
+
+
+class TransmissionRecordType(StrEnum):
+    CLOCK_IN = "clock_in"
+    CLOCK_OUT = "clock_out"
+    ARRIVAL = "arrival"
+    DEPARTURE = "departure"
+
+
+class TransmissionPayloadV1(_Payload):
+    """Transmission Data (Art. 2.1(2)): names, departments, telephone numbers, arrival and departure times."""
+
+    record_type: TransmissionRecordType
+    at: AwareDatetime
+    personal_name: ShortText
+    department: ShortText | None = None
+    telephone_number: Phone | None = None
+
+
 PAYLOAD_MODELS: dict[tuple[CollectionKind, int], type[_Payload]] = {
+    (CollectionKind.USER_PROFILE, 1): UserProfilePayloadV1,
     (CollectionKind.TERMINAL, 1): TerminalPayloadV1,
     (CollectionKind.ACCESS_LOG, 1): AccessLogPayloadV1,
+    (CollectionKind.COOKIE, 1): CookiePayloadV1,
+    (CollectionKind.ALLIED, 1): AlliedPayloadV1,
+    (CollectionKind.TRANSMISSION, 1): TransmissionPayloadV1,
 }
 
 

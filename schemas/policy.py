@@ -17,6 +17,8 @@ Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 DataRef = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}(\.[a-z][a-z0-9_]{0,62})?$")]
 """A whole data category (``log_information``) or one item of it (``log_information.ip_address``)."""
 Article = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+FieldPath = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}(\.[a-z][a-z0-9_]{0,62}){0,3}$")]
+"""A payload field, nested fields joined by dots (``bank_account.account_number``)."""
 
 
 class _Strict(BaseModel):
@@ -54,13 +56,16 @@ class ExcludedContent(_Strict):
     article: Article
     types: dict[Key, str] = Field(min_length=1)
     not_excluded: list[DataRef] = Field(default_factory=list, description="Look-alikes that are collected.")
+    markers: list[Annotated[str, StringConstraints(min_length=2, max_length=40)]] = Field(
+        default_factory=list, description="Key names that mark excluded content, matched case-insensitively."
+    )
 
 
 class CollectionKindRule(_Strict):
-    """The allow-list of one collection kind: payload field -> ``category.item``."""
+    """The allow-list of one collection kind: payload field path -> ``category.item``."""
 
     article: Article
-    fields: dict[Key, DataRef] = Field(min_length=1)
+    fields: dict[FieldPath, DataRef] = Field(min_length=1)
 
 
 class LegalBasis(_Strict):

@@ -41,6 +41,7 @@ class PolicyEngine:
             for item, item_spec in spec.items.items()
             if item_spec.personally_identifiable
         )
+        self.excluded_markers: tuple[str, ...] = tuple(m.lower() for m in policy.excluded_content.markers)
         self.known_refs: frozenset[str] = self.all_items | frozenset(policy.data_categories)
         """Every valid data reference: each category and each category.item."""
         self.expand_cached = lru_cache(maxsize=4096)(self.expand)

@@ -55,7 +55,7 @@ def tagged_document(record: TaggedRecord) -> dict[str, Any]:
             "legal_bases": list(record.legal_bases),
             "policy_id": record.policy_id,
             "policy_version": record.policy_version,
-            "removed": [{"path": r.path, "size": r.size} for r in record.removed],
+            "removed": [{"path": r.path, "size": r.size, "reason": r.reason.value} for r in record.removed],
             "ingested_at": _iso(record.ingested_at),
             "source": {
                 "topic": record.source.topic,

@@ -1,43 +1,39 @@
-"""Minimize: keep only the fields the policy allows for the record's kind, with evidence of the rest.
+"""Minimize: keep only what the policy allows for the record's kind, with evidence of the rest.
 
-Evidence is the removed field's path and its size in bytes as JSON — never its content, never a hash of
-it (a hash of a short value can be reversed by guessing).
+Excluded content (message subjects and texts, attachment contents) is never in an allow-list, so it is
+removed wherever it hides; its evidence says so. See :mod:`services.stages.allowlist`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
-
-import orjson
+from functools import lru_cache
 
 from services.policy.engine import PolicyEngine
-from services.stages.errors import safe_name
+from services.stages.allowlist import AllowList, reduce
 from services.stages.records import (
     DeadLetter,
     DeadLetterReason,
     Ingested,
     Minimized,
-    RemovedField,
     Stage,
     StageResult,
     split,
 )
 
 
-def _size(value: Any) -> int:
-    try:
-        return len(orjson.dumps(value))
-    except TypeError:  # integers beyond 64 bits: orjson refuses them, the standard library does not
-        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+@lru_cache(maxsize=64)
+def allow_list_for(engine: PolicyEngine, kind: str) -> AllowList | None:
+    """The allow-list of ``kind`` under ``engine``'s policy, or None when the policy does not know the kind."""
+    leaves = engine.field_items(kind)
+    return AllowList(leaves=leaves, markers=engine.excluded_markers) if leaves else None
 
 
 def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLetter:
     """Reduce one record's payload to its kind's allow-list."""
     kind = record.envelope.kind.value
-    allowed = engine.allowed_fields(kind)
-    if not allowed:
+    allow = allow_list_for(engine, kind)
+    if allow is None:
         return DeadLetter(
             source=record.source,
             stage=Stage.MINIMIZE,
@@ -47,25 +43,14 @@ def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLett
             kind=kind,
         )
     # The payload as sent: JSON-native and already validated against its contract.
-    document = record.envelope.payload
-    kept = {name: value for name, value in document.items() if name in allowed and value is not None}
-    # Every removed field is evidenced, a null too; a key name that is not schema-like could itself be
-    # personal data, so it is shown as '?'.
-    removed = tuple(
-        RemovedField(path=f"payload.{safe_name(name)}", size=_size(value))
-        for name, value in sorted(document.items())
-        if name not in allowed
-    )
-    items = engine.field_items(kind)
-    data_items = tuple(sorted({items[name] for name in kept}))
-    categories = tuple(sorted({allowed[name] for name in kept}))
+    reduction = reduce(record.envelope.payload, allow)
     return Minimized(
         source=record.source,
         envelope=record.envelope,
-        payload=kept,
-        data_categories=categories,
-        data_items=data_items,
-        removed=removed,
+        payload=reduction.kept,
+        data_categories=tuple(sorted({item.partition(".")[0] for item in reduction.items})),
+        data_items=reduction.items,
+        removed=reduction.removed,
     )
 
 

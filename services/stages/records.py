@@ -82,12 +82,20 @@ class Ingested:
     payload: BaseModel
 
 
+class RemovalReason(StrEnum):
+    NOT_ALLOWED = "not_allowed"
+    """Outside the kind's allow-list."""
+    EXCLUDED_CONTENT = "excluded_content"
+    """Message subjects or texts, attachment contents, or encoded content (Art. 2.1(2))."""
+
+
 @dataclass(frozen=True, slots=True)
 class RemovedField:
-    """Evidence of one removal: where and how big, never what."""
+    """Evidence of one removal: where, how big and why, never what."""
 
     path: str
     size: int
+    reason: RemovalReason = RemovalReason.NOT_ALLOWED
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,14 +26,10 @@ from services.topics import Topics
 POLICY_PATH = Path(schemas.__file__).parent / "policies" / "rakuro.yaml"
 MAX_EVENT_BYTES = 64 * 1024
 
+EXAMPLES = Path(schemas.__file__).parent / "examples"
+# Payloads of the golden example events shipped with the contracts, one per kind.
 _PAYLOADS: dict[CollectionKind, dict[str, Any]] = {
-    CollectionKind.TERMINAL: {"terminal_id": "pc-0a1b2c3d", "terminal_type": "pc"},
-    CollectionKind.ACCESS_LOG: {
-        "ip_address": "10.1.2.3",
-        "requested_at": "2023-05-01T08:59:59.500000+09:00",
-        "operation": "clock_in",
-        "screen": "dashboard",
-    },
+    kind: orjson.loads((EXAMPLES / f"{kind.value}.json").read_bytes())["payload"] for kind in CollectionKind
 }
 
 

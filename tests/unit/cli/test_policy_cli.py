@@ -210,7 +210,9 @@ def test_export_that_does_not_validate_exits_2_with_the_reason(run, policy_path,
         "  excluded_content:\n    description: Clash\n    article: Art. 0\n"
         "    items:\n      x: {description: X, personally_identifiable: false}\n"
     )
-    path, _ = edited_policy(policy_path, tmp_path, "  cookie:\n", clash + "  cookie:\n")
+    path, _ = edited_policy(
+        policy_path, tmp_path, "  cookie:\n    description: Cookies", clash + "  cookie:\n    description: Cookies"
+    )
 
     result = run("export", "--format", "fideslang", "--file", str(path))
 

@@ -39,7 +39,14 @@ def test_the_shipped_policy_loads_with_its_versions_in_order(policy_path):
 
     assert policy.policy_id == "rakuro"
     assert [v.version for v in policy.versions] == ["2018-07-01", "2019-07-01", "2020-07-01", "2022-06-01"]
-    assert set(policy.collection_kinds) == {"terminal", "access_log"}
+    assert set(policy.collection_kinds) == {
+        "user_profile",
+        "terminal",
+        "access_log",
+        "cookie",
+        "allied",
+        "transmission",
+    }
 
 
 def test_an_unchanged_round_trip_of_the_policy_loads(write_policy, policy):

@@ -53,6 +53,7 @@ def test_lineage_row_round_trips_a_tagged_document(tagged_record):
         "policy_version": "2022-06-01",
         "removed_paths": ["payload.os", "payload.user_agent"],
         "removed_sizes": [len(b'"Android 15"'), len(b'"Mozilla/5.0"')],
+        "removed_reasons": ["not_allowed", "not_allowed"],
         "occurred_at": tagged_record.occurred_at,
         "ingested_at": INGESTED_AT,
         "source_topic": "collection.terminal.v1",

@@ -115,7 +115,10 @@ def test_json_that_is_not_an_object_is_dead_lettered_naming_only_its_type(make_r
     [
         ({"event_id": SECRET}, "event_id: uuid_parsing"),
         ({"spec": SECRET}, "spec: literal_error (expected='rakuro.collection/v1')"),
-        ({"kind": SECRET}, "kind: enum (expected='terminal' or 'access_log')"),
+        (
+            {"kind": SECRET},
+            "kind: enum (expected='user_profile', 'terminal', 'access_log', 'cookie', 'allied' or 'transmission')",
+        ),
         ({"kind_version": 0}, "kind_version: greater_than_equal (ge=1)"),
         ({"occurred_at": SECRET}, "occurred_at: datetime_from_date_parsing"),
         ({"occurred_at": "2023-05-01T09:00:00"}, "occurred_at: timezone_aware"),

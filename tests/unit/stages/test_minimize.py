@@ -14,7 +14,15 @@ from schemas.policy import Policy
 from services.policy.engine import PolicyEngine
 from services.stages.ingest import ingest_one
 from services.stages.minimize import minimize, minimize_one
-from services.stages.records import DeadLetter, DeadLetterReason, Ingested, Minimized, RemovedField, Stage
+from services.stages.records import (
+    DeadLetter,
+    DeadLetterReason,
+    Ingested,
+    Minimized,
+    RemovalReason,
+    RemovedField,
+    Stage,
+)
 from services.topics import Topics
 
 EMAIL_SUBJECT = "Re: 残業申請について"
@@ -76,7 +84,11 @@ def test_email_subject_is_removed_with_evidence_not_content(make_event, make_rec
     result = minimized(ingested(make_record, event), engine)
 
     assert "email_subject" not in result.payload
-    assert result.removed == (RemovedField(path="payload.email_subject", size=len(orjson.dumps(EMAIL_SUBJECT))),)
+    assert result.removed == (
+        RemovedField(
+            path="payload.email_subject", size=len(orjson.dumps(EMAIL_SUBJECT)), reason=RemovalReason.EXCLUDED_CONTENT
+        ),
+    )
     assert EMAIL_SUBJECT not in repr(result.removed)
     assert "残業" not in orjson.dumps(result.payload).decode()
 
@@ -111,7 +123,7 @@ def test_evidence_holds_only_a_path_and_a_size(make_event, make_record, engine):
 
     (evidence,) = minimized(ingested(make_record, event), engine).removed
 
-    assert [f.name for f in dataclasses.fields(evidence)] == ["path", "size"]
+    assert [f.name for f in dataclasses.fields(evidence)] == ["path", "size", "reason"]
     assert isinstance(evidence.size, int)
 
 
@@ -187,7 +199,9 @@ def test_an_integer_beyond_64_bits_is_removed_with_its_size_instead_of_stopping_
 def test_a_null_extra_field_is_removed_with_evidence(make_event, make_record, engine):
     result = minimized(ingested(make_record, make_event(payload_extra={"email_subject": None})), engine)
 
-    assert result.removed == (RemovedField(path="payload.email_subject", size=4),)
+    assert result.removed == (
+        RemovedField(path="payload.email_subject", size=4, reason=RemovalReason.EXCLUDED_CONTENT),
+    )
 
 
 def test_a_key_name_that_could_be_personal_data_is_not_written_into_the_evidence(make_event, make_record, engine):

@@ -94,8 +94,8 @@ def test_encoded_tagged_message_is_keyed_by_pseudonym_and_carries_its_lineage(mi
     }
     assert document["payload"] == {"terminal_id": "pc-0a1b2c3d", "terminal_type": "pc"}
     assert document["lineage"]["removed"] == [
-        {"path": "payload.os", "size": len(b'"Windows 11"')},
-        {"path": "payload.user_agent", "size": len(b'"Mozilla/5.0"')},
+        {"path": "payload.os", "size": len(b'"Windows 11"'), "reason": "not_allowed"},
+        {"path": "payload.user_agent", "size": len(b'"Mozilla/5.0"'), "reason": "not_allowed"},
     ]
     assert document["lineage"]["source"] == {"topic": "collection.terminal.v1", "partition": 2, "offset": 101}
 

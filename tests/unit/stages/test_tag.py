@@ -37,7 +37,7 @@ def tagged(record: Minimized, engine, key) -> TaggedRecord:
     return outcome
 
 
-@pytest.mark.parametrize("kind", list(CollectionKind))
+@pytest.mark.parametrize("kind", [CollectionKind.TERMINAL, CollectionKind.ACCESS_LOG, CollectionKind.COOKIE])
 @pytest.mark.parametrize("subject_type", list(SubjectType))
 def test_terminal_and_log_data_serve_only_service_provision(make_event, minimized_of, engine, key, kind, subject_type):
     event = make_event(kind, subject={"type": subject_type.value, "id": "emp-00042"})
@@ -130,3 +130,26 @@ def test_batch_keeps_order_and_ends_each_record_in_one_output(make_event, minimi
 
     assert [(r.source.offset, r.policy_version) for r in result.ok] == [(0, "2022-06-01"), (2, "2019-07-01")]
     assert [(d.source.offset, d.reason) for d in result.dead] == [(1, DeadLetterReason.NO_POLICY_IN_FORCE)]
+
+
+@pytest.mark.parametrize(
+    ("kind", "subject_type", "purposes"),
+    [
+        # The whole profile includes bank data, which related-service notification may not use.
+        (CollectionKind.USER_PROFILE, SubjectType.PERSON_IN_CHARGE, ("service_provision", "user_notification")),
+        (CollectionKind.ALLIED, SubjectType.PERSON_IN_CHARGE, ("service_provision", "related_service_notification")),
+        (CollectionKind.ALLIED, SubjectType.ANALYZED_ACCOUNT_HOLDER, ("service_provision",)),
+        (
+            CollectionKind.TRANSMISSION,
+            SubjectType.PERSON_IN_CHARGE,
+            ("service_provision", "related_service_notification"),
+        ),
+        (CollectionKind.TRANSMISSION, SubjectType.ANALYZED_ACCOUNT_HOLDER, ("service_provision",)),
+    ],
+)
+def test_purposes_follow_the_art_3_table_for_every_kind(
+    make_event, minimized_of, engine, key, kind, subject_type, purposes
+):
+    event = make_event(kind, subject={"type": subject_type.value, "id": "emp-00042"})
+
+    assert tagged(minimized_of(event), engine, key).purposes == purposes
