@@ -32,6 +32,30 @@ class Topics:
         return f"{self.prefix}lineage.dlq.v1"
 
     @property
+    def use(self) -> str:
+        """Uses of collected data (schemas.activity.UseEvent)."""
+        return f"{self.prefix}use.v1"
+
+    @property
+    def disclosure(self) -> str:
+        """Disclosures to third parties, consignees and collection modules."""
+        return f"{self.prefix}disclosure.v1"
+
+    @property
+    def consent(self) -> str:
+        """Consent grants and withdrawals."""
+        return f"{self.prefix}consent.v1"
+
+    @property
+    def rights(self) -> str:
+        """Rights requests (Art. 8)."""
+        return f"{self.prefix}rights.v1"
+
+    @property
+    def all_activity(self) -> list[str]:
+        return [self.use, self.disclosure, self.consent, self.rights]
+
+    @property
     def all_collection(self) -> list[str]:
         return [self.collection(k) for k in CollectionKind]
 
@@ -42,7 +66,7 @@ class Topics:
     @property
     def all(self) -> list[str]:
         """Every topic the stack creates explicitly (auto-creation picks a wrong partition count)."""
-        return [*self.all_collection, *self.all_tagged, self.dead_letter]
+        return [*self.all_collection, *self.all_tagged, self.dead_letter, *self.all_activity]
 
     @cached_property
     def _collection_kinds(self) -> dict[str, CollectionKind]:

@@ -38,7 +38,8 @@ class PipelineHarness:
         """Wait until the consumer owns every topic; a group join on Tansu takes ~5 s, rarely much longer."""
         app = self.pipeline.app
         assert app is not None
-        wanted = set(self.pipeline.topics.all)
+        topics = self.pipeline.topics
+        wanted = {*topics.all_collection, *topics.all_tagged, topics.dead_letter}
         deadline = time.monotonic() + ASSIGNMENT_TIMEOUT_S
         while time.monotonic() < deadline:
             assigned = {tp.topic for tp in app.consumer.assignment()}

@@ -1,0 +1,81 @@
+"""Contracts of what happens to data after collection: uses, disclosures, consents and rights requests.
+
+Services emit these to ``use.v1``, ``disclosure.v1``, ``consent.v1`` and ``rights.v1``; the purpose monitor
+decides each use and disclosure against the policy with the consent and suspension state they build up.
+Subject ids are pseudonymized before anything is stored, exactly as for collection events.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.decisions import Aggregate, Name, Recipient
+from schemas.events import Identifier, ShortText, Subject
+from schemas.policy import DataRef, RightsRequestType
+
+USE_SPEC = "rakuro.use/v1"
+DISCLOSURE_SPEC = "rakuro.disclosure/v1"
+CONSENT_SPEC = "rakuro.consent/v1"
+RIGHTS_SPEC = "rakuro.rights/v1"
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: UUID = Field(description="Unique per event; the idempotency key of the store.")
+    occurred_at: AwareDatetime
+    tenant_id: Identifier
+    source_service: Identifier = Field(description="The service or job acting on the data (the actor).")
+    subject: Subject
+
+
+class UseEvent(_Event):
+    """Rakuro's own use of a subject's data for a purpose (Art. 3)."""
+
+    spec: Literal["rakuro.use/v1"]
+    purpose: Name
+    data: list[DataRef] = Field(min_length=1, description="Categories or category.item entries used.")
+    content_types: list[Name] = Field(default_factory=list, description="Message content involved, if any.")
+    aggregate: Aggregate | None = Field(default=None, description="For statistics: what the output aggregates.")
+
+
+class DisclosureEvent(_Event):
+    """Data leaving Rakuro: to a third party (Art. 4), a consignee (Art. 5) or a collection module (Art. 6)."""
+
+    spec: Literal["rakuro.disclosure/v1"]
+    purpose: Name
+    data: list[DataRef] = Field(min_length=1)
+    content_types: list[Name] = Field(default_factory=list)
+    recipient: Recipient
+    recipient_name: ShortText | None = Field(default=None, description="Art. 4.2(2): the third party's name.")
+    recipient_address_or_representative: ShortText | None = Field(default=None, description="Art. 4.2(2).")
+    legal_basis: Name | None = Field(default=None, description="consent, or one of the Art. 4.1 exceptions.")
+    consent_reference: Name | None = None
+    aggregate: Aggregate | None = None
+
+
+class ConsentAction(StrEnum):
+    GRANT = "grant"
+    WITHDRAW = "withdraw"
+
+
+class ConsentEvent(_Event):
+    """A subject's consent to provision to a third party being given or withdrawn (Art. 4.1)."""
+
+    spec: Literal["rakuro.consent/v1"]
+    action: ConsentAction
+    consent_reference: Name
+    recipient_id: Name = Field(description="The third party the consent is for.")
+    purposes: list[Name] = Field(default_factory=list, description="Empty means every purpose of the provision.")
+
+
+class RightsRequestEvent(_Event):
+    """A disclosure, correction, deletion or suspension-of-use request (Art. 8), or lifting a suspension."""
+
+    spec: Literal["rakuro.rights/v1"]
+    request: RightsRequestType
+    lifted: bool = Field(default=False, description="True when a suspension of use is lifted.")
