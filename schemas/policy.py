@@ -145,6 +145,29 @@ class ViolationRule(_Strict):
     description: str
 
 
+VIOLATION_CODES = frozenset(
+    {
+        "excluded_content",
+        "unknown_purpose",
+        "unknown_data",
+        "purpose_not_in_force",
+        "data_not_permitted_for_purpose",
+        "subject_not_permitted_for_purpose",
+        "statistics_not_aggregate",
+        "third_party_without_consent",
+        "provision_record_incomplete",
+        "consignee_not_registered",
+        "consignee_without_confidentiality",
+        "consignee_outside_purpose",
+        "module_not_registered",
+        "module_receives_identifiable_data",
+        "use_after_suspension",
+        "use_after_deletion",
+    }
+)
+"""Every code the decision engine raises; a policy must give each its article and severity."""
+
+
 class Policy(_Strict):
     """A whole policy file."""
 
@@ -178,13 +201,15 @@ class Policy(_Strict):
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"timezone: unknown IANA time zone '{self.timezone}'") from exc
-        dates = [v.effective_from for v in self.versions]
-        if dates != sorted(set(dates)):
-            raise ValueError("versions must be listed in strictly increasing effective_from order")
-        for version in self.versions:
+        for index, (earlier, later) in enumerate(zip(self.versions, self.versions[1:], strict=False), start=1):
+            if later.effective_from <= earlier.effective_from:
+                raise ValueError(
+                    f"versions.{index}.effective_from: versions must be listed in strictly increasing effective_from order"
+                )
+        for index, version in enumerate(self.versions):
             if version.published_on > version.effective_from:
                 raise ValueError(
-                    f"versions.{version.version}: published_on is after effective_from (Art. 3.3 requires notice)"
+                    f"versions.{index}.published_on: published after effective_from (Art. 3.3 requires notice first)"
                 )
         version_names = {v.version for v in self.versions}
         for ref in self.excluded_content.not_excluded:
@@ -197,14 +222,17 @@ class Policy(_Strict):
         for key, purpose in self.purposes.items():
             if purpose.legal_basis not in self.legal_bases:
                 raise ValueError(f"purposes.{key}.legal_basis: unknown legal basis '{purpose.legal_basis}'")
-            for ref in purpose.data:
+            for index, ref in enumerate(purpose.data):
                 if not self.resolves(ref):
-                    raise ValueError(f"purposes.{key}.data: unknown data category or item '{ref}'")
-            for subject in purpose.data_subjects:
+                    raise ValueError(f"purposes.{key}.data.{index}: unknown data category or item '{ref}'")
+            for index, subject in enumerate(purpose.data_subjects):
                 if subject not in self.data_subjects:
-                    raise ValueError(f"purposes.{key}.data_subjects: unknown data subject '{subject}'")
+                    raise ValueError(f"purposes.{key}.data_subjects.{index}: unknown data subject '{subject}'")
             if purpose.introduced_in is not None and purpose.introduced_in not in version_names:
                 raise ValueError(f"purposes.{key}.introduced_in: unknown version '{purpose.introduced_in}'")
+        missing_rules = sorted(VIOLATION_CODES - set(self.violations))
+        if missing_rules:
+            raise ValueError(f"violations: no article and severity for {', '.join(missing_rules)}")
         for key, consignee in self.consignees.registered.items():
             for purpose_key in consignee.purposes:
                 if purpose_key not in self.purposes:

@@ -123,9 +123,15 @@ def dead_letter_row(message: SourceRecord) -> Row:
         headers.get("exception.message", "dead letter without reason headers"),
         headers.get("event_id"),
         headers.get("kind"),
-        len(message.value or b""),
+        _original_bytes(headers, message),
         _timestamp(message),
     )
+
+
+def _original_bytes(headers: dict[str, str], message: SourceRecord) -> int:
+    """Size of the refused event as it arrived (the dead letter itself may hold less, or nothing)."""
+    original = headers.get("original_bytes", "")
+    return int(original) if original.isdigit() else len(message.value or b"")
 
 
 def sink_rows(messages: Sequence[SourceRecord], dead_letter_topic: str) -> SinkRows:

@@ -81,8 +81,21 @@ def encode_tagged(record: TaggedRecord, topic: str) -> OutgoingMessage:
     )
 
 
+def dead_letter_value(letter: DeadLetter) -> bytes | None:
+    """What the dead-letter topic holds for ``letter``.
+
+    Unparseable bytes as they are (they could not be minimized; the topic's retention is short); for an event
+    that parsed, only its minimized document; nothing for an event over the size limit.
+    """
+    if letter.redacted is not None:
+        return letter.redacted
+    if letter.unparseable:
+        return letter.source.value
+    return None
+
+
 def encode_dead_letter(letter: DeadLetter, topic: str) -> OutgoingMessage:
-    """The original bytes with Kafka-Connect-style reason headers (stage, class, message, origin)."""
+    """The dead letter's value with Kafka-Connect-style reason headers (stage, class, message, origin)."""
     source = letter.source
     headers: Headers = [
         (DEAD_LETTER_HEADER_PREFIX + "stage", letter.stage.value.encode()),
@@ -96,4 +109,5 @@ def encode_dead_letter(letter: DeadLetter, topic: str) -> OutgoingMessage:
         headers.append((DEAD_LETTER_HEADER_PREFIX + "event_id", letter.event_id.encode()))
     if letter.kind:
         headers.append((DEAD_LETTER_HEADER_PREFIX + "kind", letter.kind.encode()))
-    return OutgoingMessage(topic=topic, key=source.key, value=source.value, headers=headers)
+    headers.append((DEAD_LETTER_HEADER_PREFIX + "original_bytes", str(len(source.value or b"")).encode()))
+    return OutgoingMessage(topic=topic, key=source.key, value=dead_letter_value(letter), headers=headers)

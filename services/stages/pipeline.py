@@ -11,6 +11,7 @@ from services.stages.ingest import KindOfTopic, ingest
 from services.stages.minimize import minimize
 from services.stages.pseudonymize import PseudonymKey
 from services.stages.records import SourceRecord, StageResult, TaggedRecord
+from services.stages.redact import redact
 from services.stages.tag import tag
 
 
@@ -31,4 +32,5 @@ def process_collection_batch(
     ingested = ingest(batch, context.kind_of_topic, context.max_event_bytes)
     minimized = minimize(ingested.ok, context.engine)
     tagged = tag(minimized.ok, context.engine, context.key, ingested_at)
-    return StageResult(ok=tagged.ok, dead=[*ingested.dead, *minimized.dead, *tagged.dead])
+    dead = redact([*ingested.dead, *minimized.dead, *tagged.dead], context.engine, context.key)
+    return StageResult(ok=tagged.ok, dead=dead)

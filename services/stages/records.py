@@ -63,6 +63,23 @@ class DeadLetter:
     message: str
     event_id: str | None = None
     kind: str | None = None
+    redacted: bytes | None = None
+    """For an event that parsed: the minimized document the dead-letter topic gets instead of its bytes."""
+
+    @property
+    def unparseable(self) -> bool:
+        """True when the bytes never became a JSON object: they can only be kept as they are."""
+        return self.reason in UNPARSEABLE
+
+
+UNPARSEABLE = frozenset(
+    {
+        DeadLetterReason.EMPTY,
+        DeadLetterReason.INVALID_UTF8,
+        DeadLetterReason.MALFORMED_JSON,
+        DeadLetterReason.NOT_AN_OBJECT,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

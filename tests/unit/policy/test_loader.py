@@ -95,7 +95,7 @@ def test_unknown_data_category_in_a_purpose_is_refused(write_policy):
 
     message = load_error(write_policy(edit))
 
-    assert "purposes.user_notification.data: unknown data category or item 'biometrics'" in message
+    assert "purposes.user_notification.data.2: unknown data category or item 'biometrics'" in message
 
 
 def test_unknown_data_category_in_a_collection_kind_is_refused(write_policy):
@@ -122,7 +122,7 @@ def test_unknown_data_subject_is_refused(write_policy):
 
     message = load_error(write_policy(edit))
 
-    assert "purposes.service_provision.data_subjects: unknown data subject 'visitor'" in message
+    assert "purposes.service_provision.data_subjects.2: unknown data subject 'visitor'" in message
 
 
 @pytest.mark.parametrize(

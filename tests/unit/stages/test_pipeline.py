@@ -126,8 +126,43 @@ def test_dead_letter_headers_carry_stage_reason_and_origin(make_event, make_reco
         f"{p}offset": b"12345",
         f"{p}event_id": event["event_id"].encode(),
         f"{p}kind": b"access_log",
+        f"{p}original_bytes": str(len(source.value)).encode(),
     }
-    assert (message.key, message.value) == (b"subject-key", source.value)
+    # A parsed event is never published as it came: without its minimized document, nothing is.
+    assert (message.key, message.value) == (b"subject-key", None)
+
+
+def test_refused_event_that_parsed_is_minimized_before_it_is_dead_lettered(make_event, make_record, context, topics):
+    event = make_event(
+        CollectionKind.ACCESS_LOG,
+        kind_version=2,
+        payload_extra={"email_body": "本文: 来週の残業について", "nested": {"subject": "Re: 残業"}},
+    )
+
+    result = process_collection_batch([make_record(event)], context, INGESTED_AT)
+
+    (letter,) = result.dead
+    value = encode_dead_letter(letter, topics.dead_letter).value
+    assert value is not None
+    document = orjson.loads(value)
+    assert document["spec"] == "purpose-lineage.dead-letter/v1"
+    assert document["kind"] == "access_log"
+    assert document["subject"]["type"] == "analyzed_account_holder"
+    assert len(document["subject"]["pseudonym"]) == 64
+    dispositions = {f["path"]: f["disposition"] for f in document["payload_fields"]}
+    assert dispositions["payload.ip_address"] == "allowed"
+    assert dispositions["payload.email_body"] == "excluded_content"
+    assert dispositions["payload.nested"] == "excluded_content"
+    for secret in (b"taro.yamada@example.jp", "残業".encode(), b"10.1.2.3", b"clock_in"):
+        assert secret not in value
+
+
+def test_unparseable_bytes_stay_as_they_are_and_oversized_events_carry_nothing(make_record, context, topics):
+    too_large = b'{"x": "' + b"a" * (70 * 1024) + b'"}'
+    result = process_collection_batch([make_record(b"{broken"), make_record(too_large)], context, INGESTED_AT)
+
+    values = [encode_dead_letter(letter, topics.dead_letter).value for letter in result.dead]
+    assert values == [b"{broken", None]
 
 
 def test_dead_letter_without_a_known_event_has_no_event_id_or_kind_header(make_record, topics):
