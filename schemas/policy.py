@@ -204,7 +204,7 @@ class Policy(_Strict):
         for index, (earlier, later) in enumerate(zip(self.versions, self.versions[1:], strict=False), start=1):
             if later.effective_from <= earlier.effective_from:
                 raise ValueError(
-                    f"versions.{index}.effective_from: versions must be listed in strictly increasing effective_from order"
+                    f"versions.{index}.effective_from: must be after the previous version's"
                 )
         for index, version in enumerate(self.versions):
             if version.published_on > version.effective_from:
