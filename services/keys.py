@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 from services.settings import Settings
-from services.stages.pseudonymize import PseudonymKey
+from services.stages.pseudonymize import PseudonymKey, PseudonymKeyring
 
 
 class PseudonymKeyError(ValueError):
@@ -47,5 +47,19 @@ def load_pseudonym_key(settings: Settings, *, create: bool = True) -> PseudonymK
         secret = _generate_local_key(settings.local_key_file)
     try:
         return PseudonymKey(secret)
+    except ValueError as exc:
+        raise PseudonymKeyError(str(exc)) from exc
+
+
+def load_keyring(settings: Settings) -> PseudonymKeyring:
+    """The current key plus every retired key listed in ``pseudonym_retired_key_files``."""
+    retired = []
+    for path in settings.pseudonym_retired_key_files:
+        try:
+            retired.append(PseudonymKey(_read_key_file(path)))
+        except ValueError as exc:
+            raise PseudonymKeyError(f"retired key {path}: {exc}") from exc
+    try:
+        return PseudonymKeyring(current=load_pseudonym_key(settings), retired=tuple(retired))
     except ValueError as exc:
         raise PseudonymKeyError(str(exc)) from exc

@@ -8,7 +8,7 @@ import logging
 import faust
 
 from services.broker.admin import ensure_topics
-from services.keys import load_pseudonym_key
+from services.keys import load_keyring
 from services.metrics import PipelineMetrics
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
@@ -34,9 +34,10 @@ class Pipeline:
         engine = PolicyEngine(load_policy(settings.policy))
         current = engine.policy.versions[-1].version
         self.metrics.policy_info.labels(engine.policy_id, current).set(1)
+        self.keyring = load_keyring(settings)
         self.context = CollectionContext(
             engine=engine,
-            key=load_pseudonym_key(settings),
+            key=self.keyring.current,
             kind_of_topic=self.topics.kind_of_collection_topic,
             max_event_bytes=settings.max_event_bytes,
         )

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     pseudonym_key_file: Path | None = Field(
         default=None, description="File holding the HMAC key. Unset with no key: a generated key under var/."
     )
+    pseudonym_retired_key_files: list[Path] = Field(
+        default_factory=list,
+        description="Retired HMAC key files (JSON list): no new pseudonyms, but old ones stay traceable.",
+    )
     local_key_file: Path = Field(
         default=Path("var/pseudonym.key"), description="Where the generated local key lives (embedded default)."
     )

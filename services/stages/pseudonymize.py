@@ -27,6 +27,27 @@ class PseudonymKey:
         return f"PseudonymKey(key_id={self.key_id!r})"
 
 
+@dataclass(frozen=True)
+class PseudonymKeyring:
+    """The current key, which makes new pseudonyms, and retired keys, kept so old pseudonyms stay traceable.
+
+    After a rotation, records made before it carry pseudonyms of a retired key (their ``key_id`` says which);
+    a disclosure request finds them by computing the subject's pseudonym under every key in the ring.
+    """
+
+    current: PseudonymKey
+    retired: tuple[PseudonymKey, ...] = ()
+
+    def __post_init__(self) -> None:
+        ids = [key.key_id for key in (self.current, *self.retired)]
+        if len(set(ids)) != len(ids):
+            raise ValueError("the same key appears twice in the keyring")
+
+    def pseudonyms(self, tenant_id: str, subject_id: str) -> dict[str, str]:
+        """key id -> the subject's pseudonym under that key, current key first."""
+        return {key.key_id: pseudonymize(key, tenant_id, subject_id) for key in (self.current, *self.retired)}
+
+
 def pseudonymize(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
     """The subject's pseudonym: stable for one key, tenant-scoped, and not reversible without the key."""
     message = tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8")
