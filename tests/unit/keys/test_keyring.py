@@ -35,7 +35,7 @@ def test_after_rotation_new_records_use_the_new_key_and_old_pseudonyms_are_still
     assert after.current.key_id != before.current.key_id
     assert found[before.current.key_id] == old_pseudonym
     assert found[after.current.key_id] == pseudonymize(after.current, "kobe-logistics", "emp-00042")
-    assert list(found)[0] == after.current.key_id
+    assert next(iter(found)) == after.current.key_id
 
 
 def test_the_same_key_twice_in_a_keyring_is_refused(tmp_path):
@@ -50,7 +50,7 @@ def test_the_same_key_twice_in_a_keyring_is_refused(tmp_path):
 
 def test_a_short_retired_key_is_refused_naming_its_file(tmp_path):
     short = key_file(tmp_path, "short.key", "abcd")
-    with pytest.raises(PseudonymKeyError, match="short.key"):
+    with pytest.raises(PseudonymKeyError, match=r"short\.key"):
         load_keyring(Settings(pseudonym_key_file=key_file(tmp_path, "k.key", NEW), pseudonym_retired_key_files=[short]))
 
 
