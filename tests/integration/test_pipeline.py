@@ -169,7 +169,7 @@ def test_typed_emitter_events_reach_lineage(pipeline: PipelineHarness, settings:
     assert subjects[0][1] == "person_in_charge"
 
 
-async def _read_all(bootstrap: str, topics: list[str]) -> list[bytes]:
+async def read_all(bootstrap: str, topics: list[str]) -> list[bytes]:
     """Every message on ``topics`` (key, value and headers as bytes), read without a consumer group."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
@@ -198,7 +198,7 @@ def test_no_raw_subject_identifier_reaches_clickhouse_or_tagged_topics(
     stored: list[str] = []
     for (table,) in pipeline.query("SELECT name FROM system.tables WHERE database = currentDatabase()").rows:
         stored.extend(str(row) for row in pipeline.query(f"SELECT * FROM {table}").rows)
-    tagged = asyncio.run(_read_all(settings.bootstrap, pipeline.pipeline.topics.all_tagged))
+    tagged = asyncio.run(read_all(settings.bootstrap, pipeline.pipeline.topics.all_tagged))
 
     assert stored, "the check must have stored rows to look at"
     assert tagged, "the check must have tagged messages to look at"
