@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 from schemas.policy import DataRef, Severity
 
@@ -86,6 +86,15 @@ class UseRequest(_Strict):
     provision_record: ProvisionRecord | None = None
     aggregate: Aggregate | None = None
     subject_state: SubjectState = Field(default_factory=SubjectState)
+
+    @model_validator(mode="after")
+    def _action_matches_recipient(self) -> UseRequest:
+        internal = self.recipient.kind is RecipientKind.INTERNAL
+        if self.action is Action.DISCLOSURE and internal:
+            raise ValueError("a disclosure needs a recipient outside Rakuro (third_party, consignee or module)")
+        if self.action is Action.USE and not internal:
+            raise ValueError("a use stays inside Rakuro: data going to a recipient is a disclosure")
+        return self
 
 
 # Decisions are plain frozen dataclasses: built at >100k/s on the hot path, serialized by orjson, and still

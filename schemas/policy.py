@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 Key = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+DataKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+"""A data category or item name: referable as ``category.item``, so no dots or hyphens."""
 DataRef = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}(\.[a-z][a-z0-9_]{0,62})?$")]
 """A whole data category (``log_information``) or one item of it (``log_information.ip_address``)."""
 Article = Annotated[str, StringConstraints(min_length=1, max_length=120)]
@@ -47,7 +49,7 @@ class DataItem(_Strict):
 class DataCategory(_Strict):
     description: str
     article: Article
-    items: dict[Key, DataItem] = Field(min_length=1)
+    items: dict[DataKey, DataItem] = Field(min_length=1)
 
 
 class ExcludedContent(_Strict):
@@ -177,7 +179,7 @@ class Policy(_Strict):
     timezone: str = Field(default="UTC", description="IANA zone in which version dates take effect.")
     versions: list[PolicyVersion] = Field(min_length=1)
     data_subjects: dict[Key, DataSubject] = Field(min_length=1)
-    data_categories: dict[Key, DataCategory] = Field(min_length=1)
+    data_categories: dict[DataKey, DataCategory] = Field(min_length=1)
     excluded_content: ExcludedContent
     collection_kinds: dict[Key, CollectionKindRule]
     legal_bases: dict[Key, LegalBasis] = Field(min_length=1)
@@ -204,7 +206,7 @@ class Policy(_Strict):
         for index, (earlier, later) in enumerate(zip(self.versions, self.versions[1:], strict=False), start=1):
             if later.effective_from <= earlier.effective_from:
                 raise ValueError(
-                    f"versions.{index}.effective_from: must be after the previous version's"
+                    f"versions.{index}.effective_from: must be after the previous version's effective_from"
                 )
         for index, version in enumerate(self.versions):
             if version.published_on > version.effective_from:

@@ -6,6 +6,7 @@ from outside (consent and suspension state come in the request).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from schemas.decisions import Decision, ProvisionRecord, RecipientKind, UseRequest, Violation
@@ -14,7 +15,12 @@ from services.policy.engine import PolicyEngine
 
 Add = Callable[[Violation], None]
 
-_RECORD_FIELDS = ("recipient_name", "recipient_address_or_representative", "subject_identification")
+_TERM = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
+
+
+def _term(text: str) -> str:
+    """Request text shown in a message only when it looks like a policy term; anything else could be data."""
+    return text if _TERM.match(text) else "?"
 
 
 class Decider:
@@ -29,6 +35,12 @@ class Decider:
         self._consignees = policy.consignees.registered
         self._modules = policy.collection_modules.registered
         self._min_group = policy.statistics.min_group_size
+        # The Art. 4.2 record fields the policy names (data_items and consent_obtained are checked on their own).
+        self._record_fields = tuple(
+            name
+            for name in policy.third_party_provision.record_fields
+            if name not in {"data_items", "consent_obtained"}
+        )
 
     def _violation(self, code: str, message: str) -> Violation:
         rule = self._rules[code]
@@ -50,17 +62,17 @@ class Decider:
             if content in self._excluded:
                 add(self._violation("excluded_content", f"'{content}' is never collected, used or disclosed"))
             else:
-                add(self._violation("unknown_data", f"content type '{content}' is not in the policy"))
+                add(self._violation("unknown_data", f"content type '{_term(content)}' is not in the policy"))
 
         data = tuple(request.data)
         if not engine.known_refs.issuperset(data):
             unknown = sorted(set(data) - engine.known_refs)
-            add(self._violation("unknown_data", f"not in the policy: {', '.join(unknown)}"))
+            add(self._violation("unknown_data", f"not in the policy: {', '.join(_term(u) for u in unknown)}"))
         items = engine.expand_cached(data)
 
         purpose = engine.policy.purposes.get(request.purpose)
         if purpose is None:
-            add(self._violation("unknown_purpose", f"purpose '{request.purpose}' is not in the policy"))
+            add(self._violation("unknown_purpose", f"purpose '{_term(request.purpose)}' is not in the policy"))
         else:
             self._check_purpose(request, purpose, items, version, add)
 
@@ -92,7 +104,7 @@ class Decider:
             add(
                 self._violation(
                     "subject_not_permitted_for_purpose",
-                    f"'{request.purpose}' does not cover data of a {request.subject_type}",
+                    f"'{request.purpose}' does not cover data of a {_term(request.subject_type)}",
                 )
             )
         outside = items - self.engine.purpose_items[request.purpose]
@@ -133,6 +145,15 @@ class Decider:
             missing = self._missing_record_fields(record)
             if missing:
                 add(self._violation("provision_record_incomplete", f"the record lacks {', '.join(missing)}"))
+            elif record is not None:
+                unlisted = self.engine.expand(request.data) - self.engine.expand(record.data_items)
+                if unlisted:
+                    add(
+                        self._violation(
+                            "provision_record_incomplete",
+                            f"the record's data items do not list {', '.join(sorted(unlisted))}",
+                        )
+                    )
             return "consent"
         add(
             self._violation(
@@ -142,12 +163,11 @@ class Decider:
         )
         return None
 
-    @staticmethod
-    def _missing_record_fields(record: ProvisionRecord | None) -> list[str]:
+    def _missing_record_fields(self, record: ProvisionRecord | None) -> list[str]:
         if record is None:
             return ["the whole record"]
         missing = [] if record.consent_obtained else ["consent_obtained"]
-        missing += [name for name in _RECORD_FIELDS if not getattr(record, name)]
+        missing += [name for name in self._record_fields if not getattr(record, name, None)]
         if not record.data_items:
             missing.append("data_items")
         return missing

@@ -77,7 +77,7 @@ def test_check_of_a_file_with_an_unknown_category_exits_2_with_file_and_line(run
     result = run("check", str(path))
 
     assert result.exit_code == 2
-    assert f"{path}:{line}: purposes.user_notification.data: unknown data category or item 'biometrics'" in (
+    assert f"{path}:{line}: purposes.user_notification.data.1: unknown data category or item 'biometrics'" in (
         result.stderr
     )
 

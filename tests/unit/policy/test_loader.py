@@ -140,7 +140,7 @@ def test_versions_not_in_strictly_increasing_order_are_refused(write_policy, dat
 
     message = load_error(write_policy(edit))
 
-    assert "versions must be listed in strictly increasing effective_from order" in message
+    assert "effective_from: must be after the previous version's effective_from" in message
 
 
 def test_a_key_that_is_not_snake_case_is_refused_with_its_path(write_policy):
