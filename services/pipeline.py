@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 import faust
 
@@ -48,9 +49,11 @@ class Pipeline:
         """Create topics, open and migrate the store, start the faust agents."""
         settings = self.settings
         loop = asyncio.get_running_loop()
-        created = await loop.run_in_executor(
-            None, ensure_topics, settings.bootstrap, self.topics.all, settings.topic_partitions
-        )
+        # Unparseable events stay only on the dead-letter topic, and only for a short, documented while.
+        retention_ms = str(int(settings.dead_letter_retention_h * 3_600_000))
+        configs = {self.topics.dead_letter: {"retention.ms": retention_ms}}
+        create = partial(ensure_topics, settings.bootstrap, self.topics.all, settings.topic_partitions, configs=configs)
+        created = await loop.run_in_executor(None, create)
         if created:
             log.info("created %d topics", len(created))
         lineage_store = LineageStore(connect(settings), settings.clickhouse_database)

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     sink_batch_window_s: float = Field(
         default=1.0, gt=0, description="Longest wait for a sink batch to fill (each insert has a fixed cost)."
     )
+    dead_letter_retention_h: float = Field(
+        default=168.0, gt=0, description="Retention of the dead-letter topic, which keeps unparseable bytes as sent."
+    )
     max_event_bytes: int = Field(default=1_048_576, ge=1, description="Events larger than this are dead-lettered.")
 
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to.")

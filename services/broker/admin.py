@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
@@ -14,8 +14,17 @@ class BrokerUnavailable(RuntimeError):
     """No Kafka broker answered at the configured bootstrap address."""
 
 
-def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int, timeout: float = 30.0) -> list[str]:
-    """Create the topics that do not exist yet; return those created. Retries while the broker starts."""
+def ensure_topics(
+    bootstrap: str,
+    names: Sequence[str],
+    partitions: int,
+    timeout: float = 30.0,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[str]:
+    """Create the topics that do not exist yet (with ``configs[name]``, if any); return those created.
+
+    Retries while the broker starts.
+    """
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -31,7 +40,10 @@ def ensure_topics(bootstrap: str, names: Sequence[str], partitions: int, timeout
         if missing:
             # Another process may create them between list and create.
             with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics([NewTopic(name, partitions, 1) for name in missing])
+                configs = configs or {}
+                admin.create_topics(
+                    [NewTopic(name, partitions, 1, topic_configs=dict(configs.get(name, {}))) for name in missing]
+                )
         return missing
     finally:
         admin.close()
