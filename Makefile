@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration bench lint typecheck format clean
+.PHONY: help install run test test-unit test-integration bench lint typecheck format schemas schemas-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,9 +33,10 @@ test-integration: $(STAMP) ## Integration tests only
 bench: $(STAMP) ## Throughput benchmarks (stages alone, and broker -> ClickHouse end to end)
 	$(BIN)/python -m tests.benchmarks.bench_pipeline
 
-lint: $(STAMP) ## ruff lint and format check (changes nothing)
+lint: $(STAMP) ## ruff lint and format check, JSON Schema drift check (changes nothing)
 	$(BIN)/ruff check services schemas tests
 	$(BIN)/ruff format --check services schemas tests
+	$(BIN)/python -m schemas.jsonschema_export --check
 
 typecheck: $(STAMP) ## mypy --strict (changes nothing)
 	$(BIN)/mypy
@@ -43,6 +44,12 @@ typecheck: $(STAMP) ## mypy --strict (changes nothing)
 format: $(STAMP) ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix services schemas tests
 	$(BIN)/ruff format services schemas tests
+
+schemas: $(STAMP) ## Regenerate the JSON Schema documents in schemas/jsonschema from the contracts
+	$(BIN)/python -m schemas.jsonschema_export
+
+schemas-check: $(STAMP) ## Fail if schemas/jsonschema differs from the contracts (changes nothing)
+	$(BIN)/python -m schemas.jsonschema_export --check
 
 clean: ## Remove the virtual environment and local state (var/)
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
