@@ -115,15 +115,13 @@ class Decider:
                     f"'{request.purpose}' may not use {', '.join(sorted(outside))}",
                 )
             )
-        if purpose.aggregate_only:
-            aggregate = request.aggregate
-            if aggregate is None or aggregate.identifies or aggregate.group_size < self._min_group:
-                add(
-                    self._violation(
-                        "statistics_not_aggregate",
-                        f"statistics must be non-identifying aggregates of at least {self._min_group} people",
-                    )
+        if purpose.aggregate_only and not self._is_statistic(request, purpose):
+            add(
+                self._violation(
+                    "statistics_not_aggregate",
+                    f"statistics must be non-identifying aggregates of at least {self._min_group} people",
                 )
+            )
 
     def _is_statistic(self, request: UseRequest, purpose: Purpose | None) -> bool:
         """A non-identifying aggregate is no provision of personal data (Art. 3.4)."""
