@@ -1,0 +1,156 @@
+"""Pure monitor stage: a batch of activity events in order, the state they build, and the decisions they get.
+
+Consent and rights events change state; each use or disclosure is decided with the state as it stands at
+that point in the stream. State lives in two mappings keyed per tenant and subject pseudonym, so the same
+code runs on plain dicts in tests and on faust tables (with changelog topics) in the running pipeline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+import orjson
+from pydantic import Field, TypeAdapter, ValidationError
+
+from schemas.activity import ConsentAction, ConsentEvent, DisclosureEvent, RightsRequestEvent, UseEvent
+from schemas.decisions import Action, Decision, ProvisionRecord, RecipientKind, SubjectState, UseRequest
+from schemas.policy import RightsRequestType
+from services.policy.decide import Decider
+from services.stages.errors import describe_validation_error
+from services.stages.pseudonymize import PseudonymKey, pseudonymize
+from services.stages.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
+
+ActivityEvent = Annotated[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent, Field(discriminator="spec")]
+_ACTIVITY: TypeAdapter[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent] = TypeAdapter(ActivityEvent)
+
+StateTable = MutableMapping[str, dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluated:
+    """A use or disclosure with the decision it got; the subject appears only as its pseudonym."""
+
+    source: SourceRecord
+    event: UseEvent | DisclosureEvent
+    subject_pseudonym: str
+    decision: Decision
+
+
+@dataclass
+class MonitorResult:
+    evaluated: list[Evaluated] = field(default_factory=list)
+    state_changes: int = 0
+    dead: list[DeadLetter] = field(default_factory=list)
+
+
+def subject_key(tenant_id: str, pseudonym: str) -> str:
+    return f"{tenant_id}/{pseudonym}"
+
+
+def consent_key(tenant_id: str, pseudonym: str, reference: str) -> str:
+    return f"{tenant_id}/{pseudonym}/{reference}"
+
+
+def _consent_in_force(event: DisclosureEvent, consents: StateTable, pseudonym: str) -> bool:
+    if event.consent_reference is None:
+        return False
+    consent = consents.get(consent_key(event.tenant_id, pseudonym, event.consent_reference))
+    return (
+        consent is not None
+        and consent["granted"]
+        and consent["recipient_id"] == event.recipient.id
+        and (not consent["purposes"] or event.purpose in consent["purposes"])
+    )
+
+
+def _request(event: UseEvent | DisclosureEvent, state: dict[str, Any], consented: bool, pseudonym: str) -> UseRequest:
+    subject_state = SubjectState(suspended=state.get("suspended", False), deleted=state.get("deleted", False))
+    common: dict[str, Any] = {
+        "at": event.occurred_at,
+        "purpose": event.purpose,
+        "data": event.data,
+        "content_types": event.content_types,
+        "subject_type": event.subject.type.value,
+        "actor": event.source_service,
+        "aggregate": event.aggregate,
+        "subject_state": subject_state,
+    }
+    if isinstance(event, UseEvent):
+        return UseRequest(action=Action.USE, **common)
+    record = None
+    if event.recipient.kind is RecipientKind.THIRD_PARTY:
+        record = ProvisionRecord(
+            consent_obtained=consented,
+            recipient_name=event.recipient_name,
+            recipient_address_or_representative=event.recipient_address_or_representative,
+            subject_identification=pseudonym,
+            data_items=event.data,
+        )
+    return UseRequest(
+        action=Action.DISCLOSURE,
+        recipient=event.recipient,
+        legal_basis=event.legal_basis,
+        consent_reference=event.consent_reference,
+        consent_granted=consented,
+        provision_record=record,
+        **common,
+    )
+
+
+def monitor_batch(
+    batch: Sequence[SourceRecord], subjects: StateTable, consents: StateTable, decider: Decider, key: PseudonymKey
+) -> MonitorResult:
+    """Apply consent and rights events to the state and decide every use and disclosure, in stream order."""
+    result = MonitorResult()
+    for source in batch:
+        try:
+            event = _ACTIVITY.validate_json(source.value or b"")
+        except ValidationError as exc:
+            reason = DeadLetterReason.SCHEMA_INVALID
+            result.dead.append(DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc)))
+            continue
+        pseudonym = pseudonymize(key, event.tenant_id, event.subject.id)
+        skey = subject_key(event.tenant_id, pseudonym)
+        if isinstance(event, ConsentEvent):
+            consents[consent_key(event.tenant_id, pseudonym, event.consent_reference)] = {
+                "granted": event.action is ConsentAction.GRANT,
+                "recipient_id": event.recipient_id,
+                "purposes": list(event.purposes),
+                "at": event.occurred_at.isoformat(),
+            }
+            result.state_changes += 1
+        elif isinstance(event, RightsRequestEvent):
+            if event.request in (RightsRequestType.SUSPENSION_OF_USE, RightsRequestType.DELETION):
+                state = dict(subjects.get(skey, {}))
+                flag = "suspended" if event.request is RightsRequestType.SUSPENSION_OF_USE else "deleted"
+                state[flag] = not event.lifted
+                subjects[skey] = state
+                result.state_changes += 1
+        else:
+            consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonym)
+            request = _request(event, subjects.get(skey, {}), consented, pseudonym)
+            result.evaluated.append(Evaluated(source, event, pseudonym, decider.decide(request)))
+    return result
+
+
+def decision_document(evaluated: Evaluated) -> bytes:
+    """The decision as published on the violations topic: no raw subject id, no data values."""
+    event = evaluated.event
+    return orjson.dumps(
+        {
+            "event_id": str(event.event_id),
+            "kind": "use" if isinstance(event, UseEvent) else "disclosure",
+            "occurred_at": event.occurred_at.isoformat(),
+            "tenant_id": event.tenant_id,
+            "actor": event.source_service,
+            "subject_pseudonym": evaluated.subject_pseudonym,
+            "purpose": event.purpose,
+            "data": event.data,
+            "recipient": None
+            if isinstance(event, UseEvent)
+            else {"kind": event.recipient.kind, "id": event.recipient.id},
+            "decision": evaluated.decision,
+        }
+    )
