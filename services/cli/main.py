@@ -21,6 +21,7 @@ from schemas.events import CollectionKind
 from services.api.client import ApiError, ApiLineageReader, LineageReader, api_is_up
 from services.broker.admin import BrokerUnavailable
 from services.broker.local import LocalBrokerError
+from services.cli.demo import emit_demo
 from services.cli.policy import policy_cli
 from services.emitter.client import Emitter
 from services.keys import PseudonymKeyError
@@ -33,6 +34,7 @@ from services.topics import Topics
 
 cli = typer.Typer(help="Real-time privacy lineage for the Rakuro attendance service.", no_args_is_help=True)
 cli.add_typer(policy_cli, name="policy")
+cli.command(name="emit-demo")(emit_demo)
 console = Console(stderr=True)
 
 

@@ -1,127 +1,149 @@
-"""Realistic demo traffic: employees clocking in and out from PCs and phones.
+"""A simulated attendance company over several tenants, emitting a realistic, reproducible event stream.
 
-Some events carry fields the policy does not allow (browser details, a smuggled e-mail subject) so that
-minimization has something to remove, and a few are malformed so that the dead-letter path is visible.
+Each employee lives through working days: arrival at the gate, clock-in from a PC or the phone app, a PC login,
+then work (access logs, e-mail, chats, calendars, file shares, analytics beacons) while Rakuro's jobs use and
+disclose their data, then clock-out, logout and departure. Profiles are sent on the first day and on changes.
+About 1% of all events are malformed on purpose. Everything is drawn from one ``random.Random``.
 """
 
 from __future__ import annotations
 
 import random
 import threading
-import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
 
-import orjson
+from schemas.events import CollectionKind
+from schemas.events import TransmissionRecordType as Record
+from services.demo import activity, flows
+from services.demo.company import Employee, make_company
+from services.demo.malformed import malform
+from services.demo.world import Activity, DemoEvent, Malformation, World, topic_of, utc_now
+from services.emitter.client import Emitter
 
-from schemas.events import SPEC, CollectionKind, SubjectType
-from services.emitter.client import Emitter, partition_key
+__all__ = ["Activity", "DemoEvent", "DemoTally", "Malformation", "demo_stream", "run_demo", "topic_of", "workday"]
 
-OPERATIONS = ("clock_in", "clock_out", "view_timesheet", "submit_leave_request", "approve_overtime", "edit_shift")
-SCREENS = ("dashboard", "timesheet", "leave", "shift_calendar", "settings")
-TENANTS = ("kobe-logistics", "sapporo-foods", "naha-clinic")
+MALFORMED_SHARE = 0.013
+"""Share of collection events broken on purpose: about 1% of all events."""
 
-
-@dataclass(frozen=True)
-class Employee:
-    tenant_id: str
-    subject_id: str
-    subject_type: SubjectType
-    terminal_id: str
-    terminal_type: str
-    ip_address: str
-
-
-@dataclass(frozen=True)
-class DemoEvent:
-    kind: CollectionKind
-    key: bytes | None
-    value: bytes
-
-
-def make_employees(rng: random.Random, count: int) -> list[Employee]:
-    """``count`` employees spread over the demo tenants; every tenth is a person in charge."""
-    employees = []
-    for number in range(count):
-        tenant = TENANTS[number % len(TENANTS)]
-        phone = rng.random() < 0.3
-        employees.append(
-            Employee(
-                tenant_id=tenant,
-                subject_id=f"emp-{number:05d}",
-                subject_type=SubjectType.PERSON_IN_CHARGE if number % 10 == 0 else SubjectType.ANALYZED_ACCOUNT_HOLDER,
-                terminal_id=f"{'mb' if phone else 'pc'}-{rng.getrandbits(32):08x}",
-                terminal_type="mobile" if phone else "pc",
-                ip_address=f"10.{number % 3}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
-            )
-        )
-    return employees
+Step = Callable[[World, Employee], DemoEvent | None]
+WORK: tuple[tuple[Step, float], ...] = (
+    (flows.access_log, 26),
+    (flows.email, 10),
+    (flows.chat, 9),
+    (flows.calendar, 4),
+    (flows.file_share, 3),
+    (flows.system_usage, 5),
+    (flows.cookie, 1),
+    (lambda world, e: flows.terminal(world, e, mobile=True), 1),
+    (flows.user_profile, 0.6),
+    (activity.analytics, 12),
+    (activity.service_use, 14),
+    (activity.notification_use, 3),
+    (activity.related_service_use, 2),
+    (activity.statistics_use, 1),
+    (activity.consignee, 4),
+    (activity.third_party, 3),
+    (activity.withdraw_consent, 0.6),
+    (activity.rights_request, 0.25),
+)
+_STEPS = [step for step, _ in WORK]
+_WEIGHTS = [weight for _, weight in WORK]
 
 
-def _envelope(
-    rng: random.Random, employee: Employee, kind: CollectionKind, payload: dict[str, object], now: datetime
-) -> dict[str, object]:
-    return {
-        "spec": SPEC,
-        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "kind": kind.value,
-        "kind_version": 1,
-        "occurred_at": now.isoformat(),
-        "tenant_id": employee.tenant_id,
-        "source_service": "attendance-web" if employee.terminal_type == "pc" else "attendance-mobile",
-        "subject": {"type": employee.subject_type.value, "id": employee.subject_id},
-        "payload": payload,
-    }
+def workday(world: World, e: Employee) -> Iterator[DemoEvent]:
+    """One working day of ``e``, in the order it happens."""
+    rng = world.rng
+    mobile = e.phone_id is not None and rng.random() < 0.4
+    if e.subject_id in world.suspended and rng.random() < 0.3:
+        yield activity.rights_request(world, e)  # the matter was resolved: the suspension is lifted
+    if e.subject_id not in world.profiled or rng.random() < 0.05:
+        yield flows.user_profile(world, e)
+    yield flows.transmission(world, e, Record.ARRIVAL, mobile=False)
+    yield flows.terminal(world, e, mobile)
+    yield flows.transmission(world, e, Record.CLOCK_IN, mobile)
+    yield flows.access_log(world, e, "clock_in")
+    yield flows.login_history(world, e)
+    yield flows.cookie(world, e)
+    for step in rng.choices(_STEPS, _WEIGHTS, k=rng.randint(15, 40)):
+        event = step(world, e)
+        if event is not None:
+            yield event
+    yield flows.access_log(world, e, "clock_out")
+    yield flows.transmission(world, e, Record.CLOCK_OUT, mobile)
+    yield flows.login_history(world, e, logout=True)
+    yield flows.transmission(world, e, Record.DEPARTURE, mobile=False)
 
 
-def demo_event(rng: random.Random, employee: Employee, now: datetime) -> DemoEvent:
-    """One event of the demo mix."""
-    roll = rng.random()
-    key = partition_key(employee.tenant_id, employee.subject_id)
-    if roll < 0.35:
-        payload: dict[str, object] = {
-            "terminal_id": employee.terminal_id,
-            "terminal_type": employee.terminal_type,
-            "os": "Windows 11" if employee.terminal_type == "pc" else "Android 15",
-            "user_agent": "Mozilla/5.0 (demo)",
-        }
-        document = _envelope(rng, employee, CollectionKind.TERMINAL, payload, now)
-        return DemoEvent(CollectionKind.TERMINAL, key, orjson.dumps(document))
-    payload = {
-        "ip_address": employee.ip_address,
-        "requested_at": (now - timedelta(milliseconds=rng.randrange(500))).isoformat(),
-        "operation": rng.choice(OPERATIONS),
-        "screen": rng.choice(SCREENS),
-    }
-    if rng.random() < 0.1:  # a service that should not, sends a mail subject along: minimization must drop it
-        payload["email_subject"] = "Re: 残業申請について"
-    document = _envelope(rng, employee, CollectionKind.ACCESS_LOG, payload, now)
-    if roll > 0.98:  # malformed: truncated in transit, or missing its subject
-        if rng.random() < 0.5:
-            return DemoEvent(CollectionKind.ACCESS_LOG, key, orjson.dumps(document)[:-7])
-        del document["subject"]
-    return DemoEvent(CollectionKind.ACCESS_LOG, key, orjson.dumps(document))
+def demo_stream(seed: int, employees: int, *, clock: Callable[[], datetime] = utc_now) -> Iterator[DemoEvent]:
+    """An endless stream of demo events; the same seed (and clock) gives the same bytes.
 
-
-def demo_stream(seed: int, employees: int) -> Iterator[DemoEvent]:
-    """An endless, reproducible stream of demo events stamped with the current time."""
+    Employees' days interleave: each event comes from a randomly chosen employee's day, which starts over
+    when it ends. Timestamps come from ``clock`` (now, by default) in Japan time.
+    """
     rng = random.Random(seed)
-    staff = make_employees(rng, employees)
+    world = World(rng=rng, staff=make_company(rng, employees), clock=clock)
+    days = [workday(world, e) for e in world.staff]
     while True:
-        yield demo_event(rng, rng.choice(staff), datetime.now(UTC))
+        index = rng.randrange(len(days))
+        event = next(days[index], None)
+        if event is None:
+            days[index] = workday(world, world.staff[index])
+            continue
+        if isinstance(event.kind, CollectionKind) and rng.random() < MALFORMED_SHARE:
+            event = malform(world, event)
+        yield event
 
 
-def run_demo(emitter: Emitter, employees: int, rate: float, stop: threading.Event, seed: int = 7) -> int:
+@dataclass
+class DemoTally:
+    """What a demo run sent: events per stream, malformed ones per class, intended violations per code."""
+
+    streams: Counter[CollectionKind | Activity] = field(default_factory=Counter)
+    malformed: Counter[str] = field(default_factory=Counter)
+    violations: Counter[str] = field(default_factory=Counter)
+
+    def add(self, event: DemoEvent) -> None:
+        self.streams[event.kind] += 1
+        if event.malformed is not None:
+            self.malformed[event.malformed.value] += 1
+        self.violations.update(event.violations)
+
+    @property
+    def total(self) -> int:
+        return self.streams.total()
+
+
+def run_demo(
+    emitter: Emitter,
+    employees: int,
+    rate: float,
+    stop: threading.Event,
+    seed: int = 7,
+    *,
+    tally: DemoTally | None = None,
+) -> int:
     """Emit demo events at ``rate`` per second until ``stop`` is set; return how many were sent."""
     sent = 0
-    tick = 0.1
-    per_tick = max(1, round(rate * tick))
     stream = demo_stream(seed, employees)
-    while not stop.wait(tick):
-        for _ in range(per_tick):
+    budget = 0.0
+    last = time.monotonic()
+    while not stop.wait(0.05):
+        # The rate holds however long the sends take; after a stall (a slow broker) at most a second's worth
+        # is made up, not a burst of everything missed.
+        now = time.monotonic()
+        budget = min(budget + (now - last) * rate, max(rate, 1.0))
+        last = now
+        due = int(budget)
+        budget -= due
+        for _ in range(due):
             event = next(stream)
-            emitter.emit_raw(emitter.topics.collection(event.kind), event.value, event.key)
+            emitter.emit_raw(event.topic(emitter.topics), event.value, event.key)
+            if tally is not None:
+                tally.add(event)
             sent += 1
     emitter.flush()
     return sent

@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from schemas.events import CollectionKind
 from services.broker.admin import ensure_topics
 from services.broker.local import LocalBroker, free_port
 from services.demo.simulator import demo_stream
@@ -28,9 +29,10 @@ def bench_stages(events: int) -> None:
     settings = Settings(pseudonym_key="bench-key-0123456789abcdef", local_key_file=Path("/nonexistent"))
     pipeline = Pipeline(settings)
     topics = pipeline.topics
+    collection = (e for e in demo_stream(1, 200) if isinstance(e.kind, CollectionKind))
     batch = [
         SourceRecord(topics.collection(e.kind), 0, offset, e.value)
-        for offset, e in enumerate(itertools.islice(demo_stream(1, 200), events))
+        for offset, e in enumerate(itertools.islice(collection, events))
     ]
     process_collection_batch(batch[:2000], pipeline.context, datetime.now(UTC))  # warm caches
     started = time.perf_counter()
@@ -61,8 +63,9 @@ def bench_end_to_end(events: int, workdir: Path) -> None:
         ensure_topics(settings.bootstrap, topics.all, settings.topic_partitions)
         started = time.perf_counter()
         with Emitter(settings.bootstrap, source_service="bench", topics=topics) as emitter:
-            for event in itertools.islice(demo_stream(2, 500), events):
-                emitter.emit_raw(emitter.topics.collection(event.kind), event.value, event.key)
+            collection = (e for e in demo_stream(2, 500) if isinstance(e.kind, CollectionKind))
+            for event in itertools.islice(collection, events):
+                emitter.emit_raw(event.topic(topics), event.value, event.key)
         produce_s = time.perf_counter() - started
         print(f"emitter: {events} events acknowledged in {produce_s:.2f} s = {events / produce_s:,.0f} events/s")
         harness = PipelineHarness(settings)
