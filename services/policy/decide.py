@@ -35,6 +35,8 @@ class Decider:
         self._consignees = policy.consignees.registered
         self._modules = policy.collection_modules.registered
         self._min_group = policy.statistics.min_group_size
+        self._policy_id = policy.policy_id
+        self._purposes = policy.purposes
         # The Art. 4.2 record fields the policy names (data_items and consent_obtained are checked on their own).
         self._record_fields = tuple(
             name
@@ -70,7 +72,7 @@ class Decider:
             add(self._violation("unknown_data", f"not in the policy: {', '.join(_term(u) for u in unknown)}"))
         items = engine.expand_cached(data)
 
-        purpose = engine.policy.purposes.get(request.purpose)
+        purpose = self._purposes.get(request.purpose)
         if purpose is None:
             add(self._violation("unknown_purpose", f"purpose '{_term(request.purpose)}' is not in the policy"))
         else:
@@ -88,7 +90,7 @@ class Decider:
         return Decision(
             allowed=not found,
             legal_basis=legal_basis if not found else None,
-            policy_id=engine.policy_id,
+            policy_id=self._policy_id,
             policy_version=version.version if version is not None else None,
             violations=tuple(found),
         )
