@@ -40,6 +40,18 @@ class PipelineMetrics:
         self.sink_failures = Counter(
             "lineage_sink_failures_total", "Failed insert attempts (retried; consumption waits).", registry=registry
         )
+        self.decisions = Counter(
+            "lineage_decisions_total",
+            "Uses and disclosures decided by the purpose monitor.",
+            ["activity", "allowed"],
+            registry=registry,
+        )
+        self.violations = Counter(
+            "lineage_purpose_violations_total",
+            "Purpose violations, by code, severity and purpose of use.",
+            ["code", "severity", "purpose"],
+            registry=registry,
+        )
         self.policy_info = Gauge(
             "lineage_policy_info",
             "The policy file in use (value 1).",

@@ -11,9 +11,11 @@ import faust
 from services.broker.admin import ensure_topics
 from services.keys import load_keyring
 from services.metrics import PipelineMetrics
+from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
 from services.processors.app import create_processor_app
+from services.processors.monitor import changelog_topics
 from services.settings import Settings
 from services.sink.writer import LineageWriter
 from services.stages.pipeline import CollectionContext
@@ -52,7 +54,8 @@ class Pipeline:
         # Unparseable events stay only on the dead-letter topic, and only for a short, documented while.
         retention_ms = str(int(settings.dead_letter_retention_h * 3_600_000))
         configs = {self.topics.dead_letter: {"retention.ms": retention_ms}}
-        create = partial(ensure_topics, settings.bootstrap, self.topics.all, settings.topic_partitions, configs=configs)
+        names = [*self.topics.all, *changelog_topics(settings)]
+        create = partial(ensure_topics, settings.bootstrap, names, settings.topic_partitions, configs=configs)
         created = await loop.run_in_executor(None, create)
         if created:
             log.info("created %d topics", len(created))
@@ -62,7 +65,7 @@ class Pipeline:
             log.info("applied migrations %s", ", ".join(applied))
         self.store = AsyncLineageStore(lineage_store)
         writer = LineageWriter(self.store, self.metrics)
-        self.app = create_processor_app(settings, self.context, writer, self.metrics)
+        self.app = create_processor_app(settings, self.context, writer, self.metrics, Decider(self.context.engine))
         await self.app.start()
 
     async def stop(self, timeout_s: float = 30.0) -> None:

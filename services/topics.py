@@ -22,6 +22,10 @@ class Topics:
         """Where minimized, pseudonymized and tagged records of ``kind`` go."""
         return f"{self.prefix}tagged.{kind.value}.v1"
 
+    def collection_for(self, kind: str) -> str:
+        """The collection topic of a kind given by name."""
+        return self.collection(CollectionKind(kind))
+
     def tagged_for(self, kind: str) -> str:
         """The tagged topic of a kind given by name."""
         return self.tagged(CollectionKind(kind))
@@ -52,6 +56,11 @@ class Topics:
         return f"{self.prefix}rights.v1"
 
     @property
+    def violations(self) -> str:
+        """Purpose violations raised by the monitor, for alerting and other consumers."""
+        return f"{self.prefix}violations.v1"
+
+    @property
     def all_activity(self) -> list[str]:
         return [self.use, self.disclosure, self.consent, self.rights]
 
@@ -66,7 +75,7 @@ class Topics:
     @property
     def all(self) -> list[str]:
         """Every topic the stack creates explicitly (auto-creation picks a wrong partition count)."""
-        return [*self.all_collection, *self.all_tagged, self.dead_letter, *self.all_activity]
+        return [*self.all_collection, *self.all_tagged, self.dead_letter, *self.all_activity, self.violations]
 
     @cached_property
     def _collection_kinds(self) -> dict[str, CollectionKind]:

@@ -1,7 +1,12 @@
 """Pure monitor stage: a batch of activity events in order, the state they build, and the decisions they get.
 
-Consent and rights events change state; each use or disclosure is decided with the state as it stands at
-that point in the stream. State lives in two mappings keyed per tenant and subject pseudonym, so the same
+Consent and rights events change state; each use or disclosure is decided with the state as it stands when
+it is processed, compared by event time: uses, disclosures, consents and rights requests travel on different
+topics, so their processing order is not their order in time. A suspension counts for uses that happened at or
+after it; a consent for disclosures at or after its grant. (A use processed before a suspension that happened
+earlier arrives is not caught: late data, reported in the issue notes.)
+
+State lives in two mappings keyed per tenant and subject pseudonym, so the same
 code runs on plain dicts in tests and on faust tables (with changelog topics) in the running pipeline.
 """
 
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -62,11 +68,20 @@ def _consent_in_force(event: DisclosureEvent, consents: StateTable, pseudonym: s
         and consent["granted"]
         and consent["recipient_id"] == event.recipient.id
         and (not consent["purposes"] or event.purpose in consent["purposes"])
+        and datetime.fromisoformat(consent["at"]) <= event.occurred_at
     )
 
 
+def _in_force_since(state: dict[str, Any], flag: str, moment: datetime) -> bool:
+    """Was ``flag`` (suspended, deleted) set at or before ``moment``?"""
+    return bool(state.get(flag)) and datetime.fromisoformat(state[f"{flag}_at"]) <= moment
+
+
 def _request(event: UseEvent | DisclosureEvent, state: dict[str, Any], consented: bool, pseudonym: str) -> UseRequest:
-    subject_state = SubjectState(suspended=state.get("suspended", False), deleted=state.get("deleted", False))
+    subject_state = SubjectState(
+        suspended=_in_force_since(state, "suspended", event.occurred_at),
+        deleted=_in_force_since(state, "deleted", event.occurred_at),
+    )
     common: dict[str, Any] = {
         "at": event.occurred_at,
         "purpose": event.purpose,
@@ -126,6 +141,7 @@ def monitor_batch(
                 state = dict(subjects.get(skey, {}))
                 flag = "suspended" if event.request is RightsRequestType.SUSPENSION_OF_USE else "deleted"
                 state[flag] = not event.lifted
+                state[f"{flag}_at"] = event.occurred_at.isoformat()
                 subjects[skey] = state
                 result.state_changes += 1
         else:

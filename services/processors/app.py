@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
 
 import faust
-from faust.streams import Stream
-from faust.types import EventT, StreamT
+from faust.types import StreamT
 
 from services.metrics import PipelineMetrics
+from services.policy.decide import Decider
+from services.processors.batches import batches as _batches
+from services.processors.batches import source_record, span
+from services.processors.monitor import add_monitor_agent
 from services.processors.publisher import publish
 from services.settings import Settings
 from services.sink.rows import sink_rows
@@ -22,38 +24,6 @@ from services.stages.records import SourceRecord, StageResult, TaggedRecord
 from services.topics import Topics
 
 log = logging.getLogger(__name__)
-
-
-def _headers(headers: Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None) -> tuple[tuple[str, bytes], ...]:
-    pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
-    return tuple((key, value if isinstance(value, bytes) else str(value).encode()) for key, value in pairs)
-
-
-def source_record(event: EventT[Any]) -> SourceRecord:
-    """The consumed message as the stages see it."""
-    message = event.message
-    timestamp = message.timestamp
-    return SourceRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        value=message.value,
-        key=message.key,
-        headers=_headers(message.headers),
-        timestamp_ms=int(timestamp * 1000) if timestamp else None,
-    )
-
-
-def _batches(stream: StreamT[bytes]) -> Stream[bytes]:
-    # take_events (batches with their Kafka coordinates) exists on the concrete Stream, not on StreamT.
-    return cast(Stream[bytes], stream)
-
-
-def span(batch: Sequence[SourceRecord]) -> str:
-    """``topic[partition]@first..last`` of a batch, for logs."""
-    if not batch:
-        return "(empty batch)"
-    return f"{batch[0].coordinates}..{batch[-1].offset} ({len(batch)} records)"
 
 
 def _count(
@@ -75,6 +45,7 @@ def create_processor_app(
     context: CollectionContext,
     writer: LineageWriter,
     metrics: PipelineMetrics,
+    decider: Decider,
 ) -> faust.App:
     """Build (not start) the faust app for ``settings``; nothing runs until ``await app.start()``."""
     topics = Topics(settings.topic_prefix)
@@ -116,4 +87,5 @@ def create_processor_app(
 
     app.agent(collection_topic, name="collect")(collect)
     app.agent(store_topic, name="store")(store)
+    add_monitor_agent(app, settings, decider, context.key, writer, metrics)
     return app

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from services.metrics import PipelineMetrics
-from services.sink.rows import SinkRows
+from services.sink.rows import Row, SinkRows
 from services.store.async_store import AsyncLineageStore
 
 log = logging.getLogger(__name__)
@@ -23,13 +24,29 @@ class LineageWriter:
 
     async def write(self, rows: SinkRows, where: str) -> None:
         """Insert ``rows`` (from ``where``, e.g. ``topic[0]@10..20``), retrying with backoff until it succeeds."""
-        if not rows.lineage and not rows.dead_letters:
+        await self._retrying(
+            lambda: self._store.insert(rows.lineage, rows.dead_letters),
+            where,
+            {"collection_lineage": len(rows.lineage), "dead_letters": len(rows.dead_letters)},
+        )
+
+    async def write_rows(self, tables: Mapping[str, tuple[Sequence[str], Sequence[Row]]], where: str) -> None:
+        """Insert rows into several tables (table -> (columns, rows)), with the same retry as :meth:`write`."""
+
+        async def insert_all() -> None:
+            for table, (columns, rows) in tables.items():
+                await self._store.insert_rows(table, columns, rows)
+
+        await self._retrying(insert_all, where, {table: len(rows) for table, (_, rows) in tables.items()})
+
+    async def _retrying(self, insert: Callable[[], Awaitable[None]], where: str, counts: Mapping[str, int]) -> None:
+        if not any(counts.values()):
             return
         backoff = 0.2
         while True:
             started = time.perf_counter()
             try:
-                await self._store.insert(rows.lineage, rows.dead_letters)
+                await insert()
             except Exception as exc:  # noqa: BLE001 - any store failure means: wait and retry, never drop
                 self._metrics.sink_failures.inc()
                 log.error("lineage insert failed for %s (%s); retrying in %.1f s", where, type(exc).__name__, backoff)
@@ -37,6 +54,6 @@ class LineageWriter:
                 backoff = min(backoff * 2, self._max_backoff_s)
                 continue
             self._metrics.sink_batch_seconds.observe(time.perf_counter() - started)
-            self._metrics.sink_rows.labels("collection_lineage").inc(len(rows.lineage))
-            self._metrics.sink_rows.labels("dead_letters").inc(len(rows.dead_letters))
+            for table, count in counts.items():
+                self._metrics.sink_rows.labels(table).inc(count)
             return

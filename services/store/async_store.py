@@ -28,6 +28,9 @@ class AsyncLineageStore:
     async def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row]) -> None:
         await self._run(self.store.insert, lineage, dead_letters)
 
+    async def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        await self._run(self.store.insert_rows, table, columns, rows)
+
     async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         return await self._run(self.store.query, sql, parameters)
 

@@ -57,6 +57,11 @@ class LineageStore:
         if dead_letters:
             self._client.insert(f"{self.database}.dead_letters", dead_letters, column_names=DEAD_LETTER_COLUMNS)
 
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        """Insert ``rows`` into ``table`` of this database (tables replace by key, so re-inserts are harmless)."""
+        if rows:
+            self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns))
+
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run a read-only query (the server refuses writes, DDL and settings changes)."""
         result = self._client.query(sql, parameters=parameters or {}, settings={"readonly": 1})

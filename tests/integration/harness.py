@@ -39,7 +39,7 @@ class PipelineHarness:
         app = self.pipeline.app
         assert app is not None
         topics = self.pipeline.topics
-        wanted = {*topics.all_collection, *topics.all_tagged, topics.dead_letter}
+        wanted = {*topics.all_collection, *topics.all_tagged, topics.dead_letter, *topics.all_activity}
         deadline = time.monotonic() + ASSIGNMENT_TIMEOUT_S
         while time.monotonic() < deadline:
             assigned = {tp.topic for tp in app.consumer.assignment()}

@@ -1,0 +1,81 @@
+"""Rows and messages of the monitor's decisions: pure conversions, shared by the agent and its tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from schemas.activity import UseEvent
+from services.monitor.evaluate import Evaluated
+from services.sink.rows import Row
+
+ACTIVITY_COLUMNS = (
+    "event_id", "activity", "tenant_id", "actor", "subject_pseudonym", "purpose", "data", "recipient_kind",
+    "recipient_id", "allowed", "legal_basis", "policy_version", "violation_codes", "occurred_at", "decided_at",
+    "source_topic", "source_partition", "source_offset",
+)  # fmt: skip
+
+VIOLATION_COLUMNS = (
+    "event_id", "code", "article", "severity", "message", "tenant_id", "actor", "subject_pseudonym", "purpose",
+    "recipient_id", "occurred_at", "decided_at",
+)  # fmt: skip
+
+
+def _recipient(evaluated: Evaluated) -> tuple[str, str]:
+    event = evaluated.event
+    if isinstance(event, UseEvent):
+        return "internal", "rakuro"
+    return event.recipient.kind.value, event.recipient.id
+
+
+def activity_rows(batch: Sequence[Evaluated], decided_at: datetime) -> list[Row]:
+    """One activity_decisions row per decided use or disclosure."""
+    rows: list[Row] = []
+    for evaluated in batch:
+        event, decision, source = evaluated.event, evaluated.decision, evaluated.source
+        kind, recipient_id = _recipient(evaluated)
+        rows.append(
+            (
+                event.event_id,
+                "use" if isinstance(event, UseEvent) else "disclosure",
+                event.tenant_id,
+                event.source_service,
+                evaluated.subject_pseudonym,
+                event.purpose,
+                list(event.data),
+                kind,
+                recipient_id,
+                decision.allowed,
+                decision.legal_basis,
+                decision.policy_version,
+                decision.codes,
+                event.occurred_at,
+                decided_at,
+                source.topic,
+                source.partition,
+                source.offset,
+            )
+        )
+    return rows
+
+
+def violation_rows(batch: Sequence[Evaluated], decided_at: datetime) -> list[Row]:
+    """One violations row per violation found."""
+    return [
+        (
+            evaluated.event.event_id,
+            v.code,
+            v.article,
+            v.severity.value,
+            v.message,
+            evaluated.event.tenant_id,
+            evaluated.event.source_service,
+            evaluated.subject_pseudonym,
+            evaluated.event.purpose,
+            _recipient(evaluated)[1],
+            evaluated.event.occurred_at,
+            decided_at,
+        )
+        for evaluated in batch
+        for v in evaluated.decision.violations
+    ]

@@ -1,0 +1,143 @@
+"""The purpose monitor in the running pipeline: violations on the topic, in ClickHouse and in the metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+from prometheus_client import generate_latest
+
+from services.emitter.client import Emitter, partition_key
+from services.settings import Settings
+from tests.integration.harness import PipelineHarness
+from tests.integration.test_pipeline import read_all
+
+TENANT = "kobe-logistics"
+START = datetime(2026, 11, 27, 10, 0, tzinfo=timezone(timedelta(hours=9)))
+HOLDER = {"type": "analyzed_account_holder", "id": "hanako.sato@kobe-logistics.example"}
+IN_CHARGE = {"type": "person_in_charge", "id": "hr-admin-01"}
+NANIWA = {"kind": "third_party", "id": "naniwa-benefits"}
+RECORD = {
+    "recipient_name": "株式会社なにわ福利厚生",
+    "recipient_address_or_representative": "大阪府大阪市北区梅田1-1-1",
+}
+
+
+_SECONDS = iter(range(10_000))
+
+
+def _event(spec: str, subject: dict[str, str] = HOLDER, **body: Any) -> dict[str, Any]:
+    """An activity event, each one a second after the previous: the monitor compares by event time."""
+    return {
+        "spec": f"rakuro.{spec}/v1",
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": (START + timedelta(seconds=next(_SECONDS))).isoformat(),
+        "tenant_id": TENANT,
+        "source_service": "crm-mailer",
+        "subject": subject,
+        **body,
+    }
+
+
+# (topic attribute, document, expected violation codes): in stream order, per subject.
+SCENARIO: list[tuple[str, dict[str, Any], list[str]]] = [
+    ("use", _event("use", purpose="related_service_notification", data=["user_information.email_address"]),
+     ["subject_not_permitted_for_purpose"]),
+    ("disclosure", _event("disclosure", purpose="service_provision", data=["log_information.ip_address"],
+                          recipient={"kind": "collection_module", "id": "google-analytics"}),
+     ["module_receives_identifiable_data"]),
+    ("disclosure", _event("disclosure", purpose="service_provision", data=["user_information.name"],
+                          recipient=NANIWA, legal_basis="consent", **RECORD),
+     ["third_party_without_consent"]),
+    ("use", _event("use", purpose="user_notification", data=["log_information"]), ["data_not_permitted_for_purpose"]),
+    ("use", _event("use", purpose="service_provision", data=["log_information"]), []),
+    ("disclosure", _event("disclosure", purpose="service_provision", data=["cookie", "log_information.usage_situation"],
+                          recipient={"kind": "collection_module", "id": "google-analytics"}), []),
+    ("consent", _event("consent", action="grant", consent_reference="cons-1", recipient_id="naniwa-benefits"), []),
+    ("disclosure", _event("disclosure", purpose="service_provision", data=["user_information.name"], recipient=NANIWA,
+                          legal_basis="consent", consent_reference="cons-1", **RECORD), []),
+    ("use", _event("use", subject=IN_CHARGE, purpose="related_service_notification",
+                   data=["user_information.email_address"]), []),
+    ("rights", _event("rights", request="suspension_of_use"), []),
+    ("use", _event("use", purpose="service_provision", data=["log_information"]), ["use_after_suspension"]),
+]  # fmt: skip
+
+
+def test_forbidden_uses_and_disclosures_raise_exactly_the_expected_violations(
+    pipeline: PipelineHarness, settings: Settings
+) -> None:
+    topics = pipeline.pipeline.topics
+    with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
+        for topic_name, document, _ in SCENARIO:
+            key = partition_key(TENANT, document["subject"]["id"])
+            emitter.emit_raw(getattr(topics, topic_name), orjson.dumps(document), key)
+    decided = [d for t, d, _ in SCENARIO if t in ("use", "disclosure")]
+    expected = {d["event_id"]: codes for t, d, codes in SCENARIO if t in ("use", "disclosure")}
+
+    rows: list[list[Any]] = []
+    deadline = time.monotonic() + 90
+    while len(rows) < len(decided) and time.monotonic() < deadline:
+        time.sleep(0.3)
+        rows = pipeline.query("SELECT toString(event_id), allowed, violation_codes FROM activity_decisions FINAL").rows
+    assert {row[0]: row[2] for row in rows} == expected
+    assert {row[0] for row in rows if row[1]} == {e for e, codes in expected.items() if not codes}
+
+    stored = pipeline.query("SELECT toString(event_id), code, article, severity FROM violations FINAL").rows
+    assert sorted((r[0], r[1]) for r in stored) == sorted((e, c) for e, codes in expected.items() for c in codes)
+    assert all(r[2].startswith("Art.") and r[3] in {"critical", "high", "medium", "low"} for r in stored)
+
+    blobs = asyncio.run(read_all(settings.bootstrap, [topics.violations]))  # keys, values and headers
+    published = [orjson.loads(blob) for blob in blobs if blob.startswith(b"{")]
+    assert sorted(p["event_id"] for p in published) == sorted(e for e, codes in expected.items() if codes)
+    raw_ids = (HOLDER["id"].encode(), IN_CHARGE["id"].encode())
+    assert not any(raw in orjson.dumps(p) for p in published for raw in raw_ids)
+
+    metrics = generate_latest(pipeline.pipeline.metrics.registry).decode()
+    for codes in expected.values():
+        for code in codes:
+            assert f'code="{code}"' in metrics
+    assert 'lineage_decisions_total{activity="use",allowed="true"} 2.0' in metrics
+    assert HOLDER["id"] not in metrics
+
+
+def test_redelivered_events_leave_one_row_each(pipeline: PipelineHarness, settings: Settings) -> None:
+    """A consumer restarted before its commit delivers events again: the store keeps one row per event."""
+    document = _event("use", purpose="service_provision", data=["log_information"])
+    collection = orjson.loads(
+        orjson.dumps(
+            {
+                "spec": "rakuro.collection/v1",
+                "event_id": str(uuid.uuid4()),
+                "kind": "terminal",
+                "kind_version": 1,
+                "occurred_at": "2026-11-27T10:00:00+09:00",
+                "tenant_id": TENANT,
+                "source_service": "kiosk",
+                "subject": HOLDER,
+                "payload": {"terminal_id": "kiosk-1", "terminal_type": "tablet"},
+            }
+        )
+    )
+    topics = pipeline.pipeline.topics
+    with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
+        for _ in range(3):
+            emitter.emit_raw(topics.use, orjson.dumps(document))
+            emitter.emit_raw(topics.collection_for("terminal"), orjson.dumps(collection))
+
+    registry = pipeline.pipeline.metrics.registry
+
+    def inserted(table: str) -> float:
+        return registry.get_sample_value("lineage_sink_rows_total", {"table": table}) or 0.0
+
+    deadline = time.monotonic() + 90
+    while (inserted("collection_lineage") < 3 or inserted("activity_decisions") < 3) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert inserted("collection_lineage") == 3, "every delivery reached the store"
+    assert inserted("activity_decisions") == 3, "every delivery reached the store"
+    lineage = pipeline.query("SELECT count() FROM collection_lineage FINAL").rows[0][0]
+    decisions = pipeline.query("SELECT count() FROM activity_decisions FINAL").rows[0][0]
+    assert (lineage, decisions) == (1, 1)
