@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from services.metrics import PipelineMetrics
+from services.stages.pseudonymize import PseudonymKeyring
 from services.store.async_store import AsyncLineageStore
 
 
@@ -50,7 +51,17 @@ def _token_guard(token: str | None) -> list[Any]:
     return [Depends(require_token)]
 
 
-def create_api(store: AsyncLineageStore, metrics: PipelineMetrics, token: str | None = None) -> FastAPI:
+class TraceRequest(BaseModel):
+    tenant_id: str = Field(min_length=1, max_length=128)
+    subject_id: str = Field(min_length=1, max_length=256, description="Pseudonymized here; never stored or logged.")
+
+
+def create_api(
+    store: AsyncLineageStore,
+    metrics: PipelineMetrics,
+    token: str | None = None,
+    keyring: PseudonymKeyring | None = None,
+) -> FastAPI:
     """The API over one store (owned by the caller); every route but /healthz needs ``token`` when set."""
     api = FastAPI(title="purpose-lineage", version="0.1.0", description="Privacy lineage queries and metrics.")
     guarded = APIRouter(dependencies=_token_guard(token))
@@ -93,6 +104,16 @@ def create_api(store: AsyncLineageStore, metrics: PipelineMetrics, token: str | 
         """Which events reached lineage (by id) and which produced offsets were dead-lettered."""
         found = await store.accounting(request.event_ids, request.offsets)
         return AccountingResponse(event_ids=sorted(found.event_ids), offsets=sorted(found.dead_letter_offsets))
+
+    @guarded.post("/api/v1/trace", tags=["rights"])
+    async def subject_trace(request: Annotated[TraceRequest, Body()]) -> Any:
+        """Everything recorded about one subject (Art. 8 disclosure requests), found by pseudonym under every key.
+
+        POST, so the raw subject id travels in the body and never in a URL or an access log.
+        """
+        if keyring is None:
+            raise HTTPException(status_code=503, detail="this API has no pseudonym keyring")
+        return jsonable_encoder(await store.trace(keyring, request.tenant_id, request.subject_id))
 
     api.include_router(guarded)
     return api

@@ -48,6 +48,10 @@ class ApiLineageReader:
             event_ids=set(data["event_ids"]), dead_letter_offsets={(t, int(p), int(o)) for t, p, o in data["offsets"]}
         )
 
+    def trace(self, tenant_id: str, subject_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._post("/api/v1/trace", {"tenant_id": tenant_id, "subject_id": subject_id})
+        return result
+
     def summary(self) -> dict[str, Any]:
         response = self._http.get("/api/v1/summary")
         response.raise_for_status()

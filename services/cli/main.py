@@ -24,12 +24,13 @@ from services.broker.local import LocalBrokerError
 from services.cli.demo import emit_demo
 from services.cli.policy import policy_cli
 from services.emitter.client import Emitter
-from services.keys import PseudonymKeyError
+from services.keys import PseudonymKeyError, load_keyring
 from services.policy.loader import PolicyFileError
 from services.replay import account, produce_lines
 from services.settings import Settings
 from services.store.client import StoreUnavailable, connect
 from services.store.lineage_store import LineageStore
+from services.store.trace import trace as trace_subject
 from services.topics import Topics
 
 cli = typer.Typer(help="Real-time privacy lineage for the Rakuro attendance service.", no_args_is_help=True)
@@ -179,6 +180,36 @@ def sql(
         if owned is not None:
             owned.close()
     _print_rows(result.columns, result.rows, output)
+
+
+@cli.command()
+def trace(
+    subject_id: Annotated[str, typer.Argument(help="The tenant's own id of the person (pseudonymized, never stored).")],
+    tenant: Annotated[str, typer.Option(help="The Registered User (tenant) the person belongs to.")],
+    output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+) -> None:
+    """Everything recorded about one subject, for a disclosure request (Art. 8)."""
+    settings = Settings()
+    if api_is_up(settings.resolved_api_url):
+        token = settings.api_token.get_secret_value() if settings.api_token else None
+        result = ApiLineageReader(settings.resolved_api_url, token=token).trace(tenant, subject_id)
+    else:
+        reader, owned = _reader(settings)
+        assert isinstance(reader, LineageStore)
+        try:
+            result = trace_subject(reader, load_keyring(settings), tenant, subject_id)
+        finally:
+            if owned is not None:
+                owned.close()
+    if output is OutputFormat.JSON:
+        typer.echo(orjson.dumps(jsonable_encoder(result)).decode())
+        return
+    console.print(f"tenant {result['tenant_id']}; pseudonyms by key: {result['pseudonyms']}")
+    for section in ("collections", "uses_and_disclosures"):
+        rows = result[section]
+        Console().print(f"[bold]{section}[/bold]: {len(rows)}")
+        if rows:
+            _print_rows(list(rows[0]), [list(r.values()) for r in rows], output)
 
 
 def main() -> None:

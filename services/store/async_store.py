@@ -12,7 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from services.sink.rows import Row
+from services.stages.pseudonymize import PseudonymKeyring
 from services.store.lineage_store import Accounting, LineageStore, QueryResult
+from services.store.trace import trace
 
 T = TypeVar("T")
 
@@ -36,6 +38,9 @@ class AsyncLineageStore:
 
     async def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
         return await self._run(self.store.accounting, event_ids, offsets)
+
+    async def trace(self, keyring: PseudonymKeyring, tenant_id: str, subject_id: str) -> dict[str, Any]:
+        return await self._run(trace, self.store, keyring, tenant_id, subject_id)
 
     async def summary(self) -> dict[str, Any]:
         return await self._run(self.store.summary)

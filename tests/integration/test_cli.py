@@ -111,6 +111,12 @@ def test_up_demo_replay_sql_and_clean_stop(
         0,
     )
 
+    traced = _cli("trace", "emp-777", "--tenant", "sapporo-foods", "--format", "json", cwd=tmp_path, env=environment)
+    assert traced.returncode == 0, traced.stderr
+    trace = orjson.loads(traced.stdout)
+    assert [c["event_id"] for c in trace["collections"]] == [good["event_id"]]
+    assert "emp-777" not in traced.stdout
+
     refused = _cli("sql", "DROP TABLE collection_lineage", cwd=tmp_path, env=environment)
     assert refused.returncode == 2
     assert "refused" in refused.stderr

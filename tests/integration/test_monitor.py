@@ -141,3 +141,8 @@ def test_redelivered_events_leave_one_row_each(pipeline: PipelineHarness, settin
     lineage = pipeline.query("SELECT count() FROM collection_lineage FINAL").rows[0][0]
     decisions = pipeline.query("SELECT count() FROM activity_decisions FINAL").rows[0][0]
     assert (lineage, decisions) == (1, 1)
+
+    traced = pipeline.call(pipeline.pipeline.store.trace(pipeline.pipeline.keyring, TENANT, HOLDER["id"]))
+    assert [c["kind"] for c in traced["collections"]] == ["terminal"]
+    assert [u["purpose"] for u in traced["uses_and_disclosures"]] == ["service_provision"]
+    assert HOLDER["id"] not in str(traced)

@@ -1,0 +1,37 @@
+"""Everything recorded about one subject, for disclosure requests (Art. 8): collections, uses, disclosures.
+
+The raw id never reaches the store: it is pseudonymized under every key of the keyring (current and retired),
+and the rows of all those pseudonyms are returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.stages.pseudonymize import PseudonymKeyring
+from services.store.lineage_store import LineageStore
+
+_QUERIES = {
+    "collections": (
+        "SELECT toString(event_id) AS event_id, kind, occurred_at, source_service, data_categories, data_items, "
+        "purposes, legal_bases, policy_version, removed_paths, removed_reasons, pseudonym_key_id "
+        "FROM collection_lineage FINAL WHERE tenant_id = {tenant:String} AND subject_pseudonym IN {p:Array(String)} "
+        "ORDER BY occurred_at"
+    ),
+    "uses_and_disclosures": (
+        "SELECT toString(event_id) AS event_id, activity, occurred_at, actor, purpose, data, recipient_kind, "
+        "recipient_id, allowed, legal_basis, policy_version, violation_codes "
+        "FROM activity_decisions FINAL WHERE tenant_id = {tenant:String} AND subject_pseudonym IN {p:Array(String)} "
+        "ORDER BY occurred_at"
+    ),
+}
+
+
+def trace(store: LineageStore, keyring: PseudonymKeyring, tenant_id: str, subject_id: str) -> dict[str, Any]:
+    """The subject's lineage, grouped by what happened; the result names the subject only by pseudonyms."""
+    pseudonyms = keyring.pseudonyms(tenant_id, subject_id)
+    result: dict[str, Any] = {"tenant_id": tenant_id, "pseudonyms": pseudonyms}
+    for section, sql in _QUERIES.items():
+        rows = store.query(sql, {"tenant": tenant_id, "p": list(pseudonyms.values())})
+        result[section] = [dict(zip(rows.columns, row, strict=True)) for row in rows.rows]
+    return result
