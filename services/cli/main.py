@@ -18,23 +18,26 @@ from rich.console import Console
 from rich.table import Table
 
 from schemas.events import CollectionKind
-from services.api.client import ApiError, ApiLineageReader, LineageReader, api_is_up
+from services.api.client import ApiError, ApiLineageReader, api_is_up
 from services.broker.admin import BrokerUnavailable
 from services.broker.local import LocalBrokerError
 from services.cli.demo import emit_demo
 from services.cli.policy import policy_cli
+from services.cli.readers import open_reader as _reader
+from services.cli.records import records_cli
 from services.emitter.client import Emitter
 from services.keys import PseudonymKeyError, load_keyring
 from services.policy.loader import PolicyFileError
 from services.replay import account, produce_lines
 from services.settings import Settings
-from services.store.client import StoreUnavailable, connect
+from services.store.client import StoreUnavailable
 from services.store.lineage_store import LineageStore
 from services.store.trace import trace as trace_subject
 from services.topics import Topics
 
 cli = typer.Typer(help="Real-time privacy lineage for the Rakuro attendance service.", no_args_is_help=True)
 cli.add_typer(policy_cli, name="policy")
+cli.add_typer(records_cli, name="records")
 cli.command(name="emit-demo")(emit_demo)
 console = Console(stderr=True)
 
@@ -84,20 +87,6 @@ def up(
     ) as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(code=2) from exc
-
-
-def _reader(settings: Settings) -> tuple[LineageReader, LineageStore | None]:
-    """The API when a stack runs (it owns the embedded store), else the store itself."""
-    if api_is_up(settings.resolved_api_url):
-        token = settings.api_token.get_secret_value() if settings.api_token else None
-        return ApiLineageReader(settings.resolved_api_url, token=token), None
-    try:
-        store = LineageStore(connect(settings), settings.clickhouse_database)
-    except StoreUnavailable as exc:
-        console.print(f"[red]no lineage store:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
-    store.migrate()
-    return store, store
 
 
 @cli.command()

@@ -79,3 +79,49 @@ def violation_rows(batch: Sequence[Evaluated], decided_at: datetime) -> list[Row
         for evaluated in batch
         for v in evaluated.decision.violations
     ]
+
+
+PROVISION_COLUMNS = (
+    "event_id",
+    "tenant_id",
+    "provided_at",
+    "consent_obtained",
+    "consent_reference",
+    "recipient_id",
+    "recipient_name",
+    "recipient_address_or_representative",
+    "subject_pseudonym",
+    "data_items",
+    "purpose",
+    "actor",
+    "policy_version",
+    "recorded_at",
+)
+
+
+def provision_rows(batch: Sequence[Evaluated], recorded_at: datetime) -> list[Row]:
+    """The Art. 4.2 record of every allowed provision to a third party on the basis of consent."""
+    rows: list[Row] = []
+    for evaluated in batch:
+        event, decision = evaluated.event, evaluated.decision
+        if isinstance(event, UseEvent) or not decision.allowed or decision.legal_basis != "consent":
+            continue
+        rows.append(
+            (
+                event.event_id,
+                event.tenant_id,
+                event.occurred_at,
+                True,
+                event.consent_reference or "",
+                event.recipient.id,
+                event.recipient_name or "",
+                event.recipient_address_or_representative or "",
+                evaluated.subject_pseudonym,
+                list(event.data),
+                event.purpose,
+                event.source_service,
+                decision.policy_version,
+                recorded_at,
+            )
+        )
+    return rows

@@ -15,7 +15,14 @@ import faust
 
 from services.metrics import PipelineMetrics
 from services.monitor.evaluate import Evaluated, decision_document, monitor_batch
-from services.monitor.rows import ACTIVITY_COLUMNS, VIOLATION_COLUMNS, activity_rows, violation_rows
+from services.monitor.rows import (
+    ACTIVITY_COLUMNS,
+    PROVISION_COLUMNS,
+    VIOLATION_COLUMNS,
+    activity_rows,
+    provision_rows,
+    violation_rows,
+)
 from services.policy.decide import Decider
 from services.processors.batches import batches, source_record, span
 from services.processors.publisher import publish
@@ -79,6 +86,7 @@ def add_monitor_agent(
                 {
                     "activity_decisions": (ACTIVITY_COLUMNS, activity_rows(result.evaluated, decided_at)),
                     "violations": (VIOLATION_COLUMNS, violation_rows(result.evaluated, decided_at)),
+                    "provision_records": (PROVISION_COLUMNS, provision_rows(result.evaluated, decided_at)),
                 },
                 span(batch),
             )

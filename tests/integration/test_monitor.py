@@ -9,8 +9,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
+import pytest
 from prometheus_client import generate_latest
 
+from services.cli.records import write_provision_csv
 from services.emitter.client import Emitter, partition_key
 from services.settings import Settings
 from tests.integration.harness import PipelineHarness
@@ -96,6 +98,12 @@ def test_forbidden_uses_and_disclosures_raise_exactly_the_expected_violations(
     raw_ids = (HOLDER["id"].encode(), IN_CHARGE["id"].encode())
     assert not any(raw in orjson.dumps(p) for p in published for raw in raw_ids)
 
+    records = pipeline.query(
+        "SELECT recipient_id, recipient_name, consent_reference, data_items, length(subject_pseudonym) "
+        "FROM provision_records FINAL"
+    ).rows
+    assert records == [["naniwa-benefits", RECORD["recipient_name"], "cons-1", ["user_information.name"], 64]]
+
     metrics = generate_latest(pipeline.pipeline.metrics.registry).decode()
     for codes in expected.values():
         for code in codes:
@@ -146,3 +154,28 @@ def test_redelivered_events_leave_one_row_each(pipeline: PipelineHarness, settin
     assert [c["kind"] for c in traced["collections"]] == ["terminal"]
     assert [u["purpose"] for u in traced["uses_and_disclosures"]] == ["service_provision"]
     assert HOLDER["id"] not in str(traced)
+
+
+def test_third_party_records_export_as_csv(
+    pipeline: PipelineHarness, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    grant = _event("consent", action="grant", consent_reference="cons-9", recipient_id="naniwa-benefits")
+    provide = _event("disclosure", purpose="service_provision", data=["user_information.name"], recipient=NANIWA,
+                     legal_basis="consent", consent_reference="cons-9", **RECORD)  # fmt: skip
+    topics = pipeline.pipeline.topics
+    with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
+        emitter.emit_raw(topics.consent, orjson.dumps(grant), partition_key(TENANT, HOLDER["id"]))
+        emitter.emit_raw(topics.disclosure, orjson.dumps(provide), partition_key(TENANT, HOLDER["id"]))
+    deadline = time.monotonic() + 90
+    while not pipeline.query("SELECT count() FROM provision_records").rows[0][0] and time.monotonic() < deadline:
+        time.sleep(0.3)
+
+    count = write_provision_csv(pipeline, datetime(2026, 1, 1), datetime(2027, 1, 1))
+
+    lines = capsys.readouterr().out.splitlines()
+    assert count == 1
+    assert lines[0].startswith("provided_at,tenant_id,consent_obtained,consent_reference,recipient_id,recipient_name")
+    assert "cons-9" in lines[1]
+    assert RECORD["recipient_name"] in lines[1]
+    assert HOLDER["id"] not in "\n".join(lines)
+    assert write_provision_csv(pipeline, datetime(2027, 1, 1), datetime(2028, 1, 1)) == 0
