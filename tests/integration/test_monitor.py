@@ -69,14 +69,40 @@ SCENARIO: list[tuple[str, dict[str, Any], list[str]]] = [
 ]  # fmt: skip
 
 
+STATE_TOPICS = ("consent", "rights")
+
+
+def _emit_state_first(
+    pipeline: PipelineHarness, settings: Settings, scenario: list[tuple[str, dict[str, Any]]]
+) -> None:
+    """Emit consent and rights events, wait until the monitor's tables hold them, then the uses and disclosures.
+
+    Activity topics are not ordered with each other (see services/monitor/evaluate.py): a test that needs state
+    in place must wait for it rather than rely on the order of sends.
+    """
+    topics = pipeline.pipeline.topics
+    app = pipeline.pipeline.app
+    assert app is not None
+    state = [(t, d) for t, d in scenario if t in STATE_TOPICS]
+    with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
+        for topic_name, document in state:
+            emitter.emit_raw(getattr(topics, topic_name), orjson.dumps(document), partition_key(TENANT, "x"))
+    deadline = time.monotonic() + 90
+    while sum(len(app.tables[name]) for name in ("consents", "subjects")) < len(state):
+        assert time.monotonic() < deadline, "the monitor never applied the consent and rights events"
+        time.sleep(0.2)
+    with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
+        for topic_name, document in scenario:
+            if topic_name not in STATE_TOPICS:
+                key = partition_key(TENANT, document["subject"]["id"])
+                emitter.emit_raw(getattr(topics, topic_name), orjson.dumps(document), key)
+
+
 def test_forbidden_uses_and_disclosures_raise_exactly_the_expected_violations(
     pipeline: PipelineHarness, settings: Settings
 ) -> None:
     topics = pipeline.pipeline.topics
-    with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
-        for topic_name, document, _ in SCENARIO:
-            key = partition_key(TENANT, document["subject"]["id"])
-            emitter.emit_raw(getattr(topics, topic_name), orjson.dumps(document), key)
+    _emit_state_first(pipeline, settings, [(t, d) for t, d, _ in SCENARIO])
     decided = [d for t, d, _ in SCENARIO if t in ("use", "disclosure")]
     expected = {d["event_id"]: codes for t, d, codes in SCENARIO if t in ("use", "disclosure")}
 
@@ -162,10 +188,7 @@ def test_third_party_records_export_as_csv(
     grant = _event("consent", action="grant", consent_reference="cons-9", recipient_id="naniwa-benefits")
     provide = _event("disclosure", purpose="service_provision", data=["user_information.name"], recipient=NANIWA,
                      legal_basis="consent", consent_reference="cons-9", **RECORD)  # fmt: skip
-    topics = pipeline.pipeline.topics
-    with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
-        emitter.emit_raw(topics.consent, orjson.dumps(grant), partition_key(TENANT, HOLDER["id"]))
-        emitter.emit_raw(topics.disclosure, orjson.dumps(provide), partition_key(TENANT, HOLDER["id"]))
+    _emit_state_first(pipeline, settings, [("consent", grant), ("disclosure", provide)])
     deadline = time.monotonic() + 90
     while not pipeline.query("SELECT count() FROM provision_records").rows[0][0] and time.monotonic() < deadline:
         time.sleep(0.3)
