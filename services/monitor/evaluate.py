@@ -51,6 +51,11 @@ class MonitorResult:
     dead: list[DeadLetter] = field(default_factory=list)
 
 
+def activity_of(event: UseEvent | DisclosureEvent) -> str:
+    """``use`` or ``disclosure``: the name rows, messages and metrics give the event."""
+    return "use" if isinstance(event, UseEvent) else "disclosure"
+
+
 def subject_key(tenant_id: str, pseudonym: str) -> str:
     return f"{tenant_id}/{pseudonym}"
 
@@ -157,7 +162,7 @@ def decision_document(evaluated: Evaluated) -> bytes:
     return orjson.dumps(
         {
             "event_id": str(event.event_id),
-            "kind": "use" if isinstance(event, UseEvent) else "disclosure",
+            "kind": activity_of(event),
             "occurred_at": event.occurred_at.isoformat(),
             "tenant_id": event.tenant_id,
             "actor": event.source_service,

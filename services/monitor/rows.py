@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from schemas.activity import UseEvent
-from services.monitor.evaluate import Evaluated
+from services.monitor.evaluate import Evaluated, activity_of
 from services.sink.rows import Row
 
 ACTIVITY_COLUMNS = (
@@ -37,7 +37,7 @@ def activity_rows(batch: Sequence[Evaluated], decided_at: datetime) -> list[Row]
         rows.append(
             (
                 event.event_id,
-                "use" if isinstance(event, UseEvent) else "disclosure",
+                activity_of(event),
                 event.tenant_id,
                 event.source_service,
                 evaluated.subject_pseudonym,

@@ -14,7 +14,7 @@ from typing import Any
 import faust
 
 from services.metrics import PipelineMetrics
-from services.monitor.evaluate import Evaluated, decision_document, monitor_batch
+from services.monitor.evaluate import Evaluated, activity_of, decision_document, monitor_batch
 from services.monitor.rows import (
     ACTIVITY_COLUMNS,
     PROVISION_COLUMNS,
@@ -44,8 +44,7 @@ def changelog_topics(settings: Settings) -> list[str]:
 
 def _count(metrics: PipelineMetrics, evaluated: list[Evaluated], purposes: frozenset[str]) -> None:
     for item in evaluated:
-        activity = "disclosure" if hasattr(item.event, "recipient") else "use"
-        metrics.decisions.labels(activity, str(item.decision.allowed).lower()).inc()
+        metrics.decisions.labels(activity_of(item.event), str(item.decision.allowed).lower()).inc()
         # Only the policy's own purposes become label values: input text must not make labels unbounded.
         purpose = item.event.purpose if item.event.purpose in purposes else "unknown"
         for violation in item.decision.violations:

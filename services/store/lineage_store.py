@@ -52,10 +52,8 @@ class LineageStore:
 
     def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row]) -> None:
         """Insert one batch. Re-inserting the same events is harmless: the tables replace by key."""
-        if lineage:
-            self._client.insert(f"{self.database}.collection_lineage", lineage, column_names=LINEAGE_COLUMNS)
-        if dead_letters:
-            self._client.insert(f"{self.database}.dead_letters", dead_letters, column_names=DEAD_LETTER_COLUMNS)
+        self.insert_rows("collection_lineage", LINEAGE_COLUMNS, lineage)
+        self.insert_rows("dead_letters", DEAD_LETTER_COLUMNS, dead_letters)
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         """Insert ``rows`` into ``table`` of this database (tables replace by key, so re-inserts are harmless)."""
