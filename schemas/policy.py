@@ -122,6 +122,13 @@ class CollectionModules(_Strict):
     registered: dict[Key, CollectionModule] = Field(default_factory=dict)
 
 
+class Service(_Strict):
+    """An internal service of the controller that collects, uses or discloses data."""
+
+    description: str = Field(min_length=1)
+    owner: str = Field(default="", description="Team answerable for the service.")
+
+
 class RightsRequestType(StrEnum):
     DISCLOSURE = "disclosure"
     CORRECTION = "correction"
@@ -189,6 +196,10 @@ class Policy(_Strict):
     consignees: Consignees
     collection_modules: CollectionModules
     rights: Rights
+    services: dict[Key, Service] = Field(
+        default_factory=dict,
+        description="The controller's own services that emit events; any other source is reported as a gap.",
+    )
     violations: dict[Key, ViolationRule] = Field(min_length=1)
 
     def resolves(self, ref: str) -> bool:

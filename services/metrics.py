@@ -52,6 +52,19 @@ class PipelineMetrics:
             ["code", "severity", "purpose"],
             registry=registry,
         )
+        self.violation_alerts = Counter(
+            "lineage_violation_alerts_total",
+            "Alerts published on the violations topic: 'new' for a group's first violation, 'repeated' for a "
+            "window's summary of identical ones.",
+            ["code", "severity", "status"],
+            registry=registry,
+        )
+        self.policy_gaps = Counter(
+            "lineage_policy_gaps_total",
+            "Names the policy does not know (service, purpose, data), by stream; the names are in the report.",
+            ["stream", "gap"],
+            registry=registry,
+        )
         self.policy_info = Gauge(
             "lineage_policy_info",
             "The policy file in use (value 1).",

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     dead_letter_retention_h: float = Field(
         default=168.0, gt=0, description="Retention of the dead-letter topic, which keeps unparseable bytes as sent."
     )
+    alert_window_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Identical violations after a group's first alert are summed into one 'repeated' alert per window.",
+    )
     max_event_bytes: int = Field(default=1_048_576, ge=1, description="Events larger than this are dead-lettered.")
 
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to.")

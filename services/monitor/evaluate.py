@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
 
-import orjson
 from pydantic import Field, TypeAdapter, ValidationError
 
 from schemas.activity import ConsentAction, ConsentEvent, DisclosureEvent, RightsRequestEvent, UseEvent
@@ -154,24 +153,3 @@ def monitor_batch(
             request = _request(event, subjects.get(skey, {}), consented, pseudonym)
             result.evaluated.append(Evaluated(source, event, pseudonym, decider.decide(request)))
     return result
-
-
-def decision_document(evaluated: Evaluated) -> bytes:
-    """The decision as published on the violations topic: no raw subject id, no data values."""
-    event = evaluated.event
-    return orjson.dumps(
-        {
-            "event_id": str(event.event_id),
-            "kind": activity_of(event),
-            "occurred_at": event.occurred_at.isoformat(),
-            "tenant_id": event.tenant_id,
-            "actor": event.source_service,
-            "subject_pseudonym": evaluated.subject_pseudonym,
-            "purpose": event.purpose,
-            "data": event.data,
-            "recipient": None
-            if isinstance(event, UseEvent)
-            else {"kind": event.recipient.kind, "id": event.recipient.id},
-            "decision": evaluated.decision,
-        }
-    )

@@ -11,6 +11,7 @@ from faust.types import StreamT
 
 from services.metrics import PipelineMetrics
 from services.policy.decide import Decider
+from services.policy.gaps import GapFinder
 from services.processors.batches import batches as _batches
 from services.processors.batches import source_record, span
 from services.processors.monitor import add_monitor_agent
@@ -27,7 +28,11 @@ log = logging.getLogger(__name__)
 
 
 def _count(
-    metrics: PipelineMetrics, batch: Sequence[SourceRecord], result: StageResult[TaggedRecord], topics: Topics
+    metrics: PipelineMetrics,
+    batch: Sequence[SourceRecord],
+    result: StageResult[TaggedRecord],
+    topics: Topics,
+    gaps: GapFinder,
 ) -> None:
     for record in batch:
         kind = topics.kind_of_collection_topic(record.topic)
@@ -36,6 +41,8 @@ def _count(
         metrics.records_tagged.labels(tagged.kind).inc()
         if tagged.removed:
             metrics.fields_removed.labels(tagged.kind).inc(len(tagged.removed))
+        for gap in gaps.in_collection(tagged.source_service, tagged.removed):
+            metrics.policy_gaps.labels(gap.stream, gap.kind.value).inc()
     for letter in result.dead:
         metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
 
@@ -67,6 +74,7 @@ def create_processor_app(
         stream_wait_empty=False,
     )
     collection_topic = app.topic(*topics.all_collection, key_type=bytes, value_type=bytes)
+    gaps = GapFinder(context.engine)
     store_topic = app.topic(*topics.all_tagged, topics.dead_letter, key_type=bytes, value_type=bytes)
 
     async def collect(stream: StreamT[bytes]) -> None:
@@ -76,7 +84,7 @@ def create_processor_app(
             outgoing = [encode_tagged(r, topics.tagged_for(r.kind)) for r in result.ok]
             outgoing += [encode_dead_letter(d, topics.dead_letter) for d in result.dead]
             await publish(app.producer, outgoing)
-            _count(metrics, batch, result, topics)
+            _count(metrics, batch, result, topics, gaps)
             log.debug("collected %s: %d tagged, %d dead letters", span(batch), len(result.ok), len(result.dead))
 
     async def store(stream: StreamT[bytes]) -> None:

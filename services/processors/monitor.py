@@ -8,13 +8,14 @@ must be co-partitioned (same partition count, keyed by subject: the emitter does
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
 
 from services.metrics import PipelineMetrics
-from services.monitor.evaluate import Evaluated, activity_of, decision_document, monitor_batch
+from services.monitor.alerts import Alert, AlertAggregator
+from services.monitor.evaluate import Evaluated, activity_of, monitor_batch
 from services.monitor.rows import (
     ACTIVITY_COLUMNS,
     PROVISION_COLUMNS,
@@ -24,6 +25,7 @@ from services.monitor.rows import (
     violation_rows,
 )
 from services.policy.decide import Decider
+from services.policy.gaps import GapFinder
 from services.processors.batches import batches, source_record, span
 from services.processors.publisher import publish
 from services.settings import Settings
@@ -42,13 +44,22 @@ def changelog_topics(settings: Settings) -> list[str]:
     return [f"{settings.app_id}-{name}-changelog" for name in TABLES]
 
 
-def _count(metrics: PipelineMetrics, evaluated: list[Evaluated], purposes: frozenset[str]) -> None:
+def _count(metrics: PipelineMetrics, evaluated: list[Evaluated], gaps: GapFinder) -> None:
     for item in evaluated:
-        metrics.decisions.labels(activity_of(item.event), str(item.decision.allowed).lower()).inc()
+        event, activity = item.event, activity_of(item.event)
+        metrics.decisions.labels(activity, str(item.decision.allowed).lower()).inc()
         # Only the policy's own purposes become label values: input text must not make labels unbounded.
-        purpose = item.event.purpose if item.event.purpose in purposes else "unknown"
+        purpose = event.purpose if event.purpose in gaps.purposes else "unknown"
         for violation in item.decision.violations:
             metrics.violations.labels(violation.code, violation.severity.value, purpose).inc()
+        for gap in gaps.in_activity(activity, event.source_service, event.purpose, event.data):
+            metrics.policy_gaps.labels(gap.stream, gap.kind.value).inc()
+
+
+def _alert_messages(alerts: list[Alert], topic: str, metrics: PipelineMetrics) -> list[OutgoingMessage]:
+    for alert in alerts:
+        metrics.violation_alerts.labels(alert.key.code, alert.severity, alert.status.value).inc()
+    return [OutgoingMessage(topic, alert.key.message_key(), alert.document(), []) for alert in alerts]
 
 
 def add_monitor_agent(
@@ -67,18 +78,15 @@ def add_monitor_agent(
     consents = app.Table("consents", default=None, partitions=settings.topic_partitions, schema=schema,
                          use_partitioner=True)  # fmt: skip
     activity_topic = app.topic(*topics.all_activity, key_type=bytes, value_type=bytes)
-    purposes = frozenset(decider.engine.policy.purposes)
+    gaps = GapFinder(decider.engine)
+    aggregator = AlertAggregator(timedelta(seconds=settings.alert_window_s))
 
     async def monitor(stream: faust.StreamT[bytes]) -> None:
         async for events in batches(stream).take_events(settings.batch_size, within=settings.batch_window_s):
             batch = [source_record(e) for e in events]
             result = monitor_batch(batch, subjects, consents, decider, key)
             decided_at = datetime.now(UTC)
-            outgoing = [
-                OutgoingMessage(topics.violations, e.subject_pseudonym.encode(), decision_document(e), [])
-                for e in result.evaluated
-                if not e.decision.allowed
-            ]
+            outgoing = _alert_messages(aggregator.add(result.evaluated, decided_at), topics.violations, metrics)
             outgoing += [encode_dead_letter(d, topics.dead_letter) for d in result.dead]
             await publish(app.producer, outgoing)
             await writer.write_rows(
@@ -89,8 +97,15 @@ def add_monitor_agent(
                 },
                 span(batch),
             )
-            _count(metrics, result.evaluated, purposes)
+            _count(metrics, result.evaluated, gaps)
             for letter in result.dead:
                 metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
 
+    async def close_alert_windows() -> None:
+        """Publish the summaries of windows that closed while no violation came in."""
+        alerts = aggregator.due(datetime.now(UTC))
+        if alerts:
+            await publish(app.producer, _alert_messages(alerts, topics.violations, metrics))
+
     app.agent(activity_topic, name="monitor")(monitor)
+    app.timer(interval=min(settings.alert_window_s, 5.0), name="close-alert-windows")(close_alert_windows)

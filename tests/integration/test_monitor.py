@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -119,10 +120,13 @@ def test_forbidden_uses_and_disclosures_raise_exactly_the_expected_violations(
     assert all(r[2].startswith("Art.") and r[3] in {"critical", "high", "medium", "low"} for r in stored)
 
     blobs = asyncio.run(read_all(settings.bootstrap, [topics.violations]))  # keys, values and headers
-    published = [orjson.loads(blob) for blob in blobs if blob.startswith(b"{")]
-    assert sorted(p["event_id"] for p in published) == sorted(e for e, codes in expected.items() if codes)
+    alerts = [orjson.loads(blob) for blob in blobs if blob.startswith(b"{")]
+    # Each violation here is of its own kind, so each is a new alert of one.
+    assert sorted(eid for a in alerts for eid in a["event_ids"]) == sorted(e for e, codes in expected.items() if codes)
+    assert {(a["status"], a["count"]) for a in alerts} == {("new", 1)}
+    assert all(a["article"].startswith("Art.") and a["actor"] == "crm-mailer" for a in alerts)
     raw_ids = (HOLDER["id"].encode(), IN_CHARGE["id"].encode())
-    assert not any(raw in orjson.dumps(p) for p in published for raw in raw_ids)
+    assert not any(raw in orjson.dumps(p) for p in alerts for raw in raw_ids)
 
     records = pipeline.query(
         "SELECT recipient_id, recipient_name, consent_reference, data_items, length(subject_pseudonym) "
@@ -136,6 +140,11 @@ def test_forbidden_uses_and_disclosures_raise_exactly_the_expected_violations(
             assert f'code="{code}"' in metrics
     assert 'lineage_decisions_total{activity="use",allowed="true"} 2.0' in metrics
     assert HOLDER["id"] not in metrics
+    # crm-mailer is in no service register: every use and disclosure it makes is a gap.
+    registry = pipeline.pipeline.metrics.registry
+    gaps = sum(registry.get_sample_value("lineage_policy_gaps_total", {"stream": s, "gap": "service"}) or 0
+               for s in ("use", "disclosure"))  # fmt: skip
+    assert gaps == len(decided)
 
 
 def test_redelivered_events_leave_one_row_each(pipeline: PipelineHarness, settings: Settings) -> None:
@@ -202,3 +211,49 @@ def test_third_party_records_export_as_csv(
     assert RECORD["recipient_name"] in lines[1]
     assert HOLDER["id"] not in "\n".join(lines)
     assert write_provision_csv(pipeline, datetime(2027, 1, 1), datetime(2028, 1, 1)) == 0
+
+
+@pytest.fixture
+def quick_alerts(settings: Settings) -> Iterator[PipelineHarness]:
+    """The pipeline with a 2-second alert window, so a test can see a window close."""
+    harness = PipelineHarness(settings.model_copy(update={"alert_window_s": 2.0}))
+    harness.start()
+    try:
+        yield harness
+    finally:
+        harness.stop()
+
+
+def test_a_flood_of_identical_violations_is_one_alert_then_one_summary_per_window(
+    quick_alerts: PipelineHarness, settings: Settings
+) -> None:
+    """A misconfigured tag sends the IP address of 60 people: 60 violations recorded, a handful of alerts."""
+    analytics = {"kind": "collection_module", "id": "google-analytics"}
+    data = ["cookie.cookie_id", "log_information.ip_address"]
+    floods = [
+        _event("disclosure", subject={"type": "analyzed_account_holder", "id": f"p{i}@example.jp"},
+               purpose="service_provision", data=data, recipient=analytics)
+        for i in range(60)
+    ]  # fmt: skip
+    topics = quick_alerts.pipeline.topics
+    with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
+        for document in floods:
+            key = partition_key(TENANT, document["subject"]["id"])
+            emitter.emit_raw(topics.disclosure, orjson.dumps(document), key)
+
+    alerts: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 90
+    while sum(a["count"] for a in alerts) < len(floods) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        blobs = asyncio.run(read_all(settings.bootstrap, [topics.violations]))
+        alerts = [orjson.loads(blob) for blob in blobs if blob.startswith(b"{")]
+
+    assert sum(a["count"] for a in alerts) == len(floods)
+    assert [a["status"] for a in alerts].count("new") == 1
+    assert len(alerts) < len(floods) / 10, "identical violations must not flood the topic"
+    assert {a["code"] for a in alerts} == {"module_receives_identifiable_data"}
+    stored = quick_alerts.query("SELECT count() FROM violations FINAL").rows[0][0]
+    assert stored == len(floods), "the table still records every violation"
+    registry = quick_alerts.pipeline.metrics.registry
+    labels = {"code": "module_receives_identifiable_data", "severity": "critical", "purpose": "service_provision"}
+    assert registry.get_sample_value("lineage_purpose_violations_total", labels) == len(floods)

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from services.monitor.evaluate import decision_document, monitor_batch
+from services.monitor.evaluate import monitor_batch
 from services.policy.decide import Decider
 from services.stages.records import SourceRecord
 
@@ -156,13 +156,3 @@ def test_malformed_activity_is_dead_lettered_without_its_values(decider, key):
     assert result.evaluated == []
     assert len(result.dead) == 2
     assert all("hanako" not in d.message for d in result.dead)
-
-
-def test_published_decision_carries_the_pseudonym_not_the_subject_id(decider, key):
-    (evaluated,) = run(decider, key, use("related_service_notification", ["user_information.email_address"])).evaluated
-
-    document = orjson.loads(decision_document(evaluated))
-
-    assert SUBJECT["id"] not in decision_document(evaluated).decode()
-    assert document["subject_pseudonym"] == evaluated.subject_pseudonym
-    assert document["decision"]["violations"][0]["article"] == "Art. 3.1"

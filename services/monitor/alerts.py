@@ -1,0 +1,215 @@
+"""Violation alerts: identical violations grouped so that a misconfigured job raises one alert, not thousands.
+
+Every violation is still recorded one by one (violations table, metrics); only the alerts on the violations
+topic are grouped. Violations are identical when tenant, code, actor, purpose and recipient agree; the subject
+does not count, since one broken job hits many people. The first violation of a group is published at once
+(with every identical violation of the same batch); identical ones that follow are summed up and published as
+one ``repeated`` alert when the group's window closes. A window that closes with nothing new forgets the group,
+so the next violation is ``new`` again — Alertmanager's group_interval, in the stream.
+
+The aggregator keeps its groups in memory: after a restart a group's next violation is announced as ``new``
+once more, which errs on the side of telling.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import orjson
+
+from schemas.activity import UseEvent
+from schemas.decisions import Violation
+from services.monitor.evaluate import Evaluated, activity_of
+
+ALERT_SPEC = "purpose-lineage.alert/v1"
+_ALERT_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-4c55-9a51-0c1f9e1d7a42")
+
+
+class AlertStatus(StrEnum):
+    NEW = "new"
+    REPEATED = "repeated"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertKey:
+    """What makes violations identical."""
+
+    tenant_id: str
+    code: str
+    activity: str
+    actor: str
+    purpose: str
+    recipient_kind: str
+    recipient_id: str
+
+    def message_key(self) -> bytes:
+        """The Kafka key: one group's alerts stay in order on one partition."""
+        return "/".join(
+            (self.tenant_id, self.code, self.activity, self.actor, self.purpose, self.recipient_kind, self.recipient_id)
+        ).encode()
+
+
+@dataclass(slots=True)
+class _Group:
+    """Violations of one key gathered in the current window."""
+
+    window_start: datetime
+    count: int = 0
+    subjects: set[str] = field(default_factory=set)
+    event_ids: list[str] = field(default_factory=list)
+    first: Violation | None = None
+    policy_version: str | None = None
+    first_occurred_at: datetime | None = None
+    last_occurred_at: datetime | None = None
+
+    def add(self, evaluated: Evaluated, violation: Violation, sample_size: int) -> None:
+        occurred_at = evaluated.event.occurred_at
+        self.count += 1
+        self.subjects.add(evaluated.subject_pseudonym)
+        if len(self.event_ids) < sample_size:
+            self.event_ids.append(str(evaluated.event.event_id))
+        if self.first is None:
+            self.first, self.policy_version = violation, evaluated.decision.policy_version
+        if self.first_occurred_at is None or occurred_at < self.first_occurred_at:
+            self.first_occurred_at = occurred_at
+        if self.last_occurred_at is None or occurred_at > self.last_occurred_at:
+            self.last_occurred_at = occurred_at
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One message on the violations topic: a group of identical violations in one window."""
+
+    status: AlertStatus
+    key: AlertKey
+    severity: str
+    article: str
+    message: str
+    policy_version: str | None
+    count: int
+    subjects: int
+    event_ids: tuple[str, ...]
+    """The first few event ids of the group (the violations table has them all)."""
+    first_occurred_at: datetime
+    last_occurred_at: datetime
+    window_start: datetime
+    published_at: datetime
+
+    @property
+    def alert_id(self) -> str:
+        """Deterministic: a re-published alert (a retried batch) keeps its id, so consumers can drop repeats."""
+        name = f"{self.key.message_key().decode()}|{self.status}|{self.window_start.isoformat()}|{self.event_ids[0]}"
+        return str(uuid.uuid5(_ALERT_NAMESPACE, name))
+
+    def document(self) -> bytes:
+        """The alert as published: names, counts and pseudonymous event ids; no subject, no data value."""
+        key = self.key
+        return orjson.dumps(
+            {
+                "spec": ALERT_SPEC,
+                "alert_id": self.alert_id,
+                "status": self.status.value,
+                "code": key.code,
+                "severity": self.severity,
+                "article": self.article,
+                "message": self.message,
+                "policy_version": self.policy_version,
+                "tenant_id": key.tenant_id,
+                "activity": key.activity,
+                "actor": key.actor,
+                "purpose": key.purpose,
+                "recipient": {"kind": key.recipient_kind, "id": key.recipient_id},
+                "count": self.count,
+                "subjects": self.subjects,
+                "event_ids": list(self.event_ids),
+                "first_occurred_at": self.first_occurred_at.isoformat(),
+                "last_occurred_at": self.last_occurred_at.isoformat(),
+                "window_start": self.window_start.isoformat(),
+                "published_at": self.published_at.isoformat(),
+            }
+        )
+
+
+def alert_key(evaluated: Evaluated, violation: Violation) -> AlertKey:
+    event = evaluated.event
+    if isinstance(event, UseEvent):
+        recipient_kind, recipient_id = "internal", ""
+    else:
+        recipient_kind, recipient_id = event.recipient.kind.value, event.recipient.id
+    return AlertKey(
+        tenant_id=event.tenant_id,
+        code=violation.code,
+        activity=activity_of(event),
+        actor=event.source_service,
+        purpose=event.purpose,
+        recipient_kind=recipient_kind,
+        recipient_id=recipient_id,
+    )
+
+
+class AlertAggregator:
+    """Turns the violations of each batch into alerts, one per group and window."""
+
+    def __init__(self, window: timedelta, sample_size: int = 20) -> None:
+        if window <= timedelta(0):
+            raise ValueError("the alert window must be positive")
+        self.window = window
+        self.sample_size = sample_size
+        self._open: dict[AlertKey, _Group] = {}
+
+    def __len__(self) -> int:
+        """Groups with an open window."""
+        return len(self._open)
+
+    def add(self, evaluated: Sequence[Evaluated], now: datetime) -> list[Alert]:
+        """Alerts to publish after this batch: groups seen for the first time, and windows that closed."""
+        alerts = self.due(now)
+        fresh: dict[AlertKey, _Group] = {}
+        for item in evaluated:
+            for violation in item.decision.violations:
+                key = alert_key(item, violation)
+                group = self._open.get(key)
+                if group is None:
+                    group = fresh.setdefault(key, _Group(window_start=now))
+                group.add(item, violation, self.sample_size)
+        for key, group in fresh.items():
+            alerts.append(self._alert(AlertStatus.NEW, key, group, now))
+            self._open[key] = _Group(window_start=now)
+        return alerts
+
+    def due(self, now: datetime) -> list[Alert]:
+        """Summaries of the windows closed by ``now``; call it on a timer too, so quiet streams still report."""
+        alerts: list[Alert] = []
+        for key, group in list(self._open.items()):
+            if now - group.window_start < self.window:
+                continue
+            if group.count:
+                alerts.append(self._alert(AlertStatus.REPEATED, key, group, now))
+                self._open[key] = _Group(window_start=now)
+            else:
+                del self._open[key]
+        return alerts
+
+    def _alert(self, status: AlertStatus, key: AlertKey, group: _Group, now: datetime) -> Alert:
+        assert group.first is not None
+        assert group.first_occurred_at is not None
+        assert group.last_occurred_at is not None
+        return Alert(
+            status=status,
+            key=key,
+            severity=group.first.severity.value,
+            article=group.first.article,
+            message=group.first.message,
+            policy_version=group.policy_version,
+            count=group.count,
+            subjects=len(group.subjects),
+            event_ids=tuple(group.event_ids),
+            first_occurred_at=group.first_occurred_at,
+            last_occurred_at=group.last_occurred_at,
+            window_start=group.window_start,
+            published_at=now,
+        )
