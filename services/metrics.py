@@ -23,7 +23,10 @@ class PipelineMetrics:
             "lineage_records_tagged_total", "Records minimized, pseudonymized and tagged.", ["kind"], registry=registry
         )
         self.fields_removed = Counter(
-            "lineage_fields_removed_total", "Payload fields removed by minimization.", ["kind"], registry=registry
+            "lineage_fields_removed_total",
+            "Payload fields removed by minimization, by kind and reason (not_allowed, excluded_content).",
+            ["kind", "reason"],
+            registry=registry,
         )
         self.dead_letters = Counter(
             "lineage_dead_letters_total",
@@ -36,6 +39,29 @@ class PipelineMetrics:
         )
         self.sink_batch_seconds = Histogram(
             "lineage_sink_batch_seconds", "Time to insert one batch into the lineage store.", registry=registry
+        )
+        self.sink_batch_rows = Histogram(
+            "lineage_sink_batch_rows",
+            "Rows in one insert batch (all tables).",
+            buckets=(1, 10, 100, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000),
+            registry=registry,
+        )
+        self.sink_backpressure = Gauge(
+            "lineage_sink_backpressure",
+            "1 while an insert is being retried and consumption waits for the store, else 0.",
+            registry=registry,
+        )
+        self.consumer_lag = Gauge(
+            "lineage_consumer_lag",
+            "Messages on a topic past the consumer group's committed offsets, summed over partitions.",
+            ["agent", "topic"],
+            registry=registry,
+        )
+        self.last_batch = Gauge(
+            "lineage_last_batch_timestamp_seconds",
+            "Unix time at which an agent last finished a batch.",
+            ["agent"],
+            registry=registry,
         )
         self.sink_failures = Counter(
             "lineage_sink_failures_total", "Failed insert attempts (retried; consumption waits).", registry=registry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from functools import partial
 
@@ -15,6 +16,7 @@ from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
 from services.processors.app import create_processor_app
+from services.processors.lag import LagProbe, agents_by_topic
 from services.processors.monitor import changelog_topics
 from services.settings import Settings
 from services.sink.writer import LineageWriter
@@ -46,6 +48,7 @@ class Pipeline:
         )
         self.store: AsyncLineageStore | None = None
         self.app: faust.App | None = None
+        self._lag_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Create topics, open and migrate the store, start the faust agents."""
@@ -67,6 +70,25 @@ class Pipeline:
         writer = LineageWriter(self.store, self.metrics)
         self.app = create_processor_app(settings, self.context, writer, self.metrics, Decider(self.context.engine))
         await self.app.start()
+        self._lag_task = asyncio.create_task(self._measure_lag(), name="consumer-lag")
+
+    async def _measure_lag(self) -> None:
+        """Publish the consumer group's lag per topic as a gauge, every ``lag_interval_s``."""
+        agents = agents_by_topic(self.topics)
+        probe = LagProbe(self.settings.bootstrap, self.settings.app_id, list(agents))
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                try:
+                    lag = await loop.run_in_executor(None, probe.measure)
+                except Exception as exc:  # noqa: BLE001 - a missed measurement must not stop the pipeline
+                    log.warning("consumer lag not measured (%s)", type(exc).__name__)
+                else:
+                    for topic, messages in lag.items():
+                        self.metrics.consumer_lag.labels(agents[topic], topic).set(messages)
+                await asyncio.sleep(self.settings.lag_interval_s)
+        finally:
+            await loop.run_in_executor(None, probe.close)
 
     async def stop(self, timeout_s: float = 30.0) -> None:
         """Stop consuming (committing what was processed), then close the store.
@@ -74,6 +96,11 @@ class Pipeline:
         A broker that is already gone can leave the consumer's shutdown waiting forever: past ``timeout_s``
         the stop goes on; uncommitted events are delivered again and the sink's idempotence absorbs them.
         """
+        if self._lag_task is not None:
+            self._lag_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lag_task
+            self._lag_task = None
         if self.app is not None:
             try:
                 await asyncio.wait_for(self.app.stop(), timeout_s)

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     dead_letter_retention_h: float = Field(
         default=168.0, gt=0, description="Retention of the dead-letter topic, which keeps unparseable bytes as sent."
     )
+    lag_interval_s: float = Field(default=15.0, gt=0, description="How often the consumer lag gauge is measured.")
     alert_window_s: float = Field(
         default=300.0,
         gt=0,

@@ -39,8 +39,8 @@ def _count(
         metrics.events_consumed.labels(kind.value if kind else "unknown").inc()
     for tagged in result.ok:
         metrics.records_tagged.labels(tagged.kind).inc()
-        if tagged.removed:
-            metrics.fields_removed.labels(tagged.kind).inc(len(tagged.removed))
+        for removed in tagged.removed:
+            metrics.fields_removed.labels(tagged.kind, removed.reason.value).inc()
         for gap in gaps.in_collection(tagged.source_service, tagged.removed):
             metrics.policy_gaps.labels(gap.stream, gap.kind.value).inc()
     for letter in result.dead:
@@ -85,6 +85,7 @@ def create_processor_app(
             outgoing += [encode_dead_letter(d, topics.dead_letter) for d in result.dead]
             await publish(app.producer, outgoing)
             _count(metrics, batch, result, topics, gaps)
+            metrics.last_batch.labels("collect").set_to_current_time()
             log.debug("collected %s: %d tagged, %d dead letters", span(batch), len(result.ok), len(result.dead))
 
     async def store(stream: StreamT[bytes]) -> None:
@@ -92,6 +93,7 @@ def create_processor_app(
         async for events in batches:
             batch = [source_record(e) for e in events]
             await writer.write(sink_rows(batch, topics.dead_letter), span(batch))
+            metrics.last_batch.labels("store").set_to_current_time()
 
     app.agent(collection_topic, name="collect")(collect)
     app.agent(store_topic, name="store")(store)

@@ -98,6 +98,7 @@ def add_monitor_agent(
                 span(batch),
             )
             _count(metrics, result.evaluated, gaps)
+            metrics.last_batch.labels("monitor").set_to_current_time()
             for letter in result.dead:
                 metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
 

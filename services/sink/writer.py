@@ -49,11 +49,14 @@ class LineageWriter:
                 await insert()
             except Exception as exc:  # noqa: BLE001 - any store failure means: wait and retry, never drop
                 self._metrics.sink_failures.inc()
+                self._metrics.sink_backpressure.set(1)
                 log.error("lineage insert failed for %s (%s); retrying in %.1f s", where, type(exc).__name__, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
                 continue
+            self._metrics.sink_backpressure.set(0)
             self._metrics.sink_batch_seconds.observe(time.perf_counter() - started)
+            self._metrics.sink_batch_rows.observe(sum(counts.values()))
             for table, count in counts.items():
                 self._metrics.sink_rows.labels(table).inc(count)
             return

@@ -36,6 +36,7 @@ def settings(infrastructure: Infrastructure, tmp_path: Path) -> Settings:
         clickhouse_database=f"lineage_{unique}",
         pseudonym_key_file=key_file,
         batch_window_s=0.2,
+        lag_interval_s=1.0,
         **infrastructure.store,
     )
 
