@@ -25,6 +25,7 @@ from services.cli.demo import emit_demo
 from services.cli.policy import policy_cli
 from services.cli.readers import open_reader as _reader
 from services.cli.records import records_cli
+from services.cli.report import report
 from services.emitter.client import Emitter
 from services.keys import PseudonymKeyError, load_keyring
 from services.policy.loader import PolicyFileError
@@ -39,6 +40,7 @@ cli = typer.Typer(help="Real-time privacy lineage for the Rakuro attendance serv
 cli.add_typer(policy_cli, name="policy")
 cli.add_typer(records_cli, name="records")
 cli.command(name="emit-demo")(emit_demo)
+cli.command(name="report")(report)
 console = Console(stderr=True)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from datetime import datetime
 from typing import Annotated
@@ -11,26 +10,18 @@ import typer
 
 from services.api.client import LineageReader
 from services.cli.readers import open_reader
+from services.reports.provisions import PROVISION_QUERY, provision_parameters, write_provision_csv_rows
 from services.settings import Settings
 
-records_cli = typer.Typer(help="Records compliance staff hand over.", no_args_is_help=True)
+__all__ = ["PROVISION_QUERY", "records_cli", "write_provision_csv"]
 
-PROVISION_QUERY = (
-    "SELECT provided_at, tenant_id, consent_obtained, consent_reference, recipient_id, recipient_name, "
-    "recipient_address_or_representative, subject_pseudonym, arrayStringConcat(data_items, ';') AS data_items, "
-    "purpose, actor, policy_version, toString(event_id) AS event_id "
-    "FROM provision_records FINAL "
-    "WHERE provided_at >= {start:DateTime64(3, 'UTC')} AND provided_at < {end:DateTime64(3, 'UTC')} "
-    "ORDER BY provided_at, event_id"
-)
+records_cli = typer.Typer(help="Records compliance staff hand over.", no_args_is_help=True)
 
 
 def write_provision_csv(reader: LineageReader, start: datetime, end: datetime) -> int:
     """Write the records provided in [start, end) to stdout as CSV; return how many."""
-    result = reader.query(PROVISION_QUERY, {"start": start.isoformat(sep=" "), "end": end.isoformat(sep=" ")})
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(result.columns)
-    writer.writerows(result.rows)
+    result = reader.query(PROVISION_QUERY, provision_parameters(start, end))
+    write_provision_csv_rows(result, sys.stdout)
     return len(result.rows)
 
 

@@ -104,7 +104,8 @@ FROM (
           AND {check_services:Bool} AND NOT has({services:Array(String)}, source_service)
     UNION ALL
     SELECT 'collection', 'data', path, event_id, occurred_at, source_service
-    FROM collection_lineage FINAL ARRAY JOIN removed_paths AS path, removed_reasons AS reason
+    FROM collection_lineage FINAL
+    ARRAY JOIN removed_paths AS path, arrayResize(removed_reasons, length(removed_paths), '') AS reason
     WHERE occurred_at >= {start:DateTime64(3, 'UTC')} AND occurred_at < {end:DateTime64(3, 'UTC')}
           AND (empty({tenant:String}) OR tenant_id = {tenant:String})
           AND reason = 'not_allowed' AND NOT has({fields:Array(String)}, path)
@@ -128,4 +129,8 @@ FROM (
 GROUP BY stream, gap, name
 ORDER BY events DESC, stream, gap, name
 """
-"""Every gap of a period, grouped by stream, kind and name, with how many events and which services."""
+"""Every gap of a period, grouped by stream, kind and name, with how many events and which services.
+
+Rows stored before removal reasons were recorded (migration 0003) have paths without reasons; their removals
+cannot be told apart and are left out rather than guessed.
+"""

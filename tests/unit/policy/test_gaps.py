@@ -60,4 +60,3 @@ def test_a_policy_without_a_service_register_reports_no_service_gaps(engine: Pol
     bare = PolicyEngine(engine.policy.model_copy(update={"services": {}}))
 
     assert GapFinder(bare).in_activity("use", "anything", "user_notification", []) == []
-
