@@ -54,7 +54,7 @@ async def run_stack(settings: Settings, stop: asyncio.Event, *, demo: bool = Fal
         await pipeline.start()
         assert pipeline.store is not None
         token = settings.api_token.get_secret_value() if settings.api_token else None
-        api = create_api(pipeline.store, pipeline.metrics, token, pipeline.keyring)
+        api = create_api(pipeline.store, pipeline.metrics, token, pipeline.keyring, pipeline.context.engine)
         server = _ApiServer(
             uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="off")
         )

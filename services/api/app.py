@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
@@ -11,7 +13,14 @@ from fastapi.encoders import jsonable_encoder
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
+from services.dashboard.routes import add_dashboard
 from services.metrics import PipelineMetrics
+from services.policy.engine import PolicyEngine
+from services.reports.model import PurposeReport
+from services.reports.period import InvalidPeriod, check_period
+from services.reports.provisions import PROVISION_QUERY, provision_csv, provision_parameters
+from services.reports.queries import build_report_async
+from services.reports.render import MEDIA_TYPES, ReportFormat, render
 from services.stages.pseudonymize import PseudonymKeyring
 from services.store.async_store import AsyncLineageStore
 
@@ -56,13 +65,56 @@ class TraceRequest(BaseModel):
     subject_id: str = Field(min_length=1, max_length=256, description="Pseudonymized here; never stored or logged.")
 
 
+class RecordsFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+PeriodStart = Annotated[
+    datetime,
+    Query(
+        alias="from",
+        description="Start of the period, inclusive: ISO 8601 date or date-time; without an offset, UTC.",
+        examples=["2026-11-01"],
+    ),
+]
+PeriodEnd = Annotated[
+    datetime,
+    Query(
+        alias="to",
+        description="End of the period, exclusive: ISO 8601 date or date-time; without an offset, UTC.",
+        examples=["2026-12-01"],
+    ),
+]
+Tenant = Annotated[
+    str | None,
+    Query(min_length=1, max_length=128, description="One Registered User (tenant); omitted: every tenant."),
+]
+
+_TEXT = {"schema": {"type": "string"}}
+_PERIOD_ERROR: dict[int | str, dict[str, Any]] = {
+    422: {"description": "Invalid parameters, or `from` not before `to`."}
+}
+
+
+def _period(start: datetime, end: datetime) -> None:
+    try:
+        check_period(start, end)
+    except InvalidPeriod as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+
+
 def create_api(
     store: AsyncLineageStore,
     metrics: PipelineMetrics,
     token: str | None = None,
     keyring: PseudonymKeyring | None = None,
+    engine: PolicyEngine | None = None,
 ) -> FastAPI:
-    """The API over one store (owned by the caller); every route but /healthz needs ``token`` when set."""
+    """The API over one store (owned by the caller); every route but /healthz needs ``token`` when set.
+
+    Without ``keyring`` the trace route answers 503, without ``engine`` (the policy) the report route does.
+    """
     api = FastAPI(title="purpose-lineage", version="0.1.0", description="Privacy lineage queries and metrics.")
     guarded = APIRouter(dependencies=_token_guard(token))
 
@@ -115,6 +167,70 @@ def create_api(
             raise HTTPException(status_code=503, detail="this API has no pseudonym keyring")
         return jsonable_encoder(await store.trace(keyring, request.tenant_id, request.subject_id))
 
+    @guarded.get(
+        "/api/v1/report",
+        tags=["reports"],
+        response_model=PurposeReport,
+        summary="Purpose-limitation report of a period",
+        description=(
+            "For a period [from, to): collections by data category and purpose (every purpose of the policy, "
+            "zero when unused), uses and disclosures allowed and denied by category, purpose and recipient, "
+            "violations with their articles, gaps in the policy, dead letters, and provisions to third parties "
+            "(Art. 4). Counts only: no payload value, subject id or pseudonym. `format` chooses JSON (the "
+            "PurposeReport model), Markdown or a self-contained HTML page."
+        ),
+        responses={
+            200: {"content": {MEDIA_TYPES[ReportFormat.MARKDOWN]: _TEXT, MEDIA_TYPES[ReportFormat.HTML]: _TEXT}},
+            503: {"description": "This API was started without the policy."},
+            **_PERIOD_ERROR,
+        },
+    )
+    async def purpose_report(
+        start: PeriodStart,
+        end: PeriodEnd,
+        tenant: Tenant = None,
+        output_format: Annotated[
+            ReportFormat, Query(alias="format", description="json, markdown (GitHub tables) or html.")
+        ] = ReportFormat.JSON,
+    ) -> Any:
+        if engine is None:
+            raise HTTPException(status_code=503, detail="this API has no policy to report against")
+        _period(start, end)
+        report = await build_report_async(store, engine, start, end, tenant)
+        if output_format is ReportFormat.JSON:
+            return report
+        return Response(render(report, output_format), media_type=MEDIA_TYPES[output_format])
+
+    @guarded.get(
+        "/api/v1/records/third-party",
+        tags=["reports"],
+        response_model=QueryResponse,
+        summary="Records of provision to third parties (Art. 4.2)",
+        description=(
+            "Every provision to a third party with consent in the period [from, to): the fact of consent, the "
+            "recipient's name and address or representative, the person (by pseudonym only) and the items "
+            "provided. CSV by default, with the columns of `purpose-lineage records third-party`; JSON columns "
+            "and rows with `format=json`."
+        ),
+        responses={200: {"content": {"text/csv": _TEXT}}, **_PERIOD_ERROR},
+    )
+    async def third_party_records(
+        start: PeriodStart,
+        end: PeriodEnd,
+        tenant: Tenant = None,
+        output_format: Annotated[RecordsFormat, Query(alias="format", description="csv or json.")] = RecordsFormat.CSV,
+    ) -> Any:
+        _period(start, end)
+        result = await store.query(PROVISION_QUERY, provision_parameters(start, end, tenant))
+        if output_format is RecordsFormat.JSON:
+            return QueryResponse(columns=result.columns, rows=jsonable_encoder(result.rows))
+        return Response(
+            provision_csv(result),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="third-party-provisions.csv"'},
+        )
+
+    add_dashboard(api, guarded, store, metrics, engine)
     api.include_router(guarded)
     return api
 

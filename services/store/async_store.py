@@ -27,6 +27,10 @@ class AsyncLineageStore:
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
+    async def call(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function(store, *args)`` on the store's thread: for readers that issue several queries."""
+        return await self._run(function, self.store, *args)
+
     async def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row]) -> None:
         await self._run(self.store.insert, lineage, dead_letters)
 

@@ -1,0 +1,1 @@
+"""The operators' dashboard page: its data and its offline assets."""
