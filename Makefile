@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP) ## Create .venv and install the project with its local and dev extras
 
 run: $(STAMP) ## Run the whole stack on the embedded default with demo traffic (Ctrl-C stops)
-	$(BIN)/purpose-lineage up --demo
+	LINEAGE_OPENLINEAGE_FILE=$${LINEAGE_OPENLINEAGE_FILE:-var/openlineage.jsonl} $(BIN)/purpose-lineage up --demo
 
 test: $(STAMP) ## Run every test: unit, then integration on a real broker and ClickHouse engine
 	$(BIN)/pytest

@@ -12,6 +12,10 @@ import faust
 from services.broker.admin import ensure_topics
 from services.keys import load_keyring
 from services.metrics import PipelineMetrics
+from services.openlineage.client import build_client
+from services.openlineage.layout import pipeline_layout
+from services.openlineage.observer import LineageObserver
+from services.openlineage.tally import PolicyTerms
 from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
@@ -49,6 +53,7 @@ class Pipeline:
         self.store: AsyncLineageStore | None = None
         self.app: faust.App | None = None
         self._lag_task: asyncio.Task[None] | None = None
+        self.observer: LineageObserver | None = None
 
     async def start(self) -> None:
         """Create topics, open and migrate the store, start the faust agents."""
@@ -68,9 +73,29 @@ class Pipeline:
             log.info("applied migrations %s", ", ".join(applied))
         self.store = AsyncLineageStore(lineage_store)
         writer = LineageWriter(self.store, self.metrics)
-        self.app = create_processor_app(settings, self.context, writer, self.metrics, Decider(self.context.engine))
+        self.observer = self._lineage_observer()
+        if self.observer is not None:
+            await loop.run_in_executor(None, self.observer.start)
+        decider = Decider(self.context.engine)
+        self.app = create_processor_app(settings, self.context, writer, self.metrics, decider, self.observer)
         await self.app.start()
         self._lag_task = asyncio.create_task(self._measure_lag(), name="consumer-lag")
+
+    def _lineage_observer(self) -> LineageObserver | None:
+        """The OpenLineage observer of the settings' transport, or None when no transport is configured."""
+        settings = self.settings
+        api_key = settings.openlineage_api_key.get_secret_value() if settings.openlineage_api_key else None
+        client = build_client(settings.openlineage_file, settings.openlineage_url, api_key)
+        if client is None:
+            return None
+        layout = pipeline_layout(
+            settings.openlineage_namespace,
+            self.topics,
+            settings.bootstrap,
+            settings.clickhouse_url,
+            settings.clickhouse_database,
+        )
+        return LineageObserver(client, layout, PolicyTerms.of(self.context.engine))
 
     async def _measure_lag(self) -> None:
         """Publish the consumer group's lag per topic as a gauge, every ``lag_interval_s``."""
@@ -109,6 +134,9 @@ class Pipeline:
                     "the processors did not stop within %.0f s; their last offsets may be re-delivered", timeout_s
                 )
             self.app = None
+        if self.observer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.observer.complete)
+            self.observer = None
         if self.store is not None:
             self.store.close()
             self.store = None

@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     )
     max_event_bytes: int = Field(default=1_048_576, ge=1, description="Events larger than this are dead-lettered.")
 
+    openlineage_file: Path | None = Field(
+        default=None, description="Append OpenLineage run events to this JSON Lines file (off when unset)."
+    )
+    openlineage_url: str | None = Field(
+        default=None, description="Send OpenLineage run events to this HTTP endpoint, e.g. Marquez (off when unset)."
+    )
+    openlineage_api_key: SecretStr | None = Field(default=None, description="API key for the OpenLineage endpoint.")
+    openlineage_namespace: str = Field(default="purpose-lineage", description="OpenLineage namespace of the jobs.")
+    openlineage_interval_s: float = Field(
+        default=60.0, gt=0, description="How often a RUNNING event reports what each job did since the last one."
+    )
+
     api_host: str = Field(default="127.0.0.1", description="Address the HTTP API binds to.")
     api_port: int = Field(default=8765, description="Port of the HTTP API.")
     api_token: SecretStr | None = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -10,6 +11,7 @@ import faust
 from faust.types import StreamT
 
 from services.metrics import PipelineMetrics
+from services.openlineage.observer import LineageObserver
 from services.policy.decide import Decider
 from services.policy.gaps import GapFinder
 from services.processors.batches import batches as _batches
@@ -53,8 +55,12 @@ def create_processor_app(
     writer: LineageWriter,
     metrics: PipelineMetrics,
     decider: Decider,
+    observer: LineageObserver | None = None,
 ) -> faust.App:
-    """Build (not start) the faust app for ``settings``; nothing runs until ``await app.start()``."""
+    """Build (not start) the faust app for ``settings``; nothing runs until ``await app.start()``.
+
+    With an ``observer``, each agent reports what it did and a timer flushes it as OpenLineage events.
+    """
     topics = Topics(settings.topic_prefix)
     app = faust.App(
         settings.app_id,
@@ -85,6 +91,8 @@ def create_processor_app(
             outgoing += [encode_dead_letter(d, topics.dead_letter) for d in result.dead]
             await publish(app.producer, outgoing)
             _count(metrics, batch, result, topics, gaps)
+            if observer is not None:
+                observer.observe_collection(result.ok, result.dead)
             metrics.last_batch.labels("collect").set_to_current_time()
             log.debug("collected %s: %d tagged, %d dead letters", span(batch), len(result.ok), len(result.dead))
 
@@ -92,10 +100,19 @@ def create_processor_app(
         batches = _batches(stream).take_events(settings.sink_batch_size, within=settings.sink_batch_window_s)
         async for events in batches:
             batch = [source_record(e) for e in events]
-            await writer.write(sink_rows(batch, topics.dead_letter), span(batch))
+            rows = sink_rows(batch, topics.dead_letter)
+            await writer.write(rows, span(batch))
+            if observer is not None:
+                observer.observe_store(len(rows.lineage), len(rows.dead_letters))
             metrics.last_batch.labels("store").set_to_current_time()
 
     app.agent(collection_topic, name="collect")(collect)
     app.agent(store_topic, name="store")(store)
-    add_monitor_agent(app, settings, decider, context.key, writer, metrics)
+    add_monitor_agent(app, settings, decider, context.key, writer, metrics, observer)
+    if observer is not None:
+
+        async def flush_lineage_events() -> None:
+            await asyncio.to_thread(observer.flush)  # file or HTTP I/O: off the event loop
+
+        app.timer(interval=settings.openlineage_interval_s, name="openlineage-flush")(flush_lineage_events)
     return app

@@ -24,6 +24,7 @@ from services.monitor.rows import (
     provision_rows,
     violation_rows,
 )
+from services.openlineage.observer import LineageObserver
 from services.policy.decide import Decider
 from services.policy.gaps import GapFinder
 from services.processors.batches import batches, source_record, span
@@ -69,6 +70,7 @@ def add_monitor_agent(
     key: PseudonymKey,
     writer: LineageWriter,
     metrics: PipelineMetrics,
+    observer: LineageObserver | None = None,
 ) -> None:
     """Register the monitor agent and its tables on ``app``."""
     topics = Topics(settings.topic_prefix)
@@ -98,6 +100,8 @@ def add_monitor_agent(
                 span(batch),
             )
             _count(metrics, result.evaluated, gaps)
+            if observer is not None:
+                observer.observe_monitor(result.evaluated, result.dead)
             metrics.last_batch.labels("monitor").set_to_current_time()
             for letter in result.dead:
                 metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
