@@ -85,6 +85,11 @@ class PipelineMetrics:
             ["code", "severity", "status"],
             registry=registry,
         )
+        self.monitor_state_timeouts = Counter(
+            "lineage_monitor_state_timeouts_total",
+            "Batches of uses and disclosures decided before every consent and rights message before them was applied.",
+            registry=registry,
+        )
         self.policy_gaps = Counter(
             "lineage_policy_gaps_total",
             "Names the policy does not know (service, purpose, data), by stream; the names are in the report.",

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     dead_letter_retention_h: float = Field(
         default=168.0, gt=0, description="Retention of the dead-letter topic, which keeps unparseable bytes as sent."
     )
+    monitor_state_wait_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="Longest wait of a use or disclosure for the consents and rights requests sent before it.",
+    )
+    monitor_state_quiet_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="While older consent or rights messages keep coming, a use waits for a pause this long.",
+    )
     lag_interval_s: float = Field(default=15.0, gt=0, description="How often the consumer lag gauge is measured.")
     alert_window_s: float = Field(
         default=300.0,

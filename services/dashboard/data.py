@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from prometheus_client import CollectorRegistry
 
 from services.policy.engine import PolicyEngine
+from services.reports.period import store_instant
 from services.store.lineage_store import QueryResult
 
 INTERNAL = "Rakuro (internal use)"
@@ -134,7 +135,7 @@ def live_counters(registry: CollectorRegistry) -> dict[str, float]:
 def dashboard_data(reader: Reader, until: datetime, window: timedelta) -> dict[str, Any]:
     """Counters, flows, the category x purpose matrix, the violations timeline and dead letters of a window."""
     since = until - window
-    period = {"since": since.isoformat(sep=" "), "until": until.isoformat(sep=" ")}
+    period = {"since": store_instant(since), "until": store_instant(until)}
     (counts,) = reader.query(_COUNTS, period).rows
     step = timeline_step(window)
     return {

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from services.dashboard.data import dashboard_data, live_counters, policy_terms
 from services.metrics import PipelineMetrics
 from services.policy.engine import PolicyEngine
+from services.reports.period import as_utc
 from services.store.async_store import AsyncLineageStore
 
 STATIC = Path(__file__).parent / "static"
@@ -42,9 +43,7 @@ def add_dashboard(
         timeline and dead letters of a window on processing time, plus this process's live counters."""
         if engine is None:
             raise HTTPException(status_code=503, detail="this API has no policy to name the dashboard's terms")
-        end = (until if until is not None else datetime.now(UTC)).astimezone(UTC)
-        if until is not None and until.tzinfo is None:
-            end = until.replace(tzinfo=UTC)
+        end = as_utc(until) if until is not None else datetime.now(UTC)
         data = await store.call(dashboard_data, end, timedelta(minutes=minutes))
         data["policy"] = policy_terms(engine, end)
         data["live"] = live_counters(metrics.registry)

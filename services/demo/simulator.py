@@ -9,6 +9,7 @@ About 1% of all events are malformed on purpose. Everything is drawn from one ``
 from __future__ import annotations
 
 import random
+import secrets
 import threading
 import time
 from collections import Counter
@@ -78,14 +79,16 @@ def workday(world: World, e: Employee) -> Iterator[DemoEvent]:
     yield flows.transmission(world, e, Record.DEPARTURE, mobile=False)
 
 
-def demo_stream(seed: int, employees: int, *, clock: Callable[[], datetime] = utc_now) -> Iterator[DemoEvent]:
-    """An endless stream of demo events; the same seed (and clock) gives the same bytes.
+def demo_stream(
+    seed: int, employees: int, *, clock: Callable[[], datetime] = utc_now, run_salt: int = 0
+) -> Iterator[DemoEvent]:
+    """An endless stream of demo events; the same seed, clock and salt give the same bytes.
 
     Employees' days interleave: each event comes from a randomly chosen employee's day, which starts over
     when it ends. Timestamps come from ``clock`` (now, by default) in Japan time.
     """
     rng = random.Random(seed)
-    world = World(rng=rng, staff=make_company(rng, employees), clock=clock)
+    world = World(rng=rng, staff=make_company(rng, employees), clock=clock, run_salt=run_salt)
     days = [workday(world, e) for e in world.staff]
     while True:
         index = rng.randrange(len(days))
@@ -125,10 +128,16 @@ def run_demo(
     seed: int = 7,
     *,
     tally: DemoTally | None = None,
+    run_salt: int | None = None,
 ) -> int:
-    """Emit demo events at ``rate`` per second until ``stop`` is set; return how many were sent."""
+    """Emit demo events at ``rate`` per second until ``stop`` is set; return how many were sent.
+
+    Each run gets fresh event ids (a random salt unless given): the lineage store keeps one row per event id,
+    so a second run with the same ids would overwrite the first run's rows instead of adding to them.
+    """
     sent = 0
-    stream = demo_stream(seed, employees)
+    salt = secrets.randbits(128) if run_salt is None else run_salt
+    stream = demo_stream(seed, employees, run_salt=salt)
     budget = 0.0
     last = time.monotonic()
     while not stop.wait(0.05):

@@ -103,6 +103,8 @@ class World:
     profiled: set[str] = field(default_factory=set)
     """Subjects whose profile was sent at least once."""
     consent_numbers: int = 0
+    run_salt: int = 0
+    """Mixed into event ids: the same seed gives the same company, and a new run still gives new events."""
 
     def now(self) -> datetime:
         """The current time, in Japan."""
@@ -112,7 +114,7 @@ class World:
         return self.rng.random() < probability
 
     def event_id(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        return uuid.UUID(int=self.rng.getrandbits(128) ^ self.run_salt, version=4)
 
     def next_consent_reference(self) -> str:
         self.consent_numbers += 1

@@ -1,10 +1,10 @@
 """Pure monitor stage: a batch of activity events in order, the state they build, and the decisions they get.
 
 Consent and rights events change state; each use or disclosure is decided with the state as it stands when
-it is processed, compared by event time: uses, disclosures, consents and rights requests travel on different
-topics, so their processing order is not their order in time. A suspension counts for uses that happened at or
-after it; a consent for disclosures at or after its grant. (A use processed before a suspension that happened
-earlier arrives is not caught: late data, reported in the issue notes.)
+it is processed, compared by event time: a suspension counts for uses that happened at or after it; a consent
+for disclosures at or after its grant. The running pipeline applies the state topics in their own agent and
+decides a batch only once the state sent before it has been applied (services/processors/state_progress.py),
+since Kafka orders messages within a partition only, never across the four activity topics.
 
 State lives in two mappings keyed per tenant and subject pseudonym, so the same
 code runs on plain dicts in tests and on faust tables (with changelog topics) in the running pipeline.

@@ -7,15 +7,18 @@ must be co-partitioned (same partition count, keyed by subject: the emitter does
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
+from faust.types import TP
 
 from services.metrics import PipelineMetrics
 from services.monitor.alerts import Alert, AlertAggregator
-from services.monitor.evaluate import Evaluated, activity_of, monitor_batch
+from services.monitor.evaluate import Evaluated, MonitorResult, activity_of, monitor_batch
 from services.monitor.rows import (
     ACTIVITY_COLUMNS,
     PROVISION_COLUMNS,
@@ -29,6 +32,7 @@ from services.policy.decide import Decider
 from services.policy.gaps import GapFinder
 from services.processors.batches import batches, source_record, span
 from services.processors.publisher import publish
+from services.processors.state_progress import StateProgress, state_targets
 from services.settings import Settings
 from services.sink.writer import LineageWriter
 from services.stages.messages import OutgoingMessage, encode_dead_letter
@@ -57,6 +61,12 @@ def _count(metrics: PipelineMetrics, evaluated: list[Evaluated], gaps: GapFinder
             metrics.policy_gaps.labels(gap.stream, gap.kind.value).inc()
 
 
+def _committed_offset(app: faust.App, tp: TP) -> int | None:
+    """The offset faust last committed for ``tp`` in this process (faust keeps no public accessor for it)."""
+    committed: Mapping[TP, int | None] = getattr(app.consumer, "_committed_offset", {})
+    return committed.get(tp)
+
+
 def _alert_messages(alerts: list[Alert], topic: str, metrics: PipelineMetrics) -> list[OutgoingMessage]:
     for alert in alerts:
         metrics.violation_alerts.labels(alert.key.code, alert.severity, alert.status.value).inc()
@@ -79,18 +89,65 @@ def add_monitor_agent(
                          use_partitioner=True)  # fmt: skip
     consents = app.Table("consents", default=None, partitions=settings.topic_partitions, schema=schema,
                          use_partitioner=True)  # fmt: skip
-    activity_topic = app.topic(*topics.all_activity, key_type=bytes, value_type=bytes)
+    decision_topic = app.topic(topics.use, topics.disclosure, key_type=bytes, value_type=bytes)
+    state_topic = app.topic(topics.consent, topics.rights, key_type=bytes, value_type=bytes)
+    state_topics = frozenset((topics.consent, topics.rights))
+    progress = StateProgress(committed=lambda tp: _committed_offset(app, tp))
     gaps = GapFinder(decider.engine)
     aggregator = AlertAggregator(timedelta(seconds=settings.alert_window_s))
 
-    async def monitor(stream: faust.StreamT[bytes]) -> None:
+    async def dead_letters(result: MonitorResult) -> None:
+        await publish(app.producer, [encode_dead_letter(d, topics.dead_letter) for d in result.dead])
+        for letter in result.dead:
+            metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
+
+    async def monitor_state(stream: faust.StreamT[bytes]) -> None:
+        """Consents and rights requests into the tables; the decision agent waits for them."""
         async for events in batches(stream).take_events(settings.batch_size, within=settings.batch_window_s):
+            progress.working(True)
+            try:
+                result = monitor_batch([source_record(e) for e in events], subjects, consents, decider, key)
+                await dead_letters(result)
+            finally:
+                progress.working(False)
+            for event in events:
+                progress.applied(event.message.tp, event.message.offset, event.message.timestamp)
+
+    async def settle(progress: StateProgress, produced_at: float) -> dict[TP, int]:
+        """Wait for the state sent before a batch produced at ``produced_at``; return what is still missing.
+
+        First every state message below the consumer's high-water marks; then, while a state partition's
+        latest applied message is not later than the batch, for as long as state messages keep coming (up to a
+        quiet spell of ``monitor_state_quiet_s``): a broker's high-water mark can lag behind (Tansu's does).
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + settings.monitor_state_wait_s
+        while True:
+            targets = await state_targets(app.consumer, state_topics)
+            missing = await progress.wait_for(targets, max(deadline - loop.time(), 0.0))
+            remaining = deadline - loop.time()
+            if missing or remaining <= 0 or not progress.not_after(produced_at, targets):
+                return missing
+            if await progress.quiet_for(min(settings.monitor_state_quiet_s, remaining)):
+                return {}
+
+    async def monitor(stream: faust.StreamT[bytes]) -> None:
+        """Uses and disclosures decided against the policy and the state, once the state has caught up."""
+        async for events in batches(stream).take_events(settings.batch_size, within=settings.batch_window_s):
+            missing = await settle(progress, max(e.message.timestamp for e in events))
+            if missing:
+                metrics.monitor_state_timeouts.inc()
+                log.warning(
+                    "deciding without %d consent/rights messages not yet applied (waited %.1f s)",
+                    sum(missing.values()),
+                    settings.monitor_state_wait_s,
+                )
             batch = [source_record(e) for e in events]
             result = monitor_batch(batch, subjects, consents, decider, key)
             decided_at = datetime.now(UTC)
-            outgoing = _alert_messages(aggregator.add(result.evaluated, decided_at), topics.violations, metrics)
-            outgoing += [encode_dead_letter(d, topics.dead_letter) for d in result.dead]
-            await publish(app.producer, outgoing)
+            alerts = _alert_messages(aggregator.add(result.evaluated, decided_at), topics.violations, metrics)
+            await publish(app.producer, alerts)
+            await dead_letters(result)
             await writer.write_rows(
                 {
                     "activity_decisions": (ACTIVITY_COLUMNS, activity_rows(result.evaluated, decided_at)),
@@ -103,8 +160,6 @@ def add_monitor_agent(
             if observer is not None:
                 observer.observe_monitor(result.evaluated, result.dead)
             metrics.last_batch.labels("monitor").set_to_current_time()
-            for letter in result.dead:
-                metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
 
     async def close_alert_windows() -> None:
         """Publish the summaries of windows that closed while no violation came in."""
@@ -112,5 +167,6 @@ def add_monitor_agent(
         if alerts:
             await publish(app.producer, _alert_messages(alerts, topics.violations, metrics))
 
-    app.agent(activity_topic, name="monitor")(monitor)
+    app.agent(state_topic, name="monitor-state")(monitor_state)
+    app.agent(decision_topic, name="monitor")(monitor)
     app.timer(interval=min(settings.alert_window_s, 5.0), name="close-alert-windows")(close_alert_windows)
