@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-unit test-integration bench lint typecheck format schemas schemas-check clean
+.PHONY: help install system-deps run test test-unit test-integration deploy-check bench lint typecheck format schemas schemas-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -18,17 +18,27 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create .venv and install the project with its local and dev extras
 
+system-deps: ## Install the Debian packages the tests drive (promtool, amtool, Chromium) when missing
+	bash .ci/system-deps
+
 run: $(STAMP) ## Run the whole stack on the embedded default with demo traffic (Ctrl-C stops)
 	LINEAGE_OPENLINEAGE_FILE=$${LINEAGE_OPENLINEAGE_FILE:-var/openlineage.jsonl} $(BIN)/purpose-lineage up --demo
 
-test: $(STAMP) ## Run every test: unit, then integration on a real broker and ClickHouse engine
+test: $(STAMP) system-deps ## Run every test: unit, then integration on a real broker, ClickHouse engine and browser
 	$(BIN)/pytest
 
-test-unit: $(STAMP) ## Unit tests only (no broker, no store)
+test-unit: $(STAMP) system-deps ## Unit tests only (no broker; promtool and amtool check the deploy assets)
 	$(BIN)/pytest tests/unit
 
-test-integration: $(STAMP) ## Integration tests only
+test-integration: $(STAMP) system-deps ## Integration tests only
 	$(BIN)/pytest tests/integration
+
+deploy-check: $(STAMP) system-deps ## Prometheus rules and their unit tests, Alertmanager config, Grafana dashboards
+	promtool check rules deploy/prometheus/rules/*.yml
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool test rules deploy/prometheus/tests/*.test.yml
+	amtool check-config deploy/alertmanager/alertmanager.yml
+	$(BIN)/pytest tests/unit/deploy
 
 bench: $(STAMP) ## Throughput benchmarks (stages alone, and broker -> ClickHouse end to end)
 	$(BIN)/python -m tests.benchmarks.bench_pipeline
