@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 from collections.abc import Coroutine, Sequence
@@ -28,6 +29,10 @@ class PipelineHarness:
 
     def call(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60.0) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coroutine`` on the pipeline's loop in the background (a server, say)."""
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
     def start(self) -> None:
         self._thread.start()

@@ -79,11 +79,14 @@ function drawCounters(data) {
 function drawFlows(data, terms) {
   const purposeName = (key) => terms.purposes[key] || key;
   const flows = [];
-  for (const f of data.flows.category_to_purpose) {
-    flows.push({ from: `c:${f.category}`, to: `p:${f.purpose}`, flow: f.events, denied: f.denied });
-  }
-  for (const f of data.flows.purpose_to_destination) {
-    flows.push({ from: `p:${f.purpose}`, to: `d:${f.dest}`, flow: f.events, denied: f.denied });
+  const links = [
+    ...data.flows.category_to_purpose.map((f) => [`c:${f.category}`, `p:${f.purpose}`, f]),
+    ...data.flows.purpose_to_destination.map((f) => [`p:${f.purpose}`, `d:${f.dest}`, f]),
+  ];
+  // Allowed and denied parts of a link are drawn as two bands, so a few denials do not colour a whole flow.
+  for (const [from, to, f] of links) {
+    if (f.events > f.denied) flows.push({ from, to, flow: f.events - f.denied, denied: 0 });
+    if (f.denied > 0) flows.push({ from, to, flow: f.denied, denied: f.denied });
   }
   const labels = {};
   for (const f of flows) {
@@ -105,8 +108,8 @@ function drawFlows(data, terms) {
   });
   table(
     document.getElementById("flows-table"),
-    ["from", "to", "uses & disclosures", "denied"],
-    flows.map((f) => [labels[f.from], labels[f.to], f.flow, f.denied]),
+    ["from", "to", "uses & disclosures", "of which denied"],
+    links.map(([from, to, f]) => [labels[from], labels[to], f.events, f.denied]),
   );
   const total = data.flows.purpose_to_destination.reduce((sum, f) => sum + f.events, 0);
   rendered("flows", total);
@@ -146,7 +149,8 @@ function drawMatrix(data, terms) {
         td.appendChild(document.createTextNode(fmt(f.events)));
         if (f.denied) td.appendChild(el("span", { class: "denied" }, `✗${fmt(f.denied)}`));
         const alpha = 0.08 + 0.5 * (f.events / max);
-        td.style.background = f.denied ? `rgba(192,57,43,${alpha})` : `rgba(47,111,179,${alpha})`;
+        td.style.background = `rgba(47,111,179,${alpha})`;
+        if (f.denied) td.style.boxShadow = "inset 4px 0 0 #c0392b";
       } else {
         td.className = "empty";
         td.textContent = "·";
