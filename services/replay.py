@@ -53,8 +53,13 @@ def route(line: bytes, default_kind: CollectionKind) -> tuple[CollectionKind, st
     return kind, event_id if isinstance(event_id, str) else None
 
 
-def produce_lines(emitter: Emitter, lines: Iterable[bytes], default_kind: CollectionKind) -> list[Produced]:
-    """Send every non-blank line and wait for the broker's acknowledgement of each."""
+def produce_lines(
+    emitter: Emitter,
+    lines: Iterable[bytes],
+    default_kind: CollectionKind,
+    on_line: Callable[[], None] | None = None,
+) -> list[Produced]:
+    """Send every non-blank line and wait for the broker's acknowledgement of each (``on_line`` after each send)."""
     pending = []
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip(b"\r\n")
@@ -62,6 +67,8 @@ def produce_lines(emitter: Emitter, lines: Iterable[bytes], default_kind: Collec
             continue
         kind, event_id = route(line, default_kind)
         pending.append((number, event_id, emitter.emit_raw(emitter.topics.collection(kind), line)))
+        if on_line is not None:
+            on_line()
     emitter.flush()
     produced = []
     for number, event_id, future in pending:

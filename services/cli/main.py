@@ -15,6 +15,7 @@ import typer
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from fastapi.encoders import jsonable_encoder
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from schemas.events import CollectionKind
@@ -22,6 +23,7 @@ from services.api.client import ApiError, ApiLineageReader, api_is_up
 from services.broker.admin import BrokerUnavailable
 from services.broker.local import LocalBrokerError
 from services.cli.demo import emit_demo
+from services.cli.output import JsonFlag
 from services.cli.policy import policy_cli
 from services.cli.readers import open_reader as _reader
 from services.cli.records import records_cli
@@ -100,17 +102,32 @@ def replay(
     ] = CollectionKind.ACCESS_LOG,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for every event to be accounted for.")] = 120.0,
     output: Annotated[OutputFormat, typer.Option("--format", help="Summary format.")] = OutputFormat.TABLE,
+    json_output: JsonFlag = False,
 ) -> None:
-    """Produce each line as an event and wait until every one is in lineage or in the dead letters."""
+    """Produce each line as an event and wait until every one is in lineage or in the dead letters.
+
+    Exit 0 when every line is accounted for, 1 when some are not within --timeout (their line numbers are listed).
+    """
+    output = OutputFormat.JSON if json_output else output
     settings = Settings()
     reader, owned = _reader(settings)
+    with file.open("rb") as counting:
+        total = sum(1 for line in counting if line.strip())
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, disable=output is OutputFormat.JSON, transient=False,
+    )  # fmt: skip
     try:
         emitter = Emitter(
             bootstrap or settings.bootstrap, source_service="replay", topics=Topics(settings.topic_prefix)
         )
-        with emitter, file.open("rb") as lines:
-            produced = produce_lines(emitter, lines, default_kind)
-        report = account(reader, produced, timeout)
+        with progress, emitter, file.open("rb") as lines:
+            sending = progress.add_task("produced", total=total)
+            produced = produce_lines(emitter, lines, default_kind, on_line=lambda: progress.advance(sending))
+            accounting = progress.add_task("accounted for", total=len(produced))
+            report = account(
+                reader, produced, timeout, on_progress=lambda done, _: progress.update(accounting, completed=done)
+            )
     finally:
         if owned is not None:
             owned.close()
@@ -158,8 +175,13 @@ def sql(
         str, typer.Argument(help="A read-only ClickHouse query, e.g. SELECT count() FROM collection_lineage")
     ],
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+    json_output: JsonFlag = False,
 ) -> None:
-    """Query the lineage store read-only (through the API while the stack runs)."""
+    """Query the lineage store read-only (through the API while the stack runs).
+
+    Tables: collection_lineage, dead_letters, activity_decisions, violations, provision_records.
+    """
+    output = OutputFormat.JSON if json_output else output
     settings = Settings()
     reader, owned = _reader(settings)
     try:
@@ -178,8 +200,14 @@ def trace(
     subject_id: Annotated[str, typer.Argument(help="The tenant's own id of the person (pseudonymized, never stored).")],
     tenant: Annotated[str, typer.Option(help="The Registered User (tenant) the person belongs to.")],
     output: Annotated[OutputFormat, typer.Option("--format", help="table or json")] = OutputFormat.TABLE,
+    json_output: JsonFlag = False,
 ) -> None:
-    """Everything recorded about one subject, for a disclosure request (Art. 8)."""
+    """Everything recorded about one subject, for a disclosure request (Art. 8).
+
+    The id is pseudonymized under every key of the keyring and never stored; the answer names the person
+    only by pseudonyms: their collections (with purposes, legal bases and what was removed), uses and disclosures.
+    """
+    output = OutputFormat.JSON if json_output else output
     settings = Settings()
     if api_is_up(settings.resolved_api_url):
         token = settings.api_token.get_secret_value() if settings.api_token else None

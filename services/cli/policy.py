@@ -16,6 +16,7 @@ from rich.table import Table
 
 from schemas.decisions import UseRequest
 from schemas.policy import Policy
+from services.cli.output import JsonFlag, echo_json
 from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
 from services.policy.fideslang_export import FideslangExportError, to_fideslang, validate_fideslang
@@ -67,11 +68,32 @@ def _load(file: Path | None) -> Policy:
 @policy_cli.command()
 def check(
     file: Annotated[Path | None, typer.Argument(help="Policy file (default: LINEAGE_POLICY).")] = None,
+    json_output: JsonFlag = False,
 ) -> None:
     """Load and validate the policy; print a summary (exit 0) or file:line: reason (exit 2)."""
     policy = _load(file)
     in_force = PolicyEngine(policy).version_at(datetime.now(UTC))
     items = sum(len(category.items) for category in policy.data_categories.values())
+    if json_output:
+        echo_json(
+            {
+                "policy_id": policy.policy_id,
+                "title": policy.title,
+                "controller": policy.controller,
+                "valid": True,
+                "versions": [{"version": v.version, "effective_from": v.effective_from} for v in policy.versions],
+                "in_force": in_force.version if in_force else None,
+                "counts": {
+                    "data_categories": len(policy.data_categories),
+                    "items": items,
+                    "purposes": len(policy.purposes),
+                    "data_subjects": len(policy.data_subjects),
+                    "violation_codes": len(policy.violations),
+                    "services": len(policy.services),
+                },
+            }
+        )
+        return
     lines = [f"policy {policy.policy_id} ({policy.title}, {policy.controller}): OK", "versions:"]
     for version in policy.versions:
         marker = "  (in force)" if version is in_force else ""
@@ -121,11 +143,12 @@ def _cell(grant: dict[str, Any], total: int) -> str:
 def show(
     file: FileOption = None,
     output: Annotated[ShowFormat, typer.Option("--format", help="table or json")] = ShowFormat.TABLE,
+    json_output: JsonFlag = False,
 ) -> None:
     """Which data categories each purpose may use, and each purpose's subjects, legal basis and article."""
     policy = _load(file)
     matrix = _matrix(policy)
-    if output is ShowFormat.JSON:
+    if output is ShowFormat.JSON or json_output:
         typer.echo(orjson.dumps(matrix, option=orjson.OPT_INDENT_2).decode())
         return
     table = Table(title=f"policy {policy.policy_id}: what each purpose may use", show_lines=True)

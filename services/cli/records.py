@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from services.api.client import LineageReader
+from services.cli.output import JsonFlag, echo_json
 from services.cli.readers import open_reader
 from services.reports.provisions import PROVISION_QUERY, provision_parameters, write_provision_csv_rows
 from services.settings import Settings
@@ -29,11 +30,19 @@ def write_provision_csv(reader: LineageReader, start: datetime, end: datetime) -
 def third_party(
     start: Annotated[datetime, typer.Option("--from", help="First day or instant (UTC), inclusive.")],
     end: Annotated[datetime, typer.Option("--to", help="Last instant (UTC), exclusive.")],
+    json_output: JsonFlag = False,
 ) -> None:
-    """Provisions to third parties with consent (Art. 4.2): consent, recipient, person (pseudonym), items."""
+    """Provisions to third parties with consent (Art. 4.2): consent, recipient, person (pseudonym), items.
+
+    CSV on stdout (one row per provision, the columns Art. 4.2 asks for), or a JSON list with --json.
+    """
     reader, owned = open_reader(Settings())  # the API while a stack runs, else the store
     try:
-        write_provision_csv(reader, start, end)
+        if json_output:
+            result = reader.query(PROVISION_QUERY, provision_parameters(start, end))
+            echo_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
+        else:
+            write_provision_csv(reader, start, end)
     finally:
         if owned is not None:
             owned.close()

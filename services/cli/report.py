@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from pydantic import ValidationError
+from rich.console import Console
 
 from services.api.client import ApiError
+from services.cli.output import JsonFlag
 from services.cli.readers import open_reader
 from services.policy.engine import PolicyEngine
 from services.policy.loader import PolicyFileError, load_policy
@@ -43,6 +45,7 @@ def report(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", dir_okay=False, help="Write the report here instead of stdout.")
     ] = None,
+    json_output: JsonFlag = False,
 ) -> None:
     """The purpose-limitation report of a period, for regulators (Markdown, HTML or JSON).
 
@@ -63,9 +66,12 @@ def report(
     except PolicyFileError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from exc
+    if json_output:
+        output_format = ReportFormat.JSON
     reader, owned = open_reader(settings)  # the API while a stack runs, else the store
     try:
-        purpose_report = build_report(reader, engine, start, end, tenant)
+        with Console(stderr=True).status("querying the lineage store…"):
+            purpose_report = build_report(reader, engine, start, end, tenant)
     except (ApiError, ClickHouseError) as exc:
         typer.echo(f"cannot read the lineage store: {str(exc).strip().splitlines()[0][:500]}", err=True)
         raise typer.Exit(code=EXIT_FAILED) from exc

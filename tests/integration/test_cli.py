@@ -9,7 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -101,7 +101,7 @@ def test_up_demo_replay_sql_and_clean_stop(
     }
     replay_file = tmp_path / "replay.jsonl"
     replay_file.write_bytes(orjson.dumps(good) + b"\n{broken\n\n")
-    replayed = _cli("replay", str(replay_file), "--format", "json", "--timeout", "90", cwd=tmp_path, env=environment)
+    replayed = _cli("replay", str(replay_file), "--json", "--timeout", "90", cwd=tmp_path, env=environment)
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
     summary = orjson.loads(replayed.stdout)
     assert (summary["produced"], summary["in_lineage"], summary["dead_lettered"], summary["unaccounted"]) == (
@@ -111,7 +111,7 @@ def test_up_demo_replay_sql_and_clean_stop(
         0,
     )
 
-    traced = _cli("trace", "emp-777", "--tenant", "sapporo-foods", "--format", "json", cwd=tmp_path, env=environment)
+    traced = _cli("trace", "emp-777", "--tenant", "sapporo-foods", "--json", cwd=tmp_path, env=environment)
     assert traced.returncode == 0, traced.stderr
     trace = orjson.loads(traced.stdout)
     assert [c["event_id"] for c in trace["collections"]] == [good["event_id"]]
@@ -120,6 +120,15 @@ def test_up_demo_replay_sql_and_clean_stop(
     refused = _cli("sql", "DROP TABLE collection_lineage", cwd=tmp_path, env=environment)
     assert refused.returncode == 2
     assert "refused" in refused.stderr
+
+    period = ("--from", str(date.today() - timedelta(days=1)), "--to", str(date.today() + timedelta(days=2)))
+    reported = _cli("report", *period, "--json", cwd=tmp_path, env=environment)  # through the running API
+    assert reported.returncode == 0, reported.stderr
+    report = orjson.loads(reported.stdout)
+    assert report["collections"]["events"] >= 1
+    records = _cli("records", "third-party", *period, "--json", cwd=tmp_path, env=environment)
+    assert records.returncode == 0, records.stderr
+    assert isinstance(orjson.loads(records.stdout), list)
 
     stack.send_signal(signal.SIGINT)
     assert stack.wait(timeout=60) == 0
