@@ -223,12 +223,39 @@ def trace(
     if output is OutputFormat.JSON:
         typer.echo(orjson.dumps(jsonable_encoder(result)).decode())
         return
-    console.print(f"tenant {result['tenant_id']}; pseudonyms by key: {result['pseudonyms']}")
-    for section in ("collections", "uses_and_disclosures"):
-        rows = result[section]
-        Console().print(f"[bold]{section}[/bold]: {len(rows)}")
-        if rows:
-            _print_rows(list(rows[0]), [list(r.values()) for r in rows], output)
+    _print_trace(result)
+
+
+def _when(value: Any) -> str:
+    return str(value).replace("T", " ")[:19]
+
+
+def _print_trace(result: dict[str, Any]) -> None:
+    """The trace as two readable tables; --json has every field."""
+    out = Console()
+    keys = ", ".join(f"{key}: {pseudonym[:16]}…" for key, pseudonym in result["pseudonyms"].items())
+    out.print(f"tenant [bold]{result['tenant_id']}[/bold]; pseudonym by key {keys}")
+    collections = Table(title=f"collections ({len(result['collections'])})")
+    for column in ("occurred (UTC)", "kind", "service", "data categories", "purposes", "removed"):
+        collections.add_column(column, overflow="fold")
+    for row in result["collections"]:
+        reasons = ", ".join(sorted(set(row["removed_reasons"])))
+        removed = f"{len(row['removed_paths'])} ({reasons})" if row["removed_paths"] else ""
+        collections.add_row(
+            _when(row["occurred_at"]), row["kind"], row["source_service"], ", ".join(row["data_categories"]),
+            ", ".join(row["purposes"]), removed,
+        )  # fmt: skip
+    out.print(collections)
+    activity = Table(title=f"uses and disclosures ({len(result['uses_and_disclosures'])})")
+    for column in ("occurred (UTC)", "activity", "actor", "purpose", "data", "recipient", "decision"):
+        activity.add_column(column, overflow="fold")
+    for row in result["uses_and_disclosures"]:
+        decision = "allowed" if row["allowed"] else "[red]" + ", ".join(row["violation_codes"]) + "[/red]"
+        activity.add_row(
+            _when(row["occurred_at"]), row["activity"], row["actor"], row["purpose"], ", ".join(row["data"]),
+            f"{row['recipient_kind']}: {row['recipient_id']}", decision,
+        )  # fmt: skip
+    out.print(activity)
 
 
 def main() -> None:
