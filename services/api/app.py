@@ -19,7 +19,7 @@ from services.policy.engine import PolicyEngine
 from services.reports.model import PurposeReport
 from services.reports.period import InvalidPeriod, check_period
 from services.reports.provisions import PROVISION_QUERY, provision_csv, provision_parameters
-from services.reports.queries import build_report_async
+from services.reports.queries import build_report
 from services.reports.render import MEDIA_TYPES, ReportFormat, render
 from services.stages.pseudonymize import PseudonymKeyring
 from services.store.async_store import AsyncLineageStore
@@ -196,7 +196,7 @@ def create_api(
         if engine is None:
             raise HTTPException(status_code=503, detail="this API has no policy to report against")
         _period(start, end)
-        report = await build_report_async(store, engine, start, end, tenant)
+        report = await store.call(build_report, engine, start, end, tenant)  # on the store's own thread
         if output_format is ReportFormat.JSON:
             return report
         return Response(render(report, output_format), media_type=MEDIA_TYPES[output_format])

@@ -107,12 +107,6 @@ class QueryReader(Protocol):
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult: ...
 
 
-class AsyncQueryReader(Protocol):
-    """A reader whose queries are awaited (the API's store)."""
-
-    async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult: ...
-
-
 def report_queries(
     engine: PolicyEngine, start: datetime, end: datetime, tenant: str | None = None
 ) -> dict[str, ReportQuery]:
@@ -139,19 +133,4 @@ def build_report(
     """The purpose-limitation report of [start, end), of one tenant or (None) of all, read through ``reader``."""
     queries = report_queries(engine, start, end, tenant)
     results = {name: reader.query(query.sql, query.parameters) for name, query in queries.items()}
-    return assemble_report(engine, results, start, end, tenant, generated_at or datetime.now(UTC))
-
-
-async def build_report_async(
-    reader: AsyncQueryReader,
-    engine: PolicyEngine,
-    start: datetime,
-    end: datetime,
-    tenant: str | None = None,
-    *,
-    generated_at: datetime | None = None,
-) -> PurposeReport:
-    """:func:`build_report` over a reader whose queries are awaited; the same queries, the same report."""
-    queries = report_queries(engine, start, end, tenant)
-    results = {name: await reader.query(query.sql, query.parameters) for name, query in queries.items()}
     return assemble_report(engine, results, start, end, tenant, generated_at or datetime.now(UTC))
