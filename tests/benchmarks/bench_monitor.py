@@ -13,7 +13,6 @@ import itertools
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 from schemas.events import CollectionKind
@@ -24,6 +23,7 @@ from services.emitter.client import Emitter
 from services.pipeline import Pipeline
 from services.processors.monitor import changelog_topics
 from services.settings import Settings
+from tests.benchmarks.bench_pipeline import bench_settings
 from tests.integration.harness import PipelineHarness
 
 
@@ -33,14 +33,7 @@ def _decided(harness: PipelineHarness) -> int:
 
 def bench_monitor(events: int, workdir: Path) -> None:
     with LocalBroker(free_port(), log_file=workdir / "tansu.log") as broker:
-        unique = uuid.uuid4().hex[:8]
-        settings = Settings(
-            kafka_bootstrap=broker.bootstrap,
-            clickhouse_path=workdir / "chdb",
-            clickhouse_database=f"bench_{unique}",
-            app_id=f"bench-{unique}",
-            pseudonym_key="bench-key-0123456789abcdef",
-        )
+        settings = bench_settings(broker.bootstrap, workdir)
         topics = Pipeline(settings).topics
         ensure_topics(settings.bootstrap, [*topics.all, *changelog_topics(settings)], settings.topic_partitions)
         activity = [

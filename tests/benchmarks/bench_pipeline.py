@@ -43,6 +43,18 @@ def bench_stages(events: int) -> None:
     print(f"  last batch: {len(result.ok)} tagged, {len(result.dead)} dead letters")
 
 
+def bench_settings(bootstrap: str, workdir: Path) -> Settings:
+    """Settings of one benchmark run: its own database, consumer group and a fixed key."""
+    unique = uuid.uuid4().hex[:8]
+    return Settings(
+        kafka_bootstrap=bootstrap,
+        clickhouse_path=workdir / "chdb",
+        clickhouse_database=f"bench_{unique}",
+        app_id=f"bench-{unique}",
+        pseudonym_key="bench-key-0123456789abcdef",
+    )
+
+
 def _stored(harness: PipelineHarness) -> int:
     rows = harness.query("SELECT (SELECT count() FROM collection_lineage) + (SELECT count() FROM dead_letters)").rows
     return int(rows[0][0])
@@ -51,14 +63,7 @@ def _stored(harness: PipelineHarness) -> int:
 def bench_end_to_end(events: int, workdir: Path) -> None:
     """Produce a backlog first, then time how fast the pipeline drains it into ClickHouse."""
     with LocalBroker(free_port(), log_file=workdir / "tansu.log") as broker:
-        unique = uuid.uuid4().hex[:8]
-        settings = Settings(
-            kafka_bootstrap=broker.bootstrap,
-            clickhouse_path=workdir / "chdb",
-            clickhouse_database=f"bench_{unique}",
-            app_id=f"bench-{unique}",
-            pseudonym_key="bench-key-0123456789abcdef",
-        )
+        settings = bench_settings(broker.bootstrap, workdir)
         topics = Pipeline(settings).topics
         ensure_topics(settings.bootstrap, topics.all, settings.topic_partitions)
         started = time.perf_counter()
