@@ -145,6 +145,9 @@ def add_monitor_agent(
             batch = [source_record(e) for e in events]
             result = monitor_batch(batch, subjects, consents, decider, key)
             decided_at = datetime.now(UTC)
+            # Counted and alerted before the insert: a store that is down holds the insert (and the offsets),
+            # but must not hide the violations from the alert rules meanwhile.
+            _count(metrics, result.evaluated, gaps)
             alerts = _alert_messages(aggregator.add(result.evaluated, decided_at), topics.violations, metrics)
             await publish(app.producer, alerts)
             await dead_letters(result)
@@ -156,7 +159,6 @@ def add_monitor_agent(
                 },
                 span(batch),
             )
-            _count(metrics, result.evaluated, gaps)
             if observer is not None:
                 observer.observe_monitor(result.evaluated, result.dead)
             metrics.last_batch.labels("monitor").set_to_current_time()
