@@ -40,7 +40,7 @@ def third_party(
     try:
         if json_output:
             result = reader.query(PROVISION_QUERY, provision_parameters(start, end))
-            echo_json([dict(zip(result.columns, row, strict=True)) for row in result.rows])
+            echo_json(result.records())
         else:
             write_provision_csv(reader, start, end)
     finally:

@@ -88,10 +88,6 @@ ORDER BY decided_at DESC, code LIMIT 20
 """
 
 
-def _records(result: QueryResult) -> list[dict[str, Any]]:
-    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
-
-
 def timeline_step(window: timedelta) -> int:
     """Seconds per timeline bucket: about :data:`TIMELINE_BUCKETS` buckets, at least ten seconds each."""
     return max(10, int(window.total_seconds()) // TIMELINE_BUCKETS)
@@ -142,11 +138,11 @@ def dashboard_data(reader: Reader, until: datetime, window: timedelta) -> dict[s
         "window": {"since": since.isoformat(), "until": until.isoformat(), "step_s": step},
         "counts": {name: int(value or 0) for name, value in zip(_COUNT_NAMES, counts, strict=True)},
         "flows": {
-            "category_to_purpose": _records(reader.query(_CATEGORY_TO_PURPOSE, period)),
-            "purpose_to_destination": _records(reader.query(_PURPOSE_TO_DESTINATION, {**period, "internal": INTERNAL})),
+            "category_to_purpose": reader.query(_CATEGORY_TO_PURPOSE, period).records(),
+            "purpose_to_destination": reader.query(_PURPOSE_TO_DESTINATION, {**period, "internal": INTERNAL}).records(),
         },
-        "collected": _records(reader.query(_COLLECTED, period)),
-        "timeline": _records(reader.query(_TIMELINE, {**period, "step": step})),
-        "dead_letters": _records(reader.query(_DEAD_LETTERS, period)),
-        "recent_violations": _records(reader.query(_RECENT_VIOLATIONS, period)),
+        "collected": reader.query(_COLLECTED, period).records(),
+        "timeline": reader.query(_TIMELINE, {**period, "step": step}).records(),
+        "dead_letters": reader.query(_DEAD_LETTERS, period).records(),
+        "recent_violations": reader.query(_RECENT_VIOLATIONS, period).records(),
     }

@@ -36,10 +36,6 @@ Record = dict[str, Any]
 _SEVERITY_RANK = {severity.value: rank for rank, severity in enumerate(Severity)}
 
 
-def _records(result: QueryResult) -> list[Record]:
-    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
-
-
 def _policy_order(known: Iterable[str]) -> Callable[[str | None], tuple[int, int, str]]:
     """Sort key: names in the policy's order, then names it does not know alphabetically, then None."""
     index = {name: position for position, name in enumerate(known)}
@@ -85,7 +81,7 @@ def _collections(engine: PolicyEngine, results: Mapping[str, QueryResult]) -> Co
     policy = engine.policy
     observed = {
         (_or_none(r["data_category"]), _or_none(r["purpose"])): (int(r["events"]), int(r["subjects"]))
-        for r in _records(results["collection_matrix"])
+        for r in results["collection_matrix"].records()
     }
     declared = {
         (category, purpose)
@@ -95,7 +91,7 @@ def _collections(engine: PolicyEngine, results: Mapping[str, QueryResult]) -> Co
     }
     category_key, purpose_key = _policy_order(policy.data_categories), _policy_order(policy.purposes)
     cells = sorted(declared | set(observed), key=lambda cell: (category_key(cell[0]), purpose_key(cell[1])))
-    totals = _records(results["collection_totals"])[0]
+    totals = results["collection_totals"].records()[0]
     return CollectionSection(
         events=int(totals["events"]),
         subjects=int(totals["subjects"]),
@@ -110,8 +106,8 @@ def _collections(engine: PolicyEngine, results: Mapping[str, QueryResult]) -> Co
             )
             for category, purpose in cells
         ],
-        by_kind=[KindTotal.model_validate(r) for r in _records(results["collection_kinds"])],
-        removed_by_reason=[RemovalCount.model_validate(r) for r in _records(results["collection_removals"])],
+        by_kind=[KindTotal.model_validate(r) for r in results["collection_kinds"].records()],
+        removed_by_reason=[RemovalCount.model_validate(r) for r in results["collection_removals"].records()],
     )
 
 
@@ -134,19 +130,19 @@ def _activities(engine: PolicyEngine, results: Mapping[str, QueryResult]) -> Act
     policy = engine.policy
     category_key, purpose_key = _policy_order(policy.data_categories), _policy_order(policy.purposes)
     cells = sorted(
-        (ActivityCell.model_validate(r) for r in _records(results["activity_matrix"])),
+        (ActivityCell.model_validate(r) for r in results["activity_matrix"].records()),
         key=lambda c: (c.activity, category_key(c.data_category), purpose_key(c.purpose)),
     )
     kind_key = _policy_order(kind.value for kind in RecipientKind)
     recipients = sorted(
-        (_recipient(policy, r) for r in _records(results["recipients"])),
+        (_recipient(policy, r) for r in results["recipients"].records()),
         key=lambda r: (kind_key(r.recipient_kind), r.recipient_id),
     )
     return ActivitySection(by_category_and_purpose=cells, by_recipient=recipients)
 
 
 def _violations(results: Mapping[str, QueryResult]) -> list[ViolationGroup]:
-    groups = [ViolationGroup.model_validate(r) for r in _records(results["violations"])]
+    groups = [ViolationGroup.model_validate(r) for r in results["violations"].records()]
     return sorted(
         groups,
         key=lambda g: (_SEVERITY_RANK.get(g.severity, len(_SEVERITY_RANK)), g.code, g.actor, g.purpose, g.recipient_id),
@@ -158,9 +154,9 @@ def _purposes(
 ) -> list[PurposeActivity]:
     """Every purpose of the policy, active or not, then the purposes events named that the policy does not know."""
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for r in _records(results["collection_purposes"]):
+    for r in results["collection_purposes"].records():
         counts[r["purpose"]].update(collected_events=int(r["events"]), collected_subjects=int(r["subjects"]))
-    for r in _records(results["activity_purposes"]):
+    for r in results["activity_purposes"].records():
         plural = "uses" if r["activity"] == "use" else "disclosures"
         counts[r["purpose"]].update({f"{plural}_allowed": int(r["allowed"]), f"{plural}_denied": int(r["denied"])})
     for group in violations:
@@ -209,15 +205,15 @@ def assemble_report(
         generated_at=generated_at,
     )
     violations = _violations(results)
-    provisions = [ProvisionCount.model_validate(r) for r in _records(results["provisions"])]
+    provisions = [ProvisionCount.model_validate(r) for r in results["provisions"].records()]
     return PurposeReport(
         header=header,
         purposes=_purposes(engine, results, violations),
         collections=_collections(engine, results),
         uses_and_disclosures=_activities(engine, results),
         violations=violations,
-        gaps=[GapGroup.model_validate(r) for r in _records(results["gaps"])],
-        dead_letters=[DeadLetterCount.model_validate(r) for r in _records(results["dead_letters"])],
+        gaps=[GapGroup.model_validate(r) for r in results["gaps"].records()],
+        dead_letters=[DeadLetterCount.model_validate(r) for r in results["dead_letters"].records()],
         provisions=ProvisionSection(
             article=policy.third_party_provision.article,
             retention_years=policy.third_party_provision.record_retention_years,

@@ -18,6 +18,10 @@ class QueryResult:
     columns: list[str]
     rows: list[list[Any]]
 
+    def records(self) -> list[dict[str, Any]]:
+        """Each row as a column -> value mapping."""
+        return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
+
 
 @dataclass(frozen=True)
 class Accounting:

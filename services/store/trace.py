@@ -33,5 +33,5 @@ def trace(store: LineageStore, keyring: PseudonymKeyring, tenant_id: str, subjec
     result: dict[str, Any] = {"tenant_id": tenant_id, "pseudonyms": pseudonyms}
     for section, sql in _QUERIES.items():
         rows = store.query(sql, {"tenant": tenant_id, "p": list(pseudonyms.values())})
-        result[section] = [dict(zip(rows.columns, row, strict=True)) for row in rows.rows]
+        result[section] = rows.records()
     return result
