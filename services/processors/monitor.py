@@ -96,10 +96,11 @@ def add_monitor_agent(
     gaps = GapFinder(decider.engine)
     aggregator = AlertAggregator(timedelta(seconds=settings.alert_window_s))
 
-    async def dead_letters(result: MonitorResult) -> None:
-        await publish(app.producer, [encode_dead_letter(d, topics.dead_letter) for d in result.dead])
+    def dead_letters(result: MonitorResult) -> list[OutgoingMessage]:
+        """The batch's dead letters as messages, counted."""
         for letter in result.dead:
             metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
+        return [encode_dead_letter(d, topics.dead_letter) for d in result.dead]
 
     async def monitor_state(stream: faust.StreamT[bytes]) -> None:
         """Consents and rights requests into the tables; the decision agent waits for them."""
@@ -107,13 +108,13 @@ def add_monitor_agent(
             progress.working(True)
             try:
                 result = monitor_batch([source_record(e) for e in events], subjects, consents, decider, key)
-                await dead_letters(result)
+                await publish(app.producer, dead_letters(result))
             finally:
                 progress.working(False)
             for event in events:
                 progress.applied(event.message.tp, event.message.offset, event.message.timestamp)
 
-    async def settle(progress: StateProgress, produced_at: float) -> dict[TP, int]:
+    async def settle(produced_at: float) -> dict[TP, int]:
         """Wait for the state sent before a batch produced at ``produced_at``; return what is still missing.
 
         First every state message below the consumer's high-water marks; then, while a state partition's
@@ -134,7 +135,7 @@ def add_monitor_agent(
     async def monitor(stream: faust.StreamT[bytes]) -> None:
         """Uses and disclosures decided against the policy and the state, once the state has caught up."""
         async for events in batches(stream).take_events(settings.batch_size, within=settings.batch_window_s):
-            missing = await settle(progress, max(e.message.timestamp for e in events))
+            missing = await settle(max(e.message.timestamp for e in events))
             if missing:
                 metrics.monitor_state_timeouts.inc()
                 log.warning(
@@ -149,8 +150,7 @@ def add_monitor_agent(
             # but must not hide the violations from the alert rules meanwhile.
             _count(metrics, result.evaluated, gaps)
             alerts = _alert_messages(aggregator.add(result.evaluated, decided_at), topics.violations, metrics)
-            await publish(app.producer, alerts)
-            await dead_letters(result)
+            await publish(app.producer, [*alerts, *dead_letters(result)])
             await writer.write_rows(
                 {
                     "activity_decisions": (ACTIVITY_COLUMNS, activity_rows(result.evaluated, decided_at)),
