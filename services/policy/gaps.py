@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.policy.engine import PolicyEngine
+from services.stages.minimize import allow_list_for
 from services.stages.records import RemovalReason, RemovedField
 
 PAYLOAD_PREFIX = "payload."
@@ -47,12 +48,12 @@ class GapFinder:
         self.checks_services = bool(policy.services)
         self.purposes = frozenset(policy.purposes)
         self.data_refs = engine.known_refs
+        # Every path the minimization walk knows: each kind's allowed leaves and the objects above them.
         self.field_paths = frozenset(
-            PAYLOAD_PREFIX + ".".join(parts[:depth])
-            for rule in policy.collection_kinds.values()
-            for path in rule.fields
-            for parts in [path.split(".")]
-            for depth in range(1, len(parts) + 1)
+            PAYLOAD_PREFIX + path
+            for kind in policy.collection_kinds
+            if (allow := allow_list_for(engine, kind)) is not None
+            for path in (*allow.leaves, *allow.branches)
         )
 
     def _service(self, stream: str, service: str) -> list[Gap]:
