@@ -57,6 +57,18 @@ class Settings(BaseSettings):
     local_key_file: Path = Field(
         default=Path("var/pseudonym.key"), description="Where the generated local key lives (embedded default)."
     )
+    quarantine_key: SecretStr | None = Field(
+        default=None,
+        description="AES-256-GCM key (64 hex digits) sealing refused events on the dead-letter topic "
+        "(prefer quarantine_key_file). Separate from the pseudonym key: only operators who replay hold it.",
+    )
+    quarantine_key_file: Path | None = Field(
+        default=None, description="File holding the quarantine key. Unset with no key: a generated key under var/."
+    )
+    local_quarantine_key_file: Path = Field(
+        default=Path("var/quarantine.key"),
+        description="Where the generated local quarantine key lives (embedded default).",
+    )
 
     batch_size: int = Field(default=2000, ge=1, description="Most events a stage takes per batch.")
     batch_window_s: float = Field(default=0.5, gt=0, description="Longest wait for a batch to fill, in seconds.")
@@ -65,7 +77,14 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Longest wait for a sink batch to fill (each insert has a fixed cost)."
     )
     dead_letter_retention_h: float = Field(
-        default=168.0, gt=0, description="Retention of the dead-letter topic, which keeps unparseable bytes as sent."
+        default=72.0,
+        gt=0,
+        description="Retention of the dead-letter topic: refused events, sealed with the quarantine key.",
+    )
+    max_clock_skew_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="How far past ingestion an event's occurred_at may lie before it is refused.",
     )
     monitor_state_wait_s: float = Field(
         default=5.0,

@@ -22,6 +22,7 @@ from schemas.events import CollectionKind
 from services.api.client import ApiError, ApiLineageReader, api_is_up
 from services.broker.admin import BrokerUnavailable
 from services.broker.local import LocalBrokerError
+from services.cli.dead_letters import dead_letters_cli
 from services.cli.demo import emit_demo
 from services.cli.output import JsonFlag
 from services.cli.policy import policy_cli
@@ -31,6 +32,7 @@ from services.cli.report import report
 from services.emitter.client import Emitter
 from services.keys import PseudonymKeyError, load_keyring
 from services.policy.loader import PolicyFileError
+from services.quarantine import QuarantineKeyError
 from services.replay import account, produce_lines
 from services.settings import Settings
 from services.store.client import StoreUnavailable
@@ -41,6 +43,7 @@ from services.topics import Topics
 cli = typer.Typer(help="Real-time privacy lineage for the Rakuro attendance service.", no_args_is_help=True)
 cli.add_typer(policy_cli, name="policy")
 cli.add_typer(records_cli, name="records")
+cli.add_typer(dead_letters_cli, name="dead-letters")
 cli.command(name="emit-demo")(emit_demo)
 cli.command(name="report")(report)
 console = Console(stderr=True)
@@ -87,6 +90,7 @@ def up(
         LocalBrokerError,
         BrokerUnavailable,
         PseudonymKeyError,
+        QuarantineKeyError,
         StoreUnavailable,
     ) as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
