@@ -1,24 +1,102 @@
 """Collection event contract, version 1: an envelope plus a payload typed per kind.
 
 Attendance microservices emit one JSON object per event to ``collection.<kind>.v1``.
-Payload models accept unknown keys on purpose: minimization, not validation, decides
-what is kept, so that a field the policy does not allow is removed *with evidence*
-instead of failing the whole event.
+The contract is read strictly, with JSON's own types (see :func:`collection_adapter`): an integer is an
+integer, never a numeric string; a time is an ISO 8601 string with an offset. The exported JSON Schema is
+generated from the same models, so the parser and the schema refuse the same events.
+
+Payload models accept unknown keys on purpose: minimization, not validation, decides what is kept, so that a
+field the policy does not allow is removed *with evidence* instead of failing the whole event. Where fields
+differ by record type (allied data), each record type has its own model, chosen by ``record_type``: a field
+exists only where its record type defines it (a ``title`` only on a scheduler entry).
+
+Free-text fields carry a :class:`KeptText` bound instead of a parse-time maximum: a longer value is not what
+the field is for (a 40 KB "application name"), so minimization removes it as content rather than refusing
+the whole event.
 """
 
 from __future__ import annotations
 
 import socket
+import types
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from functools import cache
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    RootModel,
+    StringConstraints,
+    Tag,
+    TypeAdapter,
+    create_model,
+)
+from pydantic.fields import FieldInfo
 
 SPEC = "rakuro.collection/v1"
 
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+@dataclass(frozen=True, slots=True)
+class KeptText:
+    """Marks a free-text field: minimization runs the content detectors on it, with this length bound."""
+
+    max_chars: int
+
+
+def kept_text_bound(field: FieldInfo) -> KeptText | None:
+    """The :class:`KeptText` marker of a model field (pydantic moves a bare ``Annotated``'s into ``metadata``)."""
+    return next((m for m in field.metadata if isinstance(m, KeptText)), None) or _bound_in(field.annotation)
+
+
+def _bound_in(annotation: Any) -> KeptText | None:
+    """The :class:`KeptText` marker inside an annotation (through ``X | None``), or None."""
+    if get_origin(annotation) is Annotated:
+        return next((m for m in annotation.__metadata__ if isinstance(m, KeptText)), None)
+    if get_origin(annotation) in (Union, types.UnionType):
+        return next((b for arg in get_args(annotation) if (b := _bound_in(arg)) is not None), None)
+    return None
+
+
+TEXT_BOUND = 256
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    KeptText(TEXT_BOUND),
+    Field(
+        description=f"Free text; a value longer than {TEXT_BOUND} characters is removed by minimization as content.",
+        json_schema_extra={"x-lineage-kept-max-length": TEXT_BOUND},
+    ),
+]
+"""The free text fields carry: names, departments, application and screen names, titles."""
+
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _representable(value: datetime) -> datetime:
+    # Any offset may be written, but the instant must exist in UTC between 1970 and 9999: year 9999 at -05:00 is
+    # year 10000 in UTC, which no store, no report and no downstream consumer can represent.
+    try:
+        instant = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("instant outside the years 1970-9999 in UTC") from None
+    if instant < _EARLIEST:
+        raise ValueError("instant outside the years 1970-9999 in UTC")
+    return value
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_representable)]
+"""A point in time with its UTC offset, representable in UTC (1970-9999)."""
 
 
 def _ip_address(value: str) -> str:
@@ -74,7 +152,7 @@ class CollectionEnvelope(BaseModel):
     event_id: UUID = Field(description="Unique per event; the idempotency key of the lineage store.")
     kind: CollectionKind
     kind_version: int = Field(ge=1, description="Version of the payload contract of this kind.")
-    occurred_at: AwareDatetime = Field(description="When the data was collected; selects the policy version.")
+    occurred_at: Moment = Field(description="When the data was collected; selects the policy version.")
     tenant_id: Identifier = Field(description="The Registered User (customer company) the data belongs to.")
     source_service: Identifier = Field(description="The microservice that collected the data.")
     subject: Subject
@@ -94,8 +172,8 @@ Count = Annotated[int, Field(ge=0, le=1_000_000)]
 class Organization(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    name: ShortText
-    division: ShortText | None = None
+    name: Text
+    division: Text | None = None
 
 
 class BankAccount(BaseModel):
@@ -112,8 +190,8 @@ class BankAccount(BaseModel):
 class UserProfilePayloadV1(_Payload):
     """Information of User and login ID (Art. 2.1(1)(i), Art. 3.1). A password value is never part of it."""
 
-    name: ShortText
-    department: ShortText | None = None
+    name: Text
+    department: Text | None = None
     email_address: Email | None = None
     telephone_number: Phone | None = None
     organization: Organization | None = None
@@ -132,16 +210,16 @@ class AccessLogPayloadV1(_Payload):
     """Log Information (Art. 2.1(1)(ii)): IP address, request time, operation history, usage situation."""
 
     ip_address: IPAddress
-    requested_at: AwareDatetime
-    operation: ShortText = Field(description="The operation performed, e.g. clock_in, view_timesheet.")
-    screen: ShortText | None = Field(default=None, description="Where in the Services it happened (usage situation).")
+    requested_at: Moment
+    operation: Text = Field(description="The operation performed, e.g. clock_in, view_timesheet.")
+    screen: Text | None = Field(default=None, description="Where in the Services it happened (usage situation).")
 
 
 class CookiePayloadV1(_Payload):
     """Cookie (Art. 2.1(1)(iii)): identifies a browser, not a person."""
 
     cookie_id: Identifier
-    first_seen_at: AwareDatetime | None = None
+    first_seen_at: Moment | None = None
 
 
 class AlliedRecordType(StrEnum):
@@ -153,27 +231,73 @@ class AlliedRecordType(StrEnum):
     FILE_SHARE = "file_share"
 
 
-class AlliedPayloadV1(_Payload):
-    """Allied Data (Art. 2.1(2)): usage history from allied services, never message subjects, texts or files.
+class _AlliedRecord(_Payload):
+    occurred_at: Moment = Field(description="When it happened in the allied service.")
+    application: Text | None = Field(default=None, description="The allied application (Outlook, Slack, calendar…).")
 
-    Which fields apply depends on ``record_type``; e-mail subjects and bodies, chat and social-media texts and
-    attachment contents are not part of the contract and are removed by minimization if sent.
-    """
 
-    record_type: AlliedRecordType
-    occurred_at: AwareDatetime
-    computer_name: ShortText | None = None
-    logged_out_at: AwareDatetime | None = None
+class LoginHistoryV1(_AlliedRecord):
+    """Login history of computers."""
+
+    record_type: Literal["login_history"]
+    computer_name: Text | None = None
+    logged_out_at: Moment | None = None
+
+
+class EmailTransmissionV1(_AlliedRecord):
+    """E-mail transmission history: how many recipients, how large, whether with attachments; never subject or text."""
+
+    record_type: Literal["email_transmission"]
     recipient_count: Count | None = None
     has_attachments: bool | None = None
     size_bytes: Count | None = None
-    application: ShortText | None = None
+
+
+class SystemUsageV1(_AlliedRecord):
+    """Other internal system usage history."""
+
+    record_type: Literal["system_usage"]
     duration_s: Count | None = None
-    title: ShortText | None = Field(default=None, description="Scheduler title: collected (Art. 2.1(2)).")
-    ends_at: AwareDatetime | None = None
+
+
+class SchedulerEntryV1(_AlliedRecord):
+    """A scheduler entry: its title is collected (Art. 2.1(2) "include titles of scheduler")."""
+
+    record_type: Literal["scheduler_entry"]
+    title: Text | None = Field(default=None, description="Scheduler title: collected (Art. 2.1(2)).")
+    ends_at: Moment | None = None
+
+
+class MessageActivityV1(_AlliedRecord):
+    """Chat or social-media activity: how many messages where; never their texts or subjects."""
+
+    record_type: Literal["message_activity"]
     channel_type: Literal["chat", "social_media"] | None = None
     message_count: Count | None = None
-    file_type: ShortText | None = None
+
+
+class FileShareV1(_AlliedRecord):
+    """A shared or attached file: its type and size; never its contents."""
+
+    record_type: Literal["file_share"]
+    file_type: Text | None = None
+    size_bytes: Count | None = None
+
+
+AlliedRecord = Annotated[
+    LoginHistoryV1 | EmailTransmissionV1 | SystemUsageV1 | SchedulerEntryV1 | MessageActivityV1 | FileShareV1,
+    Field(discriminator="record_type"),
+]
+
+
+class AlliedPayloadV1(RootModel[AlliedRecord]):
+    """Allied Data (Art. 2.1(2)): usage history from allied services, never message subjects, texts or files.
+
+    One model per ``record_type``: e-mail subjects and bodies, chat and social-media texts and attachment
+    contents are part of none of them and are removed by minimization if sent.
+    """
+
+    model_config = ConfigDict(frozen=True)
 
 
 class TransmissionRecordType(StrEnum):
@@ -187,13 +311,13 @@ class TransmissionPayloadV1(_Payload):
     """Transmission Data (Art. 2.1(2)): names, departments, telephone numbers, arrival and departure times."""
 
     record_type: TransmissionRecordType
-    at: AwareDatetime
-    personal_name: ShortText
-    department: ShortText | None = None
+    at: Moment
+    personal_name: Text
+    department: Text | None = None
     telephone_number: Phone | None = None
 
 
-PAYLOAD_MODELS: dict[tuple[CollectionKind, int], type[_Payload]] = {
+PAYLOAD_MODELS: dict[tuple[CollectionKind, int], type[BaseModel]] = {
     (CollectionKind.USER_PROFILE, 1): UserProfilePayloadV1,
     (CollectionKind.TERMINAL, 1): TerminalPayloadV1,
     (CollectionKind.ACCESS_LOG, 1): AccessLogPayloadV1,
@@ -206,3 +330,54 @@ PAYLOAD_MODELS: dict[tuple[CollectionKind, int], type[_Payload]] = {
 def payload_model(kind: CollectionKind, version: int) -> type[BaseModel] | None:
     """The payload contract for ``kind`` at ``version``, or None when unsupported."""
     return PAYLOAD_MODELS.get((kind, version))
+
+
+def record_of(payload: BaseModel) -> BaseModel:
+    """The payload's record model: the record-type model inside a per-record-type payload, else the payload."""
+    return payload.root if isinstance(payload, RootModel) else payload
+
+
+@cache
+def collection_model(kind: CollectionKind, version: int) -> type[CollectionEnvelope]:
+    """The envelope with ``kind`` and ``kind_version`` fixed and ``payload`` typed by that kind's payload model.
+
+    Ingest parses with it and the JSON Schema documents are generated from it: one contract, read once.
+    """
+    payload = PAYLOAD_MODELS[(kind, version)]
+    # Literal built from values at runtime: a const in JSON Schema, an exact match in pydantic.
+    kind_type: Any = Literal[kind]
+    version_type: Any = Literal[version]
+    return create_model(
+        f"Collection{payload.__name__}",
+        __base__=CollectionEnvelope,
+        __doc__=(
+            f"A collection event of kind {kind.value}, payload version {version}: the envelope around "
+            f"{payload.__name__}. Payload keys outside the contract are accepted on purpose; minimization "
+            "removes them with evidence."
+        ),
+        kind=(kind_type, Field(description="The collection kind; fixed by this document.")),
+        kind_version=(version_type, Field(description="Version of the payload contract; fixed by this document.")),
+        payload=(payload, Field(description="The kind-specific fields.")),
+    )
+
+
+def _contract_tag(document: Any) -> str | None:
+    if isinstance(document, dict):
+        kind, version = document.get("kind"), document.get("kind_version")
+        if isinstance(kind, str) and type(version) is int:
+            return f"{kind}.v{version}"
+    return None
+
+
+@cache
+def collection_adapter() -> TypeAdapter[CollectionEnvelope]:
+    """Every collection contract in one validator, chosen by ``kind`` and ``kind_version``.
+
+    Validate with ``strict=True``: JSON types only, as the exported JSON Schema says. An event whose kind and
+    version name no contract fails with ``union_tag_invalid`` or ``union_tag_not_found``.
+    """
+    variants = tuple(
+        Annotated[collection_model(kind, version), Tag(f"{kind.value}.v{version}")] for kind, version in PAYLOAD_MODELS
+    )
+    union: Any = Annotated[Union[variants], Discriminator(_contract_tag)]  # noqa: UP007 - built at runtime
+    return TypeAdapter(union)

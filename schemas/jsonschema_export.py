@@ -13,15 +13,14 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel
 
 from schemas.activity import ConsentEvent, DisclosureEvent, RightsRequestEvent, UseEvent
 from schemas.decisions import UseRequest, decision_schema
-from schemas.events import PAYLOAD_MODELS, CollectionEnvelope, CollectionKind
+from schemas.events import PAYLOAD_MODELS, collection_model
 from schemas.policy import Policy
 
 SCHEMA_BASE_URL = "https://purpose-lineage.dev/schemas/"
@@ -51,30 +50,6 @@ def schema_id(file_name: str) -> str:
     return f"{SCHEMA_BASE_URL}{file_name}"
 
 
-@cache
-def collection_model(kind: CollectionKind, version: int) -> type[CollectionEnvelope]:
-    """The envelope with ``kind`` and ``kind_version`` fixed and ``payload`` typed by that kind's payload model.
-
-    Validating with it is equivalent to what ingest does in two steps (envelope, then payload model).
-    """
-    payload = PAYLOAD_MODELS[(kind, version)]
-    # Literal built from values at runtime: a const in JSON Schema, an exact match in pydantic.
-    kind_type: Any = Literal[kind.value]
-    version_type: Any = Literal[version]
-    return create_model(
-        f"Collection{payload.__name__}",
-        __base__=CollectionEnvelope,
-        __doc__=(
-            f"A collection event of kind {kind.value}, payload version {version}: the envelope around "
-            f"{payload.__name__}. Payload keys outside the contract are accepted on purpose; minimization "
-            "removes them with evidence."
-        ),
-        kind=(kind_type, Field(description="The collection kind; fixed by this document.")),
-        kind_version=(version_type, Field(description="Version of the payload contract; fixed by this document.")),
-        payload=(payload, Field(description="The kind-specific fields.")),
-    )
-
-
 def _document(file_name: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"$schema": DIALECT, "$id": schema_id(file_name), **schema}
 
@@ -84,6 +59,7 @@ def export_schemas() -> dict[str, dict[str, Any]]:
     documents: dict[str, dict[str, Any]] = {}
     for kind, version in sorted(PAYLOAD_MODELS, key=lambda key: (key[0].value, key[1])):
         name = schema_file_name(f"collection.{kind.value}.v{version}")
+        # The parser reads strictly (JSON types, no coercion): the schema is the same contract.
         documents[name] = _document(name, collection_model(kind, version).model_json_schema())
     for stem, model in _MODELS:
         name = schema_file_name(stem)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -19,6 +19,7 @@ DataKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 DataRef = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}(\.[a-z][a-z0-9_]{0,62})?$")]
 """A whole data category (``log_information``) or one item of it (``log_information.ip_address``)."""
 Article = Annotated[str, StringConstraints(min_length=1, max_length=120)]
+Marker = Annotated[str, StringConstraints(min_length=2, max_length=40)]
 FieldPath = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}(\.[a-z][a-z0-9_]{0,62}){0,3}$")]
 """A payload field, nested fields joined by dots (``bank_account.account_number``)."""
 
@@ -58,16 +59,42 @@ class ExcludedContent(_Strict):
     article: Article
     types: dict[Key, str] = Field(min_length=1)
     not_excluded: list[DataRef] = Field(default_factory=list, description="Look-alikes that are collected.")
-    markers: list[Annotated[str, StringConstraints(min_length=2, max_length=40)]] = Field(
-        default_factory=list, description="Key names that mark excluded content, matched case-insensitively."
+    markers: list[Marker] = Field(
+        default_factory=list,
+        description="Key names that mark excluded content: found anywhere in a key, in any case and width "
+        "(NFKC: full-width letters too), ignoring separators (emailBody, EMAIL_BODY).",
+    )
+    word_markers: list[Marker] = Field(
+        default_factory=list,
+        description="Key names that mark excluded content only as a whole word of a key (post, not postal_code).",
+    )
+
+
+class FieldRule(_Strict):
+    """A payload field collected on some record types only (a title on a scheduler entry)."""
+
+    item: DataRef
+    record_types: list[Key] = Field(min_length=1, description="The record types on which the field is collected.")
+    elsewhere: Literal["not_allowed", "excluded_content"] = Field(
+        default="not_allowed",
+        description="What the field is on any other record type, as its removal is evidenced: excluded_content "
+        "where it can only be message or attachment content there (an e-mail's title is its subject).",
     )
 
 
 class CollectionKindRule(_Strict):
-    """The allow-list of one collection kind: payload field path -> ``category.item``."""
+    """The allow-list of one collection kind: payload field path -> ``category.item`` (or a record-type rule)."""
 
     article: Article
-    fields: dict[FieldPath, DataRef] = Field(min_length=1)
+    record_type_field: DataKey | None = Field(
+        default=None, description="The payload field naming the record type, for fields limited to record types."
+    )
+    fields: dict[FieldPath, DataRef | FieldRule] = Field(min_length=1)
+
+    def item_of(self, path: str) -> str:
+        """The ``category.item`` a field path is collected as."""
+        rule = self.fields[path]
+        return rule.item if isinstance(rule, FieldRule) else rule
 
 
 class LegalBasis(_Strict):
@@ -229,9 +256,14 @@ class Policy(_Strict):
             if not self.resolves(ref):
                 raise ValueError(f"excluded_content.not_excluded: unknown data '{ref}'")
         for kind, rule in self.collection_kinds.items():
-            for field, ref in rule.fields.items():
+            for field in rule.fields:
+                ref = rule.item_of(field)
                 if "." not in ref or not self.resolves(ref):
                     raise ValueError(f"collection_kinds.{kind}.fields.{field}: unknown data item '{ref}'")
+                if isinstance(rule.fields[field], FieldRule) and rule.record_type_field is None:
+                    raise ValueError(
+                        f"collection_kinds.{kind}.fields.{field}: record_types need the kind's record_type_field"
+                    )
         for key, purpose in self.purposes.items():
             if purpose.legal_basis not in self.legal_bases:
                 raise ValueError(f"purposes.{key}.legal_basis: unknown legal basis '{purpose.legal_basis}'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 from functools import partial
 
 import faust
@@ -22,6 +23,7 @@ from services.policy.loader import load_policy
 from services.processors.app import create_processor_app
 from services.processors.lag import LagProbe, agents_by_topic
 from services.processors.monitor import changelog_topics
+from services.quarantine import load_quarantine_key
 from services.settings import Settings
 from services.sink.writer import LineageWriter
 from services.stages.pipeline import CollectionContext
@@ -49,6 +51,8 @@ class Pipeline:
             key=self.keyring.current,
             kind_of_topic=self.topics.kind_of_collection_topic,
             max_event_bytes=settings.max_event_bytes,
+            quarantine=load_quarantine_key(settings),
+            max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
         )
         self.store: AsyncLineageStore | None = None
         self.app: faust.App | None = None
@@ -59,7 +63,7 @@ class Pipeline:
         """Create topics, open and migrate the store, start the faust agents."""
         settings = self.settings
         loop = asyncio.get_running_loop()
-        # Unparseable events stay only on the dead-letter topic, and only for a short, documented while.
+        # Refused events stay, sealed, only on the dead-letter topic, and only for a short, documented while.
         retention_ms = str(int(settings.dead_letter_retention_h * 3_600_000))
         configs = {self.topics.dead_letter: {"retention.ms": retention_ms}}
         names = [*self.topics.all, *changelog_topics(settings)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -9,7 +10,14 @@ from datetime import datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from schemas.policy import Policy, PolicyVersion, Purpose
+from schemas.policy import CollectionKindRule, Policy, PolicyVersion, Purpose
+
+
+@lru_cache(maxsize=16_384)
+def normalize_key(name: str) -> str:
+    """A key name as markers are matched: NFKC (full-width to ASCII), case-folded, without separators."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return "".join(ch for ch in folded if ch.isalnum())
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +49,10 @@ class PolicyEngine:
             for item, item_spec in spec.items.items()
             if item_spec.personally_identifiable
         )
-        self.excluded_markers: tuple[str, ...] = tuple(m.lower() for m in policy.excluded_content.markers)
+        self.excluded_markers: tuple[str, ...] = tuple(normalize_key(m) for m in policy.excluded_content.markers)
+        self.excluded_word_markers: frozenset[str] = frozenset(
+            normalize_key(m) for m in policy.excluded_content.word_markers
+        )
         self.known_refs: frozenset[str] = self.all_items | frozenset(policy.data_categories)
         """Every valid data reference: each category and each category.item."""
         self.expand_cached = lru_cache(maxsize=4096)(self.expand)
@@ -49,7 +60,7 @@ class PolicyEngine:
             key: self.expand(purpose.data) for key, purpose in policy.purposes.items()
         }
         self._field_items: dict[str, dict[str, str]] = {
-            kind: dict(rule.fields) for kind, rule in policy.collection_kinds.items()
+            kind: {path: rule.item_of(path) for path in rule.fields} for kind, rule in policy.collection_kinds.items()
         }
         self._field_categories: dict[str, dict[str, str]] = {
             kind: {field: ref.partition(".")[0] for field, ref in fields.items()}
@@ -81,8 +92,12 @@ class PolicyEngine:
         return self._field_categories.get(kind, {})
 
     def field_items(self, kind: str) -> Mapping[str, str]:
-        """Payload field -> ``category.item`` for ``kind``; empty when the policy does not know the kind."""
+        """Payload field -> ``category.item`` for ``kind`` (on any record type); empty for a kind the policy lacks."""
         return self._field_items.get(kind, {})
+
+    def kind_rule(self, kind: str) -> CollectionKindRule | None:
+        """The policy's rule for collection ``kind``, or None when the policy does not know the kind."""
+        return self.policy.collection_kinds.get(kind)
 
     def version_at(self, moment: datetime) -> PolicyVersion | None:
         """The policy version in force at ``moment``, or None before the policy was established.

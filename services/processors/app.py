@@ -88,7 +88,7 @@ def create_processor_app(
             batch = [source_record(e) for e in events]
             result = process_collection_batch(batch, context, datetime.now(UTC))
             outgoing = [encode_tagged(r, topics.tagged_for(r.kind)) for r in result.ok]
-            outgoing += [encode_dead_letter(d, topics.dead_letter) for d in result.dead]
+            outgoing += [encode_dead_letter(d, topics.dead_letter, context.quarantine) for d in result.dead]
             await publish(app.producer, outgoing)
             _count(metrics, batch, result, topics, gaps)
             if observer is not None:
@@ -108,7 +108,7 @@ def create_processor_app(
 
     app.agent(collection_topic, name="collect")(collect)
     app.agent(store_topic, name="store")(store)
-    add_monitor_agent(app, settings, decider, context.key, writer, metrics, observer)
+    add_monitor_agent(app, settings, decider, context.key, context.quarantine, writer, metrics, observer)
     if observer is not None:
 
         async def flush_lineage_events() -> None:

@@ -33,6 +33,7 @@ from services.policy.gaps import GapFinder
 from services.processors.batches import batches, source_record, span
 from services.processors.publisher import publish
 from services.processors.state_progress import StateProgress, state_targets
+from services.quarantine import QuarantineKey
 from services.settings import Settings
 from services.sink.writer import LineageWriter
 from services.stages.messages import OutgoingMessage, encode_dead_letter
@@ -78,6 +79,7 @@ def add_monitor_agent(
     settings: Settings,
     decider: Decider,
     key: PseudonymKey,
+    quarantine: QuarantineKey,
     writer: LineageWriter,
     metrics: PipelineMetrics,
     observer: LineageObserver | None = None,
@@ -100,7 +102,7 @@ def add_monitor_agent(
         """The batch's dead letters as messages, counted."""
         for letter in result.dead:
             metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
-        return [encode_dead_letter(d, topics.dead_letter) for d in result.dead]
+        return [encode_dead_letter(d, topics.dead_letter, quarantine) for d in result.dead]
 
     async def monitor_state(stream: faust.StreamT[bytes]) -> None:
         """Consents and rights requests into the tables; the decision agent waits for them."""

@@ -1,42 +1,149 @@
-"""Walk a payload against a kind's allow-list: what is kept, and evidence of everything removed.
+"""Reduce a typed payload to what the policy allows, with evidence of everything removed.
 
-Shared by minimization and by dead-lettering of invalid events, so that what leaves the collection stages
-is always reduced the same way. Evidence is a path, a size and a reason — never content, never a hash of it
-(a hash of a short value can be reversed by guessing).
+The contract decides what exists: a payload is reduced by walking its *validated model* — the fields its
+record type defines, then the unknown keys it carried (``model_extra``). A key is never read as a path, so
+``"organization.name"`` sent as one key is an unknown key, not the allow-listed ``organization`` → ``name``.
+A field is kept only when its model defines it and the policy allows it on that record type; a kept free-text
+value then passes the content detectors (:mod:`services.stages.detectors`).
+
+Evidence is a path, a size and a reason — never content, never a hash of it (a hash of a short value can be
+reversed by guessing). The reason is ``excluded_content`` whenever what was removed is, or hides, message or
+attachment content (Art. 2.1(2)): a marker in a key name (any case, width, language), a header entry named
+Subject, encoded content, or a field the policy says is content on that record type (an e-mail's title).
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
+from pydantic import BaseModel
 
+from schemas.events import kept_text_bound, record_of
+from schemas.policy import CollectionKindRule, FieldRule
+from services.policy.engine import normalize_key
+from services.stages.detectors import detect, looks_encoded
 from services.stages.errors import safe_name
 from services.stages.records import RemovalReason, RemovedField
 
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]{24,}={0,2}$")
+_SEGMENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+"""A policy field path's segment: a key that is not one can never name an allow-listed field."""
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_a-zA-Z]+")
+_HEADER_NAME_KEYS = frozenset({"name", "key", "field", "header"})
+_HEADER_LINE = re.compile(r"^\s*([^\s:]{2,40})\s*[:\uff1a]")  # ASCII or full-width colon
+
+
+@dataclass(frozen=True, slots=True)
+class Markers:
+    """How the policy recognises excluded content by name."""
+
+    anywhere: tuple[str, ...]
+    """Normalized markers found anywhere in a normalized key (``emailbody`` has ``body``)."""
+    words: frozenset[str]
+    """Markers that count only as a whole word of a key (``post``, not ``postal_code``)."""
+
+    @lru_cache(maxsize=8192)  # noqa: B019 - a handful of Markers live as long as the process; keys repeat
+    def marks(self, name: str) -> bool:
+        """Does the key ``name`` mark excluded content?"""
+        normalized = normalize_key(name)
+        if any(marker in normalized for marker in self.anywhere):
+            return True
+        if not self.words:
+            return False
+        for word in _WORDS.findall(unicodedata.normalize("NFKC", name)):
+            folded = word.casefold()
+            if folded in self.words or (folded.endswith("s") and folded[:-1] in self.words):
+                return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class KeptField:
+    """One allow-listed field path: the item it is collected as, and on which record types."""
+
+    item: str
+    record_types: frozenset[str] | None
+    """None: on every record type."""
+    elsewhere: RemovalReason
 
 
 @dataclass(frozen=True)
 class AllowList:
-    """One kind's allow-list: leaf path -> ``category.item``, plus the markers of excluded content."""
+    """One kind's allow-list: field path -> :class:`KeptField`, plus the markers of excluded content."""
 
-    leaves: Mapping[str, str]
-    markers: tuple[str, ...]
+    fields: Mapping[str, KeptField]
+    markers: Markers
+    record_type_field: str | None = None
 
-    @cached_property
+    @classmethod
+    def of(cls, rule: CollectionKindRule, markers: Markers) -> AllowList:
+        fields = {
+            path: KeptField(spec.item, frozenset(spec.record_types), RemovalReason(spec.elsewhere))
+            if isinstance(spec, FieldRule)
+            else KeptField(spec, None, RemovalReason.NOT_ALLOWED)
+            for path, spec in rule.fields.items()
+        }
+        return cls(fields=fields, markers=markers, record_type_field=rule.record_type_field)
+
+    @property
+    def leaves(self) -> Mapping[str, str]:
+        """Every allow-listed path -> ``category.item``, whatever the record type."""
+        return {path: kept.item for path, kept in self.fields.items()}
+
+    @property
     def branches(self) -> frozenset[str]:
-        """Paths of objects the walk descends into (``bank_account`` for ``bank_account.bank_code``)."""
-        return frozenset(
-            ".".join(path.split(".")[:depth]) for path in self.leaves for depth in range(1, path.count(".") + 1)
-        )
+        """Paths of objects the allow-list descends into (``bank_account`` for ``bank_account.bank_code``)."""
+        return _branches(frozenset(self.fields))
+
+    def leaves_for(self, record_type: str | None) -> Mapping[str, str]:
+        """Path -> ``category.item`` of the fields kept on ``record_type``."""
+        return _leaves_for(self, record_type)
+
+    def removal_reason(self, path: str, name: str, value: Any) -> RemovalReason:
+        """Why the field at ``path`` (key ``name``) is removed: excluded content, or merely not allowed."""
+        kept = self.fields.get(path)
+        if kept is not None and kept.elsewhere is RemovalReason.EXCLUDED_CONTENT:
+            return RemovalReason.EXCLUDED_CONTENT
+        return RemovalReason.EXCLUDED_CONTENT if marked(name, value, self.markers) else RemovalReason.NOT_ALLOWED
+
+    def __hash__(self) -> int:
+        return id(self)
+
+
+@lru_cache(maxsize=8192)
+def _folded(name: str) -> str:
+    """A key as a policy path segment, for its removal reason: any width and case (full-width TITLE too)."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+@cache
+def _branches(paths: frozenset[str]) -> frozenset[str]:
+    return frozenset(".".join(path.split(".")[:depth]) for path in paths for depth in range(1, path.count(".") + 1))
+
+
+@lru_cache(maxsize=256)
+def _leaves_for(allow: AllowList, record_type: str | None) -> Mapping[str, str]:
+    return {
+        path: kept.item
+        for path, kept in allow.fields.items()
+        if kept.record_types is None or record_type in kept.record_types
+    }
+
+
+@cache
+def _text_bounds(model: type[BaseModel]) -> Mapping[str, int]:
+    """Field name -> kept length bound of the model's free-text fields."""
+    return {
+        name: bound.max_chars
+        for name, info in model.model_fields.items()
+        if (bound := kept_text_bound(info)) is not None
+    }
 
 
 @dataclass(frozen=True)
@@ -51,63 +158,106 @@ def size_of(value: Any) -> int:
     try:
         return len(orjson.dumps(value))
     except TypeError:  # integers beyond 64 bits: orjson refuses them, the standard library does not
-        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"))
 
 
-def looks_encoded(value: str) -> bool:
-    """True for a base64 blob that decodes to text: content smuggled into a text field."""
-    if len(value) % 4 or not _BASE64.match(value):
-        return False
-    try:
-        decoded = base64.b64decode(value, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    return decoded.isprintable() or any(ch in decoded for ch in "\n\r\t ")
-
-
-def _marked(name: str, value: Any, markers: tuple[str, ...]) -> bool:
-    """Does this key, or any key or encoded text inside its value, mark excluded content?"""
-    lowered = name.lower()
-    if any(marker in lowered for marker in markers):
+def marked(name: str, value: Any, markers: Markers) -> bool:
+    """Does this key, or anything inside its value, mark or hold excluded content?"""
+    if name and markers.marks(name):
         return True
     if isinstance(value, Mapping):
-        return any(_marked(str(k), v, markers) for k, v in value.items())
+        # A header list entry ({"name": "Subject", "value": …}) names its content in a value, not a key.
+        for key, inner in value.items():
+            if str(key).casefold() in _HEADER_NAME_KEYS and isinstance(inner, str) and markers.marks(inner):
+                return True
+        return any(marked(str(k), v, markers) for k, v in value.items())
     if isinstance(value, list):
-        return any(_marked("", v, markers) for v in value)
-    return isinstance(value, str) and looks_encoded(value)
+        return any(marked("", v, markers) for v in value)
+    if isinstance(value, str):
+        header = _HEADER_LINE.match(value)  # a raw header line: "Subject: Re: overtime"
+        return (header is not None and markers.marks(header.group(1))) or looks_encoded(value)
+    return False
 
 
-def reduce(payload: Mapping[str, Any], allow: AllowList) -> Reduction:
-    """Keep allow-listed leaves (descending into allowed objects); evidence every other field."""
+def record_type_of(record: BaseModel, allow: AllowList) -> str | None:
+    """The record type the contract validated, when the kind has record types."""
+    if allow.record_type_field is None:
+        return None
+    value = getattr(record, allow.record_type_field, None)
+    return str(value.value if hasattr(value, "value") else value) if value is not None else None
+
+
+def reduce(payload: BaseModel, allow: AllowList) -> Reduction:
+    """Keep the fields the record's model defines and the policy allows on its record type; evidence the rest."""
+    record = record_of(payload)
+    leaves = allow.leaves_for(record_type_of(record, allow))
     kept: dict[str, Any] = {}
     items: set[str] = set()
     removed: list[RemovedField] = []
-    branches = allow.branches
 
-    def walk(document: Mapping[str, Any], prefix: str, shown: str, into: dict[str, Any]) -> None:
-        for raw_name, value in sorted(document.items()):
-            name = str(raw_name)
+    def walk(model: BaseModel, prefix: str, shown: str, into: dict[str, Any]) -> None:
+        bounds = _text_bounds(type(model))
+        for name in type(model).model_fields:
+            if name not in model.model_fields_set:
+                continue
+            value = getattr(model, name)
+            if value is None:
+                continue
             path = prefix + name
-            evidence = f"{shown}.{safe_name(name)}"
-            item = allow.leaves.get(path)
-            if item is not None:
-                if value is None:
-                    continue
-                if isinstance(value, str) and looks_encoded(value):
-                    removed.append(RemovedField(evidence, size_of(value), RemovalReason.EXCLUDED_CONTENT))
-                    continue
-                into[name] = value
-                items.add(item)
-            elif path in branches and isinstance(value, Mapping):
+            evidence = f"{shown}.{name}"
+            if isinstance(value, BaseModel):
                 inner: dict[str, Any] = {}
                 walk(value, path + ".", evidence, inner)
                 if inner:
                     into[name] = inner
-            else:
-                reason = (
-                    RemovalReason.EXCLUDED_CONTENT if _marked(name, value, allow.markers) else RemovalReason.NOT_ALLOWED
-                )
-                removed.append(RemovedField(evidence, size_of(value), reason))
+                continue
+            item = leaves.get(path)
+            if item is None:
+                removed.append(RemovedField(evidence, size_of(value), allow.removal_reason(path, name, value)))
+                continue
+            bound = bounds.get(name)
+            if bound is not None and detect(value, bound) is not None:
+                removed.append(RemovedField(evidence, size_of(value), RemovalReason.EXCLUDED_CONTENT))
+                continue
+            into[name] = value
+            items.add(item)
+        for raw_name, value in sorted((model.model_extra or {}).items()):
+            name = str(raw_name)
+            # A key that is no policy segment (a dot, a capital, a full-width letter) can name no kept field.
+            path = prefix + (name if _SEGMENT.match(name) else "\x00")
+            reason = allow.removal_reason(prefix + _folded(name), name, value)
+            if reason is RemovalReason.NOT_ALLOWED:
+                reason = allow.removal_reason(path, name, value)
+            removed.append(RemovedField(f"{shown}.{safe_name(name)}", size_of(value), reason))
 
-    walk(payload, "", "payload", kept)
+    walk(record, "", "payload", kept)
     return Reduction(kept=kept, items=tuple(sorted(items)), removed=tuple(removed))
+
+
+def inventory(document: Mapping[str, Any], allow: AllowList | None) -> list[dict[str, Any]]:
+    """Path, size and disposition of every field of a refused event's raw payload — never a value.
+
+    The event broke its contract, so there is no model to walk: keys are matched against the allow-list one
+    exact segment at a time, and a key that is no policy segment is never taken for an allowed path.
+    """
+    fields: list[dict[str, Any]] = []
+    branches = allow.branches if allow is not None else frozenset()
+
+    def walk(node: Mapping[str, Any], prefix: str, shown: str) -> None:
+        for raw_name, value in sorted(node.items(), key=lambda kv: str(kv[0])):
+            name = str(raw_name)
+            path = prefix + name if _SEGMENT.match(name) else None
+            evidence = f"{shown}.{safe_name(name)}"
+            if allow is None:
+                disposition = "unknown_kind"
+            elif path is not None and path in branches and isinstance(value, Mapping):
+                walk(value, path + ".", evidence)
+                continue
+            elif path is not None and path in allow.fields and not isinstance(value, Mapping | list):
+                disposition = "allowed"
+            else:
+                disposition = allow.removal_reason(prefix + _folded(name), name, value).value
+            fields.append({"path": evidence, "size": size_of(value), "disposition": disposition})
+
+    walk(document, "", "payload")
+    return fields

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -24,10 +26,10 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return ".".join(safe_name(p) for p in loc) or "(root)"
 
 
-def describe_validation_error(exc: ValidationError, prefix: str = "") -> str:
-    """``subject.id: string_too_short (min_length=1); ...`` for the first few errors."""
+def describe_validation_error(exc: ValidationError | Sequence[Any], prefix: str = "") -> str:
+    """``subject.id: string_too_short (min_length=1); ...`` for the first few errors (of an error or its list)."""
     described: list[str] = []
-    errors = exc.errors(include_url=False, include_input=False)
+    errors = exc.errors(include_url=False, include_input=False) if isinstance(exc, ValidationError) else exc
     for err in errors[:_MAX_ERRORS]:
         context = err.get("ctx") or {}
         details = ", ".join(f"{k}={context[k]}" for k in _SAFE_CONTEXT if k in context)

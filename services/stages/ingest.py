@@ -1,13 +1,25 @@
-"""Ingest: bytes -> envelope + typed payload; anything else becomes a dead letter with a clear reason."""
+"""Ingest: bytes -> one typed, validated event; anything else becomes a dead letter with a clear reason.
+
+One strict input contract, the same as the exported JSON Schema (:func:`schemas.events.collection_adapter`):
+
+- the bytes are JSON text in UTF-8; a leading byte-order mark is harmless and dropped, and a lone surrogate
+  escape (``\\ud83d`` without its pair) is read as U+FFFD, so such events are minimized like any other;
+- no object repeats a key (``duplicate_key``: which of the two would count is a guess, ``event_id`` included);
+- numbers are finite (``non_finite_number``: ``NaN`` and ``Infinity`` are not JSON);
+- nesting stays within the parser's depth (``too_deep``);
+- every field has its JSON type, with no coercion (``kind_version: "1"`` is ``schema_invalid``).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from typing import cast
 
-import orjson
-from pydantic import ValidationError
+import jiter
+from pydantic import BaseModel, ValidationError
 
-from schemas.events import CollectionEnvelope, CollectionKind, payload_model
+from schemas.events import CollectionEnvelope, CollectionKind, collection_adapter, payload_model
 from services.stages.errors import describe_validation_error
 from services.stages.records import (
     DeadLetter,
@@ -20,6 +32,14 @@ from services.stages.records import (
 )
 
 KindOfTopic = Callable[[str], CollectionKind | None]
+
+_BOM = b"\xef\xbb\xbf"
+# A \uD800-\uDFFF escape without its partner, after an even number of backslashes (an odd one escapes the "\").
+_LONE_SURROGATE = re.compile(
+    rb"(?<!\\)((?:\\\\)*)(?:\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+)
+_POSITION = re.compile(r"line (\d+) column (\d+)")
 
 
 def _dead(
@@ -35,25 +55,72 @@ def _dead(
     )
 
 
-def _unreadable(exc: ValidationError) -> bool:
-    """True when pydantic could not read the bytes as a JSON object at all (rather than a contract breach)."""
-    errors = exc.errors(include_url=False, include_input=False)
-    return len(errors) == 1 and not errors[0]["loc"] and errors[0]["type"] in {"json_invalid", "model_type"}
+def repair_lone_surrogates(raw: bytes) -> bytes:
+    """``raw`` with every unpaired surrogate escape replaced by ``\\ufffd`` (the replacement character)."""
+    return _LONE_SURROGATE.sub(rb"\1\\ufffd", raw)
 
 
-def _why_unreadable(source: SourceRecord, raw: bytes) -> DeadLetter:
-    """Name the reason bytes are not a JSON object (bad input only, so speed does not matter here)."""
+def _where(error: ValueError) -> str:
+    # jiter names the position, and for a duplicate also the key: only the position may be repeated.
+    match = _POSITION.search(str(error))
+    return f" at line {match.group(1)} column {match.group(2)}" if match else ""
+
+
+def _refusal(source: SourceRecord, raw: bytes, error: ValueError) -> DeadLetter:
+    """Name the reason ``raw`` is not acceptable JSON text (bad input only, so speed does not matter here)."""
+    text = str(error)
+    where = _where(error)
+    if "duplicate key" in text:
+        return _dead(source, DeadLetterReason.DUPLICATE_KEY, f"an object repeats a key{where}")
+    if "recursion limit" in text:
+        return _dead(source, DeadLetterReason.TOO_DEEP, f"nested deeper than the parser allows{where}")
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return _dead(source, DeadLetterReason.INVALID_UTF8, f"invalid UTF-8 at byte {exc.start}")
     try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return _dead(source, DeadLetterReason.MALFORMED_JSON, f"not JSON: error at char {exc.pos}")
-    if isinstance(document, dict):
-        return _dead(source, DeadLetterReason.MALFORMED_JSON, "JSON that the contract parser cannot read")
-    return _dead(source, DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {type(document).__name__}")
+        jiter.from_json(raw, allow_inf_nan=True)
+    except ValueError:
+        return _dead(source, DeadLetterReason.MALFORMED_JSON, f"not JSON{where}")
+    return _dead(source, DeadLetterReason.NON_FINITE_NUMBER, f"NaN or Infinity is not a JSON number{where}")
+
+
+def _guard(source: SourceRecord, raw: bytes) -> bytes | DeadLetter:
+    """The bytes to parse, once they are known to be acceptable JSON text; or why they are not."""
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        document = jiter.from_json(raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
+    except ValueError as error:
+        repaired = repair_lone_surrogates(raw) if b"\\u" in raw else raw
+        if repaired == raw:
+            return _refusal(source, raw, error)
+        return _guard(source, repaired)
+    if not isinstance(document, dict):
+        return _dead(source, DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {_json_type(document)}")
+    return raw
+
+
+def _json_type(value: object) -> str:
+    return {list: "array", str: "string", bool: "boolean", int: "number", float: "number"}.get(type(value), "null")
+
+
+def _contract_breach(source: SourceRecord, raw: bytes, exc: ValidationError) -> DeadLetter:
+    """Why an event that is a JSON object breaks its contract: its envelope, its version, or its payload."""
+    errors = exc.errors(include_url=False, include_input=False)
+    try:
+        envelope = CollectionEnvelope.model_validate_json(raw, strict=True)
+    except ValidationError as envelope_errors:
+        return _dead(source, DeadLetterReason.SCHEMA_INVALID, describe_validation_error(envelope_errors))
+    if not any(error["type"] in {"union_tag_invalid", "union_tag_not_found"} and not error["loc"] for error in errors):
+        # The envelope holds and the contract was chosen, so the payload breaks it. The first location is the
+        # contract's tag, not part of the event.
+        trimmed = [{**error, "loc": tuple(error["loc"])[1:]} for error in errors]
+        return _dead(source, DeadLetterReason.SCHEMA_INVALID, describe_validation_error(trimmed), envelope)
+    message = f"kind '{envelope.kind.value}' has no contract version {envelope.kind_version}"
+    if payload_model(envelope.kind, envelope.kind_version) is not None:  # cannot happen: the tag would match
+        message = "the contract could not be chosen"
+    return _dead(source, DeadLetterReason.UNSUPPORTED_VERSION, message, envelope)
 
 
 def ingest_one(source: SourceRecord, kind_of_topic: KindOfTopic, max_bytes: int) -> Ingested | DeadLetter:
@@ -63,25 +130,19 @@ def ingest_one(source: SourceRecord, kind_of_topic: KindOfTopic, max_bytes: int)
         return _dead(source, DeadLetterReason.EMPTY, "message has no value")
     if len(raw) > max_bytes:
         return _dead(source, DeadLetterReason.TOO_LARGE, f"{len(raw)} bytes exceeds the limit of {max_bytes}")
+    guarded = _guard(source, raw)
+    if isinstance(guarded, DeadLetter):
+        return guarded
     try:
-        envelope = CollectionEnvelope.model_validate_json(raw)  # one pass in pydantic-core: the fast path
+        event = collection_adapter().validate_json(guarded, strict=True)  # one pass in pydantic-core
     except ValidationError as exc:
-        if _unreadable(exc):
-            return _why_unreadable(source, raw)
-        return _dead(source, DeadLetterReason.SCHEMA_INVALID, describe_validation_error(exc))
+        return _contract_breach(source, guarded, exc)
     expected_kind = kind_of_topic(source.topic)
-    if expected_kind is not None and expected_kind is not envelope.kind:
-        message = f"kind '{envelope.kind.value}' does not belong on the '{expected_kind.value}' topic"
-        return _dead(source, DeadLetterReason.KIND_TOPIC_MISMATCH, message, envelope)
-    model = payload_model(envelope.kind, envelope.kind_version)
-    if model is None:
-        message = f"kind '{envelope.kind.value}' has no contract version {envelope.kind_version}"
-        return _dead(source, DeadLetterReason.UNSUPPORTED_VERSION, message, envelope)
-    try:
-        payload = model.model_validate(envelope.payload)
-    except ValidationError as exc:
-        return _dead(source, DeadLetterReason.SCHEMA_INVALID, describe_validation_error(exc, "payload."), envelope)
-    return Ingested(source=source, envelope=envelope, payload=payload)
+    if expected_kind is not None and expected_kind is not event.kind:
+        message = f"kind '{event.kind.value}' does not belong on the '{expected_kind.value}' topic"
+        return _dead(source, DeadLetterReason.KIND_TOPIC_MISMATCH, message, event)
+    # Each contract of the adapter types its payload by the kind's model (the base envelope's is a plain dict).
+    return Ingested(source=source, envelope=event, payload=cast(BaseModel, event.payload))
 
 
 def ingest(batch: Sequence[SourceRecord], kind_of_topic: KindOfTopic, max_bytes: int) -> StageResult[Ingested]:

@@ -12,9 +12,11 @@ from typing import Any
 
 import orjson
 
-from services.stages.records import DeadLetter, TaggedRecord
+from services.quarantine import QuarantineKey, seal
+from services.stages.records import DeadLetter, DeadLetterReason, TaggedRecord
 
 TAGGED_SPEC = "purpose-lineage.tagged/v1"
+DEAD_LETTER_SPEC = "purpose-lineage.dead-letter/v1"
 DEAD_LETTER_HEADER_PREFIX = "lineage.errors."
 
 Headers = list[tuple[str, bytes]]
@@ -81,21 +83,27 @@ def encode_tagged(record: TaggedRecord, topic: str) -> OutgoingMessage:
     )
 
 
-def dead_letter_value(letter: DeadLetter) -> bytes | None:
-    """What the dead-letter topic holds for ``letter``.
+def dead_letter_value(letter: DeadLetter, quarantine: QuarantineKey) -> bytes | None:
+    """What the dead-letter topic holds for ``letter``: never a byte of the input in the clear.
 
-    Unparseable bytes as they are (they could not be minimized; the topic's retention is short); for an event
-    that parsed, only its minimized document; nothing for an event over the size limit.
+    The content-free inventory of an event that parsed (see :mod:`services.stages.redact`), and the input's
+    value and key sealed with the quarantine key, bound to the input's coordinates; nothing for an event over
+    the size limit, which is never read.
     """
-    if letter.redacted is not None:
-        return letter.redacted
-    if letter.unparseable:
-        return letter.source.value
-    return None
+    if letter.reason is DeadLetterReason.TOO_LARGE:
+        return None
+    document: dict[str, Any] = dict(letter.redacted) if letter.redacted is not None else {"spec": DEAD_LETTER_SPEC}
+    source = letter.source
+    document["quarantine"] = seal(quarantine, source.value, source.key, source.coordinates.encode())
+    return orjson.dumps(document)
 
 
-def encode_dead_letter(letter: DeadLetter, topic: str) -> OutgoingMessage:
-    """The dead letter's value with Kafka-Connect-style reason headers (stage, class, message, origin)."""
+def encode_dead_letter(letter: DeadLetter, topic: str, quarantine: QuarantineKey) -> OutgoingMessage:
+    """The dead letter's value with Kafka-Connect-style reason headers (stage, class, message, origin).
+
+    Keyed by the subject's pseudonym where the event named a subject, else unkeyed: the input's own key may
+    be the raw subject id, so it is never copied (it travels sealed).
+    """
     source = letter.source
     headers: Headers = [
         (DEAD_LETTER_HEADER_PREFIX + "stage", letter.stage.value.encode()),
@@ -110,4 +118,5 @@ def encode_dead_letter(letter: DeadLetter, topic: str) -> OutgoingMessage:
     if letter.kind:
         headers.append((DEAD_LETTER_HEADER_PREFIX + "kind", letter.kind.encode()))
     headers.append((DEAD_LETTER_HEADER_PREFIX + "original_bytes", str(len(source.value or b"")).encode()))
-    return OutgoingMessage(topic=topic, key=source.key, value=dead_letter_value(letter), headers=headers)
+    key = letter.subject_pseudonym.encode() if letter.subject_pseudonym else None
+    return OutgoingMessage(topic=topic, key=key, value=dead_letter_value(letter, quarantine), headers=headers)

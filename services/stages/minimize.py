@@ -1,4 +1,4 @@
-"""Minimize: keep only what the policy allows for the record's kind, with evidence of the rest.
+"""Minimize: keep only what the policy allows for the record's kind and record type, with evidence of the rest.
 
 Excluded content (message subjects and texts, attachment contents) is never in an allow-list, so it is
 removed wherever it hides; its evidence says so. See :mod:`services.stages.allowlist`.
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from services.policy.engine import PolicyEngine
-from services.stages.allowlist import AllowList, reduce
+from services.stages.allowlist import AllowList, Markers, reduce
 from services.stages.records import (
     DeadLetter,
     DeadLetterReason,
@@ -25,8 +25,10 @@ from services.stages.records import (
 @lru_cache(maxsize=64)
 def allow_list_for(engine: PolicyEngine, kind: str) -> AllowList | None:
     """The allow-list of ``kind`` under ``engine``'s policy, or None when the policy does not know the kind."""
-    leaves = engine.field_items(kind)
-    return AllowList(leaves=leaves, markers=engine.excluded_markers) if leaves else None
+    rule = engine.kind_rule(kind)
+    if rule is None:
+        return None
+    return AllowList.of(rule, Markers(anywhere=engine.excluded_markers, words=engine.excluded_word_markers))
 
 
 def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLetter:
@@ -42,8 +44,8 @@ def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLett
             event_id=str(record.envelope.event_id),
             kind=kind,
         )
-    # The payload as sent: JSON-native and already validated against its contract.
-    reduction = reduce(record.envelope.payload, allow)
+    # The typed payload ingest validated: its record type's model says what exists.
+    reduction = reduce(record.payload, allow)
     return Minimized(
         source=record.source,
         envelope=record.envelope,

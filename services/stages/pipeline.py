@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.policy.engine import PolicyEngine
+from services.quarantine import QuarantineKey
 from services.stages.ingest import KindOfTopic, ingest
 from services.stages.minimize import minimize
 from services.stages.pseudonymize import PseudonymKey
 from services.stages.records import SourceRecord, StageResult, TaggedRecord
 from services.stages.redact import redact
-from services.stages.tag import tag
+from services.stages.tag import DEFAULT_MAX_SKEW, tag
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class CollectionContext:
     key: PseudonymKey
     kind_of_topic: KindOfTopic
     max_event_bytes: int
+    quarantine: QuarantineKey
+    """Seals refused events on the dead-letter topic."""
+    max_clock_skew: timedelta = DEFAULT_MAX_SKEW
+    """How far past ingestion an event's occurred_at may lie."""
 
 
 def process_collection_batch(
@@ -31,6 +36,6 @@ def process_collection_batch(
     """Run a batch through every collection stage; each input ends as one tagged record or one dead letter."""
     ingested = ingest(batch, context.kind_of_topic, context.max_event_bytes)
     minimized = minimize(ingested.ok, context.engine)
-    tagged = tag(minimized.ok, context.engine, context.key, ingested_at)
+    tagged = tag(minimized.ok, context.engine, context.key, ingested_at, context.max_clock_skew)
     dead = redact([*ingested.dead, *minimized.dead, *tagged.dead], context.engine, context.key)
     return StageResult(ok=tagged.ok, dead=dead)

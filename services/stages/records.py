@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -49,8 +49,12 @@ class DeadLetterReason(StrEnum):
     SCHEMA_INVALID = "schema_invalid"
     UNSUPPORTED_VERSION = "unsupported_version"
     KIND_TOPIC_MISMATCH = "kind_topic_mismatch"
+    DUPLICATE_KEY = "duplicate_key"
+    NON_FINITE_NUMBER = "non_finite_number"
+    TOO_DEEP = "too_deep"
     UNKNOWN_TO_POLICY = "unknown_to_policy"
     NO_POLICY_IN_FORCE = "no_policy_in_force"
+    OCCURRED_IN_FUTURE = "occurred_in_future"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +67,14 @@ class DeadLetter:
     message: str
     event_id: str | None = None
     kind: str | None = None
-    redacted: bytes | None = None
-    """For an event that parsed: the minimized document the dead-letter topic gets instead of its bytes."""
+    redacted: Mapping[str, Any] | None = None
+    """For an event that parsed: its content-free inventory, which the dead-letter topic gets in the clear."""
+    subject_pseudonym: str | None = None
+    """The subject's pseudonym when the event named one: the dead letter's key (never the input's own key)."""
 
     @property
     def unparseable(self) -> bool:
-        """True when the bytes never became a JSON object: they can only be kept as they are."""
+        """True when the bytes never became a JSON object: nothing about them can be shown in the clear."""
         return self.reason in UNPARSEABLE
 
 
@@ -78,6 +84,9 @@ UNPARSEABLE = frozenset(
         DeadLetterReason.INVALID_UTF8,
         DeadLetterReason.MALFORMED_JSON,
         DeadLetterReason.NOT_AN_OBJECT,
+        DeadLetterReason.DUPLICATE_KEY,
+        DeadLetterReason.NON_FINITE_NUMBER,
+        DeadLetterReason.TOO_DEEP,
     }
 )
 

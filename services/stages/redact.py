@@ -1,7 +1,9 @@
-"""Minimize an event that parsed but was refused, before it is dead-lettered.
+"""Describe a refused event without its content, before it is dead-lettered.
 
-The dead-letter topic then holds the envelope's metadata, the subject's pseudonym and an inventory of the
-payload's fields (path, size, whether the allow-list keeps it) — no payload values, no raw subject id.
+For an event that is a JSON object, the dead-letter topic gets in the clear the envelope's metadata, the
+subject's pseudonym and an inventory of the payload's fields (path, size, disposition) — no payload values,
+no raw subject id. The event itself travels only sealed (:mod:`services.quarantine`); the dead letter is keyed
+by the pseudonym, never by the input's own key.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ import orjson
 
 from schemas.events import CollectionKind, SubjectType
 from services.policy.engine import PolicyEngine
-from services.stages.allowlist import reduce, size_of
-from services.stages.errors import safe_name
+from services.stages.allowlist import inventory
+from services.stages.messages import DEAD_LETTER_SPEC
 from services.stages.minimize import allow_list_for
 from services.stages.pseudonymize import PseudonymKey, pseudonymize
 from services.stages.records import DeadLetter, DeadLetterReason
 
-DEAD_LETTER_SPEC = "purpose-lineage.dead-letter/v1"
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+/-]{0,127}$")
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+"""Metadata as a valid envelope holds it; no "@" (an e-mail address is personal data), no spaces (prose)."""
 _ENVELOPE_FIELDS = ("spec", "event_id", "kind", "kind_version", "occurred_at", "tenant_id", "source_service")
 
 
@@ -33,17 +35,6 @@ def _safe(value: Any) -> Any:
     if isinstance(value, int):
         return value
     return value if _SAFE_VALUE.match(value) else None
-
-
-def _inventory(kept: Mapping[str, Any], prefix: str = "payload") -> list[dict[str, Any]]:
-    fields: list[dict[str, Any]] = []
-    for name, value in sorted(kept.items()):
-        path = f"{prefix}.{safe_name(name)}"
-        if isinstance(value, Mapping):
-            fields.extend(_inventory(value, path))
-        else:
-            fields.append({"path": path, "size": size_of(value), "disposition": "allowed"})
-    return fields
 
 
 def redacted_document(document: Mapping[str, Any], engine: PolicyEngine, key: PseudonymKey) -> dict[str, Any]:
@@ -69,32 +60,28 @@ def redacted_document(document: Mapping[str, Any], engine: PolicyEngine, key: Ps
     kind = document.get("kind")
     allow = allow_list_for(engine, kind) if isinstance(kind, str) and kind in set(CollectionKind) else None
     if isinstance(payload, Mapping):
-        if allow is None:
-            result["payload_fields"] = [
-                {"path": f"payload.{safe_name(str(name))}", "size": size_of(value), "disposition": "unknown_kind"}
-                for name, value in sorted(payload.items())
-            ]
-        else:
-            reduction = reduce(payload, allow)
-            result["payload_fields"] = _inventory(reduction.kept) + [
-                {"path": r.path, "size": r.size, "disposition": r.reason.value} for r in reduction.removed
-            ]
+        result["payload_fields"] = inventory(payload, allow)
     return result
 
 
 def redact(letters: Sequence[DeadLetter], engine: PolicyEngine, key: PseudonymKey) -> list[DeadLetter]:
-    """Attach the minimized document to every dead letter whose bytes parsed as a JSON object."""
+    """Attach the content-free inventory and the subject's pseudonym to every dead letter that parsed."""
     redacted: list[DeadLetter] = []
     for letter in letters:
-        # Oversized input is never parsed (and never published): its headers say all there is to say.
+        # Oversized input is never parsed; unparseable input has nothing that could be shown safely.
         if letter.unparseable or letter.reason is DeadLetterReason.TOO_LARGE or not letter.source.value:
             redacted.append(letter)
             continue
         try:
-            document = orjson.loads(letter.source.value)
-        except orjson.JSONDecodeError:  # over-large or odd input the contract parser refused first
-            redacted.append(replace(letter, redacted=orjson.dumps({"spec": DEAD_LETTER_SPEC})))
+            document = orjson.loads(letter.source.value.removeprefix(b"\xef\xbb\xbf"))
+        except orjson.JSONDecodeError:  # a lone surrogate or deep nesting the contract parser tolerated
+            redacted.append(replace(letter, redacted={"spec": DEAD_LETTER_SPEC}))
             continue
-        value = redacted_document(document, engine, key) if isinstance(document, dict) else {"spec": DEAD_LETTER_SPEC}
-        redacted.append(replace(letter, redacted=orjson.dumps(value)))
+        if not isinstance(document, dict):
+            redacted.append(replace(letter, redacted={"spec": DEAD_LETTER_SPEC}))
+            continue
+        value = redacted_document(document, engine, key)
+        subject = value.get("subject")
+        pseudonym = subject.get("pseudonym") if isinstance(subject, dict) else None
+        redacted.append(replace(letter, redacted=value, subject_pseudonym=pseudonym))
     return redacted

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from services.policy.engine import PolicyEngine
 from services.stages.pseudonymize import PseudonymKey, pseudonymize
@@ -17,12 +17,27 @@ from services.stages.records import (
     split,
 )
 
+DEFAULT_MAX_SKEW = timedelta(days=1)
+
 
 def tag_one(
-    record: Minimized, engine: PolicyEngine, key: PseudonymKey, ingested_at: datetime
+    record: Minimized,
+    engine: PolicyEngine,
+    key: PseudonymKey,
+    ingested_at: datetime,
+    max_skew: timedelta = DEFAULT_MAX_SKEW,
 ) -> TaggedRecord | DeadLetter:
-    """Tag one minimized record."""
+    """Tag one minimized record; one that occurred after ``ingested_at`` + ``max_skew`` is refused."""
     envelope = record.envelope
+    if envelope.occurred_at > ingested_at + max_skew:
+        return DeadLetter(
+            source=record.source,
+            stage=Stage.TAG,
+            reason=DeadLetterReason.OCCURRED_IN_FUTURE,
+            message=f"occurred_at is more than {max_skew.total_seconds():.0f} s after ingestion",
+            event_id=str(envelope.event_id),
+            kind=envelope.kind.value,
+        )
     version = engine.version_at(envelope.occurred_at)
     if version is None:
         return DeadLetter(
@@ -59,7 +74,11 @@ def tag_one(
 
 
 def tag(
-    batch: Sequence[Minimized], engine: PolicyEngine, key: PseudonymKey, ingested_at: datetime
+    batch: Sequence[Minimized],
+    engine: PolicyEngine,
+    key: PseudonymKey,
+    ingested_at: datetime,
+    max_skew: timedelta = DEFAULT_MAX_SKEW,
 ) -> StageResult[TaggedRecord]:
     """Tag a batch; ``ingested_at`` is passed in so the stage stays pure."""
-    return split(tag_one(record, engine, key, ingested_at) for record in batch)
+    return split(tag_one(record, engine, key, ingested_at, max_skew) for record in batch)

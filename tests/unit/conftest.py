@@ -18,6 +18,7 @@ from schemas.events import SPEC, CollectionKind, SubjectType
 from schemas.policy import Policy
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
+from services.quarantine import QuarantineKey
 from services.stages.pipeline import CollectionContext
 from services.stages.pseudonymize import PseudonymKey
 from services.stages.records import SourceRecord
@@ -109,7 +110,16 @@ def key() -> PseudonymKey:
 
 
 @pytest.fixture(scope="session")
-def context(engine: PolicyEngine, key: PseudonymKey, topics: Topics) -> CollectionContext:
+def quarantine() -> QuarantineKey:
+    return QuarantineKey(bytes(range(32)))
+
+
+@pytest.fixture(scope="session")
+def context(engine: PolicyEngine, key: PseudonymKey, topics: Topics, quarantine: QuarantineKey) -> CollectionContext:
     return CollectionContext(
-        engine=engine, key=key, kind_of_topic=topics.kind_of_collection_topic, max_event_bytes=MAX_EVENT_BYTES
+        engine=engine,
+        key=key,
+        kind_of_topic=topics.kind_of_collection_topic,
+        max_event_bytes=MAX_EVENT_BYTES,
+        quarantine=quarantine,
     )

@@ -23,7 +23,14 @@ from pydantic import BaseModel, ValidationError
 import schemas
 from schemas.activity import ConsentEvent, DisclosureEvent, RightsRequestEvent, UseEvent
 from schemas.decisions import Action, UseRequest
-from schemas.events import PAYLOAD_MODELS, CollectionEnvelope, CollectionKind, payload_model
+from schemas.events import (
+    PAYLOAD_MODELS,
+    AlliedRecordType,
+    CollectionEnvelope,
+    CollectionKind,
+    payload_model,
+    record_of,
+)
 from schemas.jsonschema_export import (
     DIALECT,
     SCHEMA_BASE_URL,
@@ -92,7 +99,21 @@ def test_collection_documents_fix_the_kind_and_type_the_payload(documents: dict[
             "description": "The kind-specific fields.",
         }
         assert document["additionalProperties"] is False
-        assert document["$defs"][payload_name]["additionalProperties"] is True
+        payload = document["$defs"][payload_name]
+        # A kind whose fields differ by record type is a discriminated union: one object per record type.
+        variants = [ref["$ref"].rsplit("/", 1)[1] for ref in payload["oneOf"]] if "oneOf" in payload else [payload_name]
+        for variant in variants:
+            assert document["$defs"][variant]["additionalProperties"] is True
+
+
+def test_allied_records_are_discriminated_by_record_type(documents: dict[str, dict[str, Any]]) -> None:
+    document = documents["collection.allied.v1.schema.json"]
+    union = document["$defs"]["AlliedPayloadV1"]
+    assert union["discriminator"]["propertyName"] == "record_type"
+    assert set(union["discriminator"]["mapping"]) == {t.value for t in AlliedRecordType}
+    # A title exists on scheduler entries only.
+    with_title = [name for name, spec in document["$defs"].items() if "title" in spec.get("properties", {})]
+    assert with_title == ["SchedulerEntryV1"]
 
 
 @pytest.mark.parametrize(("kind", "version"), COLLECTION, ids=lambda value: str(value))
@@ -107,7 +128,7 @@ def test_collection_example_passes_pydantic_and_json_schema(
     model = payload_model(envelope.kind, envelope.kind_version)
     assert model is not None
     payload = model.model_validate(envelope.payload)
-    assert payload.model_extra == {}
+    assert record_of(payload).model_extra == {}
     collection_model(kind, version).model_validate(event)
 
     assert schema_errors(documents[f"collection.{kind.value}.v{version}.schema.json"], event) == []

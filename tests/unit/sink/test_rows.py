@@ -69,7 +69,7 @@ def test_lineage_row_refuses_a_document_of_another_spec(tagged_record):
         lineage_row(document)
 
 
-def test_dead_letter_row_reads_origin_and_reason_from_the_headers(make_event, make_record, topics):
+def test_dead_letter_row_reads_origin_and_reason_from_the_headers(make_event, make_record, topics, quarantine):
     event = make_event(CollectionKind.ACCESS_LOG, kind_version=2)
     source = make_record(event, partition=4, offset=77)
     letter = DeadLetter(
@@ -80,7 +80,7 @@ def test_dead_letter_row_reads_origin_and_reason_from_the_headers(make_event, ma
         event_id=event["event_id"],
         kind="access_log",
     )
-    message = encode_dead_letter(letter, topics.dead_letter)
+    message = encode_dead_letter(letter, topics.dead_letter, quarantine)
 
     row = dict(
         zip(
@@ -142,10 +142,10 @@ def test_dead_letter_with_broken_origin_headers_falls_back_to_its_own_coordinate
     assert (row["source_topic"], row["source_partition"], row["source_offset"]) == ("lineage.dlq.v1", 0, 9)
 
 
-def test_dead_letter_row_never_stores_the_payload(make_event, make_record, topics):
+def test_dead_letter_row_never_stores_the_payload(make_event, make_record, topics, quarantine):
     source = make_record(make_event())
     letter = DeadLetter(source, Stage.INGEST, DeadLetterReason.SCHEMA_INVALID, "subject.id: string_too_long")
-    message = encode_dead_letter(letter, topics.dead_letter)
+    message = encode_dead_letter(letter, topics.dead_letter, quarantine)
 
     row = dead_letter_row(consumed(topics.dead_letter, message.value, headers=message.headers))
 
@@ -191,10 +191,10 @@ def test_unreadable_tagged_message_becomes_a_sink_dead_letter_row_instead_of_rai
     assert row["dead_lettered_at"] == datetime.fromtimestamp(TIMESTAMP_MS / 1000, UTC)
 
 
-def test_one_batch_yields_lineage_rows_and_dead_letter_rows_in_order(tagged_record, topics):
+def test_one_batch_yields_lineage_rows_and_dead_letter_rows_in_order(tagged_record, topics, quarantine):
     tagged = encode_tagged(tagged_record, topics.tagged(CollectionKind.TERMINAL))
     letter = DeadLetter(tagged_record.source, Stage.TAG, DeadLetterReason.NO_POLICY_IN_FORCE, "before the policy")
-    dead = encode_dead_letter(letter, topics.dead_letter)
+    dead = encode_dead_letter(letter, topics.dead_letter, quarantine)
     batch = [
         consumed(tagged.topic, tagged.value, offset=1),
         consumed(tagged.topic, b"{", offset=2),

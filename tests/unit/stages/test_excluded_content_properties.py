@@ -56,7 +56,7 @@ def test_hidden_excluded_content_never_reaches_a_tagged_or_dead_letter_message(
 
     assert len(result.ok) + len(result.dead) == 1
     messages = [encode_tagged(r, topics.tagged(kind)).value or b"" for r in result.ok]
-    messages += [encode_dead_letter(d, topics.dead_letter).value or b"" for d in result.dead]
+    messages += [encode_dead_letter(d, topics.dead_letter, context.quarantine).value or b"" for d in result.dead]
     for blob in messages:
         for forbidden in FORBIDDEN:
             assert forbidden not in blob

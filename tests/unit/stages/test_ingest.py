@@ -94,13 +94,13 @@ def test_truncated_json_is_dead_lettered_as_malformed_without_content(make_event
     letter = dead_letter_of(make_record(orjson.dumps(make_event())[:-7]))
 
     assert letter.reason is DeadLetterReason.MALFORMED_JSON
-    assert letter.message.startswith("not JSON: error at char ")
+    assert letter.message.startswith("not JSON at line 1 column ")
     assert SECRET not in letter.message
 
 
 @pytest.mark.parametrize(
     ("raw", "type_name"),
-    [(b"[1, 2]", "list"), (orjson.dumps(SECRET), "str"), (b"42", "int"), (b"null", "NoneType")],
+    [(b"[1, 2]", "array"), (orjson.dumps(SECRET), "string"), (b"42", "number"), (b"null", "null")],
 )
 def test_json_that_is_not_an_object_is_dead_lettered_naming_only_its_type(make_record, raw, type_name):
     letter = dead_letter_of(make_record(raw))
@@ -120,7 +120,7 @@ def test_json_that_is_not_an_object_is_dead_lettered_naming_only_its_type(make_r
             "kind: enum (expected='user_profile', 'terminal', 'access_log', 'cookie', 'allied' or 'transmission')",
         ),
         ({"kind_version": 0}, "kind_version: greater_than_equal (ge=1)"),
-        ({"occurred_at": SECRET}, "occurred_at: datetime_from_date_parsing"),
+        ({"occurred_at": SECRET}, "occurred_at: datetime_parsing"),
         ({"occurred_at": "2023-05-01T09:00:00"}, "occurred_at: timezone_aware"),
         ({"tenant_id": f"{SECRET}/hr"}, "tenant_id: string_pattern_mismatch (pattern="),
         ({"subject": {"type": SECRET, "id": "emp-1"}}, "subject.type: enum"),
@@ -153,8 +153,8 @@ def test_invalid_envelope_is_dead_lettered_naming_path_and_rule_not_value(make_e
     ("kind", "field", "value", "expected"),
     [
         (CollectionKind.ACCESS_LOG, "ip_address", SECRET, "payload.ip_address"),
-        (CollectionKind.ACCESS_LOG, "requested_at", SECRET, "payload.requested_at: datetime_from_date_parsing"),
-        (CollectionKind.ACCESS_LOG, "operation", SECRET * 20, "payload.operation: string_too_long (max_length=256)"),
+        (CollectionKind.ACCESS_LOG, "requested_at", SECRET, "payload.requested_at: datetime_parsing"),
+        (CollectionKind.ACCESS_LOG, "operation", 42, "payload.operation: string_type"),
         (CollectionKind.TERMINAL, "terminal_id", f"{SECRET} laptop", "payload.terminal_id: string_pattern_mismatch"),
         (CollectionKind.TERMINAL, "terminal_type", SECRET, "payload.terminal_type: literal_error"),
     ],

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from schemas.events import CollectionKind
+from services.quarantine import unseal
 from services.stages.messages import DEAD_LETTER_HEADER_PREFIX, TAGGED_SPEC, encode_dead_letter, encode_tagged
 from services.stages.pipeline import process_collection_batch
 from services.stages.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
@@ -100,7 +101,7 @@ def test_encoded_tagged_message_is_keyed_by_pseudonym_and_carries_its_lineage(mi
     assert document["lineage"]["source"] == {"topic": "collection.terminal.v1", "partition": 2, "offset": 101}
 
 
-def test_dead_letter_headers_carry_stage_reason_and_origin(make_event, make_record, topics):
+def test_dead_letter_headers_carry_stage_reason_and_origin(make_event, make_record, topics, quarantine):
     event = make_event(CollectionKind.ACCESS_LOG, kind_version=2)
     source = make_record(event, partition=3, offset=12345)
     source = SourceRecord(source.topic, source.partition, source.offset, source.value, key=b"subject-key")
@@ -113,7 +114,7 @@ def test_dead_letter_headers_carry_stage_reason_and_origin(make_event, make_reco
         kind="access_log",
     )
 
-    message = encode_dead_letter(letter, topics.dead_letter)
+    message = encode_dead_letter(letter, topics.dead_letter, quarantine)
 
     p = DEAD_LETTER_HEADER_PREFIX
     assert message.topic == "lineage.dlq.v1"
@@ -128,8 +129,12 @@ def test_dead_letter_headers_carry_stage_reason_and_origin(make_event, make_reco
         f"{p}kind": b"access_log",
         f"{p}original_bytes": str(len(source.value)).encode(),
     }
-    # A parsed event is never published as it came: without its minimized document, nothing is.
-    assert (message.key, message.value) == (b"subject-key", None)
+    # The input's key may be the raw subject id: it is never copied, only sealed with the event.
+    assert message.key is None
+    assert message.value is not None
+    document = orjson.loads(message.value)
+    assert set(document) == {"spec", "quarantine"}
+    assert unseal(quarantine, document["quarantine"], source.coordinates.encode()) == (source.value, b"subject-key")
 
 
 def test_refused_event_that_parsed_is_minimized_before_it_is_dead_lettered(make_event, make_record, context, topics):
@@ -142,8 +147,10 @@ def test_refused_event_that_parsed_is_minimized_before_it_is_dead_lettered(make_
     result = process_collection_batch([make_record(event)], context, INGESTED_AT)
 
     (letter,) = result.dead
-    value = encode_dead_letter(letter, topics.dead_letter).value
+    message = encode_dead_letter(letter, topics.dead_letter, context.quarantine)
+    value = message.value
     assert value is not None
+    assert message.key == letter.subject_pseudonym.encode(), "keyed by the pseudonym, never by the input's key"
     document = orjson.loads(value)
     assert document["spec"] == "purpose-lineage.dead-letter/v1"
     assert document["kind"] == "access_log"
@@ -157,18 +164,24 @@ def test_refused_event_that_parsed_is_minimized_before_it_is_dead_lettered(make_
         assert secret not in value
 
 
-def test_unparseable_bytes_stay_as_they_are_and_oversized_events_carry_nothing(make_record, context, topics):
+def test_unparseable_bytes_travel_only_sealed_and_oversized_events_carry_nothing(make_record, context, topics):
     too_large = b'{"x": "' + b"a" * (70 * 1024) + b'"}'
-    result = process_collection_batch([make_record(b"{broken"), make_record(too_large)], context, INGESTED_AT)
+    broken = make_record(b'{"body": "secret text of an e-mail", broken')
+    result = process_collection_batch([broken, make_record(too_large)], context, INGESTED_AT)
 
-    values = [encode_dead_letter(letter, topics.dead_letter).value for letter in result.dead]
-    assert values == [b"{broken", None]
+    sealed, oversized = (encode_dead_letter(letter, topics.dead_letter, context.quarantine) for letter in result.dead)
+    assert oversized.value is None
+    assert sealed.value is not None
+    assert b"secret" not in sealed.value
+    document = orjson.loads(sealed.value)
+    assert set(document) == {"spec", "quarantine"}
+    assert unseal(context.quarantine, document["quarantine"], broken.coordinates.encode()) == (broken.value, None)
 
 
-def test_dead_letter_without_a_known_event_has_no_event_id_or_kind_header(make_record, topics):
+def test_dead_letter_without_a_known_event_has_no_event_id_or_kind_header(make_record, topics, quarantine):
     letter = DeadLetter(make_record(b"{"), Stage.INGEST, DeadLetterReason.MALFORMED_JSON, "not JSON: error at char 1")
 
-    headers = dict(encode_dead_letter(letter, topics.dead_letter).headers)
+    headers = dict(encode_dead_letter(letter, topics.dead_letter, quarantine).headers)
 
     assert f"{DEAD_LETTER_HEADER_PREFIX}event_id" not in headers
     assert f"{DEAD_LETTER_HEADER_PREFIX}kind" not in headers
