@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, get_args
 
 import orjson
 from pydantic import BaseModel
@@ -136,14 +136,29 @@ def _leaves_for(allow: AllowList, record_type: str | None) -> Mapping[str, str]:
     }
 
 
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """One declared field of a model, as the walk meets it under one prefix."""
+
+    name: str
+    path: str
+    nested: bool
+    """Its values are models to descend into (``organization``)."""
+    bound: int | None
+    """Its kept length bound, for a free-text field."""
+
+
 @cache
-def _text_bounds(model: type[BaseModel]) -> Mapping[str, int]:
-    """Field name -> kept length bound of the model's free-text fields."""
-    return {
-        name: bound.max_chars
-        for name, info in model.model_fields.items()
-        if (bound := kept_text_bound(info)) is not None
-    }
+def _plan(model: type[BaseModel], prefix: str) -> dict[str, _Field]:
+    """Field name -> what the walk needs to know of it; computed once per model and prefix, not per record."""
+    plan: dict[str, _Field] = {}
+    for name, info in model.model_fields.items():
+        bound = kept_text_bound(info)
+        nested = any(
+            isinstance(t, type) and issubclass(t, BaseModel) for t in (info.annotation, *get_args(info.annotation))
+        )
+        plan[name] = _Field(name, prefix + name, nested, bound.max_chars if bound is not None else None)
+    return plan
 
 
 @dataclass(frozen=True)
@@ -196,38 +211,36 @@ def reduce(payload: BaseModel, allow: AllowList) -> Reduction:
     removed: list[RemovedField] = []
 
     def walk(model: BaseModel, prefix: str, shown: str, into: dict[str, Any]) -> None:
-        bounds = _text_bounds(type(model))
-        for name in type(model).model_fields:
-            if name not in model.model_fields_set:
+        plan = _plan(type(model), prefix)
+        given = model.__pydantic_fields_set__
+        # A model's __dict__ holds its declared fields in declaration order; unknown keys live in its extra.
+        for name, value in model.__dict__.items():
+            if value is None or name not in given:
                 continue
-            value = getattr(model, name)
-            if value is None:
-                continue
-            path = prefix + name
-            evidence = f"{shown}.{name}"
-            if isinstance(value, BaseModel):
+            field = plan[name]
+            if field.nested and isinstance(value, BaseModel):
                 inner: dict[str, Any] = {}
-                walk(value, path + ".", evidence, inner)
+                walk(value, field.path + ".", f"{shown}.{name}", inner)
                 if inner:
                     into[name] = inner
                 continue
-            item = leaves.get(path)
+            item = leaves.get(field.path)
             if item is None:
-                removed.append(RemovedField(evidence, size_of(value), allow.removal_reason(path, name, value)))
-                continue
-            bound = bounds.get(name)
-            if bound is not None and detect(value, bound) is not None:
-                removed.append(RemovedField(evidence, size_of(value), RemovalReason.EXCLUDED_CONTENT))
-                continue
-            into[name] = value
-            items.add(item)
-        for raw_name, value in sorted((model.model_extra or {}).items()):
+                reason = allow.removal_reason(field.path, name, value)
+                removed.append(RemovedField(f"{shown}.{name}", size_of(value), reason))
+            elif field.bound is not None and detect(value, field.bound) is not None:
+                removed.append(RemovedField(f"{shown}.{name}", size_of(value), RemovalReason.EXCLUDED_CONTENT))
+            else:
+                into[name] = value
+                items.add(item)
+        extra = model.__pydantic_extra__
+        if not extra:
+            return
+        for raw_name, value in sorted(extra.items()):
             name = str(raw_name)
-            # A key that is no policy segment (a dot, a capital, a full-width letter) can name no kept field.
-            path = prefix + (name if _SEGMENT.match(name) else "\x00")
+            # Folded, the key is compared with the policy's paths for its reason only: an unknown key is never
+            # kept, whatever it spells ("organization.name", "ＴＩＴＬＥ").
             reason = allow.removal_reason(prefix + _folded(name), name, value)
-            if reason is RemovalReason.NOT_ALLOWED:
-                reason = allow.removal_reason(path, name, value)
             removed.append(RemovedField(f"{shown}.{safe_name(name)}", size_of(value), reason))
 
     walk(record, "", "payload", kept)

@@ -20,6 +20,11 @@ from services.stages.records import (
 DEFAULT_MAX_SKEW = timedelta(days=1)
 
 
+def _refused(record: Minimized, reason: DeadLetterReason, message: str) -> DeadLetter:
+    envelope = record.envelope
+    return DeadLetter(record.source, Stage.TAG, reason, message, str(envelope.event_id), envelope.kind.value)
+
+
 def tag_one(
     record: Minimized,
     engine: PolicyEngine,
@@ -30,24 +35,12 @@ def tag_one(
     """Tag one minimized record; one that occurred after ``ingested_at`` + ``max_skew`` is refused."""
     envelope = record.envelope
     if envelope.occurred_at > ingested_at + max_skew:
-        return DeadLetter(
-            source=record.source,
-            stage=Stage.TAG,
-            reason=DeadLetterReason.OCCURRED_IN_FUTURE,
-            message=f"occurred_at is more than {max_skew.total_seconds():.0f} s after ingestion",
-            event_id=str(envelope.event_id),
-            kind=envelope.kind.value,
-        )
+        message = f"occurred_at is more than {max_skew.total_seconds():.0f} s after ingestion"
+        return _refused(record, DeadLetterReason.OCCURRED_IN_FUTURE, message)
     version = engine.version_at(envelope.occurred_at)
     if version is None:
-        return DeadLetter(
-            source=record.source,
-            stage=Stage.TAG,
-            reason=DeadLetterReason.NO_POLICY_IN_FORCE,
-            message=f"occurred_at is before the first version of policy '{engine.policy_id}'",
-            event_id=str(envelope.event_id),
-            kind=envelope.kind.value,
-        )
+        message = f"occurred_at is before the first version of policy '{engine.policy_id}'"
+        return _refused(record, DeadLetterReason.NO_POLICY_IN_FORCE, message)
     # Purposes are granted on the items actually kept: a purpose allowed some items of a category gets them.
     grants = engine.purposes_for(record.data_items, envelope.subject.type.value)
     return TaggedRecord(

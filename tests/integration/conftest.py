@@ -35,6 +35,7 @@ def settings(infrastructure: Infrastructure, tmp_path: Path) -> Settings:
         app_id=f"lineage-test-{unique}",
         clickhouse_database=f"lineage_{unique}",
         pseudonym_key_file=key_file,
+        quarantine_key=uuid.uuid4().hex * 2,
         batch_window_s=0.2,
         lag_interval_s=1.0,
         **infrastructure.store,
