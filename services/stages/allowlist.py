@@ -239,7 +239,7 @@ def reduce(payload: BaseModel, allow: AllowList) -> Reduction:
         for raw_name, value in sorted(extra.items()):
             name = str(raw_name)
             # Folded, the key is compared with the policy's paths for its reason only: an unknown key is never
-            # kept, whatever it spells ("organization.name", "ＴＩＴＬＥ").
+            # kept, whatever it spells ("organization.name", a full-width "TITLE").
             reason = allow.removal_reason(prefix + _folded(name), name, value)
             removed.append(RemovedField(f"{shown}.{safe_name(name)}", size_of(value), reason))
 

@@ -90,15 +90,19 @@ _BASE64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])(?:[A-Za-z0-9+/_-]{40,}(?:\r?\n|[
 _WRAPPING = re.compile(r"\s+")
 _STANDARD_ONLY = frozenset("+/")
 _URLSAFE_ONLY = frozenset("-_")
-# The statistics are decided within a few hundred characters; a megabyte-long run must not cost a second.
+_STANDARD_SEPARATORS = re.compile(r"[+/]")
+_URLSAFE_SEPARATORS = re.compile(r"[-_]")
+# The statistics are decided within a few hundred characters: a long run is judged window by window.
 _WINDOW = 256
 
 # A run that decodes to no text is judged by a log-likelihood ratio (nats): is it likelier a name made of English
 # words (snake_case, camelCase, CONSTANT_CASE, paths) or a uniform draw from the base64 alphabet? Weights were
 # fitted on ~140,000 identifiers from Python sources, then rounded; classes: U upper, L lower, D digit, S symbol,
 # ^ start. Names switch class rarely and use e, t, s more than j, q, z; random base64 switches every other
-# character. The threshold leaves about 5e-6 of base64 of 24 random bytes undetected, and flags fewer than 0.3% of
-# long mixed-case identifiers (mostly machine-mangled ones); a 48-byte payload is never missed.
+# character. A run shorter than 32 characters (24 bytes) must be likelier random than a name: short names are
+# common and such a payload is a few words at most. From 32 on it must be clearly likelier a name to be kept:
+# base64 of 24 random bytes is then missed about once in 300,000, and about one long mixed-case identifier in
+# 20,000 (machine-mangled ones) is flagged; base64 of 32 random bytes or more was never missed in 10^6 trials.
 _CLASS = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_",
     "U" * 26 + "L" * 26 + "D" * 10 + "S" * 4,
@@ -106,9 +110,9 @@ _CLASS = str.maketrans(
 _TRANSITION = {
     ("^", "U"): 0.5, ("^", "L"): -0.3, ("^", "D"): -3.0, ("^", "S"): 0.8,
     ("U", "U"): 0.0, ("U", "L"): 0.7, ("U", "D"): -2.7, ("U", "S"): -0.5,
-    ("L", "U"): -1.3, ("L", "L"): 0.7, ("L", "D"): -4.4, ("L", "S"): 0.3,
+    ("L", "U"): -1.3, ("L", "L"): 0.7, ("L", "D"): -3.0, ("L", "S"): 0.3,
     ("D", "U"): 0.0, ("D", "L"): -1.9, ("D", "D"): 1.1, ("D", "S"): 1.0,
-    ("S", "U"): -0.2, ("S", "L"): 0.3, ("S", "D"): -2.5, ("S", "S"): 0.0,
+    ("S", "U"): -0.2, ("S", "L"): 0.3, ("S", "D"): -2.5, ("S", "S"): 1.0,
 }  # fmt: skip
 _LETTER = dict(
     zip(
@@ -119,8 +123,9 @@ _LETTER = dict(
     )
 )  # fmt: skip
 _NAME_EVIDENCE_PER_CHAR = 0.2
-_UPPER = re.compile(r"[A-Z]")
-_LOWER = re.compile(r"[a-z]")
+_LONG_RUN = 32
+_TWO_UPPER = re.compile(r"[A-Z][^A-Z]*[A-Z]")
+_TWO_LOWER = re.compile(r"[a-z][^a-z]*[a-z]")
 # Whitespace a text may hold; any other control character means binary.
 _TEXT_WHITESPACE = str.maketrans("", "", "\t\n\r")
 
@@ -162,25 +167,41 @@ def _quoted_printable(value: str) -> bool:
 
 def _base64(run: str) -> bool:
     payload = _WRAPPING.sub("", run)
-    if len(payload) < _MIN_BASE64:
-        return False
-    chars = set(payload)
-    urlsafe = not chars.isdisjoint(_URLSAFE_ONLY)
-    if urlsafe and not chars.isdisjoint(_STANDARD_ONLY):
-        return False  # "a/b-c_d": a path or a name, never one base64 alphabet
-    altchars = b"-_" if urlsafe else None
-    window = payload[:_WINDOW]
+    if _STANDARD_ONLY.isdisjoint(payload):
+        return _one_alphabet(payload, b"-_")
+    if _URLSAFE_ONLY.isdisjoint(payload):
+        return _one_alphabet(payload, None)
+    # No base64 mixes "+/" with "-_": a path or a name ("a/b-c_d"), unless something is glued to a payload.
+    return any(_one_alphabet(part, b"-_") for part in _STANDARD_SEPARATORS.split(payload)) or any(
+        _one_alphabet(part, None) for part in _URLSAFE_SEPARATORS.split(payload)
+    )
+
+
+def _one_alphabet(chars: str, altchars: bytes | None) -> bool:
+    # Overlapping windows: a payload glued after a long name-like run is still judged on its own.
+    start = 0
+    while len(chars) - start >= _MIN_BASE64:
+        if _window(chars[start : start + _WINDOW], altchars):
+            return True
+        if start + _WINDOW >= len(chars):
+            return False
+        start += _WINDOW // 2
+    return False
+
+
+def _window(chars: str, altchars: bytes | None) -> bool:
     # A prefix glued to the payload shifts its alignment; text shows at one of the four offsets.
-    decoded = [_decode(window[offset:], altchars) for offset in range(4)]
+    decoded = [_decode(chars[offset:], altchars) for offset in range(4)]
+    if decoded[0] is not None and b"\0\0\0" in decoded[0]:
+        return True  # zero-filled binary ("AAAA…"): no name holds four aligned capital A
+    if not (_TWO_UPPER.search(chars) and _TWO_LOWER.search(chars)):
+        return False  # hex digests (even "0x…"), UUIDs, snake_case, CONSTANT_CASE: never base64 of 15 bytes or more
     if any(data is not None and _text(data) for data in decoded):
-        return True  # base64 of text: no identifier decodes to 15 bytes of printable UTF-8 by chance
+        return True  # base64 of text: no name decodes to 15 bytes of printable UTF-8 by chance
     if decoded[0] is None:
         return False
-    if b"\0\0\0" in decoded[0]:
-        return True  # zero-filled binary ("AAAA…"): no name holds four aligned capital A
-    if not (_UPPER.search(window) and _LOWER.search(window)):
-        return False  # hex digests, UUIDs, snake_case and CONSTANT_CASE: single-case, whatever their length
-    return _name_evidence(window) < _NAME_EVIDENCE_PER_CHAR * len(window)
+    bar = _NAME_EVIDENCE_PER_CHAR * len(chars) if len(chars) >= _LONG_RUN else 0.0
+    return _name_evidence(chars) < bar
 
 
 def _decode(chars: str, altchars: bytes | None) -> bytes | None:
