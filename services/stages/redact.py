@@ -23,7 +23,7 @@ from services.stages.minimize import allow_list_for
 from services.stages.pseudonymize import PseudonymKey, pseudonymize
 from services.stages.records import DeadLetter, DeadLetterReason
 
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+_SAFE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}$")
 """Metadata as a valid envelope holds it; no "@" (an e-mail address is personal data), no spaces (prose)."""
 _ENVELOPE_FIELDS = ("spec", "event_id", "kind", "kind_version", "occurred_at", "tenant_id", "source_service")
 

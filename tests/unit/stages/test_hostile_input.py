@@ -324,3 +324,23 @@ def test_hidden_content_never_reaches_any_output(make_event, context, record_typ
     if breakage in (None, "bom", "surrogate"):
         assert len(result.ok) == 1, "harmless oddities are tolerated, then minimized like any event"
         assert result.ok[0].removed, "the removal leaves evidence"
+
+
+def test_base64_in_an_e_mail_address_local_part_is_removed_as_excluded_content(make_event, context):
+    local = base64.b64encode(SENTINEL.encode() * 2).decode().rstrip("=").replace("/", "-").replace("+", "-")
+    event = event_with(make_event, CollectionKind.USER_PROFILE, {"name": "Taro", "email_address": f"{local}@ex.jp"})
+
+    result = run(context, orjson.dumps(event), kind=CollectionKind.USER_PROFILE)
+
+    assert_nothing_leaks(outputs(result, context), [local.encode()])
+    assert [(r.path, r.reason) for r in result.ok[0].removed] == [
+        ("payload.email_address", RemovalReason.EXCLUDED_CONTENT)
+    ]
+
+
+def test_an_ordinary_e_mail_address_is_kept(make_event, context):
+    event = event_with(make_event, CollectionKind.USER_PROFILE, {"name": "Taro", "email_address": "taro.y@ex.jp"})
+
+    (record,) = run(context, orjson.dumps(event), kind=CollectionKind.USER_PROFILE).ok
+
+    assert record.payload["email_address"] == "taro.y@ex.jp"
