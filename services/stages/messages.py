@@ -83,18 +83,20 @@ def encode_tagged(record: TaggedRecord, topic: str) -> OutgoingMessage:
     )
 
 
-def dead_letter_value(letter: DeadLetter, quarantine: QuarantineKey) -> bytes | None:
+def dead_letter_value(letter: DeadLetter, quarantine: QuarantineKey) -> bytes:
     """What the dead-letter topic holds for ``letter``: never a byte of the input in the clear.
 
     The content-free inventory of an event that parsed (see :mod:`services.stages.redact`), and the input's
-    value and key sealed with the quarantine key, bound to the input's coordinates; nothing for an event over
-    the size limit, which is never read.
+    value and key sealed with the quarantine key, bound to the input's coordinates. An event over the size limit
+    is never read nor kept (sealed, it would not fit in a message either): its document says only that. Every
+    dead letter has a value, so that each is a message the broker accepts (a message needs a key or a value).
     """
-    if letter.reason is DeadLetterReason.TOO_LARGE:
-        return None
     document: dict[str, Any] = dict(letter.redacted) if letter.redacted is not None else {"spec": DEAD_LETTER_SPEC}
     source = letter.source
-    document["quarantine"] = seal(quarantine, source.value, source.key, source.coordinates.encode())
+    if letter.reason is DeadLetterReason.TOO_LARGE:
+        document["not_kept"] = "over the size limit"
+    else:
+        document["quarantine"] = seal(quarantine, source.value, source.key, source.coordinates.encode())
     return orjson.dumps(document)
 
 

@@ -164,13 +164,18 @@ def test_refused_event_that_parsed_is_minimized_before_it_is_dead_lettered(make_
         assert secret not in value
 
 
-def test_unparseable_bytes_travel_only_sealed_and_oversized_events_carry_nothing(make_record, context, topics):
+def test_unparseable_bytes_travel_only_sealed_and_oversized_events_are_not_kept(make_record, context, topics):
     too_large = b'{"x": "' + b"a" * (70 * 1024) + b'"}'
     broken = make_record(b'{"body": "secret text of an e-mail", broken')
     result = process_collection_batch([broken, make_record(too_large)], context, INGESTED_AT)
 
     sealed, oversized = (encode_dead_letter(letter, topics.dead_letter, context.quarantine) for letter in result.dead)
-    assert oversized.value is None
+    # Not kept, but still a message the broker accepts: a message without key and value is refused.
+    assert orjson.loads(oversized.value) == {
+        "spec": "purpose-lineage.dead-letter/v1",
+        "not_kept": "over the size limit",
+    }
+    assert oversized.key is None
     assert sealed.value is not None
     assert b"secret" not in sealed.value
     document = orjson.loads(sealed.value)
