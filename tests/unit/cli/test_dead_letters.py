@@ -5,6 +5,7 @@ No broker: the commands run against a fake topic (``read_dead_letters``) and a f
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,22 +15,23 @@ import pytest
 from typer.testing import CliRunner
 
 from services.cli import dead_letters
-from services.cli.dead_letters import (
+from services.cli.dead_letter_reader import (
     Coordinates,
     DeadLetterView,
     ReadDecision,
     ReadProgress,
-    dead_letters_cli,
     drain,
     matches,
     original_line,
     parse_dead_letter,
+    printable,
     read_decision,
     select,
     shown_bytes,
     unmatched,
 )
-from services.quarantine import QuarantineKey, seal
+from services.cli.dead_letters import dead_letters_cli
+from services.quarantine import QuarantineKey, seal, unseal
 from services.topics import Topics
 
 DLQ = Topics().dead_letter
@@ -192,7 +194,7 @@ def test_what_the_stages_write_is_what_show_reads_and_opens() -> None:
     assert (parsed.stage, parsed.reason, parsed.original_bytes) == ("ingest", "malformed_json", 9)
     assert parsed.sealed is not None
     assert parsed.aad is not None
-    assert dead_letters.unseal(KEY, parsed.sealed, parsed.aad) == (b"{not json", ORIGINAL_KEY)
+    assert unseal(KEY, parsed.sealed, parsed.aad) == (b"{not json", ORIGINAL_KEY)
 
 
 # --- selection --------------------------------------------------------------------------------------------
@@ -345,7 +347,7 @@ def test_an_original_line_is_one_line() -> None:
 
 
 def test_control_characters_are_escaped_for_the_terminal() -> None:
-    assert dead_letters._printable("a\x1b[31mb\tc\nd\x9b") == "a\\x1b[31mb\tc\nd\\x9b"
+    assert printable("a\x1b[31mb\tc\nd\x9b") == "a\\x1b[31mb\tc\nd\\x9b"
 
 
 # --- the commands -----------------------------------------------------------------------------------------
@@ -473,8 +475,8 @@ def test_show_reveal_json_carries_value_and_key(topic: FakeTopic) -> None:
 
     assert result.exit_code == 0, result.output
     (line,) = [orjson.loads(text) for text in result.stdout.splitlines()]
-    assert dead_letters.base64.b64decode(line["value"]) == EVENT
-    assert dead_letters.base64.b64decode(line["key"]) == ORIGINAL_KEY
+    assert base64.b64decode(line["value"]) == EVENT
+    assert base64.b64decode(line["key"]) == ORIGINAL_KEY
     assert line["encoding"] == "base64"
     assert line["reveal_error"] is None
 
