@@ -125,7 +125,7 @@ def monitor_batch(
     result = MonitorResult()
     for source in batch:
         try:
-            event = _ACTIVITY.validate_json(source.value or b"")
+            event = _ACTIVITY.validate_json(source.value or b"", strict=True)  # JSON types, as the schema says
         except ValidationError as exc:
             reason = DeadLetterReason.SCHEMA_INVALID
             result.dead.append(DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc)))
