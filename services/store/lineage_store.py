@@ -31,6 +31,14 @@ class Accounting:
     dead_letter_offsets: set[tuple[str, int, int]]
 
 
+MAX_PARTITIONS_PER_INSERT = 1200
+"""Tables are partitioned by month of the event; a replay of the history since the policy's first version
+(2018-07) spans more months than ClickHouse's default of 100 per insert, which would refuse every such batch
+forever. Each month makes one part whether the batch is split or not, so the limit is raised instead (100
+years of months), bounded because ingest refuses times outside 1970-9999 and occurred_at past now + skew."""
+_INSERT = {"max_partitions_per_insert_block": MAX_PARTITIONS_PER_INSERT}
+
+
 def _is_uuid(text: str) -> bool:
     try:
         UUID(text)
@@ -62,7 +70,7 @@ class LineageStore:
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
         """Insert ``rows`` into ``table`` of this database (tables replace by key, so re-inserts are harmless)."""
         if rows:
-            self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns))
+            self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns), settings=_INSERT)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run a read-only query (the server refuses writes, DDL and settings changes)."""

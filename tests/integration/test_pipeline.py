@@ -234,3 +234,29 @@ def test_dead_letter_topic_carries_reason_headers(
         assert h[DEAD_LETTER_HEADER_PREFIX + "stage"] == b"ingest"
         assert h[DEAD_LETTER_HEADER_PREFIX + "topic"].decode().endswith("collection.access_log.v1")
         assert h[DEAD_LETTER_HEADER_PREFIX + "offset"].isdigit()
+
+
+def test_a_batch_spanning_every_month_since_the_policy_began_is_stored(
+    pipeline: PipelineHarness, settings: Settings, tmp_path: Path
+) -> None:
+    # The lineage table is partitioned by month: one insert over more than 100 months used to fail forever.
+    first = datetime(2018, 7, 15, tzinfo=UTC)
+    months = (datetime.now(UTC).year - 2018) * 12 + datetime.now(UTC).month - 7
+    lines = [
+        orjson.dumps(
+            _event(
+                "terminal",
+                RAW_IDS[month % len(RAW_IDS)],
+                {"terminal_id": f"pc-{month:04d}", "terminal_type": "pc"},
+                occurred_at=(first + timedelta(days=30.44 * month)).isoformat(),
+            )
+        )
+        for month in range(months)
+    ]
+    assert months > 100
+
+    counts = _replay(pipeline, settings, lines, tmp_path)
+
+    assert counts == {"produced": months, "lineage": months, "dead": 0}
+    (spread,) = pipeline.query("SELECT uniqExact(toYYYYMM(occurred_at)) FROM collection_lineage").rows
+    assert spread[0] > 100

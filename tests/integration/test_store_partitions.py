@@ -1,0 +1,52 @@
+"""The lineage store accepts any batch of valid events, however many months it spans."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from services.settings import Settings
+from services.sink.rows import LINEAGE_COLUMNS, lineage_row
+from services.stages.messages import tagged_document
+from services.stages.records import SourceRecord, TaggedRecord
+from services.store.client import connect
+from services.store.lineage_store import LineageStore
+
+FIRST = datetime(2018, 7, 15, tzinfo=UTC)
+
+
+def _record(month: int) -> TaggedRecord:
+    occurred_at = FIRST + timedelta(days=30.44 * month)
+    return TaggedRecord(
+        source=SourceRecord("collection.terminal.v1", 0, month, b"{}"),
+        event_id=str(uuid.uuid4()),
+        kind="terminal",
+        kind_version=1,
+        occurred_at=occurred_at,
+        ingested_at=datetime.now(UTC),
+        tenant_id="kobe-logistics",
+        source_service="attendance-web",
+        subject_type="analyzed_account_holder",
+        subject_pseudonym="ab" * 32,
+        pseudonym_key_id="k1-000000000000",
+        payload={"terminal_id": f"pc-{month}", "terminal_type": "pc"},
+        data_categories=("terminal_information",),
+        data_items=("terminal_information.terminal_id", "terminal_information.terminal_type"),
+        purposes=("service_provision",),
+        legal_bases=("published_purpose_of_use",),
+        policy_id="rakuro",
+        policy_version="2022-06-01",
+        removed=(),
+    )
+
+
+def test_one_insert_over_more_than_a_hundred_months_is_stored(settings: Settings) -> None:
+    store = LineageStore(connect(settings), settings.clickhouse_database)
+    store.migrate()
+    records = [_record(month) for month in range(125)]  # July 2018 to late 2028: every month one row
+    rows = [lineage_row(tagged_document(record)) for record in records]
+
+    store.insert_rows("collection_lineage", LINEAGE_COLUMNS, rows)
+
+    counted = store.query("SELECT count(), uniqExact(toYYYYMM(occurred_at)) FROM collection_lineage").rows
+    assert counted == [[125, 125]]
