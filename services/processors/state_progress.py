@@ -60,6 +60,9 @@ class StateProgress:
             try:
                 await asyncio.wait_for(self._changed.wait(), seconds)
             except TimeoutError:
+                # The timeout and a change can land in the same loop turn: a change always wins.
+                if self._latest_changed:
+                    return False
                 if not self._busy:
                     return True
                 continue  # in the middle of a batch: not a quiet spell
