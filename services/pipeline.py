@@ -1,14 +1,23 @@
-"""Assemble the running pipeline from settings: policy, key, store, faust processors and sink."""
+"""Assemble the running pipeline from settings: policy, key, store and the roles (collect, store, monitor).
+
+Each role is its own consumer group: collect and store consume batches on :class:`BatchConsumer`, the monitor
+runs on faust (its tables). ``up`` runs all three in one process; ``run <role>`` runs one.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Coroutine
 from datetime import timedelta
+from enum import StrEnum
 from functools import partial
+from typing import Any
 
 import faust
+from aiokafka import AIOKafkaProducer
+from aiokafka.structs import TopicPartition
 
 from services.broker.admin import ensure_topics
 from services.keys import load_keyring
@@ -21,7 +30,9 @@ from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
 from services.processors.app import create_processor_app
-from services.processors.lag import LagProbe, agents_by_topic
+from services.processors.batch_consumer import BatchConsumer, ConsumerConfig
+from services.processors.hot_path import collect_handler, store_handler
+from services.processors.lag import LagProbe
 from services.processors.monitor import changelog_topics
 from services.quarantine import load_quarantine_key
 from services.settings import Settings
@@ -35,11 +46,37 @@ from services.topics import Topics
 log = logging.getLogger(__name__)
 
 
+class Role(StrEnum):
+    COLLECT = "collect"
+    STORE = "store"
+    MONITOR = "monitor"
+
+
+ALL_ROLES = frozenset(Role)
+
+
+def consumer_group(settings: Settings, role: Role) -> str:
+    """The consumer group of ``role``: the monitor keeps the app id (its changelog topics are named after it)."""
+    return settings.app_id if role is Role.MONITOR else f"{settings.app_id}-{role.value}"
+
+
+def role_topics(topics: Topics, role: Role) -> list[str]:
+    """The topics ``role`` consumes."""
+    if role is Role.COLLECT:
+        return topics.all_collection
+    if role is Role.STORE:
+        return [*topics.all_tagged, topics.dead_letter]
+    return topics.all_activity
+
+
 class Pipeline:
     """The collection processors and the lineage sink over one broker and one store."""
 
-    def __init__(self, settings: Settings, metrics: PipelineMetrics | None = None) -> None:
+    def __init__(
+        self, settings: Settings, metrics: PipelineMetrics | None = None, roles: frozenset[Role] = ALL_ROLES
+    ) -> None:
         self.settings = settings
+        self.roles = roles
         self.metrics = metrics or PipelineMetrics.create()
         self.topics = Topics(settings.topic_prefix)
         engine = PolicyEngine(load_policy(settings.policy))
@@ -56,6 +93,8 @@ class Pipeline:
         )
         self.store: AsyncLineageStore | None = None
         self.app: faust.App | None = None
+        self.consumers: dict[Role, BatchConsumer] = {}
+        self._producer: AIOKafkaProducer | None = None
         self._lag_task: asyncio.Task[None] | None = None
         self.observer: LineageObserver | None = None
 
@@ -80,10 +119,53 @@ class Pipeline:
         self.observer = self._lineage_observer()
         if self.observer is not None:
             await loop.run_in_executor(None, self.observer.start)
-        decider = Decider(self.context.engine)
-        self.app = create_processor_app(settings, self.context, writer, self.metrics, decider, self.observer)
-        await self.app.start()
+        if Role.COLLECT in self.roles:
+            self._producer = AIOKafkaProducer(
+                bootstrap_servers=settings.bootstrap,
+                client_id=f"{consumer_group(settings, Role.COLLECT)}-producer",
+                acks="all",
+                linger_ms=5,
+                max_batch_size=1_048_576,
+                max_request_size=settings.max_event_bytes * 4 + 1_048_576,
+            )
+            await self._producer.start()
+            handle = collect_handler(self.context, self._producer, self.topics, self.metrics, self.observer)
+            self.consumers[Role.COLLECT] = BatchConsumer(
+                "collect", self._consumer_config(Role.COLLECT, settings.batch_size, settings.batch_window_s), handle
+            )
+        if Role.STORE in self.roles:
+            config = self._consumer_config(Role.STORE, settings.sink_batch_size, settings.sink_batch_window_s)
+            self.consumers[Role.STORE] = BatchConsumer(
+                "store", config, store_handler(writer, self.topics, self.metrics, self.observer)
+            )
+        for consumer in self.consumers.values():
+            await consumer.start()
+        if Role.MONITOR in self.roles:
+            decider = Decider(self.context.engine)
+            self.app = create_processor_app(
+                settings, self.context.key, self.context.quarantine, writer, self.metrics, decider, self.observer
+            )
+            await self.app.start()
         self._lag_task = asyncio.create_task(self._measure_lag(), name="consumer-lag")
+
+    def _consumer_config(self, role: Role, batch_size: int, window_s: float) -> ConsumerConfig:
+        settings = self.settings
+        return ConsumerConfig(
+            bootstrap=settings.bootstrap,
+            group_id=consumer_group(settings, role),
+            topics=role_topics(self.topics, role),
+            batch_size=batch_size,
+            batch_window_s=window_s,
+            session_timeout_s=settings.consumer_session_timeout_s,
+            rebalance_timeout_s=settings.consumer_rebalance_timeout_s,
+        )
+
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions every role of this process owns right now."""
+        owned = {tp for consumer in self.consumers.values() for tp in consumer.assignment()}
+        if self.app is not None:
+            owned |= {TopicPartition(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
+        return owned
 
     def _lineage_observer(self) -> LineageObserver | None:
         """The OpenLineage observer of the settings' transport, or None when no transport is configured."""
@@ -103,8 +185,9 @@ class Pipeline:
 
     async def _measure_lag(self) -> None:
         """Publish the consumer group's lag per topic as a gauge, every ``lag_interval_s``."""
-        agents = agents_by_topic(self.topics)
-        probe = LagProbe(self.settings.bootstrap, self.settings.app_id, list(agents))
+        agents = {topic: role.value for role in self.roles for topic in role_topics(self.topics, role)}
+        groups = {consumer_group(self.settings, role): role_topics(self.topics, role) for role in self.roles}
+        probe = LagProbe(self.settings.bootstrap, groups)
         loop = asyncio.get_running_loop()
         try:
             while True:
@@ -119,6 +202,13 @@ class Pipeline:
         finally:
             await loop.run_in_executor(None, probe.close)
 
+    @staticmethod
+    async def _bounded(stopping: Coroutine[Any, Any, None], timeout_s: float, what: str) -> None:
+        try:
+            await asyncio.wait_for(stopping, timeout_s)
+        except TimeoutError:
+            log.warning("the %s did not stop within %.0f s; its last offsets may be re-delivered", what, timeout_s)
+
     async def stop(self, timeout_s: float = 30.0) -> None:
         """Stop consuming (committing what was processed), then close the store.
 
@@ -130,13 +220,16 @@ class Pipeline:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._lag_task
             self._lag_task = None
+        # Upstream first: what collect published while store stops is read again by the next store.
+        for role in (Role.COLLECT, Role.STORE):
+            consumer = self.consumers.pop(role, None)
+            if consumer is not None:
+                await self._bounded(consumer.stop(), timeout_s, role.value)
+        if self._producer is not None:
+            await self._bounded(self._producer.stop(), timeout_s, "collect producer")
+            self._producer = None
         if self.app is not None:
-            try:
-                await asyncio.wait_for(self.app.stop(), timeout_s)
-            except TimeoutError:
-                log.warning(
-                    "the processors did not stop within %.0f s; their last offsets may be re-delivered", timeout_s
-                )
+            await self._bounded(self.app.stop(), timeout_s, "monitor")
             self.app = None
         if self.observer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.observer.complete)

@@ -42,31 +42,33 @@ def lag_by_topic(
 
 @dataclass
 class LagProbe:
-    """Reads end and committed offsets of one consumer group. Blocking: run it off the event loop."""
+    """Reads end and committed offsets of consumer groups. Blocking: run it off the event loop."""
 
     bootstrap: str
-    group: str
-    topics: Sequence[str]
+    groups: Mapping[str, Sequence[str]]  # consumer group -> the topics it reads
     _admin: KafkaAdminClient | None = None
     _consumer: KafkaConsumer | None = None
 
     def measure(self) -> dict[str, int]:
         """Lag per topic; raises :class:`KafkaError` when the broker cannot answer."""
         if self._admin is None or self._consumer is None:
-            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id=f"{self.group}-lag")
+            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="purpose-lineage-lag")
             self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
-        partitions = [
-            TopicPartition(topic, partition)
-            for topic in self.topics
-            for partition in sorted(self._consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            return {}
-        offsets = self._admin.list_group_offsets({self.group: None}).get(self.group, {})
-        committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
-        ends = self._consumer.end_offsets(partitions)
-        beginnings = self._consumer.beginning_offsets([tp for tp in partitions if tp not in committed])
-        return lag_by_topic(ends, committed, beginnings)
+        lag: dict[str, int] = {}
+        for group, topics in self.groups.items():
+            partitions = [
+                TopicPartition(topic, partition)
+                for topic in topics
+                for partition in sorted(self._consumer.partitions_for_topic(topic) or ())
+            ]
+            if not partitions:
+                continue
+            offsets = self._admin.list_group_offsets({group: None}).get(group, {})
+            committed = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0 and tp in partitions}
+            ends = self._consumer.end_offsets(partitions)
+            beginnings = self._consumer.beginning_offsets([tp for tp in partitions if tp not in committed])
+            lag.update(lag_by_topic(ends, committed, beginnings))
+        return lag
 
     def close(self) -> None:
         for client in (self._admin, self._consumer):

@@ -1,4 +1,4 @@
-"""Write a batch of rows, retrying while the store fails: consumption waits rather than drops."""
+"""Write a batch of rows; the monitor's path retries while the store fails: consumption waits rather than drops."""
 
 from __future__ import annotations
 
@@ -23,15 +23,16 @@ class LineageWriter:
         self._max_backoff_s = max_backoff_s
 
     async def write(self, rows: SinkRows, where: str) -> None:
-        """Insert ``rows`` (from ``where``, e.g. ``topic[0]@10..20``), retrying with backoff until it succeeds."""
-        await self._retrying(
-            lambda: self._store.insert(rows.lineage, rows.dead_letters),
-            where,
-            {"collection_lineage": len(rows.lineage), "dead_letters": len(rows.dead_letters)},
-        )
+        """Insert ``rows`` (from ``where``, e.g. ``topic[0]@10..20``) once; raises what the store raised.
+
+        The store role's consumer retries a failed batch (rewound and paused); the insert is idempotent.
+        """
+        counts = {"collection_lineage": len(rows.lineage), "dead_letters": len(rows.dead_letters)}
+        if any(counts.values()):
+            await self._attempt(lambda: self._store.insert(rows.lineage, rows.dead_letters), counts)
 
     async def write_rows(self, tables: Mapping[str, tuple[Sequence[str], Sequence[Row]]], where: str) -> None:
-        """Insert rows into several tables (table -> (columns, rows)), with the same retry as :meth:`write`."""
+        """Insert rows into several tables (table -> (columns, rows)), retrying with backoff until it succeeds."""
 
         async def insert_all() -> None:
             for table, (columns, rows) in tables.items():
@@ -39,24 +40,30 @@ class LineageWriter:
 
         await self._retrying(insert_all, where, {table: len(rows) for table, (_, rows) in tables.items()})
 
+    async def _attempt(self, insert: Callable[[], Awaitable[None]], counts: Mapping[str, int]) -> None:
+        started = time.perf_counter()
+        try:
+            await insert()
+        except Exception:
+            self._metrics.sink_failures.inc()
+            self._metrics.sink_backpressure.set(1)
+            raise
+        self._metrics.sink_backpressure.set(0)
+        self._metrics.sink_batch_seconds.observe(time.perf_counter() - started)
+        self._metrics.sink_batch_rows.observe(sum(counts.values()))
+        for table, count in counts.items():
+            self._metrics.sink_rows.labels(table).inc(count)
+
     async def _retrying(self, insert: Callable[[], Awaitable[None]], where: str, counts: Mapping[str, int]) -> None:
         if not any(counts.values()):
             return
         backoff = 0.2
         while True:
-            started = time.perf_counter()
             try:
-                await insert()
+                await self._attempt(insert, counts)
             except Exception as exc:  # noqa: BLE001 - any store failure means: wait and retry, never drop
-                self._metrics.sink_failures.inc()
-                self._metrics.sink_backpressure.set(1)
                 log.error("lineage insert failed for %s (%s); retrying in %.1f s", where, type(exc).__name__, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self._max_backoff_s)
                 continue
-            self._metrics.sink_backpressure.set(0)
-            self._metrics.sink_batch_seconds.observe(time.perf_counter() - started)
-            self._metrics.sink_batch_rows.observe(sum(counts.values()))
-            for table, count in counts.items():
-                self._metrics.sink_rows.labels(table).inc(count)
             return

@@ -41,18 +41,16 @@ class PipelineHarness:
 
     def _wait_for_assignment(self) -> None:
         """Wait until the consumer owns every topic; a group join on Tansu takes ~5 s, rarely much longer."""
-        app = self.pipeline.app
-        assert app is not None
         topics = self.pipeline.topics
         wanted = {*topics.all_collection, *topics.all_tagged, topics.dead_letter, *topics.all_activity}
         deadline = time.monotonic() + ASSIGNMENT_TIMEOUT_S
         while time.monotonic() < deadline:
-            assigned = {tp.topic for tp in app.consumer.assignment()}
+            assigned = {tp.topic for tp in self.pipeline.assignment()}
             if wanted <= assigned:
                 return
             time.sleep(0.2)
         raise AssertionError(
-            f"consumer group {self.settings.app_id} got no assignment for {sorted(wanted - assigned)} "
+            f"the consumer groups of {self.settings.app_id} got no assignment for {sorted(wanted - assigned)} "
             f"within {ASSIGNMENT_TIMEOUT_S:.0f} s"
         )
 

@@ -1,0 +1,190 @@
+"""The hot path's consumer: batches straight from aiokafka, offsets committed only for finished batches.
+
+faust's stream machinery costs per event and acknowledges a batch however the agent leaves it (a stop during a
+store outage committed offsets of events stored nowhere). Here the rule is one line of code: ``commit`` runs
+after ``handle`` returned, and nowhere else. A handler that fails leaves the batch's partitions paused and
+rewound to the batch's first offsets (backpressure: nothing more is fetched while the output is down); the
+batch is fetched again once the pause is over. A stop, a cancellation or a rebalance during ``handle`` commits
+nothing: the events are delivered again, and every output is idempotent (tagged records and rows are keyed by
+event identity).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from services.stages.records import SourceRecord
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Sequence[SourceRecord]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    """What one role's consumer needs; built from the settings by the pipeline."""
+
+    bootstrap: str
+    group_id: str
+    topics: Sequence[str]
+    batch_size: int
+    batch_window_s: float
+    session_timeout_s: float
+    rebalance_timeout_s: float
+    max_backoff_s: float = 10.0
+
+
+def source_record(message: ConsumerRecord[bytes, bytes]) -> SourceRecord:
+    """The consumed message as the stages see it."""
+    headers = tuple((name, value if isinstance(value, bytes) else bytes(value)) for name, value in message.headers)
+    return SourceRecord(
+        topic=message.topic,
+        partition=message.partition,
+        offset=message.offset,
+        value=message.value,
+        key=message.key,
+        headers=headers,
+        timestamp_ms=message.timestamp if message.timestamp and message.timestamp > 0 else None,
+    )
+
+
+class BatchConsumer:
+    """One role's consumer group: fetch a batch, ``await handle(batch)``, commit it; nothing else commits."""
+
+    def __init__(self, name: str, config: ConsumerConfig, handle: Handler) -> None:
+        self.name = name
+        self._config = config
+        self._handle = handle
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self.failing = False  # the handler failed on the last attempt and the partitions are paused
+        self.last_commit: float | None = None  # monotonic time of the last successful commit
+
+    async def start(self) -> None:
+        config = self._config
+        session_ms = int(config.session_timeout_s * 1000)
+        self._consumer = AIOKafkaConsumer(
+            *config.topics,
+            bootstrap_servers=config.bootstrap,
+            group_id=config.group_id,
+            client_id=f"{config.group_id}-{self.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            session_timeout_ms=session_ms,
+            heartbeat_interval_ms=max(session_ms // 5, 100),
+            rebalance_timeout_ms=int(config.rebalance_timeout_s * 1000),
+            max_poll_records=config.batch_size,
+            fetch_max_bytes=64 * 1024 * 1024,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+        )
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run(), name=f"{self.name}-consumer")
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._consumer.assignment()) if self._consumer is not None else set()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Let the batch in hand finish for up to ``grace_s``, then cancel it uncommitted and leave the group."""
+        self._stopping.set()
+        if self._task is not None:
+            done, _ = await asyncio.wait({self._task}, timeout=grace_s)
+            if not done:
+                log.warning(
+                    "%s: the batch in hand did not finish within %.0f s; it is left uncommitted", self.name, grace_s
+                )
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._consumer is not None:
+            await self._consumer.stop()  # auto-commit is off: leaving the group commits nothing
+            self._consumer = None
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        backoff = 0.2
+        while not self._stopping.is_set():
+            fetched = await self._fetch(self._consumer)
+            if not fetched:
+                continue
+            batch = [source_record(m) for messages in fetched.values() for m in messages]
+            try:
+                await self._handle(batch)
+            except Exception as exc:  # noqa: BLE001 - any failed output: rewind, pause, retry later; never drop
+                await self._back_off(self._consumer, fetched, exc, backoff)
+                backoff = min(backoff * 2, self._config.max_backoff_s)
+                continue
+            if self.failing:
+                log.info("%s: output is back; consuming again", self.name)
+                self.failing = False
+            backoff = 0.2
+            await self._commit(self._consumer, {tp: messages[-1].offset + 1 for tp, messages in fetched.items()})
+
+    async def _fetch(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        """Up to ``batch_size`` messages, waiting at most ``batch_window_s`` for the batch to fill."""
+        config = self._config
+        deadline = time.monotonic() + config.batch_window_s
+        fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
+        count = 0
+        while count < config.batch_size and not self._stopping.is_set():
+            remaining_ms = int((deadline - time.monotonic()) * 1000)
+            if remaining_ms <= 0 and count:
+                break
+            more = await consumer.getmany(timeout_ms=max(remaining_ms, 0), max_records=config.batch_size - count)
+            for tp, messages in more.items():
+                fetched.setdefault(tp, []).extend(messages)
+                count += len(messages)
+            if remaining_ms <= 0:
+                break
+        return fetched
+
+    async def _back_off(
+        self,
+        consumer: AIOKafkaConsumer,
+        fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+        exc: Exception,
+        backoff: float,
+    ) -> None:
+        """Rewind the batch's partitions to its first offsets and pause everything for ``backoff`` seconds."""
+        if not self.failing:
+            log.error("%s: output failed (%s: %s); pausing consumption, retrying", self.name, type(exc).__name__, exc)
+        self.failing = True
+        assigned = consumer.assignment()
+        for tp, messages in fetched.items():
+            if tp in assigned:  # a partition revoked meanwhile is re-read by its new owner
+                consumer.seek(tp, messages[0].offset)
+        paused = set(consumer.assignment())
+        consumer.pause(*paused)
+        try:
+            # getmany on paused partitions returns nothing but keeps the member's poll interval alive.
+            deadline = time.monotonic() + backoff
+            while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
+                await consumer.getmany(timeout_ms=int(left * 1000) + 1)
+        finally:
+            consumer.resume(*(tp for tp in paused if tp in consumer.assignment()))
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        assigned = consumer.assignment()
+        mine = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+        try:
+            await consumer.commit(mine)
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            # The group rebalanced under the batch: its new owner reads it again, the outputs are idempotent.
+            log.warning(
+                "%s: offsets not committed (%s); the batch will be delivered again", self.name, type(exc).__name__
+            )
+            return
+        self.last_commit = time.monotonic()
