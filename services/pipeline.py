@@ -138,14 +138,14 @@ class Pipeline:
             self.consumers[Role.STORE] = BatchConsumer(
                 "store", config, store_handler(writer, self.topics, self.metrics, self.observer)
             )
-        for consumer in self.consumers.values():
-            await consumer.start()
+        starting = [consumer.start() for consumer in self.consumers.values()]
         if Role.MONITOR in self.roles:
             decider = Decider(self.context.engine)
             self.app = create_processor_app(
                 settings, self.context.key, self.context.quarantine, writer, self.metrics, decider, self.observer
             )
-            await self.app.start()
+            starting.append(self.app.start())
+        await asyncio.gather(*starting)  # each joins its own group: a join on Tansu takes ~5 s, so together
         self._lag_task = asyncio.create_task(self._measure_lag(), name="consumer-lag")
 
     def _consumer_config(self, role: Role, batch_size: int, window_s: float) -> ConsumerConfig:

@@ -2,11 +2,11 @@
 
 faust's stream machinery costs per event and acknowledges a batch however the agent leaves it (a stop during a
 store outage committed offsets of events stored nowhere). Here the rule is one line of code: ``commit`` runs
-after ``handle`` returned, and nowhere else. A handler that fails leaves the batch's partitions paused and
-rewound to the batch's first offsets (backpressure: nothing more is fetched while the output is down); the
-batch is fetched again once the pause is over. A stop, a cancellation or a rebalance during ``handle`` commits
-nothing: the events are delivered again, and every output is idempotent (tagged records and rows are keyed by
-event identity).
+after ``handle`` returned, and nowhere else. A handler that fails pauses every partition (backpressure: nothing
+more is fetched while the output is down) and gets the *same* batch again after a backoff, so a retried insert
+is the same block with the same deduplication token. A stop, a cancellation or a rebalance during ``handle``
+commits nothing: the events are delivered again, and every output is idempotent (tagged records and rows are
+keyed by event identity).
 """
 
 from __future__ import annotations
@@ -115,23 +115,34 @@ class BatchConsumer:
 
     async def _run(self) -> None:
         assert self._consumer is not None
-        backoff = 0.2
         while not self._stopping.is_set():
             fetched = await self._fetch(self._consumer)
-            if not fetched:
-                continue
-            batch = [source_record(m) for messages in fetched.values() for m in messages]
+            if fetched and await self._handled(self._consumer, fetched):
+                await self._commit(self._consumer, {tp: messages[-1].offset + 1 for tp, messages in fetched.items()})
+
+    async def _handled(
+        self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> bool:
+        """Hand the batch over until it succeeds (True), or until a stop or a rebalance takes it away (False)."""
+        batch = [source_record(m) for messages in fetched.values() for m in messages]
+        backoff = 0.2
+        while not self._stopping.is_set():
             try:
                 await self._handle(batch)
-            except Exception as exc:  # noqa: BLE001 - any failed output: rewind, pause, retry later; never drop
-                await self._back_off(self._consumer, fetched, exc, backoff)
+            except Exception as exc:  # noqa: BLE001 - any failed output: pause, retry the same batch; never drop
+                if not self.failing:
+                    log.error("%s: output failed (%s: %s); pausing consumption", self.name, type(exc).__name__, exc)
+                self.failing = True
+                if not await self._paused_for(consumer, backoff, set(fetched)):
+                    self._rewind(consumer, fetched)
+                    return False
                 backoff = min(backoff * 2, self._config.max_backoff_s)
                 continue
             if self.failing:
                 log.info("%s: output is back; consuming again", self.name)
                 self.failing = False
-            backoff = 0.2
-            await self._commit(self._consumer, {tp: messages[-1].offset + 1 for tp, messages in fetched.items()})
+            return True
+        return False
 
     async def _fetch(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
         """Up to ``batch_size`` messages, waiting at most ``batch_window_s`` for the batch to fill."""
@@ -151,30 +162,32 @@ class BatchConsumer:
                 break
         return fetched
 
-    async def _back_off(
-        self,
-        consumer: AIOKafkaConsumer,
-        fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
-        exc: Exception,
-        backoff: float,
-    ) -> None:
-        """Rewind the batch's partitions to its first offsets and pause everything for ``backoff`` seconds."""
-        if not self.failing:
-            log.error("%s: output failed (%s: %s); pausing consumption, retrying", self.name, type(exc).__name__, exc)
-        self.failing = True
+    @staticmethod
+    def _rewind(consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        """Put the partitions still ours back to the first offset of a batch that was not handled."""
         assigned = consumer.assignment()
         for tp, messages in fetched.items():
-            if tp in assigned:  # a partition revoked meanwhile is re-read by its new owner
+            if tp in assigned:
                 consumer.seek(tp, messages[0].offset)
+
+    async def _paused_for(self, consumer: AIOKafkaConsumer, seconds: float, batch: set[TopicPartition]) -> bool:
+        """Pause every partition for ``seconds``; False if a stop or a rebalance took a partition of the batch.
+
+        A batch that lost a partition is dropped uncommitted: its new owner reads it again, and the caller
+        rewinds what is still ours to the batch's start.
+        """
         paused = set(consumer.assignment())
         consumer.pause(*paused)
         try:
             # getmany on paused partitions returns nothing but keeps the member's poll interval alive.
-            deadline = time.monotonic() + backoff
+            deadline = time.monotonic() + seconds
             while not self._stopping.is_set() and (left := deadline - time.monotonic()) > 0:
                 await consumer.getmany(timeout_ms=int(left * 1000) + 1)
+                if not batch <= consumer.assignment():
+                    return False
         finally:
             consumer.resume(*(tp for tp in paused if tp in consumer.assignment()))
+        return not self._stopping.is_set()
 
     async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         assigned = consumer.assignment()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
@@ -41,3 +42,21 @@ def span(batch: Sequence[SourceRecord]) -> str:
     if not batch:
         return "(empty batch)"
     return f"{batch[0].coordinates}..{batch[-1].offset} ({len(batch)} records)"
+
+
+def batch_token(batch: Sequence[SourceRecord]) -> str:
+    """The identity of a consumed batch, for ClickHouse's insert deduplication: offsets *and* content.
+
+    A retry of the same batch gives the same token. Offsets alone would not do: a broker that lost its data
+    (the local one, on restart) numbers new events from 0 again, and ClickHouse would drop them as repeats.
+    """
+    ranges: dict[tuple[str, int], tuple[int, int]] = {}
+    for record in batch:
+        where = (record.topic, record.partition)
+        low, high = ranges.get(where, (record.offset, record.offset))
+        ranges[where] = (min(low, record.offset), max(high, record.offset))
+    digest = hashlib.sha256()
+    digest.update(";".join(f"{t}[{p}]@{low}..{high}" for (t, p), (low, high) in sorted(ranges.items())).encode())
+    digest.update(",".join(str(len(record.value or b"")) for record in batch).encode())
+    digest.update(b"".join(record.value or b"" for record in batch))
+    return digest.hexdigest()

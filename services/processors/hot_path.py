@@ -18,6 +18,7 @@ from services.metrics import PipelineMetrics
 from services.openlineage.observer import LineageObserver
 from services.policy.gaps import GapFinder
 from services.processors.batch_consumer import Handler
+from services.processors.batches import batch_token
 from services.processors.publisher import publish_batch
 from services.sink.rows import sink_rows
 from services.sink.writer import LineageWriter
@@ -88,8 +89,7 @@ def store_handler(
 
     async def handle(batch: Sequence[SourceRecord]) -> None:
         rows = sink_rows(batch, topics.dead_letter)
-        first, last = batch[0], batch[-1]
-        await writer.write(rows, f"{first.coordinates}..{last.coordinates} ({len(batch)} records)")
+        await writer.write(rows, batch_token(batch))
         if observer is not None:
             observer.observe_store(len(rows.lineage), len(rows.dead_letters))
         metrics.last_batch.labels("store").set_to_current_time()

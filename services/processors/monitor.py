@@ -30,7 +30,7 @@ from services.monitor.rows import (
 from services.openlineage.observer import LineageObserver
 from services.policy.decide import Decider
 from services.policy.gaps import GapFinder
-from services.processors.batches import batches, source_record, span
+from services.processors.batches import batch_token, batches, source_record, span
 from services.processors.publisher import publish
 from services.processors.state_progress import StateProgress, state_targets
 from services.quarantine import QuarantineKey
@@ -160,6 +160,7 @@ def add_monitor_agent(
                     "provision_records": (PROVISION_COLUMNS, provision_rows(result.evaluated, decided_at)),
                 },
                 span(batch),
+                batch_token(batch),
             )
             if observer is not None:
                 observer.observe_monitor(result.evaluated, result.dead)

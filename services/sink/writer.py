@@ -22,21 +22,27 @@ class LineageWriter:
         self._metrics = metrics
         self._max_backoff_s = max_backoff_s
 
-    async def write(self, rows: SinkRows, where: str) -> None:
-        """Insert ``rows`` (from ``where``, e.g. ``topic[0]@10..20``) once; raises what the store raised.
+    async def write(self, rows: SinkRows, token: str) -> None:
+        """Insert ``rows`` once, deduplicated by ``token``; raises what the store raised.
 
-        The store role's consumer retries a failed batch (rewound and paused); the insert is idempotent.
+        The store role's consumer retries a failed batch (paused, the same batch again): the same token makes
+        the retried insert leave no second physical copy.
         """
         counts = {"collection_lineage": len(rows.lineage), "dead_letters": len(rows.dead_letters)}
         if any(counts.values()):
-            await self._attempt(lambda: self._store.insert(rows.lineage, rows.dead_letters), counts)
+            await self._attempt(lambda: self._store.insert(rows.lineage, rows.dead_letters, token), counts)
 
-    async def write_rows(self, tables: Mapping[str, tuple[Sequence[str], Sequence[Row]]], where: str) -> None:
-        """Insert rows into several tables (table -> (columns, rows)), retrying with backoff until it succeeds."""
+    async def write_rows(
+        self, tables: Mapping[str, tuple[Sequence[str], Sequence[Row]]], where: str, token: str | None = None
+    ) -> None:
+        """Insert rows into several tables (table -> (columns, rows)), retrying with backoff until it succeeds.
+
+        Every retry inserts the same blocks with the same ``token``: no second physical copy.
+        """
 
         async def insert_all() -> None:
             for table, (columns, rows) in tables.items():
-                await self._store.insert_rows(table, columns, rows)
+                await self._store.insert_rows(table, columns, rows, token)
 
         await self._retrying(insert_all, where, {table: len(rows) for table, (_, rows) in tables.items()})
 

@@ -31,11 +31,13 @@ class AsyncLineageStore:
         """Run ``function(store, *args)`` on the store's thread: for readers that issue several queries."""
         return await self._run(function, self.store, *args)
 
-    async def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row]) -> None:
-        await self._run(self.store.insert, lineage, dead_letters)
+    async def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row], token: str | None = None) -> None:
+        await self._run(self.store.insert, lineage, dead_letters, token)
 
-    async def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
-        await self._run(self.store.insert_rows, table, columns, rows)
+    async def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Row], token: str | None = None
+    ) -> None:
+        await self._run(self.store.insert_rows, table, columns, rows, token)
 
     async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         return await self._run(self.store.query, sql, parameters)

@@ -62,15 +62,20 @@ class LineageStore:
         self._client.database = self.database
         return applied
 
-    def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row]) -> None:
-        """Insert one batch. Re-inserting the same events is harmless: the tables replace by key."""
-        self.insert_rows("collection_lineage", LINEAGE_COLUMNS, lineage)
-        self.insert_rows("dead_letters", DEAD_LETTER_COLUMNS, dead_letters)
+    def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row], token: str | None = None) -> None:
+        """Insert one batch. Re-inserting the same events is harmless: the tables replace by key.
 
-    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row]) -> None:
+        With a ``token`` (one per consumed batch), a retried insert of the same batch is dropped by ClickHouse
+        itself, so it leaves no second physical copy either (migration 0006 keeps the window of tokens).
+        """
+        self.insert_rows("collection_lineage", LINEAGE_COLUMNS, lineage, token)
+        self.insert_rows("dead_letters", DEAD_LETTER_COLUMNS, dead_letters, token)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Row], token: str | None = None) -> None:
         """Insert ``rows`` into ``table`` of this database (tables replace by key, so re-inserts are harmless)."""
         if rows:
-            self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns), settings=_INSERT)
+            settings = _INSERT if token is None else {**_INSERT, "insert_deduplication_token": token}
+            self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns), settings=settings)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run a read-only query (the server refuses writes, DDL and settings changes)."""

@@ -6,12 +6,18 @@ Run with `make bench`. Prints figures; asserts nothing about time (timings belon
 from __future__ import annotations
 
 import argparse
+import asyncio
 import itertools
+import json
+import resource
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+
+import faust
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas.events import CollectionKind
 from services.broker.admin import ensure_topics
@@ -44,7 +50,7 @@ def _stage_settings() -> Settings:
     )
 
 
-def bench_minimize(events: int) -> None:
+def bench_minimize(events: int) -> float:
     """Minimization alone, over demo events already ingested (the demo hides content in many of them)."""
     pipeline = Pipeline(_stage_settings())
     context = pipeline.context
@@ -57,9 +63,10 @@ def bench_minimize(events: int) -> None:
             minimize(ingested[start : start + 2000], context.engine)
         best = min(best, time.perf_counter() - started)
     print(f"minimize only: {len(ingested)} events, best of 3 in {best:.2f} s = {len(ingested) / best:,.0f} events/s")
+    return len(ingested) / best
 
 
-def bench_stages(events: int) -> None:
+def bench_stages(events: int) -> float:
     pipeline = Pipeline(_stage_settings())
     batch = _demo_batch(pipeline, events)
     process_collection_batch(batch[:2000], pipeline.context, datetime.now(UTC))  # warm caches
@@ -69,6 +76,7 @@ def bench_stages(events: int) -> None:
     elapsed = time.perf_counter() - started
     print(f"stages only: {events} events in {elapsed:.2f} s = {events / elapsed:,.0f} events/s (1 core)")
     print(f"  last batch: {len(result.ok)} tagged, {len(result.dead)} dead letters")
+    return events / elapsed
 
 
 def bench_settings(bootstrap: str, workdir: Path) -> Settings:
@@ -89,21 +97,105 @@ def _stored(harness: PipelineHarness) -> int:
     return int(rows[0][0])
 
 
-def bench_end_to_end(events: int, workdir: Path) -> None:
-    """Produce a backlog first, then time how fast the pipeline drains it into ClickHouse."""
+def _produce_backlog(settings: Settings, events: int) -> None:
+    topics = Pipeline(settings).topics
+    ensure_topics(settings.bootstrap, [*topics.all, "bench.relay-out"], settings.topic_partitions)
+    started = time.perf_counter()
+    with Emitter(settings.bootstrap, source_service="bench", topics=topics) as emitter:
+        collection = (e for e in demo_stream(2, 500) if isinstance(e.kind, CollectionKind))
+        for event in itertools.islice(collection, events):
+            emitter.emit_raw(event.topic(topics), event.value, event.key)
+    produce_s = time.perf_counter() - started
+    print(f"emitter: {events} events acknowledged in {produce_s:.2f} s = {events / produce_s:,.0f} events/s")
+
+
+async def _relay(settings: Settings, events: int) -> float:
+    """The ceiling: getmany -> send -> await acks -> commit, no processing at all."""
+    topics = Pipeline(settings).topics
+    consumer = AIOKafkaConsumer(
+        *topics.all_collection,
+        bootstrap_servers=settings.bootstrap,
+        group_id=f"{settings.app_id}-relay",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=2000,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all", linger_ms=5, max_batch_size=1_048_576)
+    await consumer.start()
+    await producer.start()
+    moved = 0
+    started: float | None = None
+    try:
+        while moved < events:
+            batch = await consumer.getmany(timeout_ms=500, max_records=2000)
+            if not batch:
+                continue
+            started = started or time.perf_counter()
+            pending = [await producer.send("bench.relay-out", m.value, key=m.key) for ms in batch.values() for m in ms]
+            await asyncio.gather(*pending)
+            await consumer.commit({tp: ms[-1].offset + 1 for tp, ms in batch.items()})
+            moved += len(pending)
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return time.perf_counter() - (started or time.perf_counter())
+
+
+async def _faust_pass_through(settings: Settings, events: int) -> float:
+    """What the first version paid per event: a faust agent that takes batches and forwards them."""
+    topics = Pipeline(settings).topics
+    app = faust.App(
+        f"{settings.app_id}-faust",
+        broker=f"kafka://{settings.bootstrap}",
+        web_enabled=False,
+        topic_disable_leader=True,
+        topic_allow_declare=False,
+        store="memory://",
+        key_serializer="raw",
+        value_serializer="raw",
+        producer_acks=-1,
+        producer_max_batch_size=1_048_576,
+        producer_linger=0.005,
+        stream_wait_empty=False,
+    )
+    source = app.topic(*topics.all_collection, key_type=bytes, value_type=bytes)
+    done = asyncio.Event()
+    moved = 0
+    first: list[float] = []
+
+    async def forward(stream: faust.StreamT[bytes]) -> None:
+        nonlocal moved
+        async for values in stream.take(2000, within=0.5):  # type: ignore[attr-defined]
+            first or first.append(time.perf_counter())
+            pending = [await app.producer.send("bench.relay-out", None, v, None, None, None) for v in values]
+            await asyncio.gather(*pending)
+            moved += len(values)
+            if moved >= events:
+                done.set()
+
+    app.agent(source, name="forward")(forward)
+    await app.start()
+    try:
+        await asyncio.wait_for(done.wait(), 600)
+    finally:
+        await app.stop()
+    return time.perf_counter() - first[0] if first else float("nan")
+
+
+def bench_end_to_end(events: int, workdir: Path) -> dict[str, float]:
+    """One backlog on one broker, drained by (1) a raw relay, (2) a faust pass-through, (4) the pipeline."""
+    figures: dict[str, float] = {}
     with LocalBroker(free_port(), log_file=workdir / "tansu.log") as broker:
         settings = bench_settings(broker.bootstrap, workdir)
-        topics = Pipeline(settings).topics
-        ensure_topics(settings.bootstrap, topics.all, settings.topic_partitions)
-        started = time.perf_counter()
-        with Emitter(settings.bootstrap, source_service="bench", topics=topics) as emitter:
-            collection = (e for e in demo_stream(2, 500) if isinstance(e.kind, CollectionKind))
-            for event in itertools.islice(collection, events):
-                emitter.emit_raw(event.topic(topics), event.value, event.key)
-        produce_s = time.perf_counter() - started
-        print(f"emitter: {events} events acknowledged in {produce_s:.2f} s = {events / produce_s:,.0f} events/s")
+        _produce_backlog(settings, events)
+        relay_s = asyncio.run(_relay(settings, events))
+        figures["raw_relay_events_s"] = events / relay_s
+        print(f"raw relay (getmany -> send -> commit): {events} events in {relay_s:.2f} s = {events / relay_s:,.0f}/s")
+        faust_s = asyncio.run(_faust_pass_through(settings, events))
+        figures["faust_pass_through_events_s"] = events / faust_s
+        print(f"faust pass-through agent: {events} events in {faust_s:.2f} s = {events / faust_s:,.0f}/s")
         harness = PipelineHarness(settings)
-        harness.start()  # returns once the consumer group owns every topic
+        harness.start()  # returns once the consumer groups own every topic
         try:
             started = time.perf_counter()
             stored = 0
@@ -113,21 +205,34 @@ def bench_end_to_end(events: int, workdir: Path) -> None:
             drain_s = time.perf_counter() - started
         finally:
             harness.stop()
+    figures["full_path_events_s"] = events / drain_s
+    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"pipeline: backlog of {events} drained into ClickHouse ({stored} rows) in {drain_s:.2f} s "
         f"= {events / drain_s:,.0f} events/s (collect + tag + publish + store, one process)"
     )
+    print(
+        f"  full path / raw relay = {figures['full_path_events_s'] / figures['raw_relay_events_s']:.3f}; "
+        f"full path / faust pass-through = {figures['full_path_events_s'] / figures['faust_pass_through_events_s']:.2f}"
+        f"; peak RSS of the bench process {figures['peak_rss_mb']:,.0f} MB"
+    )
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stage-events", type=int, default=100_000)
     parser.add_argument("--e2e-events", type=int, default=50_000)
+    parser.add_argument("--results", type=Path, default=Path("bench-results.json"))
     args = parser.parse_args()
-    bench_minimize(args.stage_events)
-    bench_stages(args.stage_events)
+    figures = {
+        "minimize_events_s_1_core": bench_minimize(args.stage_events),
+        "stages_events_s_1_core": bench_stages(args.stage_events),
+    }
     with tempfile.TemporaryDirectory() as workdir:
-        bench_end_to_end(args.e2e_events, Path(workdir))
+        figures |= bench_end_to_end(args.e2e_events, Path(workdir))
+    args.results.write_text(json.dumps({"e2e_events": args.e2e_events, **figures}, indent=2) + "\n")
+    print(f"figures written to {args.results}")
 
 
 if __name__ == "__main__":

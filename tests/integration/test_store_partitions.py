@@ -50,3 +50,20 @@ def test_one_insert_over_more_than_a_hundred_months_is_stored(settings: Settings
 
     counted = store.query("SELECT count(), uniqExact(toYYYYMM(occurred_at)) FROM collection_lineage").rows
     assert counted == [[125, 125]]
+
+
+def _physical_rows(store: LineageStore) -> int:
+    return int(store.query("SELECT count() FROM collection_lineage").rows[0][0])  # no FINAL: every stored copy
+
+
+def test_a_retried_insert_of_the_same_batch_leaves_no_physical_duplicate(settings: Settings) -> None:
+    store = LineageStore(connect(settings), settings.clickhouse_database)
+    store.migrate()
+    rows = [lineage_row(tagged_document(_record(month))) for month in range(0, 40, 3)]  # several partitions
+
+    store.insert(rows, [], token="topic[0]@0..13")
+    store.insert(rows, [], token="topic[0]@0..13")  # the store role's retry after a lost acknowledgement
+    assert _physical_rows(store) == len(rows)
+
+    store.insert(rows, [], token="topic[0]@14..27")  # without the same token ClickHouse keeps a second copy
+    assert _physical_rows(store) == 2 * len(rows)
