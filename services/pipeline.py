@@ -110,12 +110,14 @@ class Pipeline:
         created = await loop.run_in_executor(None, create)
         if created:
             log.info("created %d topics", len(created))
-        lineage_store = LineageStore(connect(settings), settings.clickhouse_database)
-        applied = await loop.run_in_executor(None, lineage_store.migrate)
-        if applied:
-            log.info("applied migrations %s", ", ".join(applied))
-        self.store = AsyncLineageStore(lineage_store)
-        writer = LineageWriter(self.store, self.metrics)
+        writer: LineageWriter | None = None
+        if self.roles != {Role.COLLECT}:  # collect alone touches no store; the API alone (no roles) reads it
+            lineage_store = LineageStore(connect(settings), settings.clickhouse_database)
+            applied = await loop.run_in_executor(None, lineage_store.migrate)
+            if applied:
+                log.info("applied migrations %s", ", ".join(applied))
+            self.store = AsyncLineageStore(lineage_store)
+            writer = LineageWriter(self.store, self.metrics)
         self.observer = self._lineage_observer()
         if self.observer is not None:
             await loop.run_in_executor(None, self.observer.start)
@@ -134,12 +136,14 @@ class Pipeline:
                 "collect", self._consumer_config(Role.COLLECT, settings.batch_size, settings.batch_window_s), handle
             )
         if Role.STORE in self.roles:
+            assert writer is not None
             config = self._consumer_config(Role.STORE, settings.sink_batch_size, settings.sink_batch_window_s)
             self.consumers[Role.STORE] = BatchConsumer(
                 "store", config, store_handler(writer, self.topics, self.metrics, self.observer)
             )
         starting = [consumer.start() for consumer in self.consumers.values()]
         if Role.MONITOR in self.roles:
+            assert writer is not None
             decider = Decider(self.context.engine)
             self.app = create_processor_app(
                 settings, self.context.key, self.context.quarantine, writer, self.metrics, decider, self.observer

@@ -1,4 +1,4 @@
-"""`purpose-lineage up`: broker (local when none is configured), pipeline, HTTP API and optional demo."""
+"""`purpose-lineage up` and `run <role>`: broker (local when none is configured), roles, HTTP API, optional demo."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from services.api.app import create_api
 from services.broker.local import LocalBroker
 from services.demo.simulator import run_demo
 from services.emitter.client import Emitter
-from services.pipeline import Pipeline
+from services.pipeline import ALL_ROLES, Pipeline, Role
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,13 +33,24 @@ class StackConfigError(ValueError):
     """The settings describe a stack that must not start."""
 
 
-async def run_stack(settings: Settings, stop: asyncio.Event, *, demo: bool = False) -> None:
-    """Run everything until ``stop`` is set, then shut down in reverse order."""
-    if not settings.api_on_loopback and settings.api_token is None:
+async def run_stack(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    demo: bool = False,
+    roles: frozenset[Role] = ALL_ROLES,
+    api: bool = True,
+) -> None:
+    """Run ``roles`` (and the API) until ``stop`` is set, then shut down in reverse order."""
+    if api and not settings.api_on_loopback and settings.api_token is None:
         raise StackConfigError(
             f"the API would listen on {settings.api_host} without a token: set LINEAGE_API_TOKEN or bind to 127.0.0.1"
         )
-    pipeline = Pipeline(settings)  # loads policy and key first: a bad file fails before anything starts
+    if roles != ALL_ROLES and settings.embedded_broker:
+        raise StackConfigError(
+            "a single role joins a running broker: set LINEAGE_KAFKA_BOOTSTRAP, or run everything with `up`"
+        )
+    pipeline = Pipeline(settings, roles=roles)  # loads policy and key first: a bad file fails before anything starts
     broker: LocalBroker | None = None
     if settings.embedded_broker:
         log_file = Path("var/tansu.log")
@@ -52,20 +63,21 @@ async def run_stack(settings: Settings, stop: asyncio.Event, *, demo: bool = Fal
     server_task: asyncio.Task[None] | None = None
     try:
         await pipeline.start()
-        assert pipeline.store is not None
-        token = settings.api_token.get_secret_value() if settings.api_token else None
-        api = create_api(pipeline.store, pipeline.metrics, token, pipeline.keyring, pipeline.context.engine)
-        server = _ApiServer(
-            uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="off")
-        )
-        server_task = asyncio.create_task(server.serve())
-        log.info("API on %s (OpenAPI at /docs)", settings.resolved_api_url)
+        if api:
+            assert pipeline.store is not None
+            token = settings.api_token.get_secret_value() if settings.api_token else None
+            app = create_api(pipeline.store, pipeline.metrics, token, pipeline.keyring, pipeline.context.engine)
+            server = _ApiServer(
+                uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="off")
+            )
+            server_task = asyncio.create_task(server.serve())
+            log.info("API on %s (OpenAPI at /docs)", settings.resolved_api_url)
         if demo:
             demo_thread = threading.Thread(
                 target=_demo, args=(settings, pipeline, demo_stop), name="demo-emitter", daemon=True
             )
             demo_thread.start()
-        log.info("stack running: Ctrl-C stops it")
+        log.info("running %s: Ctrl-C stops it", ", ".join(sorted([*roles, *(["api"] if api else [])])))
         progress = asyncio.create_task(_report_progress(pipeline, settings.progress_interval_s))
         await stop.wait()
         progress.cancel()

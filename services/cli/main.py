@@ -98,6 +98,49 @@ def up(
 
 
 @cli.command()
+def run(
+    roles: Annotated[list[str], typer.Argument(help="One or more of: collect, store, monitor, api.")],
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Run some roles as this process, against the broker of LINEAGE_KAFKA_BOOTSTRAP; each role is its own group.
+
+    Start as many processes of a role as it has partitions: the group spreads them. The embedded ClickHouse
+    engine belongs to one process: with it, run store, monitor and api together (or use `up`).
+    """
+    from services.pipeline import Role
+    from services.stack import StackConfigError, run_stack
+
+    known = {role.value for role in Role} | {"api"}
+    unknown = sorted(set(roles) - known)
+    if unknown:
+        console.print(f"[red]unknown role {', '.join(unknown)}:[/red] choose from {', '.join(sorted(known))}")
+        raise typer.Exit(code=2)
+    _logging(verbose)
+    settings = Settings()
+    chosen = frozenset(Role(role) for role in roles if role != "api")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await run_stack(settings, stop, roles=chosen, api="api" in roles)
+
+    try:
+        asyncio.run(main())
+    except (
+        StackConfigError,
+        PolicyFileError,
+        BrokerUnavailable,
+        PseudonymKeyError,
+        QuarantineKeyError,
+        StoreUnavailable,
+    ) as exc:
+        console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+
+
+@cli.command()
 def replay(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines, one event per line.")],
     bootstrap: Annotated[str | None, typer.Option(help="Kafka bootstrap (default: the running stack's).")] = None,

@@ -9,7 +9,7 @@ import time
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
-from services.pipeline import Pipeline
+from services.pipeline import ALL_ROLES, Pipeline, Role, role_topics
 from services.settings import Settings
 from services.store.lineage_store import Accounting, QueryResult
 
@@ -21,9 +21,9 @@ ASSIGNMENT_TIMEOUT_S = 120.0
 class PipelineHarness:
     """Start/stop a :class:`Pipeline` in its own thread and loop; read its store from the test thread."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, roles: frozenset[Role] = ALL_ROLES) -> None:
         self.settings = settings
-        self.pipeline = Pipeline(settings)
+        self.pipeline = Pipeline(settings, roles=roles)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="pipeline-loop", daemon=True)
 
@@ -41,8 +41,7 @@ class PipelineHarness:
 
     def _wait_for_assignment(self) -> None:
         """Wait until the consumer owns every topic; a group join on Tansu takes ~5 s, rarely much longer."""
-        topics = self.pipeline.topics
-        wanted = {*topics.all_collection, *topics.all_tagged, topics.dead_letter, *topics.all_activity}
+        wanted = {topic for role in self.pipeline.roles for topic in role_topics(self.pipeline.topics, role)}
         deadline = time.monotonic() + ASSIGNMENT_TIMEOUT_S
         while time.monotonic() < deadline:
             assigned = {tp.topic for tp in self.pipeline.assignment()}

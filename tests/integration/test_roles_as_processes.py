@@ -1,0 +1,78 @@
+"""Roles as processes: `purpose-lineage run collect` in its own process feeds a store in another."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from schemas.events import CollectionKind
+from services.emitter.client import Emitter
+from services.pipeline import Role
+from services.replay import account, produce_lines
+from services.settings import Settings
+from tests.integration.harness import PipelineHarness
+from tests.integration.test_pipeline import _good_lines
+
+
+def _role_environment(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
+    env.update(
+        LINEAGE_KAFKA_BOOTSTRAP=settings.bootstrap,
+        LINEAGE_TOPIC_PREFIX=settings.topic_prefix,
+        LINEAGE_APP_ID=settings.app_id,
+        LINEAGE_PSEUDONYM_KEY_FILE=str(settings.pseudonym_key_file),
+        LINEAGE_QUARANTINE_KEY=settings.quarantine_key.get_secret_value() if settings.quarantine_key else "",
+        LINEAGE_BATCH_WINDOW_S="0.2",
+    )
+    return env
+
+
+def test_a_collect_process_and_a_store_process_account_for_every_event(settings: Settings, tmp_path: Path) -> None:
+    store = PipelineHarness(settings, roles=frozenset({Role.STORE, Role.MONITOR}))
+    store.start()
+    log = (tmp_path / "collect.log").open("w")
+    collect = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "run", "collect"],
+        cwd=tmp_path,
+        env=_role_environment(settings),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        file = tmp_path / "events.jsonl"
+        file.write_bytes(b"\n".join([*_good_lines(40), b"{not json"]) + b"\n")
+        with (
+            Emitter(settings.bootstrap, source_service="test", topics=store.pipeline.topics) as emitter,
+            file.open("rb") as handle,
+        ):
+            produced = produce_lines(emitter, handle, default_kind=CollectionKind.ACCESS_LOG)
+        report = account(store, produced, timeout_s=120)
+        assert report.unaccounted == [], (tmp_path / "collect.log").read_text()[-2000:]
+        assert (report.in_lineage, report.dead_lettered) == (40, 1)
+        collect.send_signal(signal.SIGTERM)
+        assert collect.wait(timeout=60) == 0
+        assert "running collect" in (tmp_path / "collect.log").read_text()
+    finally:
+        if collect.poll() is None:
+            collect.kill()
+            collect.wait()
+        log.close()
+        store.stop()
+
+
+def test_a_single_role_without_a_broker_to_join_is_refused_with_exit_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "run", "collect"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "LINEAGE_KAFKA_BOOTSTRAP" in result.stderr
