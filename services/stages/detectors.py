@@ -240,7 +240,24 @@ def _text(data: bytes | None) -> bool:
         text = codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
     except UnicodeDecodeError:
         return False
-    return text.translate(_TEXT_WHITESPACE).isprintable()
+    text = text.translate(_TEXT_WHITESPACE)
+    return text.isprintable() and len({_script(char) for char in text}) <= 2
+
+
+def _script(char: str) -> int:
+    """A coarse script class: text mixes at most two (English, Japanese with ASCII, European with Latin-1).
+
+    A name that happens to decode to printable UTF-8 ("weeklyUserWeeklyInWeekly0") strews ASCII, Latin
+    extensions and CJK characters together, which no text does.
+    """
+    point = ord(char)
+    if point < 0x80:
+        return 0
+    if point < 0x300:
+        return 1
+    if 0x3000 <= point < 0xA000 or 0xFF00 <= point < 0xFFF0:
+        return 2
+    return 3
 
 
 def _name_evidence(chars: str) -> float:
