@@ -37,6 +37,16 @@ class PipelineMetrics:
         self.sink_rows = Counter(
             "lineage_sink_rows_total", "Rows inserted into the lineage store.", ["table"], registry=registry
         )
+        self.redeliveries = Counter(
+            "lineage_redeliveries_total",
+            "Collection records already recorded with the same content (same tenant and event id): stored once.",
+            registry=registry,
+        )
+        self.event_id_conflicts = Counter(
+            "lineage_event_id_conflicts_total",
+            "Collection records whose tenant and event id are recorded with other content: dead-lettered.",
+            registry=registry,
+        )
         self.sink_batch_seconds = Histogram(
             "lineage_sink_batch_seconds", "Time to insert one batch into the lineage store.", registry=registry
         )

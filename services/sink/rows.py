@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +38,11 @@ LINEAGE_COLUMNS = (
     "source_topic",
     "source_partition",
     "source_offset",
+    "content_digest",
 )
+LINEAGE_EVENT_ID, LINEAGE_KIND, LINEAGE_TENANT = 0, 1, 3
+LINEAGE_SOURCE = slice(20, 23)
+LINEAGE_DIGEST = 23
 
 DEAD_LETTER_COLUMNS = (
     "source_topic",
@@ -96,7 +101,68 @@ def lineage_row(document: Any) -> Row:
         source["topic"],
         int(source["partition"]),
         int(source["offset"]),
+        content_digest(document),
     )
+
+
+def content_digest(document: dict[str, Any]) -> str:
+    """SHA-256 of what a tagged record says, without when it was ingested or where it was read.
+
+    Two records of one identity (tenant, event id) with the same digest are one event delivered twice; with
+    different digests, two different events under one id. The document is pseudonymous and minimized, so
+    the digest holds nothing the lineage row does not.
+    """
+    lineage = {k: v for k, v in document["lineage"].items() if k not in {"ingested_at", "source"}}
+    stable = {**document, "lineage": lineage}
+    return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+Identity = tuple[str, UUID]
+
+
+@dataclass
+class Resolved:
+    """A batch's lineage rows after identity resolution against the batch itself and the store."""
+
+    rows: SinkRows
+    redeliveries: int = 0
+    conflicts: int = 0
+
+
+def resolve_identities(rows: SinkRows, stored: Mapping[Identity, frozenset[str]], now: datetime) -> Resolved:
+    """Keep one row per identity; a second one with other content becomes an ``event_id_conflict`` dead letter.
+
+    ``stored`` holds the digests the store already has for the batch's identities ('' for rows older than
+    digests: taken as the same content). The first row of an identity in the batch wins over later ones.
+    """
+    seen: dict[Identity, frozenset[str]] = dict(stored)
+    resolved = Resolved(SinkRows(dead_letters=list(rows.dead_letters)))
+    for row in rows.lineage:
+        identity: Identity = (row[LINEAGE_TENANT], row[LINEAGE_EVENT_ID])
+        digests = seen.get(identity)
+        if digests is None:
+            seen[identity] = frozenset({row[LINEAGE_DIGEST]})
+            resolved.rows.lineage.append(row)
+        elif row[LINEAGE_DIGEST] in digests or "" in digests:
+            resolved.redeliveries += 1
+        else:
+            resolved.conflicts += 1
+            topic, partition, offset = row[LINEAGE_SOURCE]
+            resolved.rows.dead_letters.append(
+                (
+                    topic,
+                    partition,
+                    offset,
+                    "store",
+                    "event_id_conflict",
+                    "an event with this id and other content is already recorded for this tenant",
+                    str(row[LINEAGE_EVENT_ID]),
+                    row[LINEAGE_KIND],
+                    0,
+                    now,
+                )
+            )
+    return resolved
 
 
 def _timestamp(message: SourceRecord) -> datetime:

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+from uuid import UUID
 
 from services.sink.rows import Row
 from services.stages.pseudonymize import PseudonymKeyring
@@ -38,6 +39,9 @@ class AsyncLineageStore:
         self, table: str, columns: Sequence[str], rows: Sequence[Row], token: str | None = None
     ) -> None:
         await self._run(self.store.insert_rows, table, columns, rows, token)
+
+    async def stored_digests(self, identities: Sequence[tuple[str, UUID]]) -> dict[tuple[str, UUID], frozenset[str]]:
+        return await self._run(self.store.stored_digests, identities)
 
     async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         return await self._run(self.store.query, sql, parameters)

@@ -77,6 +77,19 @@ class LineageStore:
             settings = _INSERT if token is None else {**_INSERT, "insert_deduplication_token": token}
             self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns), settings=settings)
 
+    def stored_digests(self, identities: Sequence[tuple[str, UUID]]) -> dict[tuple[str, UUID], frozenset[str]]:
+        """The content digests already recorded for each of ``identities`` (tenant, event id) that has any."""
+        if not identities:
+            return {}
+        wanted = set(identities)
+        result = self._client.query(
+            f"SELECT tenant_id, event_id, groupUniqArray(content_digest) FROM {self.database}.collection_lineage "
+            "WHERE event_id IN {ids:Array(UUID)} GROUP BY tenant_id, event_id",
+            parameters={"ids": sorted({event_id for _, event_id in wanted})},
+        )
+        found = {(row[0], row[1]): frozenset(row[2]) for row in result.result_rows}
+        return {identity: digests for identity, digests in found.items() if identity in wanted}
+
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run a read-only query (the server refuses writes, DDL and settings changes)."""
         result = self._client.query(sql, parameters=parameters or {}, settings={"readonly": 1})

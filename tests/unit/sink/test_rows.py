@@ -9,7 +9,14 @@ import orjson
 import pytest
 
 from schemas.events import CollectionKind
-from services.sink.rows import DEAD_LETTER_COLUMNS, LINEAGE_COLUMNS, dead_letter_row, lineage_row, sink_rows
+from services.sink.rows import (
+    DEAD_LETTER_COLUMNS,
+    LINEAGE_COLUMNS,
+    content_digest,
+    dead_letter_row,
+    lineage_row,
+    sink_rows,
+)
 from services.stages.messages import encode_dead_letter, encode_tagged, tagged_document
 from services.stages.pipeline import process_collection_batch
 from services.stages.records import DeadLetter, DeadLetterReason, SourceRecord, Stage, TaggedRecord
@@ -59,6 +66,7 @@ def test_lineage_row_round_trips_a_tagged_document(tagged_record):
         "source_topic": "collection.terminal.v1",
         "source_partition": 1,
         "source_offset": 42,
+        "content_digest": content_digest(document),
     }
 
 
