@@ -6,11 +6,12 @@ import os
 import secrets
 from pathlib import Path
 
+from services.errors import LineageError
 from services.settings import Settings
 from services.stages.pseudonymize import PseudonymKey, PseudonymKeyring
 
 
-class PseudonymKeyError(ValueError):
+class PseudonymKeyError(LineageError, ValueError):
     """The configured key cannot be used."""
 
 

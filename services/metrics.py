@@ -47,6 +47,11 @@ class PipelineMetrics:
             "Collection records whose tenant and event id are recorded with other content: dead-lettered.",
             registry=registry,
         )
+        self.store_refused = Counter(
+            "lineage_store_refused_rows_total",
+            "Rows ClickHouse refused as such (a value that does not fit its column): isolated and dead-lettered.",
+            registry=registry,
+        )
         self.sink_batch_seconds = Histogram(
             "lineage_sink_batch_seconds", "Time to insert one batch into the lineage store.", registry=registry
         )

@@ -140,7 +140,7 @@ class Pipeline:
             assert self.store is not None
             config = self._consumer_config(Role.STORE, settings.sink_batch_size, settings.sink_batch_window_s)
             self.consumers[Role.STORE] = BatchConsumer(
-                "store", config, store_handler(self.store, writer, self.topics, self.metrics, self.observer)
+                "store", config, store_handler(writer, self.topics, self.metrics, self.observer)
             )
         starting = [consumer.start() for consumer in self.consumers.values()]
         if Role.MONITOR in self.roles:

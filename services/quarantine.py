@@ -40,6 +40,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.errors import LineageError
 from services.settings import Settings
 
 ALGORITHM = "AES-256-GCM"
@@ -55,11 +56,11 @@ _KEY_ID_CONTEXT = b"purpose-lineage quarantine key id"
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 
 
-class QuarantineError(ValueError):
+class QuarantineError(LineageError, ValueError):
     """A sealed value cannot be opened (wrong key, tampered, moved to another record, or malformed)."""
 
 
-class QuarantineKeyError(ValueError):
+class QuarantineKeyError(LineageError, ValueError):
     """The configured quarantine key cannot be used."""
 
 

@@ -15,6 +15,7 @@ from services.api.app import create_api
 from services.broker.local import LocalBroker
 from services.demo.simulator import run_demo
 from services.emitter.client import Emitter
+from services.errors import LineageError
 from services.pipeline import ALL_ROLES, Pipeline, Role
 from services.settings import Settings
 
@@ -29,7 +30,7 @@ class _ApiServer(uvicorn.Server):
         yield
 
 
-class StackConfigError(ValueError):
+class StackConfigError(LineageError, ValueError):
     """The settings describe a stack that must not start."""
 
 

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from services.errors import LineageError
 from services.store.lineage_store import Accounting, QueryResult
 
 
@@ -20,7 +21,7 @@ class LineageReader(Protocol):
     def summary(self) -> dict[str, Any]: ...
 
 
-class ApiError(RuntimeError):
+class ApiError(LineageError, RuntimeError):
     """The API refused a request; the message is the API's reason."""
 
 

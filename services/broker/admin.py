@@ -9,8 +9,10 @@ from collections.abc import Mapping, Sequence
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from services.errors import LineageError
 
-class BrokerUnavailable(RuntimeError):
+
+class BrokerUnavailable(LineageError, RuntimeError):
     """No Kafka broker answered at the configured bootstrap address."""
 
 

@@ -9,10 +9,12 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from services.errors import LineageError
+
 log = logging.getLogger(__name__)
 
 
-class LocalBrokerError(RuntimeError):
+class LocalBrokerError(LineageError, RuntimeError):
     """The local broker could not be started."""
 
 

@@ -36,10 +36,11 @@ from schemas.events import (
     payload_model,
 )
 from services.emitter.activity import ActivityEmitter
+from services.errors import LineageError
 from services.topics import Topics
 
 
-class EmitterError(RuntimeError):
+class EmitterError(LineageError, RuntimeError):
     """An event could not be handed to Kafka."""
 
 

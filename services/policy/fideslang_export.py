@@ -50,6 +50,7 @@ from pydantic import ValidationError
 
 from schemas.policy import Policy as LineagePolicy
 from schemas.policy import RightsRequestType
+from services.errors import LineageError
 
 Document = dict[str, list[dict[str, Any]]]
 
@@ -79,7 +80,7 @@ _MODELS: Mapping[str, type[FidesModel]] = {
 }
 
 
-class FideslangExportError(ValueError):
+class FideslangExportError(LineageError, ValueError):
     """The exported document is not valid fideslang; the message names each resource and its problem."""
 
 

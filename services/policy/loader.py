@@ -13,6 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from schemas.policy import Policy
+from services.errors import LineageError
 
 _PATH_IN_MESSAGE = re.compile(r"^(?:Value error, )?([A-Za-z0-9_.-]+): ")
 
@@ -27,7 +28,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-class PolicyFileError(ValueError):
+class PolicyFileError(LineageError, ValueError):
     """The policy file cannot be used; the message names the file, the line and what is wrong."""
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
+from services.errors import LineageError
 from services.stages.records import SourceRecord
 
 log = logging.getLogger(__name__)
@@ -130,8 +131,9 @@ class BatchConsumer:
             try:
                 await self._handle(batch)
             except Exception as exc:  # noqa: BLE001 - any failed output: pause, retry the same batch; never drop
-                if not self.failing:
-                    log.error("%s: output failed (%s: %s); pausing consumption", self.name, type(exc).__name__, exc)
+                if not self.failing:  # once per outage; only messages of ours are safe to log (no values)
+                    said = str(exc) if isinstance(exc, LineageError) else type(exc).__name__
+                    log.error("%s: output failed (%s); pausing consumption, retrying", self.name, said)
                 self.failing = True
                 if not await self._paused_for(consumer, backoff, set(fetched)):
                     self._rewind(consumer, fetched)

@@ -20,12 +20,11 @@ from services.policy.gaps import GapFinder
 from services.processors.batch_consumer import Handler
 from services.processors.batches import batch_token
 from services.processors.publisher import publish_batch
-from services.sink.rows import LINEAGE_EVENT_ID, LINEAGE_TENANT, resolve_identities, sink_rows
+from services.sink.rows import sink_rows
 from services.sink.writer import LineageWriter
 from services.stages.messages import encode_dead_letter, encode_tagged
 from services.stages.pipeline import CollectionContext, process_collection_batch
 from services.stages.records import SourceRecord, StageResult, TaggedRecord
-from services.store.async_store import AsyncLineageStore
 from services.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -84,7 +83,6 @@ def collect_handler(
 
 
 def store_handler(
-    store: AsyncLineageStore,
     writer: LineageWriter,
     topics: Topics,
     metrics: PipelineMetrics,
@@ -96,14 +94,9 @@ def store_handler(
     """
 
     async def handle(batch: Sequence[SourceRecord]) -> None:
-        parsed = sink_rows(batch, topics.dead_letter)
-        identities = [(row[LINEAGE_TENANT], row[LINEAGE_EVENT_ID]) for row in parsed.lineage]
-        stored = await store.stored_digests(identities)
-        resolved = resolve_identities(parsed, stored, datetime.now(UTC))
+        # Returns once stored: re-deliveries skipped, conflicts and rows the store refused dead-lettered.
+        resolved = await writer.write(sink_rows(batch, topics.dead_letter), batch_token(batch))
         rows = resolved.rows
-        await writer.write(rows, batch_token(batch))
-        metrics.redeliveries.inc(resolved.redeliveries)
-        metrics.event_id_conflicts.inc(resolved.conflicts)
         if observer is not None:
             observer.observe_store(len(rows.lineage), len(rows.dead_letters))
         metrics.last_batch.labels("store").set_to_current_time()

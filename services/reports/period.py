@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from services.errors import LineageError
 
-class InvalidPeriod(ValueError):
+
+class InvalidPeriod(LineageError, ValueError):
     """A period whose start is not before its end."""
 
 

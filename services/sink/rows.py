@@ -11,6 +11,7 @@ from uuid import UUID
 
 import orjson
 
+from services.errors import LineageError
 from services.stages.messages import DEAD_LETTER_HEADER_PREFIX, TAGGED_SPEC
 from services.stages.records import SourceRecord
 
@@ -60,13 +61,35 @@ DEAD_LETTER_COLUMNS = (
 Row = tuple[Any, ...]
 
 
+Origin = tuple[str, int, int]
+"""Where a row's message was consumed (topic, partition, offset): always valid, whatever the message says."""
+
+
 @dataclass
 class SinkRows:
+    """Rows per table, each with the coordinates of the message it came from (parallel lists)."""
+
     lineage: list[Row] = field(default_factory=list)
     dead_letters: list[Row] = field(default_factory=list)
+    lineage_origins: list[Origin] = field(default_factory=list)
+    dead_letter_origins: list[Origin] = field(default_factory=list)
+
+    def add_lineage(self, row: Row, origin: Origin) -> None:
+        self.lineage.append(row)
+        self.lineage_origins.append(origin)
+
+    def add_dead_letter(self, row: Row, origin: Origin) -> None:
+        self.dead_letters.append(row)
+        self.dead_letter_origins.append(origin)
 
 
-class UnreadableMessage(ValueError):
+def refused_row(origin: Origin, reason: str, now: datetime) -> Row:
+    """The dead_letters row of a row the store refused: only where its message is, and ClickHouse's reason."""
+    topic, partition, offset = origin
+    return (topic, partition, offset, "store", "store_refused", reason, None, None, 0, now)
+
+
+class UnreadableMessage(LineageError, ValueError):
     """A message on a store topic that is not what the collection stages publish."""
 
 
@@ -127,6 +150,7 @@ class Resolved:
     rows: SinkRows
     redeliveries: int = 0
     conflicts: int = 0
+    refused: int = 0  # rows the store then refused as such (set by the writer)
 
 
 def resolve_identities(rows: SinkRows, stored: Mapping[Identity, frozenset[str]], now: datetime) -> Resolved:
@@ -136,19 +160,21 @@ def resolve_identities(rows: SinkRows, stored: Mapping[Identity, frozenset[str]]
     digests: taken as the same content). The first row of an identity in the batch wins over later ones.
     """
     seen: dict[Identity, frozenset[str]] = dict(stored)
-    resolved = Resolved(SinkRows(dead_letters=list(rows.dead_letters)))
-    for row in rows.lineage:
+    resolved = Resolved(
+        SinkRows(dead_letters=list(rows.dead_letters), dead_letter_origins=list(rows.dead_letter_origins))
+    )
+    for row, origin in zip(rows.lineage, rows.lineage_origins, strict=True):
         identity: Identity = (row[LINEAGE_TENANT], row[LINEAGE_EVENT_ID])
         digests = seen.get(identity)
         if digests is None:
             seen[identity] = frozenset({row[LINEAGE_DIGEST]})
-            resolved.rows.lineage.append(row)
+            resolved.rows.add_lineage(row, origin)
         elif row[LINEAGE_DIGEST] in digests or "" in digests:
             resolved.redeliveries += 1
         else:
             resolved.conflicts += 1
             topic, partition, offset = row[LINEAGE_SOURCE]
-            resolved.rows.dead_letters.append(
+            resolved.rows.add_dead_letter(
                 (
                     topic,
                     partition,
@@ -160,7 +186,8 @@ def resolve_identities(rows: SinkRows, stored: Mapping[Identity, frozenset[str]]
                     row[LINEAGE_KIND],
                     0,
                     now,
-                )
+                ),
+                origin,
             )
     return resolved
 
@@ -204,13 +231,14 @@ def sink_rows(messages: Sequence[SourceRecord], dead_letter_topic: str) -> SinkR
     """Rows for a consumed batch. A tagged message that cannot be read becomes a dead-letter row itself."""
     rows = SinkRows()
     for message in messages:
+        origin = (message.topic, message.partition, message.offset)
         if message.topic == dead_letter_topic:
-            rows.dead_letters.append(dead_letter_row(message))
+            rows.add_dead_letter(dead_letter_row(message), origin)
             continue
         try:
-            rows.lineage.append(lineage_row(orjson.loads(message.value or b"")))
+            rows.add_lineage(lineage_row(orjson.loads(message.value or b"")), origin)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
-            rows.dead_letters.append(
+            rows.add_dead_letter(
                 (
                     message.topic,
                     message.partition,
@@ -222,6 +250,7 @@ def sink_rows(messages: Sequence[SourceRecord], dead_letter_topic: str) -> SinkR
                     None,
                     len(message.value or b""),
                     _timestamp(message),
-                )
+                ),
+                origin,
             )
     return rows

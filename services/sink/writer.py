@@ -6,10 +6,24 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 
+from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
-from services.sink.rows import Row, SinkRows
+from services.sink.rows import (
+    DEAD_LETTER_COLUMNS,
+    LINEAGE_COLUMNS,
+    LINEAGE_EVENT_ID,
+    LINEAGE_TENANT,
+    Origin,
+    Resolved,
+    Row,
+    SinkRows,
+    refused_row,
+    resolve_identities,
+)
 from services.store.async_store import AsyncLineageStore
+from services.store.client import describe_store_error, refuses_data
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +36,65 @@ class LineageWriter:
         self._metrics = metrics
         self._max_backoff_s = max_backoff_s
 
-    async def write(self, rows: SinkRows, token: str) -> None:
-        """Insert ``rows`` once, deduplicated by ``token``; raises what the store raised.
+    async def write(self, parsed: SinkRows, token: str) -> Resolved:
+        """Store a consumed batch's rows: one row per event identity, deduplicated by ``token``.
 
-        The store role's consumer retries a failed batch (paused, the same batch again): the same token makes
-        the retried insert leave no second physical copy.
+        The identities are first looked up in the store (:func:`resolve_identities`): a re-delivery is not
+        inserted again, a conflict becomes an ``event_id_conflict`` dead letter.
+
+        A store that is down raises :class:`OutputFailed` (with ClickHouse's code, no values): the store role's
+        consumer pauses and retries the same batch, and the same token makes the retried insert leave no second
+        physical copy. Rows the store refuses as such (a value that does not fit its column) are isolated by
+        halving the block until each refused row stands alone; each becomes a ``store_refused`` dead letter at
+        its message's coordinates, and every other row is stored: a poison row never blocks the rest.
         """
-        counts = {"collection_lineage": len(rows.lineage), "dead_letters": len(rows.dead_letters)}
-        if any(counts.values()):
-            await self._attempt(lambda: self._store.insert(rows.lineage, rows.dead_letters, token), counts)
+        now = datetime.now(UTC)
+        identities = [(row[LINEAGE_TENANT], row[LINEAGE_EVENT_ID]) for row in parsed.lineage]
+        try:
+            stored = await self._store.stored_digests(identities)
+        except Exception as exc:
+            self._metrics.sink_failures.inc()
+            self._metrics.sink_backpressure.set(1)
+            raise OutputFailed(f"identity lookup failed: {describe_store_error(exc)}") from exc
+        resolved = resolve_identities(parsed, stored, now)
+        rows = resolved.rows
+        refused = await self._isolating(
+            "collection_lineage", LINEAGE_COLUMNS, rows.lineage, rows.lineage_origins, token, now
+        )
+        refused += await self._isolating(
+            "dead_letters", DEAD_LETTER_COLUMNS, rows.dead_letters, rows.dead_letter_origins, token, now
+        )
+        if refused:
+            await self._isolating("dead_letters", DEAD_LETTER_COLUMNS, refused, [], f"{token}/refused", now)
+            self._metrics.store_refused.inc(len(refused))
+        self._metrics.redeliveries.inc(resolved.redeliveries)
+        self._metrics.event_id_conflicts.inc(resolved.conflicts)
+        resolved.refused = len(refused)
+        return resolved
+
+    async def _isolating(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Row],
+        origins: Sequence[Origin],
+        token: str,
+        now: datetime,
+    ) -> list[Row]:
+        """Insert ``rows``; the dead letters of those the store refuses (``origins`` empty: refusal is an error)."""
+        if not rows:
+            return []
+        try:
+            await self._attempt(lambda: self._store.insert_rows(table, columns, rows, token), {table: len(rows)})
+        except Exception as exc:
+            if not refuses_data(exc) or not origins:
+                raise OutputFailed(f"insert into {table} failed: {describe_store_error(exc)}") from exc
+            if len(rows) == 1:
+                return [refused_row(origins[0], describe_store_error(exc), now)]
+            half = len(rows) // 2
+            first = await self._isolating(table, columns, rows[:half], origins[:half], f"{token}/0", now)
+            return first + await self._isolating(table, columns, rows[half:], origins[half:], f"{token}/1", now)
+        return []
 
     async def write_rows(
         self, tables: Mapping[str, tuple[Sequence[str], Sequence[Row]]], where: str, token: str | None = None

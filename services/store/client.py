@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import struct
 from urllib.parse import urlparse
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ProgrammingError
+from clickhouse_connect.driver.exceptions import DatabaseError, DataError, ProgrammingError
 
+from services.errors import LineageError
 from services.settings import Settings
 
 
-class StoreUnavailable(RuntimeError):
+class StoreUnavailable(LineageError, RuntimeError):
     """The lineage store cannot be opened or reached."""
 
 
 def connect(settings: Settings) -> Client:
     """A client for the configured store. The embedded engine is owned by one process alone."""
+    # The driver logs a row it cannot serialize at ERROR with the value in the text (a FixedString's bytes in
+    # hex): the writer reports such rows itself, by column and without values.
+    logging.getLogger("clickhouse_connect.driver.transform").setLevel(logging.CRITICAL)
     if settings.clickhouse_url is None:
         path = settings.clickhouse_path.resolve()
         path.mkdir(parents=True, exist_ok=True)
@@ -35,3 +42,29 @@ def connect(settings: Settings) -> Client:
         username=url.username or "default",
         password=url.password or "",
     )
+
+
+# ClickHouse error codes that refuse the rows themselves (a value that does not parse, fit or convert), as
+# opposed to a store that is down, full or missing a table: those are retried, these are isolated.
+_DATA_ERROR_CODES = frozenset({6, 27, 38, 41, 53, 69, 70, 72, 117, 131, 321, 349})
+_ERROR_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*$")
+_COLUMN = re.compile(r"column\s+(?:name:\s*)?[`']([A-Za-z_][A-Za-z0-9_]*)[`']")
+
+
+def refuses_data(exc: BaseException) -> bool:
+    """True when the rows themselves were refused (by the client serializing them or by ClickHouse)."""
+    if isinstance(exc, DatabaseError) and not isinstance(exc, DataError):
+        return getattr(exc, "code", None) in _DATA_ERROR_CODES
+    return isinstance(exc, DataError | UnicodeEncodeError | OverflowError | struct.error | TypeError | ValueError)
+
+
+def describe_store_error(exc: BaseException) -> str:
+    """What the store said, without the values ClickHouse and the client quote in their messages."""
+    code = getattr(exc, "code", None)
+    text = str(exc)
+    if isinstance(exc, DatabaseError) and isinstance(code, int) and code:
+        name = _ERROR_NAME.search(text.strip().splitlines()[0] if text.strip() else "")
+        return f"ClickHouse error {code}" + (f" ({name.group(1)})" if name else "")
+    column = _COLUMN.search(text)
+    where = f" in column {column.group(1)}" if column else ""
+    return f"a value the store cannot take{where} ({type(exc).__name__})"

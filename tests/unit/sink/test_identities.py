@@ -42,6 +42,13 @@ def _row(tenant: str, event_id: UUID, digest: str, offset: int) -> Row:
     return tuple(values)
 
 
+def _rows(*lineage: Row) -> SinkRows:
+    rows = SinkRows()
+    for n, row in enumerate(lineage):
+        rows.add_lineage(row, ("tagged.terminal.v1", 0, n))
+    return rows
+
+
 def test_the_digest_ignores_when_and_where_a_record_was_read_but_not_what_it_says() -> None:
     document = _document()
     again = copy.deepcopy(document)
@@ -57,7 +64,7 @@ def test_the_digest_ignores_when_and_where_a_record_was_read_but_not_what_it_say
 
 
 def test_a_redelivery_is_one_row_and_a_conflict_a_dead_letter_at_its_collection_offset() -> None:
-    rows = SinkRows(lineage=[_row("kobe", IDS[0], "a", 1), _row("kobe", IDS[0], "a", 2), _row("kobe", IDS[0], "b", 3)])
+    rows = _rows(_row("kobe", IDS[0], "a", 1), _row("kobe", IDS[0], "a", 2), _row("kobe", IDS[0], "b", 3))
 
     resolved = resolve_identities(rows, {}, NOW)
 
@@ -69,13 +76,13 @@ def test_a_redelivery_is_one_row_and_a_conflict_a_dead_letter_at_its_collection_
 
 
 def test_the_same_id_under_another_tenant_is_another_event() -> None:
-    rows = SinkRows(lineage=[_row("kobe", IDS[0], "a", 1), _row("naniwa", IDS[0], "b", 2)])
+    rows = _rows(_row("kobe", IDS[0], "a", 1), _row("naniwa", IDS[0], "b", 2))
 
     assert resolve_identities(rows, {}, NOW).rows.lineage == rows.lineage
 
 
 def test_what_the_store_already_holds_decides_first() -> None:
-    rows = SinkRows(lineage=[_row("kobe", IDS[0], "a", 1), _row("kobe", IDS[1], "b", 2), _row("kobe", IDS[2], "c", 3)])
+    rows = _rows(_row("kobe", IDS[0], "a", 1), _row("kobe", IDS[1], "b", 2), _row("kobe", IDS[2], "c", 3))
     stored = {("kobe", IDS[0]): frozenset({"a"}), ("kobe", IDS[1]): frozenset({"x"}), ("kobe", IDS[2]): frozenset({""})}
 
     resolved = resolve_identities(rows, stored, NOW)
@@ -94,7 +101,7 @@ rows_strategy = st.lists(
 def test_every_row_is_kept_counted_as_redelivery_or_dead_lettered_and_identities_stay_unique(
     specs: list[tuple[str, UUID, str]], stored_specs: dict[tuple[str, UUID], str]
 ) -> None:
-    rows = SinkRows(lineage=[_row(tenant, event_id, digest, n) for n, (tenant, event_id, digest) in enumerate(specs)])
+    rows = _rows(*(_row(tenant, event_id, digest, n) for n, (tenant, event_id, digest) in enumerate(specs)))
     stored = {identity: frozenset({digest}) for identity, digest in stored_specs.items()}
 
     resolved = resolve_identities(rows, stored, NOW)
