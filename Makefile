@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install system-deps run test test-unit test-integration deploy-check bench lint typecheck format schemas schemas-check clean
+.PHONY: help install system-deps run test test-unit test-integration deploy-check bench chaos lint typecheck format schemas schemas-check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +42,9 @@ deploy-check: $(STAMP) system-deps ## Prometheus rules and their unit tests, Ale
 
 bench: $(STAMP) ## Throughput benchmarks (stages alone, and broker -> ClickHouse end to end)
 	$(BIN)/python -m tests.benchmarks.bench_pipeline
+
+chaos: $(STAMP) ## Fault injection on real processes (kill -9 of each role x10 in 100,000 events, SIGTERM during a store outage, a 200,000 burst); writes chaos-results.json
+	$(BIN)/python -m tests.chaos.chaos
 
 lint: $(STAMP) ## ruff lint and format check, JSON Schema drift check (changes nothing)
 	$(BIN)/ruff check services schemas tests

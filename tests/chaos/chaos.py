@@ -1,0 +1,316 @@
+"""Fault injection against real processes: the local broker, `run collect`, `run store monitor api`.
+
+Each scenario produces demo collection events (valid, malformed and hostile ones mixed) while it injects one
+kind of fault, then accounts for every produced event by its source coordinates and id through the running
+API, and counts physical duplicates (rows without FINAL minus distinct identities). Figures go to a JSON
+file. `make chaos` runs the full sizes; `tests/integration/test_chaos.py` runs small ones in CI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+
+from schemas.events import CollectionKind
+from services.api.client import ApiLineageReader, api_is_up
+from services.broker.local import LocalBroker, free_port
+from services.demo.simulator import demo_stream
+from services.emitter.client import Emitter
+from services.replay import Produced, account
+from services.topics import Topics
+
+STORE_ROLES = ("store", "monitor", "api")
+
+
+@dataclass
+class Figures:
+    scenario: str
+    produced: int = 0
+    stored: int = 0
+    dead_lettered: int = 0
+    lost: int = 0
+    physical_duplicates: int = 0
+    faults: int = 0
+    seconds: float = 0.0
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    command: str = ""
+
+
+class Stack:
+    """The broker and the two role processes of one scenario, each restartable."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        unique = uuid.uuid4().hex[:8]
+        self.broker = LocalBroker(free_port(), log_file=workdir / "tansu.log")
+        self.api_port = free_port()
+        key_file = workdir / "pseudonym.key"
+        key_file.write_text("00" * 8 + uuid.uuid4().hex)
+        self.prefix = f"c{unique}."
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("LINEAGE_")}
+        self.env.update(
+            LINEAGE_TOPIC_PREFIX=self.prefix,
+            LINEAGE_APP_ID=f"chaos-{unique}",
+            LINEAGE_PSEUDONYM_KEY_FILE=str(key_file),
+            LINEAGE_QUARANTINE_KEY=uuid.uuid4().hex * 2,
+            LINEAGE_CLICKHOUSE_PATH=str(workdir / "chdb"),
+            LINEAGE_API_PORT=str(self.api_port),
+            LINEAGE_BATCH_WINDOW_S="0.2",
+            LINEAGE_SINK_BATCH_WINDOW_S="0.5",
+        )
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.peak_rss_mb: dict[str, float] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def start(self) -> None:
+        self.broker.start()
+        self.env["LINEAGE_KAFKA_BOOTSTRAP"] = self.broker.bootstrap
+        self.spawn("store")
+        self.spawn("collect")
+        deadline = time.monotonic() + 120
+        while not api_is_up(self.url):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the store process never served its API: see " + str(self.workdir))
+            time.sleep(0.5)
+
+    def spawn(self, role: str) -> None:
+        roles = STORE_ROLES if role == "store" else (role,)
+        log = (self.workdir / f"{role}.log").open("ab")
+        self.processes[role] = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "run", *roles],
+            cwd=self.workdir,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self, role: str, how: signal.Signals = signal.SIGKILL) -> None:
+        process = self.processes[role]
+        self.sample_rss()
+        process.send_signal(how)
+        process.wait(timeout=120)
+
+    def sample_rss(self) -> None:
+        for role, process in self.processes.items():
+            try:
+                status = Path(f"/proc/{process.pid}/status").read_text()
+            except OSError:
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):  # the process's peak resident set so far
+                    mb = int(line.split()[1]) / 1024
+                    self.peak_rss_mb[role] = max(self.peak_rss_mb.get(role, 0.0), mb)
+
+    def stop(self) -> None:
+        self.sample_rss()
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=90)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.broker.stop()
+
+
+@contextmanager
+def running_stack(workdir: Path) -> Iterator[Stack]:
+    stack = Stack(workdir)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+
+
+def _events(count: int, seed: int) -> Iterator[tuple[CollectionKind, bytes, bytes | None]]:
+    collection = (e for e in demo_stream(seed, 300) if isinstance(e.kind, CollectionKind))
+    for event in itertools.islice(collection, count):
+        assert isinstance(event.kind, CollectionKind)
+        yield event.kind, event.value, event.key
+
+
+def _event_id(value: bytes) -> str | None:
+    try:
+        document = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    event_id = document.get("event_id") if isinstance(document, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+class Producer(threading.Thread):
+    """Produces ``count`` events at ``rate`` per second (0: as fast as possible), remembering where each went."""
+
+    def __init__(self, stack: Stack, count: int, rate: float, seed: int = 11) -> None:
+        super().__init__(name="chaos-producer", daemon=True)
+        self.stack, self.count, self.rate, self.seed = stack, count, rate, seed
+        self.produced: list[Produced] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self._produce()
+        except BaseException as exc:  # noqa: BLE001 - reported by the scenario
+            self.error = exc
+
+    def _produce(self) -> None:
+        topics = Topics(self.stack.prefix)
+        pending = []
+        started = time.monotonic()
+        with Emitter(self.stack.broker.bootstrap, source_service="chaos", topics=topics) as emitter:
+            for number, (kind, value, key) in enumerate(_events(self.count, self.seed), start=1):
+                pending.append((number, _event_id(value), emitter.emit_raw(topics.collection(kind), value, key)))
+                if self.rate and number % 100 == 0:
+                    ahead = number / self.rate - (time.monotonic() - started)
+                    if ahead > 0:
+                        time.sleep(ahead)
+            emitter.flush()
+        for number, event_id, future in pending:
+            metadata = future.get(timeout=60)
+            self.produced.append(Produced(number, event_id, metadata.topic, metadata.partition, metadata.offset))
+
+
+def _settle(stack: Stack, producer: Producer, figures: Figures, timeout_s: float) -> Figures:
+    producer.join()
+    if producer.error is not None:
+        raise producer.error
+    reader = ApiLineageReader(stack.url)
+    try:
+        report = account(reader, producer.produced, timeout_s=timeout_s, poll_s=1.0)
+        duplicates = reader.query(
+            "SELECT (SELECT count() - uniqExact(tenant_id, event_id) FROM collection_lineage) + "
+            "(SELECT count() - uniqExact(source_topic, source_partition, source_offset) FROM dead_letters)"
+        ).rows
+    finally:
+        reader.close()
+    stack.sample_rss()
+    figures.produced = report.produced
+    figures.stored = report.in_lineage
+    figures.dead_lettered = report.dead_lettered
+    figures.lost = len(report.unaccounted)
+    figures.physical_duplicates = int(duplicates[0][0])
+    figures.peak_rss_mb = {role: round(mb, 1) for role, mb in stack.peak_rss_mb.items()}
+    return figures
+
+
+def kill_role(workdir: Path, role: str, kills: int, events: int, interval_s: float) -> Figures:
+    """kill -9 of ``role`` ``kills`` times while ``events`` are produced, restarting it each time."""
+    figures = Figures(scenario=f"kill -9 {role} x{kills}")
+    started = time.monotonic()
+    with running_stack(workdir) as stack:
+        producer = Producer(stack, events, rate=events / max(kills * interval_s, 1.0))
+        producer.start()
+        for _ in range(kills):
+            time.sleep(interval_s)
+            stack.kill(role)
+            stack.spawn(role)
+            figures.faults += 1
+        if role == "store":  # the API lives in the store process: wait until it answers again
+            while not api_is_up(stack.url):
+                time.sleep(0.5)
+        _settle(stack, producer, figures, timeout_s=300)
+    figures.seconds = round(time.monotonic() - started, 1)
+    return figures
+
+
+def sigterm_during_outage(workdir: Path, events: int) -> Figures:
+    """SIGTERM of the store process while it cannot insert (its table gone), then a restart: nothing lost.
+
+    The embedded engine belongs to one process at a time, so the table is moved away (and back) by a short
+    process of its own while the store process is stopped.
+    """
+    figures = Figures(scenario="SIGTERM during a store outage")
+    started = time.monotonic()
+    with running_stack(workdir) as stack:
+        stack.kill("store", signal.SIGTERM)
+        _store_command(stack, "RENAME TABLE lineage.collection_lineage TO lineage.collection_lineage_away")
+        stack.spawn("store")  # now failing every lineage insert
+        producer = Producer(stack, events, rate=0)
+        producer.start()
+        producer.join()
+        time.sleep(10)  # the store role joins its group, fetches and fails
+        stack.kill("store", signal.SIGTERM)  # the clean stop lands while the batch waits for the store
+        figures.faults = 1
+        _store_command(stack, "RENAME TABLE lineage.collection_lineage_away TO lineage.collection_lineage")
+        stack.spawn("store")
+        while not api_is_up(stack.url):
+            time.sleep(0.5)
+        _settle(stack, producer, figures, timeout_s=300)
+    figures.seconds = round(time.monotonic() - started, 1)
+    return figures
+
+
+def _store_command(stack: Stack, sql: str) -> None:
+    """Run one statement on the embedded store from a process of its own (the store process is stopped)."""
+    code = (
+        "import sys; from services.settings import Settings; from services.store.client import connect; "
+        "connect(Settings()).command(sys.argv[1])"
+    )
+    subprocess.run([sys.executable, "-c", code, sql], cwd=stack.workdir, env=stack.env, check=True, timeout=120)
+
+
+def burst(workdir: Path, events: int) -> Figures:
+    """Everything at once, as fast as the producer can, with the peak RSS of each process sampled."""
+    figures = Figures(scenario=f"burst of {events:,}")
+    started = time.monotonic()
+    with running_stack(workdir) as stack:
+        producer = Producer(stack, events, rate=0)
+        producer.start()
+        while producer.is_alive():
+            stack.sample_rss()
+            time.sleep(0.5)
+        _settle(stack, producer, figures, timeout_s=600)
+    figures.seconds = round(time.monotonic() - started, 1)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--interval", type=float, default=6.0, help="seconds between kills")
+    parser.add_argument("--burst", type=int, default=200_000)
+    parser.add_argument("--results", type=Path, default=Path("chaos-results.json"))
+    parser.add_argument("--workdir", type=Path, default=Path("var/chaos"))
+    args = parser.parse_args()
+    command = " ".join(["python -m tests.chaos.chaos", *sys.argv[1:]])
+    results: list[dict[str, object]] = []
+
+    def record(figures: Figures) -> None:
+        figures.command = command
+        results.append(asdict(figures))
+        print(json.dumps(asdict(figures)), flush=True)
+        args.results.write_text(json.dumps(results, indent=2) + "\n")
+
+    def fresh(name: str) -> Path:
+        folder = args.workdir / f"{name}-{uuid.uuid4().hex[:6]}"
+        folder.mkdir(parents=True)
+        return folder
+
+    for role in ("collect", "store"):
+        record(kill_role(fresh(f"kill-{role}"), role, args.kills, args.events, args.interval))
+    record(sigterm_during_outage(fresh("outage"), args.events // 10))
+    record(burst(fresh("burst"), args.burst))
+
+
+if __name__ == "__main__":
+    main()
