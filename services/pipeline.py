@@ -12,14 +12,13 @@ import logging
 from collections.abc import Coroutine
 from datetime import timedelta
 from enum import StrEnum
-from functools import partial
 from typing import Any
 
 import faust
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
-from services.broker.admin import ensure_topics
+from services.broker.admin import TopicSpec, create_topics
 from services.keys import load_keyring
 from services.metrics import PipelineMetrics
 from services.openlineage.client import build_client
@@ -69,6 +68,24 @@ def role_topics(topics: Topics, role: Role) -> list[str]:
     return topics.all_activity
 
 
+def topic_plan(settings: Settings) -> list[TopicSpec]:
+    """Every topic of the pipeline, laid out as the settings say: the one place topics are specified.
+
+    Refused events stay, sealed, only on the dead-letter topic, and only for a short, documented while. The
+    monitor's changelogs are compacted: the latest state of each key is kept however old it is.
+    """
+    topics = Topics(settings.topic_prefix)
+    common: dict[str, str] = {}
+    if settings.topic_min_insync_replicas is not None:
+        common["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
+    retention = {"retention.ms": str(int(settings.dead_letter_retention_h * 3_600_000))}
+    configs = {topics.dead_letter: {**common, **retention}}
+    configs |= {name: {**common, "cleanup.policy": "compact"} for name in changelog_topics(settings)}
+    names = [*topics.all, *changelog_topics(settings)]
+    replicas = settings.topic_replication_factor
+    return [TopicSpec(name, settings.topic_partitions, replicas, configs.get(name, common)) for name in names]
+
+
 class Pipeline:
     """The collection processors and the lineage sink over one broker and one store."""
 
@@ -102,12 +119,7 @@ class Pipeline:
         """Create topics, open and migrate the store, start the faust agents."""
         settings = self.settings
         loop = asyncio.get_running_loop()
-        # Refused events stay, sealed, only on the dead-letter topic, and only for a short, documented while.
-        retention_ms = str(int(settings.dead_letter_retention_h * 3_600_000))
-        configs = {self.topics.dead_letter: {"retention.ms": retention_ms}}
-        names = [*self.topics.all, *changelog_topics(settings)]
-        create = partial(ensure_topics, settings.bootstrap, names, settings.topic_partitions, configs=configs)
-        created = await loop.run_in_executor(None, create)
+        created = await loop.run_in_executor(None, create_topics, settings.bootstrap, topic_plan(settings))
         if created:
             log.info("created %d topics", len(created))
         writer: LineageWriter | None = None

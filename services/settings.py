@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     )
     topic_prefix: str = Field(default="", description="Prefix for every topic name (isolates tests and tenants).")
     topic_partitions: int = Field(default=1, ge=1, description="Partitions for topics the stack creates.")
+    topic_replication_factor: int = Field(
+        default=1, ge=1, description="Replicas of each topic the stack creates (3 on a production cluster)."
+    )
+    topic_min_insync_replicas: int | None = Field(
+        default=None, ge=1, description="min.insync.replicas of each topic created; unset: the broker's default."
+    )
     consumer_session_timeout_s: float = Field(
         default=10.0, gt=0, description="Consumer session timeout; short keeps group joins on Tansu at ~5 s."
     )

@@ -35,7 +35,7 @@ from services.policy.loader import PolicyFileError
 from services.quarantine import QuarantineKeyError
 from services.replay import account, produce_lines
 from services.settings import Settings
-from services.store.client import StoreUnavailable
+from services.store.client import StoreUnavailable, connect
 from services.store.lineage_store import LineageStore
 from services.store.trace import trace as trace_subject
 from services.topics import Topics
@@ -94,6 +94,37 @@ def up(
         StoreUnavailable,
     ) as exc:
         console.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(code=2) from exc
+
+
+@cli.command()
+def init(
+    store: Annotated[bool, typer.Option(help="Also create the database and apply pending migrations.")] = True,
+) -> None:
+    """Create the topics (partitions, replicas, compaction where state lives) and migrate the store; idempotent.
+
+    Existing topics are checked, never changed: a partition count other than the settings' is refused (exit 2).
+    Topics need a running broker (LINEAGE_KAFKA_BOOTSTRAP); `up` creates its embedded broker's topics itself.
+    """
+    from services.broker.admin import TopicMismatch, check_topics, create_topics
+    from services.pipeline import topic_plan
+
+    settings = Settings()
+    try:
+        if settings.embedded_broker:
+            console.print("no LINEAGE_KAFKA_BOOTSTRAP: topics skipped (`up` creates its embedded broker's topics)")
+        else:
+            plan = topic_plan(settings)
+            created = create_topics(settings.bootstrap, plan)
+            check_topics(settings.bootstrap, plan)
+            console.print(f"topics: {len(created)} created, {len(plan) - len(created)} already there and as specified")
+        if store:
+            lineage_store = LineageStore(connect(settings), settings.clickhouse_database)
+            applied = lineage_store.migrate()
+            lineage_store.close()
+            console.print(f"store {settings.clickhouse_database}: {len(applied)} migration(s) applied")
+    except (TopicMismatch, BrokerUnavailable, StoreUnavailable) as exc:
+        console.print(f"[red]init refused:[/red] {exc}")
         raise typer.Exit(code=2) from exc
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from schemas.events import CollectionKind
 from services.emitter.client import Emitter
-from services.pipeline import Role
+from services.pipeline import Role, topic_plan
 from services.replay import account, produce_lines
 from services.settings import Settings
 from tests.integration.harness import PipelineHarness
@@ -76,3 +76,35 @@ def test_a_single_role_without_a_broker_to_join_is_refused_with_exit_2(tmp_path:
     )
     assert result.returncode == 2
     assert "LINEAGE_KAFKA_BOOTSTRAP" in result.stderr
+
+
+def _init(settings: Settings, tmp_path: Path, **overrides: str) -> subprocess.CompletedProcess[str]:
+    env = _role_environment(settings) | {"LINEAGE_CLICKHOUSE_PATH": str(tmp_path / "chdb"), **overrides}
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", "init"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_init_creates_topics_and_migrates_once_then_refuses_another_partition_count(
+    settings: Settings, tmp_path: Path
+) -> None:
+    topics = len(topic_plan(settings))
+    first = _init(settings, tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert f"{topics} created" in first.stderr
+    assert "7 migration(s) applied" in first.stderr
+
+    again = _init(settings, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert f"0 created, {topics} already there" in again.stderr
+    assert "0 migration(s) applied" in again.stderr
+
+    mismatch = _init(settings, tmp_path, LINEAGE_TOPIC_PARTITIONS="4")
+    assert mismatch.returncode == 2
+    assert "the settings ask for 4" in mismatch.stderr
