@@ -7,8 +7,8 @@ import secrets
 from pathlib import Path
 
 from services.errors import LineageError
+from services.pseudonymize import PseudonymKey, PseudonymKeyring
 from services.settings import Settings
-from services.stages.pseudonymize import PseudonymKey, PseudonymKeyring
 
 
 class PseudonymKeyError(LineageError, ValueError):

@@ -16,7 +16,7 @@ from services.broker.local import LocalBroker
 from services.demo.simulator import run_demo
 from services.emitter.client import Emitter
 from services.errors import LineageError
-from services.pipeline import ALL_ROLES, Pipeline, Role
+from services.roles import ALL_ROLES, Pipeline, Role
 from services.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -16,12 +16,12 @@ from pydantic import BaseModel, Field
 from services.dashboard.routes import add_dashboard
 from services.metrics import PipelineMetrics
 from services.policy.engine import PolicyEngine
+from services.pseudonymize import PseudonymKeyring
 from services.reports.model import PurposeReport
 from services.reports.period import InvalidPeriod, check_period
 from services.reports.provisions import PROVISION_QUERY, provision_csv, provision_parameters
 from services.reports.queries import build_report
 from services.reports.render import MEDIA_TYPES, ReportFormat, render
-from services.stages.pseudonymize import PseudonymKeyring
 from services.store.async_store import AsyncLineageStore
 
 

@@ -107,7 +107,7 @@ def init(
     Topics need a running broker (LINEAGE_KAFKA_BOOTSTRAP); `up` creates its embedded broker's topics itself.
     """
     from services.broker.admin import TopicMismatch, check_topics, create_topics
-    from services.pipeline import topic_plan
+    from services.roles import topic_plan
 
     settings = Settings()
     try:
@@ -138,7 +138,7 @@ def run(
     Start as many processes of a role as it has partitions: the group spreads them. The embedded ClickHouse
     engine belongs to one process: with it, run store, monitor and api together (or use `up`).
     """
-    from services.pipeline import Role
+    from services.roles import Role
     from services.stack import StackConfigError, run_stack
 
     known = {role.value for role in Role} | {"api"}

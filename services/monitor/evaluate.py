@@ -23,9 +23,9 @@ from schemas.activity import ConsentAction, ConsentEvent, DisclosureEvent, Right
 from schemas.decisions import Action, Decision, ProvisionRecord, RecipientKind, SubjectState, UseRequest
 from schemas.policy import RightsRequestType
 from services.policy.decide import Decider
+from services.pseudonymize import PseudonymKey, pseudonymize
+from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
 from services.stages.errors import describe_validation_error
-from services.stages.pseudonymize import PseudonymKey, pseudonymize
-from services.stages.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
 
 ActivityEvent = Annotated[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent, Field(discriminator="spec")]
 _ACTIVITY: TypeAdapter[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent] = TypeAdapter(ActivityEvent)

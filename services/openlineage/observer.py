@@ -27,7 +27,7 @@ from services.openlineage.events import error_facet, run_event, running_event
 from services.openlineage.facet import PRODUCER
 from services.openlineage.layout import DEAD_LETTER_TABLE, LINEAGE_TABLE, DatasetRef, JobName, PipelineLayout
 from services.openlineage.tally import PolicyTerms, Tally
-from services.stages.records import DeadLetter, TaggedRecord
+from services.records import DeadLetter, TaggedRecord
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from services.monitor.evaluate import Evaluated
 from services.policy.engine import PolicyEngine
-from services.stages.records import DeadLetter, TaggedRecord
+from services.records import DeadLetter, TaggedRecord
 
 MAX_REMOVED_PATHS = 256
 """Distinct removed paths kept per dataset and flush. Key names come from the input, so their number is unbounded;

@@ -13,8 +13,8 @@ from enum import StrEnum
 from typing import Any
 
 from services.policy.engine import PolicyEngine
+from services.records import RemovalReason, RemovedField
 from services.stages.minimize import allow_list_for
-from services.stages.records import RemovalReason, RemovedField
 
 PAYLOAD_PREFIX = "payload."
 """Removed-field evidence is a path under the payload (see services.stages.allowlist)."""

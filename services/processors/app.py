@@ -14,10 +14,10 @@ from services.metrics import PipelineMetrics
 from services.openlineage.observer import LineageObserver
 from services.policy.decide import Decider
 from services.processors.monitor import add_monitor_agent
+from services.pseudonymize import PseudonymKey
 from services.quarantine import QuarantineKey
 from services.settings import Settings
 from services.sink.writer import LineageWriter
-from services.stages.pseudonymize import PseudonymKey
 
 
 def create_processor_app(

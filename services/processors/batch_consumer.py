@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from services.errors import LineageError
-from services.stages.records import SourceRecord
+from services.records import SourceRecord
 
 log = logging.getLogger(__name__)
 

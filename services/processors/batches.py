@@ -9,7 +9,7 @@ from typing import Any, cast
 from faust.streams import Stream
 from faust.types import EventT, StreamT
 
-from services.stages.records import SourceRecord
+from services.records import SourceRecord
 
 
 def _headers(headers: Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None) -> tuple[tuple[str, bytes], ...]:

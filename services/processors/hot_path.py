@@ -20,11 +20,11 @@ from services.policy.gaps import GapFinder
 from services.processors.batch_consumer import Handler
 from services.processors.batches import batch_token
 from services.processors.publisher import publish_batch
+from services.records import SourceRecord, StageResult, TaggedRecord
 from services.sink.rows import sink_rows
 from services.sink.writer import LineageWriter
+from services.stages.collection import CollectionContext, process_collection_batch
 from services.stages.messages import encode_dead_letter, encode_tagged
-from services.stages.pipeline import CollectionContext, process_collection_batch
-from services.stages.records import SourceRecord, StageResult, TaggedRecord
 from services.topics import Topics
 
 log = logging.getLogger(__name__)

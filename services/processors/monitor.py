@@ -33,11 +33,11 @@ from services.policy.gaps import GapFinder
 from services.processors.batches import batch_token, batches, source_record, span
 from services.processors.publisher import publish
 from services.processors.state_progress import StateProgress, state_targets
+from services.pseudonymize import PseudonymKey
 from services.quarantine import QuarantineKey
 from services.settings import Settings
 from services.sink.writer import LineageWriter
 from services.stages.messages import OutgoingMessage, encode_dead_letter
-from services.stages.pseudonymize import PseudonymKey
 from services.topics import Topics
 
 log = logging.getLogger(__name__)

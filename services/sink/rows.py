@@ -12,8 +12,8 @@ from uuid import UUID
 import orjson
 
 from services.errors import LineageError
+from services.records import SourceRecord
 from services.stages.messages import DEAD_LETTER_HEADER_PREFIX, TAGGED_SPEC
-from services.stages.records import SourceRecord
 
 LINEAGE_COLUMNS = (
     "event_id",

@@ -28,9 +28,9 @@ from pydantic import BaseModel
 from schemas.events import kept_text_bound, record_of
 from schemas.policy import CollectionKindRule, FieldRule
 from services.policy.engine import normalize_key
+from services.records import RemovalReason, RemovedField
 from services.stages.detectors import detect, looks_encoded
 from services.stages.errors import safe_name
-from services.stages.records import RemovalReason, RemovedField
 
 _SEGMENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 """A policy field path's segment: a key that is not one can never name an allow-listed field."""

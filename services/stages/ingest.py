@@ -20,8 +20,7 @@ import jiter
 from pydantic import BaseModel, ValidationError
 
 from schemas.events import CollectionEnvelope, CollectionKind, collection_adapter, payload_model
-from services.stages.errors import describe_validation_error
-from services.stages.records import (
+from services.records import (
     DeadLetter,
     DeadLetterReason,
     Ingested,
@@ -30,6 +29,7 @@ from services.stages.records import (
     StageResult,
     split,
 )
+from services.stages.errors import describe_validation_error
 
 KindOfTopic = Callable[[str], CollectionKind | None]
 

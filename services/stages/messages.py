@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from services.quarantine import QuarantineKey, seal
-from services.stages.records import DeadLetter, DeadLetterReason, TaggedRecord
+from services.records import DeadLetter, DeadLetterReason, TaggedRecord
 
 TAGGED_SPEC = "purpose-lineage.tagged/v1"
 DEAD_LETTER_SPEC = "purpose-lineage.dead-letter/v1"

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from services.policy.engine import PolicyEngine
-from services.stages.allowlist import AllowList, Markers, reduce
-from services.stages.records import (
+from services.records import (
     DeadLetter,
     DeadLetterReason,
     Ingested,
@@ -20,6 +19,7 @@ from services.stages.records import (
     StageResult,
     split,
 )
+from services.stages.allowlist import AllowList, Markers, reduce
 
 
 @lru_cache(maxsize=64)

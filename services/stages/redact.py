@@ -17,11 +17,11 @@ import orjson
 
 from schemas.events import CollectionKind, SubjectType
 from services.policy.engine import PolicyEngine
+from services.pseudonymize import PseudonymKey, pseudonymize
+from services.records import DeadLetter, DeadLetterReason
 from services.stages.allowlist import inventory
 from services.stages.messages import DEAD_LETTER_SPEC
 from services.stages.minimize import allow_list_for
-from services.stages.pseudonymize import PseudonymKey, pseudonymize
-from services.stages.records import DeadLetter, DeadLetterReason
 
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}$")
 """Metadata as a valid envelope holds it; no "@" (an e-mail address is personal data), no spaces (prose)."""

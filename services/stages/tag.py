@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from services.policy.engine import PolicyEngine
-from services.stages.pseudonymize import PseudonymKey, pseudonymize
-from services.stages.records import (
+from services.pseudonymize import PseudonymKey, pseudonymize
+from services.records import (
     DeadLetter,
     DeadLetterReason,
     Minimized,

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from uuid import UUID
 
+from services.pseudonymize import PseudonymKeyring
 from services.sink.rows import Row
-from services.stages.pseudonymize import PseudonymKeyring
 from services.store.lineage_store import Accounting, LineageStore, QueryResult
 from services.store.trace import trace
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.stages.pseudonymize import PseudonymKeyring
+from services.pseudonymize import PseudonymKeyring
 from services.store.lineage_store import LineageStore
 
 _QUERIES = {

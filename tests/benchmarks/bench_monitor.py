@@ -20,8 +20,8 @@ from services.broker.admin import ensure_topics
 from services.broker.local import LocalBroker, free_port
 from services.demo.simulator import demo_stream
 from services.emitter.client import Emitter
-from services.pipeline import Pipeline
 from services.processors.monitor import changelog_topics
+from services.roles import Pipeline
 from services.settings import Settings
 from tests.benchmarks.bench_pipeline import bench_settings
 from tests.integration.harness import PipelineHarness

@@ -24,12 +24,12 @@ from services.broker.admin import ensure_topics
 from services.broker.local import LocalBroker, free_port
 from services.demo.simulator import demo_stream
 from services.emitter.client import Emitter
-from services.pipeline import Pipeline
+from services.records import SourceRecord
+from services.roles import Pipeline
 from services.settings import Settings
+from services.stages.collection import process_collection_batch
 from services.stages.ingest import ingest
 from services.stages.minimize import minimize
-from services.stages.pipeline import process_collection_batch
-from services.stages.records import SourceRecord
 from tests.integration.harness import PipelineHarness
 
 

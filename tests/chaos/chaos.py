@@ -54,7 +54,8 @@ class Stack:
     """The broker and the two role processes of one scenario, each restartable."""
 
     def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
+        self.workdir = workdir.resolve()  # the role processes run there: every path they get is absolute
+        workdir = self.workdir
         unique = uuid.uuid4().hex[:8]
         self.broker = LocalBroker(free_port(), log_file=workdir / "tansu.log")
         self.api_port = free_port()

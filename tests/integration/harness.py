@@ -9,7 +9,7 @@ import time
 from collections.abc import Coroutine, Sequence
 from typing import Any, TypeVar
 
-from services.pipeline import ALL_ROLES, Pipeline, Role, role_topics
+from services.roles import ALL_ROLES, Pipeline, Role, role_topics
 from services.settings import Settings
 from services.store.lineage_store import Accounting, QueryResult
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from schemas.events import CollectionKind
 from services.emitter.client import Emitter
-from services.pipeline import Role, topic_plan
 from services.replay import account, produce_lines
+from services.roles import Role, topic_plan
 from services.settings import Settings
 from tests.integration.harness import PipelineHarness
 from tests.integration.test_pipeline import _good_lines

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from schemas.events import CollectionKind
 from services.emitter.client import Emitter
-from services.pipeline import Role
 from services.replay import account, produce_lines
+from services.roles import Role
 from services.settings import Settings
 from services.store.client import connect
 from tests.integration.harness import PipelineHarness

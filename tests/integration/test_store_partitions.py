@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from services.records import SourceRecord, TaggedRecord
 from services.settings import Settings
 from services.sink.rows import LINEAGE_COLUMNS, lineage_row
 from services.stages.messages import tagged_document
-from services.stages.records import SourceRecord, TaggedRecord
 from services.store.client import connect
 from services.store.lineage_store import LineageStore
 

@@ -18,10 +18,10 @@ from schemas.events import SPEC, CollectionKind, SubjectType
 from schemas.policy import Policy
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
+from services.pseudonymize import PseudonymKey
 from services.quarantine import QuarantineKey
-from services.stages.pipeline import CollectionContext
-from services.stages.pseudonymize import PseudonymKey
-from services.stages.records import SourceRecord
+from services.records import SourceRecord
+from services.stages.collection import CollectionContext
 from services.topics import Topics
 
 POLICY_PATH = Path(schemas.__file__).parent / "policies" / "rakuro.yaml"

@@ -181,8 +181,8 @@ def test_undecodable_header_bytes_are_replaced() -> None:
 
 
 def test_what_the_stages_write_is_what_show_reads_and_opens() -> None:
+    from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
     from services.stages.messages import encode_dead_letter
-    from services.stages.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
 
     source = SourceRecord(topic=ORIGIN, partition=2, offset=9, value=b"{not json", key=ORIGINAL_KEY)
     letter = DeadLetter(source=source, stage=Stage.INGEST, reason=DeadLetterReason.MALFORMED_JSON, message="bad")

@@ -26,10 +26,10 @@ from services.demo.simulator import Activity, DemoEvent, DemoTally, Malformation
 from services.emitter.client import partition_key
 from services.monitor.evaluate import monitor_batch
 from services.policy.decide import Decider
+from services.records import DeadLetterReason, RemovalReason, SourceRecord, StageResult, TaggedRecord
+from services.stages.collection import process_collection_batch
 from services.stages.ingest import ingest_one
 from services.stages.messages import encode_tagged
-from services.stages.pipeline import process_collection_batch
-from services.stages.records import DeadLetterReason, RemovalReason, SourceRecord, StageResult, TaggedRecord
 from services.topics import Topics
 
 EVENTS = 5000

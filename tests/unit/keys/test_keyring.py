@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from services.keys import PseudonymKeyError, load_keyring, load_pseudonym_key
+from services.pseudonymize import PseudonymKey, PseudonymKeyring, pseudonymize
 from services.settings import Settings
-from services.stages.pseudonymize import PseudonymKey, PseudonymKeyring, pseudonymize
 
 OLD = "11" * 32
 NEW = "22" * 32

@@ -12,8 +12,8 @@ import pytest
 from services.monitor.alerts import ALERT_SPEC, AlertAggregator, AlertStatus
 from services.monitor.evaluate import Evaluated, monitor_batch
 from services.policy.decide import Decider
-from services.stages.pseudonymize import PseudonymKey
-from services.stages.records import SourceRecord
+from services.pseudonymize import PseudonymKey
+from services.records import SourceRecord
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=5)

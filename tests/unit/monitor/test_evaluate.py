@@ -10,7 +10,7 @@ import pytest
 
 from services.monitor.evaluate import monitor_batch
 from services.policy.decide import Decider
-from services.stages.records import SourceRecord
+from services.records import SourceRecord
 
 TENANT = "kobe-logistics"
 SUBJECT = {"type": "analyzed_account_holder", "id": "hanako.sato@kobe-logistics.example"}

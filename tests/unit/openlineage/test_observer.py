@@ -27,9 +27,9 @@ from services.openlineage.observer import LineageObserver
 from services.openlineage.tally import MAX_REMOVED_PATHS, PolicyTerms, Tally
 from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
-from services.stages.pipeline import CollectionContext, process_collection_batch
-from services.stages.pseudonymize import PseudonymKey
-from services.stages.records import RemovedField, SourceRecord, StageResult, TaggedRecord
+from services.pseudonymize import PseudonymKey
+from services.records import RemovedField, SourceRecord, StageResult, TaggedRecord
+from services.stages.collection import CollectionContext, process_collection_batch
 from services.topics import Topics
 
 SCHEMAS = Path(schemas.__file__).parent

@@ -10,8 +10,8 @@ import pytest
 from schemas.events import CollectionKind
 from services.policy.engine import PolicyEngine
 from services.policy.gaps import Gap, GapFinder, GapKind
-from services.stages.pipeline import CollectionContext, process_collection_batch
-from services.stages.records import RemovalReason, RemovedField
+from services.records import RemovalReason, RemovedField
+from services.stages.collection import CollectionContext, process_collection_batch
 
 
 @pytest.fixture(scope="module")

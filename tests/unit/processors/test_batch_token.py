@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.processors.batches import batch_token
-from services.stages.records import SourceRecord
+from services.records import SourceRecord
 
 
 def _batch(*values: bytes, first: int = 0, topic: str = "tagged.terminal.v1") -> list[SourceRecord]:

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from schemas.events import CollectionKind
+from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage, TaggedRecord
 from services.sink.rows import (
     DEAD_LETTER_COLUMNS,
     LINEAGE_COLUMNS,
@@ -17,9 +18,8 @@ from services.sink.rows import (
     lineage_row,
     sink_rows,
 )
+from services.stages.collection import process_collection_batch
 from services.stages.messages import encode_dead_letter, encode_tagged, tagged_document
-from services.stages.pipeline import process_collection_batch
-from services.stages.records import DeadLetter, DeadLetterReason, SourceRecord, Stage, TaggedRecord
 
 INGESTED_AT = datetime(2024, 1, 15, 3, 0, 0, 250000, tzinfo=UTC)
 TIMESTAMP_MS = 1_705_287_600_123

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.events import CollectionKind
+from services.stages.collection import process_collection_batch
 from services.stages.messages import encode_dead_letter, encode_tagged
-from services.stages.pipeline import process_collection_batch
 from services.topics import Topics
 
 SECRET = "本文: 来週の残業申請について承認をお願いします — Re: overtime"

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.events import CollectionKind
+from services.records import RemovalReason, SourceRecord, StageResult, TaggedRecord
+from services.stages.collection import CollectionContext, process_collection_batch
 from services.stages.messages import OutgoingMessage, encode_dead_letter, encode_tagged
-from services.stages.pipeline import CollectionContext, process_collection_batch
-from services.stages.records import RemovalReason, SourceRecord, StageResult, TaggedRecord
 from services.topics import Topics
 
 INGESTED_AT = datetime(2024, 1, 1, tzinfo=UTC)

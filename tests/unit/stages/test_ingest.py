@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.events import AccessLogPayloadV1, CollectionKind, TerminalPayloadV1
+from services.records import DeadLetter, DeadLetterReason, Ingested, SourceRecord, Stage
 from services.stages.ingest import ingest, ingest_one
-from services.stages.records import DeadLetter, DeadLetterReason, Ingested, SourceRecord, Stage
 from services.topics import Topics
 
 SECRET = "taro.yamada@example.jp"

@@ -12,9 +12,7 @@ import yaml
 from schemas.events import CollectionKind
 from schemas.policy import Policy
 from services.policy.engine import PolicyEngine
-from services.stages.ingest import ingest_one
-from services.stages.minimize import minimize, minimize_one
-from services.stages.records import (
+from services.records import (
     DeadLetter,
     DeadLetterReason,
     Ingested,
@@ -23,6 +21,8 @@ from services.stages.records import (
     RemovedField,
     Stage,
 )
+from services.stages.ingest import ingest_one
+from services.stages.minimize import minimize, minimize_one
 from services.topics import Topics
 
 EMAIL_SUBJECT = "Re: 残業申請について"

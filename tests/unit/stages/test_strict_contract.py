@@ -15,9 +15,9 @@ from jsonschema import Draft202012Validator
 
 from schemas.events import CollectionKind
 from schemas.jsonschema_export import export_schemas
+from services.records import DeadLetter, DeadLetterReason, Ingested
+from services.stages.collection import process_collection_batch
 from services.stages.ingest import ingest_one, repair_lone_surrogates
-from services.stages.pipeline import process_collection_batch
-from services.stages.records import DeadLetter, DeadLetterReason, Ingested
 from services.topics import Topics
 
 KIND_OF_TOPIC = Topics().kind_of_collection_topic

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from schemas.events import CollectionKind, SubjectType
+from services.pseudonymize import pseudonymize
+from services.records import DeadLetter, DeadLetterReason, Ingested, Minimized, Stage, TaggedRecord
 from services.stages.ingest import ingest_one
 from services.stages.minimize import minimize_one
-from services.stages.pseudonymize import pseudonymize
-from services.stages.records import DeadLetter, DeadLetterReason, Ingested, Minimized, Stage, TaggedRecord
 from services.stages.tag import tag, tag_one
 from services.topics import Topics
 

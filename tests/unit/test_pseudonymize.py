@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.stages.pseudonymize import PseudonymKey, pseudonymize
+from services.pseudonymize import PseudonymKey, pseudonymize
 
 SECRET = b"correct-horse-battery-staple-42"
 SUBJECT = "taro.yamada@example.jp"

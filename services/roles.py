@@ -36,7 +36,7 @@ from services.processors.monitor import changelog_topics
 from services.quarantine import load_quarantine_key
 from services.settings import Settings
 from services.sink.writer import LineageWriter
-from services.stages.pipeline import CollectionContext
+from services.stages.collection import CollectionContext
 from services.store.async_store import AsyncLineageStore
 from services.store.client import connect
 from services.store.lineage_store import LineageStore

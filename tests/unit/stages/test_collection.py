@@ -10,9 +10,9 @@ import pytest
 
 from schemas.events import CollectionKind
 from services.quarantine import unseal
+from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
+from services.stages.collection import process_collection_batch
 from services.stages.messages import DEAD_LETTER_HEADER_PREFIX, TAGGED_SPEC, encode_dead_letter, encode_tagged
-from services.stages.pipeline import process_collection_batch
-from services.stages.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
 
 INGESTED_AT = datetime(2024, 1, 15, 3, 0, tzinfo=UTC)
 RAW_ID = "taro.yamada@example.jp"

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.policy.engine import PolicyEngine
+from services.pseudonymize import PseudonymKey
 from services.quarantine import QuarantineKey
+from services.records import SourceRecord, StageResult, TaggedRecord
 from services.stages.ingest import KindOfTopic, ingest
 from services.stages.minimize import minimize
-from services.stages.pseudonymize import PseudonymKey
-from services.stages.records import SourceRecord, StageResult, TaggedRecord
 from services.stages.redact import redact
 from services.stages.tag import DEFAULT_MAX_SKEW, tag
 
