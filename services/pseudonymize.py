@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from functools import cached_property
 
 _SEPARATOR = b"\x1f"  # cannot occur in a tenant id, so (tenant, id) pairs never collide
 
@@ -19,9 +20,14 @@ class PseudonymKey:
         if len(self.secret) < 16:
             raise ValueError("a pseudonym key must be at least 16 bytes")
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return "k1-" + hashlib.sha256(b"purpose-lineage key id" + self.secret).hexdigest()[:12]
+
+    @cached_property
+    def mac(self) -> hmac.HMAC:
+        """The keyed HMAC before any message: copying it skips re-deriving the key pads for every subject."""
+        return hmac.new(self.secret, digestmod=hashlib.sha256)
 
     def __repr__(self) -> str:  # never print the secret
         return f"PseudonymKey(key_id={self.key_id!r})"
@@ -50,5 +56,6 @@ class PseudonymKeyring:
 
 def pseudonymize(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
     """The subject's pseudonym: stable for one key, tenant-scoped, and not reversible without the key."""
-    message = tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8")
-    return hmac.new(key.secret, message, hashlib.sha256).hexdigest()
+    mac = key.mac.copy()
+    mac.update(tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8"))
+    return mac.hexdigest()

@@ -31,6 +31,12 @@ def allow_list_for(engine: PolicyEngine, kind: str) -> AllowList | None:
     return AllowList.of(rule, Markers(anywhere=engine.excluded_markers, words=engine.excluded_word_markers))
 
 
+@lru_cache(maxsize=4096)
+def categories_of(items: tuple[str, ...]) -> tuple[str, ...]:
+    """The sorted data categories of ``items`` (``category.item``); few distinct item sets exist, so cached."""
+    return tuple(sorted({item.partition(".")[0] for item in items}))
+
+
 def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLetter:
     """Reduce one record's payload to its kind's allow-list."""
     kind = record.envelope.kind.value
@@ -50,7 +56,7 @@ def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLett
         source=record.source,
         envelope=record.envelope,
         payload=reduction.kept,
-        data_categories=tuple(sorted({item.partition(".")[0] for item in reduction.items})),
+        data_categories=categories_of(reduction.items),
         data_items=reduction.items,
         removed=reduction.removed,
     )
