@@ -77,10 +77,10 @@ class Settings(BaseSettings):
     )
 
     batch_size: int = Field(default=2000, ge=1, description="Most events a stage takes per batch.")
-    batch_window_s: float = Field(default=0.5, gt=0, description="Longest wait for a batch to fill, in seconds.")
+    batch_window_s: float = Field(default=0.2, gt=0, description="Longest wait for a batch to fill, in seconds.")
     sink_batch_size: int = Field(default=20_000, ge=1, description="Most rows the lineage sink inserts at once.")
     sink_batch_window_s: float = Field(
-        default=1.0, gt=0, description="Longest wait for a sink batch to fill (each insert has a fixed cost)."
+        default=0.5, gt=0, description="Longest wait for a sink batch to fill (each insert has a fixed cost)."
     )
     dead_letter_retention_h: float = Field(
         default=72.0,

@@ -1,0 +1,19 @@
+"""`make bench` at toy sizes: every benchmark runs end to end and reports its figures (no timing asserted)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.benchmarks.bench_pipeline import bench_end_to_end, bench_minimize, bench_stages
+
+
+def test_the_benchmarks_run_and_report_every_figure(tmp_path: Path) -> None:
+    assert bench_minimize(300) > 0
+    assert bench_stages(300) > 0
+
+    figures = bench_end_to_end(400, tmp_path)
+
+    for name in ("raw_relay_events_s", "faust_pass_through_events_s", "full_path_events_s", "peak_rss_mb"):
+        assert figures[name] > 0, name
+    assert figures["latency_events"] > 0
+    assert figures["latency_missing"] == 0
