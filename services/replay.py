@@ -11,6 +11,7 @@ import orjson
 from schemas.events import CollectionKind
 from services.api.client import LineageReader
 from services.emitter.client import Emitter
+from services.store.lineage_store import Accounting
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,23 @@ def produce_lines(
     return produced
 
 
+ACCOUNTING_CHUNK = 50_000
+"""Events asked about per accounting call (the API takes at most 100,000 of each)."""
+
+
+def _unaccounted(chunk: list[Produced], found: Accounting, report: ReplayReport) -> list[Produced]:
+    """Count what ``found`` accounts for into ``report``; return the rest."""
+    still: list[Produced] = []
+    for item in chunk:
+        if (item.topic, item.partition, item.offset) in found.dead_letter_offsets:
+            report.dead_lettered += 1
+        elif item.event_id is not None and item.event_id in found.event_ids:
+            report.in_lineage += 1
+        else:
+            still.append(item)
+    return still
+
+
 def account(
     reader: LineageReader,
     produced: list[Produced],
@@ -90,18 +108,13 @@ def account(
     report = ReplayReport(produced=len(produced))
     while True:
         if remaining:
-            found = reader.accounting(
-                [p.event_id for p in remaining if p.event_id],
-                [(p.topic, p.partition, p.offset) for p in remaining],
-            )
             still: list[Produced] = []
-            for item in remaining:
-                if (item.topic, item.partition, item.offset) in found.dead_letter_offsets:
-                    report.dead_lettered += 1
-                elif item.event_id is not None and item.event_id in found.event_ids:
-                    report.in_lineage += 1
-                else:
-                    still.append(item)
+            for start in range(0, len(remaining), ACCOUNTING_CHUNK):
+                chunk = remaining[start : start + ACCOUNTING_CHUNK]
+                found = reader.accounting(
+                    [p.event_id for p in chunk if p.event_id], [(p.topic, p.partition, p.offset) for p in chunk]
+                )
+                still += _unaccounted(chunk, found, report)
             remaining = still
         if on_progress is not None:
             on_progress(report.produced - len(remaining), report.produced)

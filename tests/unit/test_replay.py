@@ -184,3 +184,31 @@ def test_produce_lines_skips_blank_lines_and_keeps_file_line_numbers():
     ]
     sent = [value for _, value in emitter.sent]
     assert sent == [event_line("terminal", "t-1"), b"not json", event_line("access_log", "a-1")]
+
+
+class EverythingStored:
+    """A reader that holds every event asked about, and refuses more than the API accepts at once."""
+
+    def __init__(self) -> None:
+        self.sizes: list[int] = []
+
+    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
+        assert len(offsets) <= 100_000, "the API takes at most 100,000 offsets per call"
+        self.sizes.append(len(offsets))
+        return Accounting(event_ids=set(event_ids), dead_letter_offsets=set())
+
+    def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
+        return QueryResult(columns=[], rows=[])
+
+    def summary(self) -> dict[str, Any]:
+        return {}
+
+
+def test_account_of_a_large_replay_asks_in_chunks_the_api_accepts():
+    produced = [Produced(n, f"e-{n}", TOPIC, 0, n) for n in range(120_001)]
+    reader = EverythingStored()
+
+    report = account(reader, produced, timeout_s=5, poll_s=0.01)
+
+    assert report.complete
+    assert reader.sizes == [50_000, 50_000, 20_001]
