@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Callable, Coroutine
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -21,7 +22,6 @@ from rich.table import Table
 from schemas.events import CollectionKind
 from services.api.client import ApiError, ApiLineageReader, api_is_up
 from services.broker.admin import BrokerUnavailable
-from services.broker.local import LocalBrokerError
 from services.cli.dead_letters import dead_letters_cli
 from services.cli.demo import emit_demo
 from services.cli.output import JsonFlag
@@ -30,9 +30,8 @@ from services.cli.readers import open_reader as _reader
 from services.cli.records import records_cli
 from services.cli.report import report
 from services.emitter.client import Emitter
-from services.keys import PseudonymKeyError, load_keyring
-from services.policy.loader import PolicyFileError
-from services.quarantine import QuarantineKeyError
+from services.errors import LineageError
+from services.keys import load_keyring
 from services.replay import account, produce_lines
 from services.settings import Settings
 from services.store.client import StoreUnavailable, connect
@@ -64,37 +63,35 @@ def _logging(verbose: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-@cli.command()
-def up(
-    demo: Annotated[bool, typer.Option(help="Also run a simulated attendance company emitting events.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
-) -> None:
-    """Start broker (local unless LINEAGE_KAFKA_BOOTSTRAP), processors, sink and API; Ctrl-C stops cleanly."""
-    from services.stack import StackConfigError, run_stack  # heavy imports only for the command that needs them
-
-    _logging(verbose)
-    settings = Settings()
+def _until_signalled(serve: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+    """Run ``serve(stop)`` until SIGINT or SIGTERM sets ``stop``; a start refused for a reason exits 2 with it."""
 
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await run_stack(settings, stop, demo=demo)
+        await serve(stop)
 
     try:
         asyncio.run(main())
-    except (
-        StackConfigError,
-        PolicyFileError,
-        LocalBrokerError,
-        BrokerUnavailable,
-        PseudonymKeyError,
-        QuarantineKeyError,
-        StoreUnavailable,
-    ) as exc:
+    except LineageError as exc:  # bad settings, policy or key files, no broker, a store owned elsewhere
         console.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(code=2) from exc
+
+
+@cli.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="Also run a simulated attendance company emitting events.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    """Start broker (local unless LINEAGE_KAFKA_BOOTSTRAP), processors, sink and API; Ctrl-C stops cleanly."""
+    from services.stack import run_stack  # heavy imports only for the command that needs them
+
+    _logging(verbose)
+    settings = Settings()
+
+    _until_signalled(lambda stop: run_stack(settings, stop, demo=demo))
 
 
 @cli.command()
@@ -139,7 +136,7 @@ def run(
     engine belongs to one process: with it, run store, monitor and api together (or use `up`).
     """
     from services.roles import Role
-    from services.stack import StackConfigError, run_stack
+    from services.stack import run_stack
 
     known = {role.value for role in Role} | {"api"}
     unknown = sorted(set(roles) - known)
@@ -150,25 +147,7 @@ def run(
     settings = Settings()
     chosen = frozenset(Role(role) for role in roles if role != "api")
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        await run_stack(settings, stop, roles=chosen, api="api" in roles)
-
-    try:
-        asyncio.run(main())
-    except (
-        StackConfigError,
-        PolicyFileError,
-        BrokerUnavailable,
-        PseudonymKeyError,
-        QuarantineKeyError,
-        StoreUnavailable,
-    ) as exc:
-        console.print(f"[red]cannot start:[/red] {exc}")
-        raise typer.Exit(code=2) from exc
+    _until_signalled(lambda stop: run_stack(settings, stop, roles=chosen, api="api" in roles))
 
 
 @cli.command()
