@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from services.errors import LineageError
+from services.processors.batches import record_headers
 from services.records import SourceRecord
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,13 @@ class ConsumerConfig:
 
 def source_record(message: ConsumerRecord[bytes, bytes]) -> SourceRecord:
     """The consumed message as the stages see it."""
-    headers = tuple((name, value if isinstance(value, bytes) else bytes(value)) for name, value in message.headers)
     return SourceRecord(
         topic=message.topic,
         partition=message.partition,
         offset=message.offset,
         value=message.value,
         key=message.key,
-        headers=headers,
+        headers=record_headers(message.headers),
         timestamp_ms=message.timestamp if message.timestamp and message.timestamp > 0 else None,
     )
 

@@ -12,7 +12,10 @@ from faust.types import EventT, StreamT
 from services.records import SourceRecord
 
 
-def _headers(headers: Mapping[str, bytes] | Sequence[tuple[str, bytes]] | None) -> tuple[tuple[str, bytes], ...]:
+def record_headers(
+    headers: Mapping[str, bytes] | Sequence[tuple[str, bytes | None]] | None,
+) -> tuple[tuple[str, bytes], ...]:
+    """Headers as the stages see them, whatever the client gave (a mapping, pairs, a null value)."""
     pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
     return tuple((key, value if isinstance(value, bytes) else str(value).encode()) for key, value in pairs)
 
@@ -27,7 +30,7 @@ def source_record(event: EventT[Any]) -> SourceRecord:
         offset=message.offset,
         value=message.value,
         key=message.key,
-        headers=_headers(message.headers),
+        headers=record_headers(message.headers),
         timestamp_ms=int(timestamp * 1000) if timestamp else None,
     )
 

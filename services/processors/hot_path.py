@@ -7,7 +7,6 @@ Metrics are counted once per batch, never per event.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -26,8 +25,6 @@ from services.sink.writer import LineageWriter
 from services.stages.collection import CollectionContext, process_collection_batch
 from services.stages.messages import encode_dead_letter, encode_tagged
 from services.topics import Topics
-
-log = logging.getLogger(__name__)
 
 
 def count_collection(

@@ -14,17 +14,7 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from services.topics import Topics
-
 log = logging.getLogger(__name__)
-
-
-def agents_by_topic(topics: Topics) -> dict[str, str]:
-    """Which agent reads each topic (the label of the lag gauge)."""
-    agent = {topic: "collect" for topic in topics.all_collection}
-    agent.update({topic: "store" for topic in [*topics.all_tagged, topics.dead_letter]})
-    agent.update({topic: "monitor" for topic in topics.all_activity})
-    return agent
 
 
 def lag_by_topic(

@@ -53,8 +53,7 @@ class LineageWriter:
         try:
             stored = await self._store.stored_digests(identities)
         except Exception as exc:
-            self._metrics.sink_failures.inc()
-            self._metrics.sink_backpressure.set(1)
+            self._failed()
             raise OutputFailed(f"identity lookup failed: {describe_store_error(exc)}") from exc
         resolved = resolve_identities(parsed, stored, now)
         rows = resolved.rows
@@ -110,13 +109,16 @@ class LineageWriter:
 
         await self._retrying(insert_all, where, {table: len(rows) for table, (_, rows) in tables.items()})
 
+    def _failed(self) -> None:
+        self._metrics.sink_failures.inc()
+        self._metrics.sink_backpressure.set(1)
+
     async def _attempt(self, insert: Callable[[], Awaitable[None]], counts: Mapping[str, int]) -> None:
         started = time.perf_counter()
         try:
             await insert()
         except Exception:
-            self._metrics.sink_failures.inc()
-            self._metrics.sink_backpressure.set(1)
+            self._failed()
             raise
         self._metrics.sink_backpressure.set(0)
         self._metrics.sink_batch_seconds.observe(time.perf_counter() - started)

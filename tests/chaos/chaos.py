@@ -85,7 +85,11 @@ class Stack:
         self.env["LINEAGE_KAFKA_BOOTSTRAP"] = self.broker.bootstrap
         self.spawn("store")
         self.spawn("collect")
-        deadline = time.monotonic() + 120
+        self.wait_for_api()
+
+    def wait_for_api(self, timeout_s: float = 120.0) -> None:
+        """Wait until the store process (which serves the API) answers."""
+        deadline = time.monotonic() + timeout_s
         while not api_is_up(self.url):
             if time.monotonic() > deadline:
                 raise RuntimeError("the store process never served its API: see " + str(self.workdir))
@@ -226,8 +230,7 @@ def kill_role(workdir: Path, role: str, kills: int, events: int, interval_s: flo
             stack.spawn(role)
             figures.faults += 1
         if role == "store":  # the API lives in the store process: wait until it answers again
-            while not api_is_up(stack.url):
-                time.sleep(0.5)
+            stack.wait_for_api()
         _settle(stack, producer, figures, timeout_s=300)
     figures.seconds = round(time.monotonic() - started, 1)
     return figures
@@ -253,8 +256,7 @@ def sigterm_during_outage(workdir: Path, events: int) -> Figures:
         figures.faults = 1
         _store_command(stack, "RENAME TABLE lineage.collection_lineage_away TO lineage.collection_lineage")
         stack.spawn("store")
-        while not api_is_up(stack.url):
-            time.sleep(0.5)
+        stack.wait_for_api()
         _settle(stack, producer, figures, timeout_s=300)
     figures.seconds = round(time.monotonic() - started, 1)
     return figures

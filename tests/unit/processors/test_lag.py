@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from kafka import TopicPartition
 
-from services.processors.lag import agents_by_topic, lag_by_topic
-from services.topics import Topics
+from services.processors.lag import lag_by_topic
 
 
 def test_lag_sums_partitions_and_counts_uncommitted_ones_from_their_beginning() -> None:
@@ -21,11 +20,3 @@ def test_lag_is_never_negative() -> None:
     tp = TopicPartition("a", 0)
 
     assert lag_by_topic({tp: 3}, {tp: 5}, {}) == {"a": 0}
-
-
-def test_every_topic_the_pipeline_reads_belongs_to_one_agent() -> None:
-    topics = Topics("p.")
-    agents = agents_by_topic(topics)
-
-    assert set(agents.values()) == {"collect", "store", "monitor"}
-    assert set(agents) == {*topics.all_collection, *topics.all_tagged, topics.dead_letter, *topics.all_activity}
