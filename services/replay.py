@@ -11,7 +11,7 @@ import orjson
 from schemas.events import CollectionKind
 from services.api.client import LineageReader
 from services.emitter.client import Emitter
-from services.store.lineage_store import Accounting
+from services.store.lineage_store import Accounting, Delivery
 
 
 @dataclass(frozen=True)
@@ -86,9 +86,10 @@ def _unaccounted(chunk: list[Produced], found: Accounting, report: ReplayReport)
     """Count what ``found`` accounts for into ``report``; return the rest."""
     still: list[Produced] = []
     for item in chunk:
-        if (item.topic, item.partition, item.offset) in found.dead_letter_offsets:
+        where = (item.topic, item.partition, item.offset)
+        if where in found.dead_lettered:
             report.dead_lettered += 1
-        elif item.event_id is not None and item.event_id in found.event_ids:
+        elif where in found.stored:
             report.in_lineage += 1
         else:
             still.append(item)
@@ -111,9 +112,7 @@ def account(
             still: list[Produced] = []
             for start in range(0, len(remaining), ACCOUNTING_CHUNK):
                 chunk = remaining[start : start + ACCOUNTING_CHUNK]
-                found = reader.accounting(
-                    [p.event_id for p in chunk if p.event_id], [(p.topic, p.partition, p.offset) for p in chunk]
-                )
+                found = reader.accounting([Delivery(p.topic, p.partition, p.offset, p.event_id) for p in chunk])
                 still += _unaccounted(chunk, found, report)
             remaining = still
         if on_progress is not None:

@@ -25,6 +25,7 @@ from services.reports.provisions import PROVISION_QUERY, provision_csv, provisio
 from services.reports.queries import build_report
 from services.reports.render import MEDIA_TYPES, ReportFormat, render
 from services.store.async_store import AsyncLineageStore
+from services.store.lineage_store import Delivery
 
 
 class QueryRequest(BaseModel):
@@ -38,15 +39,16 @@ class QueryResponse(BaseModel):
 
 
 class AccountingRequest(BaseModel):
-    event_ids: list[str] = Field(default_factory=list, max_length=100_000)
-    offsets: list[tuple[str, int, int]] = Field(
-        default_factory=list, max_length=100_000, description="(topic, partition, offset) of produced messages."
+    deliveries: list[tuple[str, int, int, str | None]] = Field(
+        default_factory=list,
+        max_length=100_000,
+        description="(topic, partition, offset, event id or null) of produced messages, as the broker acknowledged.",
     )
 
 
 class AccountingResponse(BaseModel):
-    event_ids: list[str]
-    offsets: list[tuple[str, int, int]]
+    stored: list[tuple[str, int, int]] = Field(description="Coordinates in lineage (or a recorded re-delivery).")
+    dead_lettered: list[tuple[str, int, int]] = Field(description="Coordinates with a dead letter.")
 
 
 def _token_guard(token: str | None) -> list[Any]:
@@ -162,9 +164,9 @@ def create_api(
 
     @guarded.post("/api/v1/accounting", tags=["lineage"], response_model=AccountingResponse)
     async def accounting(request: Annotated[AccountingRequest, Body()]) -> AccountingResponse:
-        """Which events reached lineage (by id) and which produced offsets were dead-lettered."""
-        found = await store.accounting(request.event_ids, request.offsets)
-        return AccountingResponse(event_ids=sorted(found.event_ids), offsets=sorted(found.dead_letter_offsets))
+        """Which produced messages are stored and which were dead-lettered, each by its coordinates."""
+        found = await store.accounting([Delivery(*d) for d in request.deliveries])
+        return AccountingResponse(stored=sorted(found.stored), dead_lettered=sorted(found.dead_lettered))
 
     @guarded.post("/api/v1/trace", tags=["rights"])
     async def subject_trace(request: Annotated[TraceRequest, Body()]) -> Any:

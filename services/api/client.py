@@ -8,7 +8,7 @@ from typing import Any, Protocol
 import httpx
 
 from services.errors import LineageError
-from services.store.lineage_store import Accounting, QueryResult
+from services.store.lineage_store import Accounting, Delivery, QueryResult
 
 
 class LineageReader(Protocol):
@@ -16,7 +16,7 @@ class LineageReader(Protocol):
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult: ...
 
-    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting: ...
+    def accounting(self, deliveries: Sequence[Delivery]) -> Accounting: ...
 
     def summary(self) -> dict[str, Any]: ...
 
@@ -43,10 +43,11 @@ class ApiLineageReader:
         data = self._post("/api/v1/query", {"sql": sql, "parameters": parameters or {}})
         return QueryResult(columns=data["columns"], rows=data["rows"])
 
-    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
-        data = self._post("/api/v1/accounting", {"event_ids": list(event_ids), "offsets": [list(o) for o in offsets]})
+    def accounting(self, deliveries: Sequence[Delivery]) -> Accounting:
+        data = self._post("/api/v1/accounting", {"deliveries": [list(d) for d in deliveries]})
         return Accounting(
-            event_ids=set(data["event_ids"]), dead_letter_offsets={(t, int(p), int(o)) for t, p, o in data["offsets"]}
+            stored={(t, int(p), int(o)) for t, p, o in data["stored"]},
+            dead_lettered={(t, int(p), int(o)) for t, p, o in data["dead_lettered"]},
         )
 
     def trace(self, tenant_id: str, subject_id: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ EMBEDDED_CLICKHOUSE = "clickhouse://chdb"
 
 LINEAGE_TABLE = "collection_lineage"
 DEAD_LETTER_TABLE = "dead_letters"
+REDELIVERY_TABLE = "redeliveries"
 MONITOR_TABLES = ("activity_decisions", "violations", "provision_records")
 
 
@@ -111,7 +112,7 @@ def pipeline_layout(
     tagged = {kind.value: topic(topics.tagged(kind)) for kind in CollectionKind}
     activity = {"use": topic(topics.use), "disclosure": topic(topics.disclosure)}
     dead_letter = topic(topics.dead_letter)
-    table_names = (LINEAGE_TABLE, DEAD_LETTER_TABLE, *MONITOR_TABLES)
+    table_names = (LINEAGE_TABLE, DEAD_LETTER_TABLE, REDELIVERY_TABLE, *MONITOR_TABLES)
     tables = {name: DatasetRef(clickhouse, f"{database}.{name}") for name in table_names}
     jobs = {
         JobName.COLLECT: JobSpec(
@@ -122,9 +123,9 @@ def pipeline_layout(
         ),
         JobName.STORE: JobSpec(
             JobName.STORE,
-            "Insert tagged records and dead letters into the lineage store.",
+            "Insert tagged records and dead letters into the lineage store (re-deliveries by coordinates only).",
             inputs=(*(topic(name) for name in topics.all_tagged), dead_letter),
-            outputs=(tables[LINEAGE_TABLE], tables[DEAD_LETTER_TABLE]),
+            outputs=(tables[LINEAGE_TABLE], tables[DEAD_LETTER_TABLE], tables[REDELIVERY_TABLE]),
         ),
         JobName.MONITOR: JobSpec(
             JobName.MONITOR,

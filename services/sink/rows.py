@@ -58,6 +58,8 @@ DEAD_LETTER_COLUMNS = (
     "dead_lettered_at",
 )
 
+REDELIVERY_COLUMNS = ("tenant_id", "event_id", "source_topic", "source_partition", "source_offset", "redelivered_at")
+
 Row = tuple[Any, ...]
 
 
@@ -148,13 +150,20 @@ class Resolved:
     """A batch's lineage rows after identity resolution against the batch itself and the store."""
 
     rows: SinkRows
-    redeliveries: int = 0
+    redelivered: list[Row] = field(default_factory=list)  # redeliveries rows: identity and coordinates only
     conflicts: int = 0
     refused: int = 0  # rows the store then refused as such (set by the writer)
+
+    @property
+    def redeliveries(self) -> int:
+        return len(self.redelivered)
 
 
 def resolve_identities(rows: SinkRows, stored: Mapping[Identity, frozenset[str]], now: datetime) -> Resolved:
     """Keep one row per identity; a second one with other content becomes an ``event_id_conflict`` dead letter.
+
+    A second one with the same content is a re-delivery: not stored again, but recorded (``redelivered``) at
+    its collection coordinates, so that every message can be accounted for by where it was read.
 
     ``stored`` holds the digests the store already has for the batch's identities ('' for rows older than
     digests: taken as the same content). The first row of an identity in the batch wins over later ones.
@@ -170,7 +179,7 @@ def resolve_identities(rows: SinkRows, stored: Mapping[Identity, frozenset[str]]
             seen[identity] = frozenset({row[LINEAGE_DIGEST]})
             resolved.rows.add_lineage(row, origin)
         elif row[LINEAGE_DIGEST] in digests or "" in digests:
-            resolved.redeliveries += 1
+            resolved.redelivered.append((*identity, *row[LINEAGE_SOURCE], now))
         else:
             resolved.conflicts += 1
             topic, partition, offset = row[LINEAGE_SOURCE]

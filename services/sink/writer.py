@@ -15,6 +15,7 @@ from services.sink.rows import (
     LINEAGE_COLUMNS,
     LINEAGE_EVENT_ID,
     LINEAGE_TENANT,
+    REDELIVERY_COLUMNS,
     Origin,
     Resolved,
     Row,
@@ -40,7 +41,8 @@ class LineageWriter:
         """Store a consumed batch's rows: one row per event identity, deduplicated by ``token``.
 
         The identities are first looked up in the store (:func:`resolve_identities`): a re-delivery is not
-        inserted again, a conflict becomes an ``event_id_conflict`` dead letter.
+        inserted again (only its coordinates, in ``redeliveries``), a conflict becomes an ``event_id_conflict``
+        dead letter.
 
         A store that is down raises :class:`OutputFailed` (with ClickHouse's code, no values): the store role's
         consumer pauses and retries the same batch, and the same token makes the retried insert leave no second
@@ -63,6 +65,7 @@ class LineageWriter:
         refused += await self._isolating(
             "dead_letters", DEAD_LETTER_COLUMNS, rows.dead_letters, rows.dead_letter_origins, token, now
         )
+        await self._isolating("redeliveries", REDELIVERY_COLUMNS, resolved.redelivered, [], token, now)
         if refused:
             await self._isolating("dead_letters", DEAD_LETTER_COLUMNS, refused, [], f"{token}/refused", now)
             self._metrics.store_refused.inc(len(refused))

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from services.pseudonymize import PseudonymKeyring
 from services.sink.rows import Row
-from services.store.lineage_store import Accounting, LineageStore, QueryResult
+from services.store.lineage_store import Accounting, Delivery, LineageStore, QueryResult
 from services.store.trace import trace
 
 T = TypeVar("T")
@@ -46,8 +46,8 @@ class AsyncLineageStore:
     async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         return await self._run(self.store.query, sql, parameters)
 
-    async def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
-        return await self._run(self.store.accounting, event_ids, offsets)
+    async def accounting(self, deliveries: Sequence[Delivery]) -> Accounting:
+        return await self._run(self.store.accounting, deliveries)
 
     async def trace(self, keyring: PseudonymKeyring, tenant_id: str, subject_id: str) -> dict[str, Any]:
         return await self._run(trace, self.store, keyring, tenant_id, subject_id)

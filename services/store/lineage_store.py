@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
 
-from services.sink.rows import DEAD_LETTER_COLUMNS, LINEAGE_COLUMNS, Row
+from services.sink.rows import DEAD_LETTER_COLUMNS, LINEAGE_COLUMNS, Origin, Row
 from services.store.migrations import DATABASE_NAME, migrate
 
 
@@ -23,12 +23,25 @@ class QueryResult:
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 
+class Delivery(NamedTuple):
+    """A produced message as the broker acknowledged it, and the event id it says it carries (if any)."""
+
+    topic: str
+    partition: int
+    offset: int
+    event_id: str | None
+
+
 @dataclass(frozen=True)
 class Accounting:
-    """Which of the asked-for events the store holds: by event id in lineage, by coordinates in dead letters."""
+    """Where the store holds each asked-for message, by the coordinates it was collected from.
 
-    event_ids: set[str]
-    dead_letter_offsets: set[tuple[str, int, int]]
+    ``stored``: a lineage row of its event id, or a recorded re-delivery of it, at exactly those coordinates.
+    ``dead_lettered``: a dead letter at those coordinates. A message in neither is not stored (yet).
+    """
+
+    stored: set[Origin]
+    dead_lettered: set[Origin]
 
 
 MAX_PARTITIONS_PER_INSERT = 1200
@@ -95,31 +108,46 @@ class LineageStore:
         result = self._client.query(sql, parameters=parameters or {}, settings={"readonly": 1})
         return QueryResult(columns=list(result.column_names), rows=[list(r) for r in result.result_rows])
 
-    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
-        """Which ``event_ids`` reached lineage and which source ``offsets`` were dead-lettered."""
-        found_ids: set[str] = set()
-        event_ids = [e for e in event_ids if _is_uuid(e)]  # an id that is no UUID cannot be in lineage
-        if event_ids:
+    def accounting(self, deliveries: Sequence[Delivery]) -> Accounting:
+        """Where each of ``deliveries`` ended: stored (lineage or re-delivery) or dead-lettered, by coordinates.
+
+        A stored row matches only with the delivery's own event id too, so coordinates reused by a broker that
+        restarted empty do not account a new message by an old row.
+        """
+        by_id: dict[str, list[Delivery]] = {}
+        for delivery in deliveries:
+            if delivery.event_id is not None and _is_uuid(delivery.event_id):  # no UUID: cannot be in lineage
+                by_id.setdefault(str(UUID(delivery.event_id)), []).append(delivery)
+        stored: set[Origin] = set()
+        if by_id:
             result = self._client.query(
-                f"SELECT DISTINCT toString(event_id) FROM {self.database}.collection_lineage "
-                "WHERE event_id IN {ids:Array(UUID)}",
-                parameters={"ids": list(event_ids)},
+                f"SELECT toString(event_id), source_topic, source_partition, source_offset "
+                f"FROM {self.database}.collection_lineage WHERE event_id IN {{ids:Array(UUID)}} "
+                f"UNION ALL SELECT toString(event_id), source_topic, source_partition, source_offset "
+                f"FROM {self.database}.redeliveries WHERE event_id IN {{ids:Array(UUID)}}",
+                parameters={"ids": sorted(by_id)},
             )
-            found_ids = {row[0] for row in result.result_rows}
-        found_offsets: set[tuple[str, int, int]] = set()
+            found = {(row[0], row[1], int(row[2]), int(row[3])) for row in result.result_rows}
+            stored = {
+                (d.topic, d.partition, d.offset)
+                for event_id, wanted in by_id.items()
+                for d in wanted
+                if (event_id, d.topic, d.partition, d.offset) in found
+            }
+        dead: set[Origin] = set()
         by_partition: dict[tuple[str, int], list[int]] = {}
-        for topic, partition, offset in offsets:
-            by_partition.setdefault((topic, partition), []).append(offset)
-        for (topic, partition), wanted in by_partition.items():
+        for delivery in deliveries:
+            by_partition.setdefault((delivery.topic, delivery.partition), []).append(delivery.offset)
+        for (topic, partition), offsets in by_partition.items():
             result = self._client.query(
                 f"SELECT DISTINCT source_offset FROM {self.database}.dead_letters "
                 "WHERE source_topic = {t:String} AND source_partition = {p:UInt32} "
                 "AND source_offset BETWEEN {lo:UInt64} AND {hi:UInt64}",
-                parameters={"t": topic, "p": partition, "lo": min(wanted), "hi": max(wanted)},
+                parameters={"t": topic, "p": partition, "lo": min(offsets), "hi": max(offsets)},
             )
             present = {int(row[0]) for row in result.result_rows}
-            found_offsets.update((topic, partition, o) for o in wanted if o in present)
-        return Accounting(event_ids=found_ids, dead_letter_offsets=found_offsets)
+            dead.update((topic, partition, o) for o in offsets if o in present)
+        return Accounting(stored=stored, dead_lettered=dead)
 
     def summary(self) -> dict[str, Any]:
         """Headline counts for the API and the CLI."""

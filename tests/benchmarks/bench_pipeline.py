@@ -213,9 +213,11 @@ def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str,
     deadline = time.perf_counter() + seconds + 30
     while len(seen) < count and time.perf_counter() < deadline:
         time.sleep(0.05)
+        # stored_at is set by the insert itself: unlike ingested_at, it grows with the order rows became
+        # queryable, whichever topic's batch the store wrote first (ingested_at could skip a lagging topic).
         rows = harness.query(
-            "SELECT toString(event_id), max(ingested_at) FROM collection_lineage "
-            "WHERE ingested_at >= {since:DateTime64(3)} GROUP BY event_id",
+            "SELECT toString(event_id), max(stored_at) FROM collection_lineage "
+            "WHERE stored_at >= {since:DateTime64(3)} GROUP BY event_id",
             {"since": since},
         ).rows
         now = time.perf_counter()

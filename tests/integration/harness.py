@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from services.roles import ALL_ROLES, Pipeline, Role, role_topics
 from services.settings import Settings
-from services.store.lineage_store import Accounting, QueryResult
+from services.store.lineage_store import Accounting, Delivery, QueryResult
 
 T = TypeVar("T")
 
@@ -65,9 +65,9 @@ class PipelineHarness:
         assert self.pipeline.store is not None
         return self.call(self.pipeline.store.query(sql, parameters))
 
-    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
+    def accounting(self, deliveries: Sequence[Delivery]) -> Accounting:
         assert self.pipeline.store is not None
-        return self.call(self.pipeline.store.accounting(event_ids, offsets))
+        return self.call(self.pipeline.store.accounting(deliveries))
 
     def summary(self) -> dict[str, Any]:
         assert self.pipeline.store is not None

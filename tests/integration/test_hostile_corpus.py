@@ -28,6 +28,7 @@ from services.processors.monitor import changelog_topics
 from services.quarantine import QuarantineKey, unseal
 from services.settings import Settings
 from services.stages.messages import DEAD_LETTER_HEADER_PREFIX
+from services.store.lineage_store import Delivery
 from tests.hostile_corpus import LINEAGE, Corpus, CorpusEvent, build_corpus
 from tests.integration.harness import PipelineHarness
 
@@ -91,19 +92,16 @@ def produce(bootstrap: str, pipeline: PipelineHarness, corpus: Corpus) -> list[C
 
 def await_accounting(
     pipeline: PipelineHarness, corpus: Corpus, coordinates: Sequence[Coordinates], stall_s: float = 15.0
-) -> tuple[set[str], set[Coordinates]]:
-    """Poll until every event is in lineage (by id) or in the dead letters (by source offset), or nothing more
-    arrives for ``stall_s``: then the rest is lost, which the caller reports with everything else it finds."""
-    ids = [e.event_id for e in corpus.events if e.event_id]
+) -> tuple[set[Coordinates], set[Coordinates]]:
+    """Poll until every event is stored or dead-lettered (both by its coordinates), or nothing more arrives
+    for ``stall_s``: then the rest is lost, which the caller reports with everything else it finds."""
+    deliveries = [Delivery(*where, e.event_id) for e, where in zip(corpus.events, coordinates, strict=True)]
     accounted, changed = -1, time.monotonic()
     while True:
-        found = pipeline.accounting(ids, list(coordinates))
-        now = sum(
-            event.event_id in found.event_ids or where in found.dead_letter_offsets
-            for event, where in zip(corpus.events, coordinates, strict=True)
-        )
+        found = pipeline.accounting(deliveries)
+        now = sum(where in found.stored or where in found.dead_lettered for where in coordinates)
         if now == len(corpus.events) or time.monotonic() - changed > stall_s:
-            return found.event_ids, found.dead_letter_offsets
+            return found.stored, found.dead_lettered
         if now != accounted:
             accounted, changed = now, time.monotonic()
         time.sleep(0.5)
@@ -275,7 +273,7 @@ def test_hostile_corpus_leaves_no_excluded_content_or_raw_subject_id_anywhere_an
     findings: dict[str, list[str]] = {}
 
     coordinates = produce(settings.bootstrap, pipeline, corpus)
-    in_lineage, dead_lettered = await_accounting(pipeline, corpus, coordinates)
+    stored, dead_lettered = await_accounting(pipeline, corpus, coordinates)
 
     # Nothing lost, nothing counted twice, each event where its shape says.
     lineage_counts = dict(
@@ -288,7 +286,7 @@ def test_hostile_corpus_leaves_no_excluded_content_or_raw_subject_id_anywhere_an
     dead_reasons = {(r[0], int(r[1]), int(r[2])): r[3] for r in dead_rows}
     outcomes = []
     for event, where in zip(events, coordinates, strict=True):
-        outcome = [LINEAGE] if event.event_id in in_lineage else []
+        outcome = [LINEAGE] if where in stored else []
         outcome += [dead_reasons.get(where, "?")] if where in dead_lettered else []
         if outcome != [event.expected]:
             outcomes.append(f"{event.shape} at {where}: expected {event.expected}, got {outcome or 'nothing (lost)'}")
@@ -298,10 +296,10 @@ def test_hostile_corpus_leaves_no_excluded_content_or_raw_subject_id_anywhere_an
     ]
     expected_ids = {e.event_id for e in events if e.expected == LINEAGE}
     findings["lineage rows of no expected event"] = sorted(set(lineage_counts) - expected_ids)
-    tolerated = [e for e in events if e.shape.startswith("tolerated:")]
-    assert {e.shape for e in tolerated} == {"tolerated:bom", "tolerated:lone-surrogate"}
+    tolerated = [(e, where) for e, where in zip(events, coordinates, strict=True) if e.shape.startswith("tolerated:")]
+    assert {e.shape for e, _ in tolerated} == {"tolerated:bom", "tolerated:lone-surrogate"}
     findings["tolerated oddities not minimized into lineage"] = [
-        e.shape for e in tolerated if e.event_id not in in_lineage
+        e.shape for e, where in tolerated if where not in stored
     ]
 
     # Every removal is evidenced, as excluded content where content was sent.
@@ -374,7 +372,7 @@ def test_hostile_corpus_leaves_no_excluded_content_or_raw_subject_id_anywhere_an
 
     print(
         f"corpus: {len(events)} events {dict(corpus.shape_counts())}, {len(corpus.sentinels)} sentinels; "
-        f"{len(in_lineage)} in lineage, {len(dead_lettered)} dead-lettered; scanned {dict(scanner.scanned)}; "
+        f"{len(stored)} in lineage, {len(dead_lettered)} dead-lettered; scanned {dict(scanner.scanned)}; "
         f"{time.monotonic() - started:.1f} s"
     )
     if any(findings.values()):

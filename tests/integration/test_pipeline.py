@@ -159,7 +159,13 @@ def test_typed_emitter_events_reach_lineage(pipeline: PipelineHarness, settings:
     wanted = {str(i) for i in ids}
     found: set[str] = set()
     for _ in range(300):
-        found = pipeline.accounting(sorted(wanted), []).event_ids
+        found = {
+            row[0]
+            for row in pipeline.query(
+                "SELECT toString(event_id) FROM collection_lineage WHERE event_id IN {ids:Array(UUID)}",
+                {"ids": sorted(wanted)},
+            ).rows
+        }
         if found == wanted:
             break
         time.sleep(0.2)

@@ -11,7 +11,8 @@ import pytest
 
 from schemas.events import CollectionKind
 from services.replay import Produced, account, produce_lines, route
-from services.store.lineage_store import Accounting, QueryResult
+from services.sink.rows import Origin
+from services.store.lineage_store import Accounting, Delivery, QueryResult
 from services.topics import Topics
 
 
@@ -21,18 +22,19 @@ class ProgressiveReader:
     That is how a running pipeline looks from the outside: results arrive while replay waits.
     """
 
-    def __init__(self, eventually: Sequence[str | tuple[str, int, int]]) -> None:
-        self._eventually = list(eventually)
-        self._stored: list[str | tuple[str, int, int]] = []
-        self.asked: list[tuple[list[str], list[tuple[str, int, int]]]] = []
+    def __init__(self, eventually: Sequence[tuple[str, Origin]]) -> None:
+        self._eventually = list(eventually)  # ("stored" | "dead", coordinates)
+        self._held: list[tuple[str, Origin]] = []
+        self.asked: list[list[Delivery]] = []
 
-    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
-        self.asked.append((list(event_ids), list(offsets)))
+    def accounting(self, deliveries: Sequence[Delivery]) -> Accounting:
+        self.asked.append(list(deliveries))
         if self._eventually:
-            self._stored.append(self._eventually.pop(0))
+            self._held.append(self._eventually.pop(0))
+        asked = {(d.topic, d.partition, d.offset) for d in deliveries}
         return Accounting(
-            event_ids={e for e in self._stored if isinstance(e, str) and e in event_ids},
-            dead_letter_offsets={o for o in self._stored if isinstance(o, tuple) and o in offsets},
+            stored={where for table, where in self._held if table == "stored" and where in asked},
+            dead_lettered={where for table, where in self._held if table == "dead" and where in asked},
         )
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
@@ -43,6 +45,8 @@ class ProgressiveReader:
 
 
 TOPIC = "collection.access_log.v1"
+E1, E3 = ("stored", (TOPIC, 0, 10)), ("stored", (TOPIC, 0, 11))
+BAD, E4_DEAD = ("dead", (TOPIC, 1, 4)), ("dead", (TOPIC, 1, 5))
 PRODUCED = [
     Produced(line_number=1, event_id="e-1", topic=TOPIC, partition=0, offset=10),
     Produced(line_number=2, event_id=None, topic=TOPIC, partition=1, offset=4),  # a line that was not JSON
@@ -52,7 +56,7 @@ PRODUCED = [
 
 
 def test_account_waits_until_every_line_is_in_lineage_or_dead_lettered():
-    reader = ProgressiveReader(["e-1", (TOPIC, 1, 4), (TOPIC, 1, 5), "e-3"])
+    reader = ProgressiveReader([E1, BAD, E4_DEAD, E3])
     progress: list[tuple[int, int]] = []
 
     report = account(
@@ -66,19 +70,16 @@ def test_account_waits_until_every_line_is_in_lineage_or_dead_lettered():
 
 
 def test_account_asks_only_about_lines_not_yet_accounted():
-    reader = ProgressiveReader(["e-1", (TOPIC, 1, 4), (TOPIC, 1, 5), "e-3"])
+    reader = ProgressiveReader([E1, BAD, E4_DEAD, E3])
 
     account(reader, PRODUCED, timeout_s=30, poll_s=0.01)
 
-    first_ids, first_offsets = reader.asked[0]
-    last_ids, last_offsets = reader.asked[-1]
-    assert first_ids == ["e-1", "e-3", "e-4"]  # a line without an event id is found by its coordinates only
-    assert len(first_offsets) == 4
-    assert (last_ids, last_offsets) == (["e-3"], [(TOPIC, 0, 11)])
+    assert [d.event_id for d in reader.asked[0]] == ["e-1", None, "e-3", "e-4"]  # every line, with its id if any
+    assert reader.asked[-1] == [Delivery(TOPIC, 0, 11, "e-3")]
 
 
 def test_account_reports_the_line_numbers_still_unaccounted_at_timeout():
-    reader = ProgressiveReader(["e-1", (TOPIC, 1, 4), (TOPIC, 1, 5)])  # line 4 (event e-3) never arrives
+    reader = ProgressiveReader([E1, BAD, E4_DEAD])  # line 4 (event e-3) never arrives
 
     report = account(reader, PRODUCED, timeout_s=0.3, poll_s=0.01)
 
@@ -97,7 +98,7 @@ def test_account_of_nothing_is_complete_without_asking_the_store():
 
 
 def test_dead_letter_by_coordinates_counts_even_when_the_event_id_is_known():
-    reader = ProgressiveReader([(TOPIC, 0, 10)])
+    reader = ProgressiveReader([("dead", (TOPIC, 0, 10))])
 
     report = account(reader, PRODUCED[:1], timeout_s=30, poll_s=0.01)
 
@@ -192,10 +193,10 @@ class EverythingStored:
     def __init__(self) -> None:
         self.sizes: list[int] = []
 
-    def accounting(self, event_ids: Sequence[str], offsets: Sequence[tuple[str, int, int]]) -> Accounting:
-        assert len(offsets) <= 100_000, "the API takes at most 100,000 offsets per call"
-        self.sizes.append(len(offsets))
-        return Accounting(event_ids=set(event_ids), dead_letter_offsets=set())
+    def accounting(self, deliveries: Sequence[Delivery]) -> Accounting:
+        assert len(deliveries) <= 100_000, "the API takes at most 100,000 deliveries per call"
+        self.sizes.append(len(deliveries))
+        return Accounting(stored={(d.topic, d.partition, d.offset) for d in deliveries}, dead_lettered=set())
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         return QueryResult(columns=[], rows=[])

@@ -15,10 +15,10 @@ def test_a_refused_request_names_the_field_and_the_rule_but_not_the_input() -> N
     api = create_api(cast(AsyncLineageStore, object()), PipelineMetrics.create())
     secret = "emp-00042@kobe-logistics.example"
 
-    response = TestClient(api).post("/api/v1/accounting", json={"event_ids": [secret] * 100_001, "offsets": []})
+    response = TestClient(api).post("/api/v1/accounting", json={"deliveries": [["t", 0, 1, secret]] * 100_001})
 
     assert response.status_code == 422
     assert secret not in response.text
     (error,) = response.json()["detail"]
-    assert error["loc"] == ["body", "event_ids"]
+    assert error["loc"] == ["body", "deliveries"]
     assert error["type"] == "too_long"

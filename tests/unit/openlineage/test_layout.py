@@ -52,7 +52,7 @@ def test_jobs_read_and_write_the_topics_and_tables_the_agents_use() -> None:
     assert names(collect.inputs) == topics.all_collection
     assert names(collect.outputs) == [*topics.all_tagged, topics.dead_letter]
     assert names(store.inputs) == [*topics.all_tagged, topics.dead_letter]
-    assert names(store.outputs) == ["lineage.collection_lineage", "lineage.dead_letters"]
+    assert names(store.outputs) == ["lineage.collection_lineage", "lineage.dead_letters", "lineage.redeliveries"]
     assert names(monitor.inputs) == topics.all_activity
     assert names(monitor.outputs) == [
         topics.violations,

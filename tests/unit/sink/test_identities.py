@@ -70,6 +70,8 @@ def test_a_redelivery_is_one_row_and_a_conflict_a_dead_letter_at_its_collection_
 
     assert resolved.rows.lineage == [rows.lineage[0]]
     assert (resolved.redeliveries, resolved.conflicts) == (1, 1)
+    # The re-delivery is recorded where it was collected, so it can be accounted for by its coordinates.
+    assert resolved.redelivered == [("kobe", IDS[0], "collection.terminal.v1", 0, 2, NOW)]
     (letter,) = resolved.rows.dead_letters
     assert letter[:5] == ("collection.terminal.v1", 0, 3, "store", "event_id_conflict")
     assert letter[6] == str(IDS[0])
