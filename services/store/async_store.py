@@ -1,7 +1,9 @@
-"""The blocking store behind one dedicated thread, so the event loop never waits on ClickHouse.
+"""The blocking store behind two dedicated threads, so the event loop never waits on ClickHouse.
 
-One thread also serializes every call: the embedded engine is owned by this process and is used
-from one place at a time.
+One thread writes (the store role's identity lookups and inserts, in order), one reads (API queries,
+reports, dashboards, accounting): a long report never delays a batch's insert, hence its commit, and a
+burst of inserts never stalls the API. Each side is serialized on its own thread; the engine (a server,
+or the embedded one this process owns) serves the two concurrently.
 """
 
 from __future__ import annotations
@@ -23,25 +25,30 @@ T = TypeVar("T")
 class AsyncLineageStore:
     def __init__(self, store: LineageStore) -> None:
         self.store = store
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store")
+        self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store-writes")
+        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store-reads")
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._reads, function, *args)
+
+    async def _write(self, function: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writes, function, *args)
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
-        """Run ``function(store, *args)`` on the store's thread: for readers that issue several queries."""
+        """Run ``function(store, *args)`` on the reading thread: for readers that issue several queries."""
         return await self._run(function, self.store, *args)
 
     async def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row], token: str | None = None) -> None:
-        await self._run(self.store.insert, lineage, dead_letters, token)
+        await self._write(self.store.insert, lineage, dead_letters, token)
 
     async def insert_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Row], token: str | None = None
     ) -> None:
-        await self._run(self.store.insert_rows, table, columns, rows, token)
+        await self._write(self.store.insert_rows, table, columns, rows, token)
 
     async def stored_digests(self, identities: Sequence[tuple[str, UUID]]) -> dict[tuple[str, UUID], frozenset[str]]:
-        return await self._run(self.store.stored_digests, identities)
+        """On the writing thread: the lookup must see every insert the store role made before it."""
+        return await self._write(self.store.stored_digests, identities)
 
     async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         return await self._run(self.store.query, sql, parameters)
@@ -56,5 +63,6 @@ class AsyncLineageStore:
         return await self._run(self.store.summary)
 
     def close(self) -> None:
-        self._executor.shutdown(wait=True)
+        self._writes.shutdown(wait=True)
+        self._reads.shutdown(wait=True)
         self.store.close()

@@ -41,6 +41,9 @@ def connect(settings: Settings) -> Client:
         port=url.port or (8443 if url.scheme == "https" else 8123),
         username=url.username or "default",
         password=url.password or "",
+        # No server session: the store's writing and reading threads share this client concurrently, and a
+        # session admits one query at a time. Nothing here relies on session state (no temporary tables).
+        autogenerate_session_id=False,
     )
 
 
