@@ -40,7 +40,7 @@ deploy-check: $(STAMP) system-deps ## Prometheus rules and their unit tests, Ale
 	amtool check-config deploy/alertmanager/alertmanager.yml
 	$(BIN)/pytest tests/unit/deploy
 
-bench: $(STAMP) ## Throughput benchmarks (stages alone, and broker -> ClickHouse end to end)
+bench: $(STAMP) ## Throughput benchmarks (stages alone, broker -> ClickHouse end to end, the monitor's decisions)
 	$(BIN)/python -m tests.benchmarks.bench_pipeline
 
 chaos: $(STAMP) ## Fault injection on real processes (kill -9 of each role x10 in 100,000 events, SIGTERM during a store outage, a 200,000 burst); writes chaos-results.json

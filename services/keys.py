@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 
 from services.errors import LineageError
-from services.pseudonymize import PseudonymKey, PseudonymKeyring
+from services.pseudonymize import PartitionKey, PseudonymKey, PseudonymKeyring
 from services.settings import Settings
 
 
@@ -64,3 +64,22 @@ def load_keyring(settings: Settings) -> PseudonymKeyring:
         return PseudonymKeyring(current=load_pseudonym_key(settings), retired=tuple(retired))
     except ValueError as exc:
         raise PseudonymKeyError(str(exc)) from exc
+
+
+def load_partition_key(settings: Settings, *, create: bool = True) -> PartitionKey:
+    """The configured partition key; for the embedded default, the local key file, generated on first use."""
+    if settings.partition_key is not None:
+        secret = settings.partition_key.get_secret_value().encode("utf-8")
+    elif settings.partition_key_file is not None:
+        secret = _read_key_file(settings.partition_key_file)
+    elif settings.local_partition_key_file.exists() or not create:
+        secret = _read_key_file(settings.local_partition_key_file)
+    else:
+        try:
+            secret = _generate_local_key(settings.local_partition_key_file)
+        except FileExistsError:  # another process generated it a moment ago
+            secret = _read_key_file(settings.local_partition_key_file)
+    try:
+        return PartitionKey(secret)
+    except ValueError as exc:
+        raise PseudonymKeyError(f"partition key: {exc}") from exc

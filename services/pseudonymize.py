@@ -1,4 +1,4 @@
-"""Keyed HMAC-SHA256 pseudonyms for subject identifiers."""
+"""Keyed HMAC-SHA256 for subject identifiers: pseudonyms (what is stored) and partition keys (how Kafka routes)."""
 
 from __future__ import annotations
 
@@ -59,3 +59,32 @@ def pseudonymize(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
     mac = key.mac.copy()
     mac.update(tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8"))
     return mac.hexdigest()
+
+
+@dataclass(frozen=True)
+class PartitionKey:
+    """The HMAC key of Kafka message keys: one subject, one key on every topic, and no raw id in any key.
+
+    Held by every emitter and by the pipeline, and separate from the pseudonym key: an emitter already knows
+    the ids it sends, so it gains nothing from it, while a leaked pseudonym key would open the store.
+    """
+
+    secret: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.secret) < 16:
+            raise ValueError("a partition key must be at least 16 bytes")
+
+    @cached_property
+    def mac(self) -> hmac.HMAC:
+        return hmac.new(self.secret, digestmod=hashlib.sha256)
+
+    def of(self, tenant_id: str, subject_id: str) -> bytes:
+        """The Kafka key of the subject's messages (32 hex digits; the unkeyed hash of a guessable id would be
+        reversible by trying ids like ``emp-00042``)."""
+        mac = self.mac.copy()
+        mac.update(b"partition" + _SEPARATOR + tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8"))
+        return mac.hexdigest()[:32].encode()
+
+    def __repr__(self) -> str:  # never print the secret
+        return "PartitionKey(...)"

@@ -1,7 +1,7 @@
 """Assemble the running pipeline from settings: policy, key, store and the roles (collect, store, monitor).
 
-Each role is its own consumer group: collect and store consume batches on :class:`BatchConsumer`, the monitor
-runs on faust (its tables). ``up`` runs all three in one process; ``run <role>`` runs one.
+Each role is its own consumer group consuming batches on :class:`BatchConsumer`, committed only once its output
+is acknowledged. ``up`` runs all three in one process; ``run <role>`` runs one.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
-import faust
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
@@ -28,11 +27,10 @@ from services.openlineage.tally import PolicyTerms
 from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
-from services.processors.app import create_processor_app
 from services.processors.batch_consumer import BatchConsumer, ConsumerConfig
 from services.processors.hot_path import collect_handler, store_handler
 from services.processors.lag import LagProbe
-from services.processors.monitor import changelog_topics
+from services.processors.monitor import MonitorWorker
 from services.quarantine import load_quarantine_key
 from services.settings import Settings
 from services.sink.writer import LineageWriter
@@ -55,8 +53,8 @@ ALL_ROLES = frozenset(Role)
 
 
 def consumer_group(settings: Settings, role: Role) -> str:
-    """The consumer group of ``role``: the monitor keeps the app id (its changelog topics are named after it)."""
-    return settings.app_id if role is Role.MONITOR else f"{settings.app_id}-{role.value}"
+    """The consumer group of ``role``: every instance of one role shares it, each role has its own."""
+    return f"{settings.app_id}-{role.value}"
 
 
 def role_topics(topics: Topics, role: Role) -> list[str]:
@@ -72,7 +70,7 @@ def topic_plan(settings: Settings) -> list[TopicSpec]:
     """Every topic of the pipeline, laid out as the settings say: the one place topics are specified.
 
     Refused events stay, sealed, only on the dead-letter topic, and only for a short, documented while. The
-    monitor's changelogs are compacted: the latest state of each key is kept however old it is.
+    monitor keeps its state in the store (table monitor_state), not in changelog topics.
     """
     topics = Topics(settings.topic_prefix)
     common: dict[str, str] = {}
@@ -80,8 +78,7 @@ def topic_plan(settings: Settings) -> list[TopicSpec]:
         common["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
     retention = {"retention.ms": str(int(settings.dead_letter_retention_h * 3_600_000))}
     configs = {topics.dead_letter: {**common, **retention}}
-    configs |= {name: {**common, "cleanup.policy": "compact"} for name in changelog_topics(settings)}
-    names = [*topics.all, *changelog_topics(settings)]
+    names = topics.all
     replicas = settings.topic_replication_factor
     return [TopicSpec(name, settings.topic_partitions, replicas, configs.get(name, common)) for name in names]
 
@@ -109,10 +106,10 @@ class Pipeline:
             max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
         )
         self.store: AsyncLineageStore | None = None
-        self.app: faust.App | None = None
-        self.consumers: dict[Role, BatchConsumer] = {}
+        self.monitors: list[MonitorWorker] = []
+        self.consumers: dict[str, BatchConsumer] = {}  # by name: collect, store, monitor, monitor-2, ...
         self._producer: AIOKafkaProducer | None = None
-        self._lag_task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.observer: LineageObserver | None = None
 
     async def start(self) -> None:
@@ -133,37 +130,58 @@ class Pipeline:
         self.observer = self._lineage_observer()
         if self.observer is not None:
             await loop.run_in_executor(None, self.observer.start)
-        if Role.COLLECT in self.roles:
+        if self.roles & {Role.COLLECT, Role.MONITOR}:
             self._producer = AIOKafkaProducer(
                 bootstrap_servers=settings.bootstrap,
-                client_id=f"{consumer_group(settings, Role.COLLECT)}-producer",
+                client_id=f"{settings.app_id}-producer",
                 acks="all",
                 linger_ms=5,
                 max_batch_size=1_048_576,
                 max_request_size=settings.max_event_bytes * 4 + 1_048_576,
             )
             await self._producer.start()
+        if Role.COLLECT in self.roles:
+            assert self._producer is not None
             handle = collect_handler(self.context, self._producer, self.topics, self.metrics, self.observer)
-            self.consumers[Role.COLLECT] = BatchConsumer(
+            self.consumers["collect"] = BatchConsumer(
                 "collect", self._consumer_config(Role.COLLECT, settings.batch_size, settings.batch_window_s), handle
             )
         if Role.STORE in self.roles:
             assert writer is not None
             assert self.store is not None
             config = self._consumer_config(Role.STORE, settings.sink_batch_size, settings.sink_batch_window_s)
-            self.consumers[Role.STORE] = BatchConsumer(
+            self.consumers["store"] = BatchConsumer(
                 "store", config, store_handler(writer, self.topics, self.metrics, self.observer)
             )
-        starting = [consumer.start() for consumer in self.consumers.values()]
         if Role.MONITOR in self.roles:
             assert writer is not None
+            assert self.store is not None
+            assert self._producer is not None
             decider = Decider(self.context.engine)
-            self.app = create_processor_app(
-                settings, self.context.key, self.context.quarantine, writer, self.metrics, decider, self.observer
-            )
-            starting.append(self.app.start())
-        await asyncio.gather(*starting)  # each joins its own group: a join on Tansu takes ~5 s, so together
-        self._lag_task = asyncio.create_task(self._measure_lag(), name="consumer-lag")
+            config = self._consumer_config(Role.MONITOR, settings.batch_size, settings.monitor_batch_window_s)
+            interval = min(settings.alert_window_s, 5.0)
+            for number in range(1, settings.monitor_consumers + 1):  # members of one group, each with its state
+                worker = MonitorWorker(
+                    decider,
+                    self.context.key,
+                    self.context.quarantine,
+                    self.store,
+                    writer,
+                    self._producer,
+                    self.topics,
+                    self.metrics,
+                    timedelta(seconds=settings.alert_window_s),
+                    self.observer,
+                )
+                name = "monitor" if number == 1 else f"monitor-{number}"
+                self.monitors.append(worker)
+                self.consumers[name] = BatchConsumer(name, config, worker.handle, worker.forget)
+                self._tasks.append(asyncio.create_task(worker.close_alert_windows(interval), name=f"{name}-alerts"))
+        # Each joins its own group: a join on Tansu takes ~5 s, so together.
+        await asyncio.gather(*(consumer.start() for consumer in self.consumers.values()))
+        self._tasks.append(asyncio.create_task(self._measure_lag(), name="consumer-lag"))
+        if self.observer is not None:
+            self._tasks.append(asyncio.create_task(self._flush_lineage(self.observer), name="openlineage-flush"))
 
     def _consumer_config(self, role: Role, batch_size: int, window_s: float) -> ConsumerConfig:
         settings = self.settings
@@ -179,10 +197,7 @@ class Pipeline:
 
     def assignment(self) -> set[TopicPartition]:
         """The partitions every role of this process owns right now."""
-        owned = {tp for consumer in self.consumers.values() for tp in consumer.assignment()}
-        if self.app is not None:
-            owned |= {TopicPartition(tp.topic, tp.partition) for tp in self.app.consumer.assignment()}
-        return owned
+        return {tp for consumer in self.consumers.values() for tp in consumer.assignment()}
 
     def _lineage_observer(self) -> LineageObserver | None:
         """The OpenLineage observer of the settings' transport, or None when no transport is configured."""
@@ -219,6 +234,12 @@ class Pipeline:
         finally:
             await loop.run_in_executor(None, probe.close)
 
+    async def _flush_lineage(self, observer: LineageObserver) -> None:
+        """Forever: hand what every role reported to the OpenLineage transport (file or HTTP: off the loop)."""
+        while True:
+            await asyncio.sleep(self.settings.openlineage_interval_s)
+            await asyncio.to_thread(observer.flush)
+
     @staticmethod
     async def _bounded(stopping: Coroutine[Any, Any, None], timeout_s: float, what: str) -> None:
         try:
@@ -232,22 +253,21 @@ class Pipeline:
         A broker that is already gone can leave the consumer's shutdown waiting forever: past ``timeout_s``
         the stop goes on; uncommitted events are delivered again and the sink's idempotence absorbs them.
         """
-        if self._lag_task is not None:
-            self._lag_task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._lag_task
-            self._lag_task = None
+                await task
+        self._tasks = []
         # Upstream first: what collect published while store stops is read again by the next store.
-        for role in (Role.COLLECT, Role.STORE):
-            consumer = self.consumers.pop(role, None)
-            if consumer is not None:
-                await self._bounded(consumer.stop(), timeout_s, role.value)
+        for name in sorted(
+            self.consumers, key=lambda n: ("collect", "store").index(n) if n in ("collect", "store") else 2
+        ):
+            await self._bounded(self.consumers[name].stop(), timeout_s, name)
+        self.consumers = {}
         if self._producer is not None:
-            await self._bounded(self._producer.stop(), timeout_s, "collect producer")
+            await self._bounded(self._producer.stop(), timeout_s, "producer")
             self._producer = None
-        if self.app is not None:
-            await self._bounded(self.app.stop(), timeout_s, "monitor")
-            self.app = None
+        self.monitors = []
         if self.observer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.observer.complete)
             self.observer = None

@@ -40,7 +40,9 @@ class Settings(BaseSettings):
     consumer_rebalance_timeout_s: float = Field(
         default=5.0, gt=0, description="How long the group coordinator waits for members to rejoin."
     )
-    app_id: str = Field(default="purpose-lineage", description="faust app id, also the consumer group id.")
+    app_id: str = Field(
+        default="purpose-lineage", description="Prefix of the consumer groups (<app_id>-collect, -store, -monitor)."
+    )
 
     clickhouse_url: str | None = Field(
         default=None,
@@ -62,6 +64,18 @@ class Settings(BaseSettings):
     )
     local_key_file: Path = Field(
         default=Path("var/pseudonym.key"), description="Where the generated local key lives (embedded default)."
+    )
+    partition_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of Kafka message keys, shared by every emitter and the pipeline (prefer "
+        "partition_key_file). Separate from the pseudonym key.",
+    )
+    partition_key_file: Path | None = Field(
+        default=None, description="File holding the partition key. Unset with no key: a generated key under var/."
+    )
+    local_partition_key_file: Path = Field(
+        default=Path("var/partition.key"),
+        description="Where the generated local partition key lives (embedded default).",
     )
     quarantine_key: SecretStr | None = Field(
         default=None,
@@ -92,15 +106,16 @@ class Settings(BaseSettings):
         gt=0,
         description="How far past ingestion an event's occurred_at may lie before it is refused.",
     )
-    monitor_state_wait_s: float = Field(
-        default=5.0,
-        gt=0,
-        description="Longest wait of a use or disclosure for the consents and rights requests sent before it.",
+    monitor_consumers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Monitor consumers in this process, members of one group (scale out across processes too).",
     )
-    monitor_state_quiet_s: float = Field(
-        default=1.0,
+    monitor_batch_window_s: float = Field(
+        default=0.05,
         gt=0,
-        description="While older consent or rights messages keep coming, a use waits for a pause this long.",
+        description="Longest wait for a monitor batch to fill: it bounds the decision latency of a quiet stream.",
     )
     lag_interval_s: float = Field(default=15.0, gt=0, description="How often the consumer lag gauge is measured.")
     alert_window_s: float = Field(

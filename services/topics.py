@@ -36,24 +36,13 @@ class Topics:
         return f"{self.prefix}lineage.dlq.v1"
 
     @property
-    def use(self) -> str:
-        """Uses of collected data (schemas.activity.UseEvent)."""
-        return f"{self.prefix}use.v1"
+    def activity(self) -> str:
+        """Uses, disclosures, consents and rights requests (schemas.activity), keyed by subject.
 
-    @property
-    def disclosure(self) -> str:
-        """Disclosures to third parties, consignees and collection modules."""
-        return f"{self.prefix}disclosure.v1"
-
-    @property
-    def consent(self) -> str:
-        """Consent grants and withdrawals."""
-        return f"{self.prefix}consent.v1"
-
-    @property
-    def rights(self) -> str:
-        """Rights requests (Art. 8)."""
-        return f"{self.prefix}rights.v1"
+        One topic for the four, so that Kafka itself orders a subject's consents and suspensions before the
+        uses and disclosures sent after them: the partition is the order, and its owner holds the state.
+        """
+        return f"{self.prefix}activity.v1"
 
     @property
     def violations(self) -> str:
@@ -62,7 +51,7 @@ class Topics:
 
     @property
     def all_activity(self) -> list[str]:
-        return [self.use, self.disclosure, self.consent, self.rights]
+        return [self.activity]
 
     @property
     def all_collection(self) -> list[str]:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from schemas.events import SubjectType
-from services.emitter.client import partition_key
 
 
 @dataclass(frozen=True)
@@ -90,11 +89,6 @@ class Employee:
     @property
     def subject(self) -> dict[str, Any]:
         return {"type": self.subject_type.value, "id": self.subject_id}
-
-    @property
-    def key(self) -> bytes:
-        """The emitter's partition key: the raw id never becomes a key."""
-        return partition_key(self.tenant_id, self.subject_id)
 
     @property
     def person_in_charge(self) -> bool:

@@ -150,7 +150,7 @@ def run_demo(
         budget -= due
         for _ in range(due):
             event = next(stream)
-            emitter.emit_raw(event.topic(emitter.topics), event.value, event.key)
+            emitter.emit_for_subject(event.topic(emitter.topics), event.value, *event.subject)
             if tally is not None:
                 tally.add(event)
             sent += 1

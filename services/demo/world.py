@@ -57,22 +57,17 @@ def topic_of(kind: CollectionKind | Activity, topics: Topics) -> str:
     match kind:
         case CollectionKind():
             return topics.collection(kind)
-        case Activity.USE:
-            return topics.use
-        case Activity.DISCLOSURE:
-            return topics.disclosure
-        case Activity.CONSENT:
-            return topics.consent
-        case Activity.RIGHTS:
-            return topics.rights
+        case Activity():
+            return topics.activity
 
 
 @dataclass(frozen=True, slots=True)
 class DemoEvent:
-    """One message of the demo: where it goes (``kind``), its key and bytes, and what the demo meant by it."""
+    """One message of the demo: where it goes (``kind``), whose it is, its bytes, and what the demo meant by it."""
 
     kind: CollectionKind | Activity
-    key: bytes | None
+    subject: tuple[str, str]
+    """(tenant id, subject id): the emitter keys the message by its partition key, never by the raw id."""
     value: bytes
     malformed: Malformation | None = None
     violations: tuple[str, ...] = ()
@@ -135,7 +130,7 @@ class World:
             "subject": employee.subject,
             "payload": payload,
         }
-        return DemoEvent(kind, employee.key, orjson.dumps(document))
+        return DemoEvent(kind, (employee.tenant_id, employee.subject_id), orjson.dumps(document))
 
     def activity(
         self,
@@ -144,7 +139,12 @@ class World:
         violations: tuple[str, ...] = (),
     ) -> DemoEvent:
         """An activity event, validated by its contract when it was built."""
-        return DemoEvent(_ACTIVITY_OF[type(event)], employee.key, activity_value(event), violations=violations)
+        return DemoEvent(
+            _ACTIVITY_OF[type(event)],
+            (employee.tenant_id, employee.subject_id),
+            activity_value(event),
+            violations=violations,
+        )
 
     def envelope(self, employee: Employee, source_service: str) -> dict[str, Any]:
         """The fields every activity event shares."""

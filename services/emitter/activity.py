@@ -29,7 +29,10 @@ def activity_value(event: UseEvent | DisclosureEvent | ConsentEvent | RightsRequ
 
 
 class ActivityEmitter(ABC):
-    """Typed methods for ``use.v1``, ``disclosure.v1``, ``consent.v1`` and ``rights.v1``."""
+    """Typed methods for uses, disclosures, consents and rights requests, all on ``activity.v1``.
+
+    One topic keyed by subject: a consent or suspension sent before a use is decided before it.
+    """
 
     topics: Topics
 
@@ -42,17 +45,17 @@ class ActivityEmitter(ABC):
         return self.emit_for_subject(topic, activity_value(validated), validated.tenant_id, validated.subject.id)
 
     def use(self, event: UseEvent) -> FutureRecordMetadata:
-        """Rakuro's own use of a subject's data for a purpose (Art. 3), to ``use.v1``."""
-        return self._activity(self.topics.use, UseEvent, event)
+        """Rakuro's own use of a subject's data for a purpose (Art. 3)."""
+        return self._activity(self.topics.activity, UseEvent, event)
 
     def disclosure(self, event: DisclosureEvent) -> FutureRecordMetadata:
         """Data leaving Rakuro for a third party, a consignee or a collection module (Art. 4-6)."""
-        return self._activity(self.topics.disclosure, DisclosureEvent, event)
+        return self._activity(self.topics.activity, DisclosureEvent, event)
 
     def consent(self, event: ConsentEvent) -> FutureRecordMetadata:
         """A consent to provision to a third party, given or withdrawn (Art. 4.1)."""
-        return self._activity(self.topics.consent, ConsentEvent, event)
+        return self._activity(self.topics.activity, ConsentEvent, event)
 
     def rights(self, event: RightsRequestEvent) -> FutureRecordMetadata:
         """A rights request (Art. 8), or the lifting of a suspension of use."""
-        return self._activity(self.topics.rights, RightsRequestEvent, event)
+        return self._activity(self.topics.activity, RightsRequestEvent, event)

@@ -12,7 +12,6 @@ fails in the service that built it (``pydantic.ValidationError``), not in the pi
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -37,6 +36,9 @@ from schemas.events import (
 )
 from services.emitter.activity import ActivityEmitter
 from services.errors import LineageError
+from services.keys import load_partition_key
+from services.pseudonymize import PartitionKey
+from services.settings import Settings
 from services.topics import Topics
 
 
@@ -56,11 +58,6 @@ class Producer(Protocol):
     def flush(self, timeout: float | None = None) -> None: ...
 
     def close(self, timeout: float | None = None) -> None: ...
-
-
-def partition_key(tenant_id: str, subject_id: str) -> bytes:
-    """Key by subject so one person's events stay in order, without putting the raw id in the key."""
-    return hashlib.sha256(f"{tenant_id}\x1f{subject_id}".encode()).hexdigest()[:32].encode()
 
 
 def build_envelope(
@@ -97,6 +94,8 @@ class Emitter(ActivityEmitter):
     """Emit collection events to ``collection.<kind>.v1`` and activity events to theirs; flushes on exit.
 
     ``producer`` replaces the kafka-python producer built from ``bootstrap`` (tests, a shared producer).
+    ``partition_key`` keys every message by subject (HMAC): by default the one the settings name
+    (``LINEAGE_PARTITION_KEY`` or its file), the same key the pipeline uses.
     """
 
     def __init__(
@@ -108,9 +107,11 @@ class Emitter(ActivityEmitter):
         max_buffered: int = 100_000,
         max_block_ms: int = 5_000,
         producer: Producer | None = None,
+        partition_key: PartitionKey | None = None,
         **producer_config: Any,
     ) -> None:
         self.source_service = source_service
+        self.partition_key = partition_key or load_partition_key(Settings())
         self.topics = topics or Topics()
         self._max_block_ms = max_block_ms
         # Bounds the events sent but not yet acknowledged; a slot is freed by the ack or the failure.
@@ -134,8 +135,8 @@ class Emitter(ActivityEmitter):
         )
 
     def emit_for_subject(self, topic: str, value: bytes, tenant_id: str, subject_id: str) -> FutureRecordMetadata:
-        """Send ``value`` keyed by :func:`partition_key` of the subject."""
-        return self.emit_raw(topic, value, partition_key(tenant_id, subject_id))
+        """Send ``value`` keyed by the subject's partition key (an HMAC: never the raw id)."""
+        return self.emit_raw(topic, value, self.partition_key.of(tenant_id, subject_id))
 
     def emit_raw(self, topic: str, value: bytes, key: bytes | None = None) -> FutureRecordMetadata:
         """Send bytes as they are (replay, tests of bad input)."""

@@ -2,12 +2,11 @@
 
 Consent and rights events change state; each use or disclosure is decided with the state as it stands when
 it is processed, compared by event time: a suspension counts for uses that happened at or after it; a consent
-for disclosures at or after its grant. The running pipeline applies the state topics in their own agent and
-decides a batch only once the state sent before it has been applied (services/processors/state_progress.py),
-since Kafka orders messages within a partition only, never across the four activity topics.
+for disclosures at or after its grant. All four kinds travel on one topic keyed by subject, so a subject's
+events reach this function in the order the broker accepted them (services/processors/monitor.py).
 
-State lives in two mappings keyed per tenant and subject pseudonym, so the same
-code runs on plain dicts in tests and on faust tables (with changelog topics) in the running pipeline.
+State lives in two mappings keyed per tenant and subject pseudonym; every change is also returned
+(``MonitorResult.changes``), at the message that made it, for the store to keep it (table monitor_state).
 """
 
 from __future__ import annotations
@@ -43,11 +42,25 @@ class Evaluated:
     decision: Decision
 
 
+@dataclass(frozen=True, slots=True)
+class StateChange:
+    """One key of the state set by the message at ``source``: ``table`` is ``subjects`` or ``consents``."""
+
+    source: SourceRecord
+    table: str
+    key: str
+    value: dict[str, Any]
+
+
 @dataclass
 class MonitorResult:
     evaluated: list[Evaluated] = field(default_factory=list)
-    state_changes: int = 0
+    changes: list[StateChange] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
+
+    @property
+    def state_changes(self) -> int:
+        return len(self.changes)
 
 
 def activity_of(event: UseEvent | DisclosureEvent) -> str:
@@ -133,13 +146,14 @@ def monitor_batch(
         pseudonym = pseudonymize(key, event.tenant_id, event.subject.id)
         skey = subject_key(event.tenant_id, pseudonym)
         if isinstance(event, ConsentEvent):
-            consents[consent_key(event.tenant_id, pseudonym, event.consent_reference)] = {
+            ckey = consent_key(event.tenant_id, pseudonym, event.consent_reference)
+            consents[ckey] = {
                 "granted": event.action is ConsentAction.GRANT,
                 "recipient_id": event.recipient_id,
                 "purposes": list(event.purposes),
                 "at": event.occurred_at.isoformat(),
             }
-            result.state_changes += 1
+            result.changes.append(StateChange(source, "consents", ckey, consents[ckey]))
         elif isinstance(event, RightsRequestEvent):
             if event.request in (RightsRequestType.SUSPENSION_OF_USE, RightsRequestType.DELETION):
                 state = dict(subjects.get(skey, {}))
@@ -147,7 +161,7 @@ def monitor_batch(
                 state[flag] = not event.lifted
                 state[f"{flag}_at"] = event.occurred_at.isoformat()
                 subjects[skey] = state
-                result.state_changes += 1
+                result.changes.append(StateChange(source, "subjects", skey, state))
         else:
             consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonym)
             request = _request(event, subjects.get(skey, {}), consented, pseudonym)

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+import orjson
+
 from schemas.activity import UseEvent
-from services.monitor.evaluate import Evaluated, activity_of
+from services.monitor.evaluate import Evaluated, StateChange, activity_of
 from services.sink.rows import Row
 
 ACTIVITY_COLUMNS = (
@@ -19,6 +21,27 @@ VIOLATION_COLUMNS = (
     "event_id", "code", "article", "severity", "message", "tenant_id", "actor", "subject_pseudonym", "purpose",
     "recipient_id", "occurred_at", "decided_at",
 )  # fmt: skip
+
+
+STATE_COLUMNS = (
+    "source_topic", "source_partition", "source_offset", "state_table", "state_key", "value", "changed_at",
+)  # fmt: skip
+
+
+def state_rows(changes: Sequence[StateChange], changed_at: datetime) -> list[Row]:
+    """One monitor_state row per state change, at the message that made it."""
+    return [
+        (
+            change.source.topic,
+            change.source.partition,
+            change.source.offset,
+            change.table,
+            change.key,
+            orjson.dumps(change.value, option=orjson.OPT_SORT_KEYS).decode(),
+            changed_at,
+        )
+        for change in changes
+    ]
 
 
 def _recipient(evaluated: Evaluated) -> tuple[str, str]:

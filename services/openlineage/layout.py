@@ -22,7 +22,7 @@ EMBEDDED_CLICKHOUSE = "clickhouse://chdb"
 LINEAGE_TABLE = "collection_lineage"
 DEAD_LETTER_TABLE = "dead_letters"
 REDELIVERY_TABLE = "redeliveries"
-MONITOR_TABLES = ("activity_decisions", "violations", "provision_records")
+MONITOR_TABLES = ("activity_decisions", "violations", "provision_records", "monitor_state")
 
 
 class JobName(StrEnum):
@@ -110,7 +110,7 @@ def pipeline_layout(
 
     collection = {kind.value: topic(topics.collection(kind)) for kind in CollectionKind}
     tagged = {kind.value: topic(topics.tagged(kind)) for kind in CollectionKind}
-    activity = {"use": topic(topics.use), "disclosure": topic(topics.disclosure)}
+    activity = {"use": topic(topics.activity), "disclosure": topic(topics.activity)}
     dead_letter = topic(topics.dead_letter)
     table_names = (LINEAGE_TABLE, DEAD_LETTER_TABLE, REDELIVERY_TABLE, *MONITOR_TABLES)
     tables = {name: DatasetRef(clickhouse, f"{database}.{name}") for name in table_names}

@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from services.errors import LineageError
@@ -28,6 +28,21 @@ from services.records import SourceRecord
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Sequence[SourceRecord]], Awaitable[None]]
+Forget = Callable[[set[TopicPartition]], None]
+
+
+class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tells the handler's owner which partitions' in-memory state no longer holds (revoked, or re-assigned)."""
+
+    def __init__(self, forget: Forget) -> None:
+        self._forget = forget
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._forget(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        # Another member may have processed these since this one last held them: whatever it knew is stale.
+        self._forget(set(assigned))
 
 
 @dataclass(frozen=True)
@@ -60,10 +75,12 @@ def source_record(message: ConsumerRecord[bytes, bytes]) -> SourceRecord:
 class BatchConsumer:
     """One role's consumer group: fetch a batch, ``await handle(batch)``, commit it; nothing else commits."""
 
-    def __init__(self, name: str, config: ConsumerConfig, handle: Handler) -> None:
+    def __init__(self, name: str, config: ConsumerConfig, handle: Handler, forget: Forget | None = None) -> None:
+        """``forget`` is told of every partition revoked or assigned: state kept per partition must be reloaded."""
         self.name = name
         self._config = config
         self._handle = handle
+        self._forget = forget
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -74,7 +91,6 @@ class BatchConsumer:
         config = self._config
         session_ms = int(config.session_timeout_s * 1000)
         self._consumer = AIOKafkaConsumer(
-            *config.topics,
             bootstrap_servers=config.bootstrap,
             group_id=config.group_id,
             client_id=f"{config.group_id}-{self.name}",
@@ -88,6 +104,8 @@ class BatchConsumer:
             max_partition_fetch_bytes=8 * 1024 * 1024,
         )
         await self._consumer.start()
+        listener = _Rebalances(self._forget) if self._forget is not None else None
+        self._consumer.subscribe(topics=list(config.topics), listener=listener)
         self._task = asyncio.create_task(self._run(), name=f"{self.name}-consumer")
 
     def assignment(self) -> set[TopicPartition]:

@@ -1,177 +1,222 @@
-"""faust wiring of the purpose monitor: activity topics -> decisions -> violations topic, ClickHouse, metrics.
+"""The monitor role: the activity topic -> decisions in ClickHouse, alerts on the violations topic, metrics.
 
-Consent and suspension state are faust tables with changelog topics, so a restarted worker recovers them.
-The tables are keyed per tenant and subject pseudonym and written through the partitioner; the activity topics
-must be co-partitioned (same partition count, keyed by subject: the emitter does this).
+How it stays right on any number of workers, after any restart (issue 12):
+
+- **Order by construction.** Uses, disclosures, consents and rights requests travel on one topic, keyed by
+  the subject's partition key (an HMAC). A subject's events are on one partition, in the order the broker
+  accepted them, and one worker owns that partition: a consent sent before a provision is applied before it,
+  with no waiting for other topics.
+- **State owned with its partition, derived from the store.** Each change of consent or rights state is
+  inserted into ``monitor_state`` with the batch's decisions, before the batch's offsets are committed. A
+  worker that takes a partition over loads the latest value of each key from the changes *below* the offset
+  it resumes at: exactly what the committed messages built. Nothing depends on a broker's reported end offset
+  (the local broker's lags) or on replaying a changelog; a restarted, killed or rebalanced worker resumes
+  from the same facts.
+- **A batch is applied once.** Decisions are made on an overlay of the partition's state; the overlay is
+  merged only after the store acknowledged the batch. A failed insert leaves the state as it was, and the
+  consumer retries the same batch (same deduplication token); alerts of a batch whose publication failed are
+  kept and re-published, not decided again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections import ChainMap, Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import faust
-from faust.types import TP
+import orjson
+from aiokafka import AIOKafkaProducer, TopicPartition
 
+from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
 from services.monitor.alerts import Alert, AlertAggregator
 from services.monitor.evaluate import Evaluated, MonitorResult, activity_of, monitor_batch
 from services.monitor.rows import (
     ACTIVITY_COLUMNS,
     PROVISION_COLUMNS,
+    STATE_COLUMNS,
     VIOLATION_COLUMNS,
     activity_rows,
     provision_rows,
+    state_rows,
     violation_rows,
 )
 from services.openlineage.observer import LineageObserver
 from services.policy.decide import Decider
 from services.policy.gaps import GapFinder
-from services.processors.batches import batch_token, batches, source_record, span
-from services.processors.publisher import publish
-from services.processors.state_progress import StateProgress, state_targets
+from services.processors.batches import batch_token
+from services.processors.publisher import publish_batch
 from services.pseudonymize import PseudonymKey
 from services.quarantine import QuarantineKey
-from services.settings import Settings
+from services.records import SourceRecord
 from services.sink.writer import LineageWriter
 from services.stages.messages import OutgoingMessage, encode_dead_letter
+from services.store.async_store import AsyncLineageStore
+from services.store.client import describe_store_error
 from services.topics import Topics
 
 log = logging.getLogger(__name__)
 
-TABLES = ("subjects", "consents")
+
+@dataclass
+class PartitionState:
+    """The consent and rights state of one activity partition, valid for messages from ``next_offset`` on."""
+
+    next_offset: int
+    subjects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    consents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def changelog_topics(settings: Settings) -> list[str]:
-    """The changelog topics of the monitor's tables (created by the stack: faust may not declare topics)."""
-    return [f"{settings.app_id}-{name}-changelog" for name in TABLES]
-
-
-def _count(metrics: PipelineMetrics, evaluated: list[Evaluated], gaps: GapFinder) -> None:
+def count_decisions(metrics: PipelineMetrics, evaluated: Sequence[Evaluated], gaps: GapFinder) -> None:
+    """The monitor's counters for one batch: one ``inc`` per label set, not per event."""
+    decisions: Counter[tuple[str, str]] = Counter()
+    violations: Counter[tuple[str, str, str]] = Counter()
+    policy_gaps: Counter[tuple[str, str]] = Counter()
     for item in evaluated:
         event, activity = item.event, activity_of(item.event)
-        metrics.decisions.labels(activity, str(item.decision.allowed).lower()).inc()
+        decisions[(activity, str(item.decision.allowed).lower())] += 1
         # Only the policy's own purposes become label values: input text must not make labels unbounded.
         purpose = event.purpose if event.purpose in gaps.purposes else "unknown"
         for violation in item.decision.violations:
-            metrics.violations.labels(violation.code, violation.severity.value, purpose).inc()
+            violations[(violation.code, violation.severity.value, purpose)] += 1
         for gap in gaps.in_activity(activity, event.source_service, event.purpose, event.data):
-            metrics.policy_gaps.labels(gap.stream, gap.kind.value).inc()
+            policy_gaps[(gap.stream, gap.kind.value)] += 1
+    for labels, n in decisions.items():
+        metrics.decisions.labels(*labels).inc(n)
+    for labels3, n in violations.items():
+        metrics.violations.labels(*labels3).inc(n)
+    for labels, n in policy_gaps.items():
+        metrics.policy_gaps.labels(*labels).inc(n)
 
 
-def _committed_offset(app: faust.App, tp: TP) -> int | None:
-    """The offset faust last committed for ``tp`` in this process (faust keeps no public accessor for it)."""
-    committed: Mapping[TP, int | None] = getattr(app.consumer, "_committed_offset", {})
-    return committed.get(tp)
+def _by_partition(batch: Sequence[SourceRecord]) -> dict[tuple[str, int], list[SourceRecord]]:
+    """The batch per partition, each in offset order (the order that counts: one subject, one partition)."""
+    parts: dict[tuple[str, int], list[SourceRecord]] = {}
+    for record in batch:
+        parts.setdefault((record.topic, record.partition), []).append(record)
+    return parts
 
 
-def _alert_messages(alerts: list[Alert], topic: str, metrics: PipelineMetrics) -> list[OutgoingMessage]:
-    for alert in alerts:
-        metrics.violation_alerts.labels(alert.key.code, alert.severity, alert.status.value).inc()
-    return [OutgoingMessage(topic, alert.key.message_key(), alert.document(), []) for alert in alerts]
+class MonitorWorker:
+    """The monitor's batch handler and the state of the partitions its consumer owns."""
 
+    def __init__(
+        self,
+        decider: Decider,
+        key: PseudonymKey,
+        quarantine: QuarantineKey,
+        store: AsyncLineageStore,
+        writer: LineageWriter,
+        producer: AIOKafkaProducer,
+        topics: Topics,
+        metrics: PipelineMetrics,
+        alert_window: timedelta,
+        observer: LineageObserver | None = None,
+    ) -> None:
+        self._decider = decider
+        self._key = key
+        self._quarantine = quarantine
+        self._store = store
+        self._writer = writer
+        self._producer = producer
+        self._topics = topics
+        self._metrics = metrics
+        self._observer = observer
+        self._gaps = GapFinder(decider.engine)
+        self.aggregator = AlertAggregator(alert_window)
+        self._states: dict[tuple[str, int], PartitionState] = {}
+        self._unpublished: dict[str, list[OutgoingMessage]] = {}
 
-def add_monitor_agent(
-    app: faust.App,
-    settings: Settings,
-    decider: Decider,
-    key: PseudonymKey,
-    quarantine: QuarantineKey,
-    writer: LineageWriter,
-    metrics: PipelineMetrics,
-    observer: LineageObserver | None = None,
-) -> None:
-    """Register the monitor agent and its tables on ``app``."""
-    topics = Topics(settings.topic_prefix)
-    schema: faust.Schema[Any, Any] = faust.Schema(key_serializer="json", value_serializer="json")
-    subjects = app.Table("subjects", default=None, partitions=settings.topic_partitions, schema=schema,
-                         use_partitioner=True)  # fmt: skip
-    consents = app.Table("consents", default=None, partitions=settings.topic_partitions, schema=schema,
-                         use_partitioner=True)  # fmt: skip
-    decision_topic = app.topic(topics.use, topics.disclosure, key_type=bytes, value_type=bytes)
-    state_topic = app.topic(topics.consent, topics.rights, key_type=bytes, value_type=bytes)
-    state_topics = frozenset((topics.consent, topics.rights))
-    progress = StateProgress(committed=lambda tp: _committed_offset(app, tp))
-    gaps = GapFinder(decider.engine)
-    aggregator = AlertAggregator(timedelta(seconds=settings.alert_window_s))
+    def forget(self, partitions: set[TopicPartition]) -> None:
+        """Partitions revoked or newly assigned: their state is reloaded from the store when next needed."""
+        for tp in partitions:
+            self._states.pop((tp.topic, tp.partition), None)
+        self._unpublished.clear()  # a batch taken away is decided again by whoever reads it next
 
-    def dead_letters(result: MonitorResult) -> list[OutgoingMessage]:
-        """The batch's dead letters as messages, counted."""
+    async def handle(self, batch: Sequence[SourceRecord]) -> None:
+        """Decide, store, then publish alerts and dead letters; raise if any output failed (the batch retries)."""
+        token = batch_token(batch)
+        outgoing = self._unpublished.pop(token, None)
+        if outgoing is None:
+            outgoing = await self._decide_and_store(batch, token)
+        try:
+            await publish_batch(self._producer, outgoing)
+        except Exception:
+            self._unpublished[token] = outgoing  # stored and applied already: only the publication is retried
+            raise
+        self._metrics.last_batch.labels("monitor").set_to_current_time()
+
+    async def _state(self, topic: str, partition: int, first_offset: int) -> PartitionState:
+        """The partition's state as every message below ``first_offset`` left it."""
+        state = self._states.get((topic, partition))
+        if state is not None and state.next_offset == first_offset:
+            return state
+        try:
+            loaded = await self._store.monitor_state(topic, partition, first_offset)
+        except Exception as exc:
+            raise OutputFailed(f"monitor state not loaded: {describe_store_error(exc)}") from exc
+        state = PartitionState(
+            next_offset=first_offset,
+            subjects={k: orjson.loads(v) for k, v in loaded.get("subjects", {}).items()},
+            consents={k: orjson.loads(v) for k, v in loaded.get("consents", {}).items()},
+        )
+        self._states[(topic, partition)] = state
+        return state
+
+    async def _decide_and_store(self, batch: Sequence[SourceRecord], token: str) -> list[OutgoingMessage]:
+        result = MonitorResult()
+        applied: list[tuple[PartitionState, ChainMap[str, Any], ChainMap[str, Any], int]] = []
+        for (topic, partition), records in _by_partition(batch).items():
+            state = await self._state(topic, partition, records[0].offset)
+            subjects: ChainMap[str, Any] = ChainMap({}, state.subjects)
+            consents: ChainMap[str, Any] = ChainMap({}, state.consents)
+            part = monitor_batch(records, subjects, consents, self._decider, self._key)
+            result.evaluated += part.evaluated
+            result.changes += part.changes
+            result.dead += part.dead
+            applied.append((state, subjects, consents, records[-1].offset + 1))
+        decided_at = datetime.now(UTC)
+        await self._writer.write_tables(
+            {
+                "activity_decisions": (ACTIVITY_COLUMNS, activity_rows(result.evaluated, decided_at)),
+                "violations": (VIOLATION_COLUMNS, violation_rows(result.evaluated, decided_at)),
+                "provision_records": (PROVISION_COLUMNS, provision_rows(result.evaluated, decided_at)),
+                "monitor_state": (STATE_COLUMNS, state_rows(result.changes, decided_at)),
+            },
+            token,
+        )
+        for state, subjects, consents, next_offset in applied:  # stored: the batch is now part of the state
+            state.subjects.update(subjects.maps[0])
+            state.consents.update(consents.maps[0])
+            state.next_offset = next_offset
+        count_decisions(self._metrics, result.evaluated, self._gaps)
+        alerts = self._alert_messages(self.aggregator.add(result.evaluated, decided_at))
         for letter in result.dead:
-            metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
-        return [encode_dead_letter(d, topics.dead_letter, quarantine) for d in result.dead]
+            self._metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
+        if self._observer is not None:
+            self._observer.observe_monitor(result.evaluated, result.dead)
+        dead = [encode_dead_letter(d, self._topics.dead_letter, self._quarantine) for d in result.dead]
+        return [*alerts, *dead]
 
-    async def monitor_state(stream: faust.StreamT[bytes]) -> None:
-        """Consents and rights requests into the tables; the decision agent waits for them."""
-        async for events in batches(stream).take_events(settings.batch_size, within=settings.batch_window_s):
-            progress.working(True)
-            try:
-                result = monitor_batch([source_record(e) for e in events], subjects, consents, decider, key)
-                await publish(app.producer, dead_letters(result))
-            finally:
-                progress.working(False)
-            for event in events:
-                progress.applied(event.message.tp, event.message.offset, event.message.timestamp)
+    def _alert_messages(self, alerts: list[Alert]) -> list[OutgoingMessage]:
+        for alert in alerts:
+            self._metrics.violation_alerts.labels(alert.key.code, alert.severity, alert.status.value).inc()
+        return [
+            OutgoingMessage(self._topics.violations, alert.key.message_key(), alert.document(), []) for alert in alerts
+        ]
 
-    async def settle(produced_at: float) -> dict[TP, int]:
-        """Wait for the state sent before a batch produced at ``produced_at``; return what is still missing.
-
-        First every state message below the consumer's high-water marks; then, while a state partition's
-        latest applied message is not later than the batch, for as long as state messages keep coming (up to a
-        quiet spell of ``monitor_state_quiet_s``): a broker's high-water mark can lag behind (Tansu's does).
-        """
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + settings.monitor_state_wait_s
+    async def close_alert_windows(self, interval_s: float) -> None:
+        """Forever: publish the summaries of windows that closed while no violation came in."""
         while True:
-            targets = await state_targets(app.consumer, state_topics)
-            missing = await progress.wait_for(targets, max(deadline - loop.time(), 0.0))
-            remaining = deadline - loop.time()
-            if missing or remaining <= 0 or not progress.not_after(produced_at, targets):
-                return missing
-            if await progress.quiet_for(min(settings.monitor_state_quiet_s, remaining)):
-                return {}
-
-    async def monitor(stream: faust.StreamT[bytes]) -> None:
-        """Uses and disclosures decided against the policy and the state, once the state has caught up."""
-        async for events in batches(stream).take_events(settings.batch_size, within=settings.batch_window_s):
-            missing = await settle(max(e.message.timestamp for e in events))
-            if missing:
-                metrics.monitor_state_timeouts.inc()
-                log.warning(
-                    "deciding without %d consent/rights messages not yet applied (waited %.1f s)",
-                    sum(missing.values()),
-                    settings.monitor_state_wait_s,
-                )
-            batch = [source_record(e) for e in events]
-            result = monitor_batch(batch, subjects, consents, decider, key)
-            decided_at = datetime.now(UTC)
-            # Counted and alerted before the insert: a store that is down holds the insert (and the offsets),
-            # but must not hide the violations from the alert rules meanwhile.
-            _count(metrics, result.evaluated, gaps)
-            alerts = _alert_messages(aggregator.add(result.evaluated, decided_at), topics.violations, metrics)
-            await publish(app.producer, [*alerts, *dead_letters(result)])
-            await writer.write_rows(
-                {
-                    "activity_decisions": (ACTIVITY_COLUMNS, activity_rows(result.evaluated, decided_at)),
-                    "violations": (VIOLATION_COLUMNS, violation_rows(result.evaluated, decided_at)),
-                    "provision_records": (PROVISION_COLUMNS, provision_rows(result.evaluated, decided_at)),
-                },
-                span(batch),
-                batch_token(batch),
-            )
-            if observer is not None:
-                observer.observe_monitor(result.evaluated, result.dead)
-            metrics.last_batch.labels("monitor").set_to_current_time()
-
-    async def close_alert_windows() -> None:
-        """Publish the summaries of windows that closed while no violation came in."""
-        alerts = aggregator.due(datetime.now(UTC))
-        if alerts:
-            await publish(app.producer, _alert_messages(alerts, topics.violations, metrics))
-
-    app.agent(state_topic, name="monitor-state")(monitor_state)
-    app.agent(decision_topic, name="monitor")(monitor)
-    app.timer(interval=min(settings.alert_window_s, 5.0), name="close-alert-windows")(close_alert_windows)
+            await asyncio.sleep(interval_s)
+            alerts = self.aggregator.due(datetime.now(UTC))
+            if not alerts:
+                continue
+            try:
+                await publish_batch(self._producer, self._alert_messages(alerts))
+            except Exception as exc:  # noqa: BLE001 - the timer must outlive a broker outage
+                log.warning("%d alert summaries not published (%s)", len(alerts), type(exc).__name__)

@@ -6,26 +6,15 @@ import asyncio
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaProducer
-from faust.types import ProducerT
 
 from services.stages.messages import OutgoingMessage
 
 
-async def publish(producer: ProducerT, messages: Sequence[OutgoingMessage]) -> None:
-    """Queue every message on faust's producer, then await the acks together; raises if any send failed.
+async def publish_batch(producer: AIOKafkaProducer, messages: Sequence[OutgoingMessage]) -> None:
+    """Queue every message, then await the acks together; raises if any send failed.
 
     Awaiting the acks before returning is what makes the consumed batch safe to commit.
     """
-    pending = [
-        await producer.send(m.topic, m.key, m.value, partition=None, timestamp=None, headers=m.headers)
-        for m in messages
-    ]
-    if pending:
-        await asyncio.gather(*pending)
-
-
-async def publish_batch(producer: AIOKafkaProducer, messages: Sequence[OutgoingMessage]) -> None:
-    """The same on a plain aiokafka producer (the collect role's): queue all, then await every ack."""
     pending = [
         await producer.send(m.topic, m.value, key=m.key, headers=list(m.headers) if m.headers else None)
         for m in messages

@@ -1,12 +1,11 @@
-"""Write a batch of rows; the monitor's path retries while the store fails: consumption waits rather than drops."""
+"""Write a consumed batch's rows; a failure raises :class:`OutputFailed`, and the consumer retries the batch."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
@@ -26,16 +25,13 @@ from services.sink.rows import (
 from services.store.async_store import AsyncLineageStore
 from services.store.client import describe_store_error, refuses_data
 
-log = logging.getLogger(__name__)
-
 
 class LineageWriter:
     """Inserts batches; returns only once ClickHouse acknowledged, so offsets are committed after the insert."""
 
-    def __init__(self, store: AsyncLineageStore, metrics: PipelineMetrics, max_backoff_s: float = 10.0) -> None:
+    def __init__(self, store: AsyncLineageStore, metrics: PipelineMetrics) -> None:
         self._store = store
         self._metrics = metrics
-        self._max_backoff_s = max_backoff_s
 
     async def write(self, parsed: SinkRows, token: str) -> Resolved:
         """Store a consumed batch's rows: one row per event identity, deduplicated by ``token``.
@@ -98,19 +94,19 @@ class LineageWriter:
             return first + await self._isolating(table, columns, rows[half:], origins[half:], f"{token}/1", now)
         return []
 
-    async def write_rows(
-        self, tables: Mapping[str, tuple[Sequence[str], Sequence[Row]]], where: str, token: str | None = None
-    ) -> None:
-        """Insert rows into several tables (table -> (columns, rows)), retrying with backoff until it succeeds.
+    async def write_tables(self, tables: Mapping[str, tuple[Sequence[str], Sequence[Row]]], token: str) -> None:
+        """Insert rows into several tables (table -> (columns, rows)); raise :class:`OutputFailed` if any fails.
 
-        Every retry inserts the same blocks with the same ``token``: no second physical copy.
+        The caller's consumer retries the same batch, whose same ``token`` leaves no second physical copy of a
+        table already inserted.
         """
-
-        async def insert_all() -> None:
-            for table, (columns, rows) in tables.items():
-                await self._store.insert_rows(table, columns, rows, token)
-
-        await self._retrying(insert_all, where, {table: len(rows) for table, (_, rows) in tables.items()})
+        for table, (columns, rows) in tables.items():
+            if not rows:
+                continue
+            try:
+                await self._attempt(partial(self._store.insert_rows, table, columns, rows, token), {table: len(rows)})
+            except Exception as exc:
+                raise OutputFailed(f"insert into {table} failed: {describe_store_error(exc)}") from exc
 
     def _failed(self) -> None:
         self._metrics.sink_failures.inc()
@@ -128,17 +124,3 @@ class LineageWriter:
         self._metrics.sink_batch_rows.observe(sum(counts.values()))
         for table, count in counts.items():
             self._metrics.sink_rows.labels(table).inc(count)
-
-    async def _retrying(self, insert: Callable[[], Awaitable[None]], where: str, counts: Mapping[str, int]) -> None:
-        if not any(counts.values()):
-            return
-        backoff = 0.2
-        while True:
-            try:
-                await self._attempt(insert, counts)
-            except Exception as exc:  # noqa: BLE001 - any store failure means: wait and retry, never drop
-                log.error("lineage insert failed for %s (%s); retrying in %.1f s", where, type(exc).__name__, backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff_s)
-                continue
-            return

@@ -50,6 +50,10 @@ class AsyncLineageStore:
         """On the writing thread: the lookup must see every insert the store role made before it."""
         return await self._write(self.store.stored_digests, identities)
 
+    async def monitor_state(self, topic: str, partition: int, before_offset: int) -> dict[str, dict[str, str]]:
+        """On the writing thread: the state must include every change the monitor inserted before."""
+        return await self._write(self.store.monitor_state, topic, partition, before_offset)
+
     async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         return await self._run(self.store.query, sql, parameters)
 

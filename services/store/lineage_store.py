@@ -103,6 +103,22 @@ class LineageStore:
         found = {(row[0], row[1]): frozenset(row[2]) for row in result.result_rows}
         return {identity: digests for identity, digests in found.items() if identity in wanted}
 
+    def monitor_state(self, topic: str, partition: int, before_offset: int) -> dict[str, dict[str, str]]:
+        """The monitor's state of one activity partition as the messages below ``before_offset`` left it.
+
+        state table -> key -> the latest value (JSON) of each key changed below that offset.
+        """
+        result = self._client.query(
+            f"SELECT state_table, state_key, argMax(value, source_offset) FROM {self.database}.monitor_state "
+            "WHERE source_topic = {t:String} AND source_partition = {p:UInt32} AND source_offset < {o:UInt64} "
+            "GROUP BY state_table, state_key",
+            parameters={"t": topic, "p": partition, "o": before_offset},
+        )
+        state: dict[str, dict[str, str]] = {}
+        for table, key, value in result.result_rows:
+            state.setdefault(table, {})[key] = value
+        return state
+
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run a read-only query (the server refuses writes, DDL and settings changes)."""
         result = self._client.query(sql, parameters=parameters or {}, settings={"readonly": 1})

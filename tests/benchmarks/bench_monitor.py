@@ -1,97 +1,122 @@
-"""Throughput and latency of the purpose monitor on the local broker and store.
+"""Throughput and latency of the purpose monitor on the local broker and store (part of `make bench`).
 
 Two figures: a backlog of demo uses, disclosures, consents and rights requests drained into activity_decisions
-(events/s), and the decision latency of a use sent while consent and rights messages keep flowing (the
-monitor waits for the state sent before each batch). Run with `python -m tests.benchmarks.bench_monitor`.
-Prints figures; asserts nothing about time.
+(decisions/s, topic to tables), and the decision latency of uses and disclosures sent at a steady rate while
+consents and rights requests keep flowing with them. Prints and returns figures; asserts nothing about time.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import statistics
-import tempfile
+import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
+
 from schemas.events import CollectionKind
-from services.broker.admin import ensure_topics
 from services.broker.local import LocalBroker, free_port
 from services.demo.simulator import demo_stream
+from services.demo.world import DemoEvent
 from services.emitter.client import Emitter
-from services.processors.monitor import changelog_topics
-from services.roles import Pipeline
-from services.settings import Settings
+from services.roles import Role
 from tests.benchmarks.bench_pipeline import bench_settings
 from tests.integration.harness import PipelineHarness
+
+DECIDED = ("use", "disclosure")
+
+
+def _activity(seed: int, count: int) -> list[DemoEvent]:
+    stream = (e for e in demo_stream(seed, 500) if not isinstance(e.kind, CollectionKind))
+    return list(itertools.islice(stream, count))
 
 
 def _decided(harness: PipelineHarness) -> int:
     return int(harness.query("SELECT count() FROM activity_decisions").rows[0][0])
 
 
-def bench_monitor(events: int, workdir: Path) -> None:
-    with LocalBroker(free_port(), log_file=workdir / "tansu.log") as broker:
-        settings = bench_settings(broker.bootstrap, workdir)
-        topics = Pipeline(settings).topics
-        ensure_topics(settings.bootstrap, [*topics.all, *changelog_topics(settings)], settings.topic_partitions)
-        activity = [
-            e for e in itertools.islice(demo_stream(3, 500), events * 10) if not isinstance(e.kind, CollectionKind)
-        ]
-        activity = activity[:events]
-        decisions = sum(1 for e in activity if e.kind in ("use", "disclosure"))
-        with Emitter(settings.bootstrap, source_service="bench", topics=topics) as emitter:
-            for event in activity:
-                emitter.emit_raw(event.topic(topics), event.value, event.key)
-        harness = PipelineHarness(settings)
+def bench_monitor(
+    events: int, workdir: Path, latency_rate: float = 2_000.0, latency_s: float = 10.0
+) -> dict[str, float]:
+    """Drain a backlog of ``events`` activity events, then time decisions at ``latency_rate`` events/s."""
+    with LocalBroker(free_port(), log_file=workdir / "tansu-monitor.log") as broker:
+        settings = bench_settings(broker.bootstrap, workdir / "monitor")
+        harness = PipelineHarness(settings, roles=frozenset({Role.MONITOR}))
+        backlog = _activity(3, events)
+        decisions = sum(1 for e in backlog if e.kind in DECIDED)
+        topics = harness.pipeline.topics
         harness.start()
         try:
+            with Emitter(settings.bootstrap, source_service="bench", topics=topics) as emitter:
+                for event in backlog:
+                    emitter.emit_for_subject(event.topic(topics), event.value, *event.subject)
             started = time.perf_counter()
-            while _decided(harness) < decisions and time.perf_counter() - started < 600:
-                time.sleep(0.2)
+            decided = 0
+            while decided < decisions and time.perf_counter() - started < 600:
+                time.sleep(0.1)
+                decided = _decided(harness)
             drain_s = time.perf_counter() - started
+            figures = {"monitor_decisions_s": decisions / drain_s, "monitor_events_s": len(backlog) / drain_s}
             print(
-                f"monitor: backlog of {len(activity)} activity events ({decisions} uses and disclosures) decided in "
-                f"{drain_s:.2f} s = {len(activity) / drain_s:,.0f} events/s"
+                f"monitor: backlog of {len(backlog):,} activity events ({decisions:,} uses and disclosures) decided "
+                f"in {drain_s:.2f} s = {decisions / drain_s:,.0f} decisions/s ({len(backlog) / drain_s:,.0f} events/s)"
             )
-            latencies = _live_latency(harness, settings)
+            figures |= _latency(harness, latency_rate, latency_s)
         finally:
             harness.stop()
-    print(
-        f"monitor: decision latency with state flowing, {len(latencies)} uses: median "
-        f"{statistics.median(latencies):.2f} s, max {max(latencies):.2f} s "
-        f"(LINEAGE_MONITOR_STATE_QUIET_S={settings.monitor_state_quiet_s})"
-    )
+    return figures
 
 
-def _live_latency(harness: PipelineHarness, settings: Settings) -> list[float]:
-    """Send a demo-rate stream (consents and rights included) and time each use until it is decided."""
+def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str, float]:
+    """Send activity (consents and rights included) at ``rate``; time each use or disclosure until decided."""
     topics = harness.pipeline.topics
-    latencies: list[float] = []
-    stream = (e for e in demo_stream(4, 100) if not isinstance(e.kind, CollectionKind))
-    with Emitter(settings.bootstrap, source_service="bench", topics=topics) as emitter:
-        for _ in range(20):
-            before = _decided(harness)
-            sent = 0
-            for event in itertools.islice(stream, 10):
-                emitter.emit_raw(event.topic(topics), event.value, event.key)
-                sent += event.kind in ("use", "disclosure")
-            emitter.flush()
-            started = time.perf_counter()
-            while _decided(harness) < before + sent and time.perf_counter() - started < 30:
-                time.sleep(0.02)
-            latencies.append(time.perf_counter() - started)
-    return latencies
+    stream = _activity(4, int(rate * seconds))
+    sent: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    wanted = {orjson.loads(e.value)["event_id"] for e in stream if e.kind in DECIDED}
 
+    def produce() -> None:
+        started = time.perf_counter()
+        with Emitter(harness.settings.bootstrap, source_service="bench", topics=topics) as emitter:
+            for number, event in enumerate(stream, start=1):
+                event_id = orjson.loads(event.value)["event_id"]
+                sent[event_id] = time.perf_counter()
+                emitter.emit_for_subject(event.topic(topics), event.value, *event.subject)
+                if number % 50 == 0 and (ahead := number / rate - (time.perf_counter() - started)) > 0:
+                    time.sleep(ahead)
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=20_000)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        bench_monitor(args.events, Path(workdir))
-
-
-if __name__ == "__main__":
-    main()
+    producer = threading.Thread(target=produce, name="monitor-latency-producer")
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    producer.start()
+    deadline = time.perf_counter() + seconds + 30
+    while len(seen) < len(wanted) and time.perf_counter() < deadline:
+        time.sleep(0.02)
+        rows = harness.query(
+            "SELECT toString(event_id), max(decided_at) FROM activity_decisions "
+            "WHERE decided_at >= {since:DateTime64(3)} GROUP BY event_id",
+            {"since": since},
+        ).rows
+        now = time.perf_counter()
+        for event_id, _ in rows:
+            if event_id in wanted:  # decisions of the backlog may still be in the window
+                seen.setdefault(event_id, now)
+        if rows:
+            since = max(row[1] for row in rows) - timedelta(seconds=2)
+    producer.join()
+    latencies = sorted(seen[e] - sent[e] for e in seen if e in sent and e in wanted)
+    if not latencies:
+        return {"monitor_latency_events": 0}
+    p50, p99 = latencies[len(latencies) // 2], latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(
+        f"monitor latency at {rate:,.0f} activity events/s (consents and rights flowing): produce -> decided "
+        f"p50 {p50 * 1000:,.0f} ms, p99 {p99 * 1000:,.0f} ms ({len(latencies):,} decisions, "
+        f"{len(wanted) - len(latencies):,} not seen in time)"
+    )
+    return {
+        "monitor_latency_rate_events_s": rate,
+        "monitor_latency_events": len(latencies),
+        "monitor_latency_missing": len(wanted) - len(latencies),
+        "monitor_latency_p50_s": p50,
+        "monitor_latency_p99_s": p99,
+    }

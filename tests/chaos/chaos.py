@@ -146,11 +146,11 @@ def running_stack(workdir: Path) -> Iterator[Stack]:
         stack.stop()
 
 
-def _events(count: int, seed: int) -> Iterator[tuple[CollectionKind, bytes, bytes | None]]:
+def _events(count: int, seed: int) -> Iterator[tuple[CollectionKind, bytes, tuple[str, str]]]:
     collection = (e for e in demo_stream(seed, 300) if isinstance(e.kind, CollectionKind))
     for event in itertools.islice(collection, count):
         assert isinstance(event.kind, CollectionKind)
-        yield event.kind, event.value, event.key
+        yield event.kind, event.value, event.subject
 
 
 def _event_id(value: bytes) -> str | None:
@@ -182,8 +182,9 @@ class Producer(threading.Thread):
         pending = []
         started = time.monotonic()
         with Emitter(self.stack.broker.bootstrap, source_service="chaos", topics=topics) as emitter:
-            for number, (kind, value, key) in enumerate(_events(self.count, self.seed), start=1):
-                pending.append((number, _event_id(value), emitter.emit_raw(topics.collection(kind), value, key)))
+            for number, (kind, value, subject) in enumerate(_events(self.count, self.seed), start=1):
+                future = emitter.emit_for_subject(topics.collection(kind), value, *subject)
+                pending.append((number, _event_id(value), future))
                 if self.rate and number % 100 == 0:
                     ahead = number / self.rate - (time.monotonic() - started)
                     if ahead > 0:

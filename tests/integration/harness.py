@@ -1,4 +1,4 @@
-"""Run the real pipeline (faust agents + sink) on a background event loop, as `up` does, for one test."""
+"""Run the real pipeline (every role) on a background event loop, as `up` does, for one test."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.benchmarks.bench_monitor import bench_monitor
 from tests.benchmarks.bench_pipeline import bench_end_to_end, bench_minimize, bench_stages
 
 
@@ -17,3 +18,11 @@ def test_the_benchmarks_run_and_report_every_figure(tmp_path: Path) -> None:
         assert figures[name] > 0, name
     assert figures["latency_events"] > 0
     assert figures["latency_missing"] == 0
+
+
+def test_the_monitor_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
+    figures = bench_monitor(300, tmp_path, latency_rate=100, latency_s=3)
+
+    assert figures["monitor_decisions_s"] > 0
+    assert figures["monitor_latency_events"] > 0
+    assert figures["monitor_latency_missing"] == 0

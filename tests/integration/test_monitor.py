@@ -14,7 +14,7 @@ import pytest
 from prometheus_client import generate_latest
 
 from services.cli.records import write_provision_csv
-from services.emitter.client import Emitter, partition_key
+from services.emitter.client import Emitter
 from services.settings import Settings
 from tests.integration.harness import PipelineHarness
 from tests.integration.test_pipeline import read_all
@@ -73,14 +73,13 @@ SCENARIO: list[tuple[str, dict[str, Any], list[str]]] = [
 def _emit_in_order(pipeline: PipelineHarness, settings: Settings, scenario: list[tuple[str, dict[str, Any]]]) -> None:
     """Send the scenario as a service would, in order and without pauses.
 
-    Consents and rights requests go to other topics than the uses and disclosures they govern; the monitor
-    must still decide each use with the state sent before it (services/processors/state_progress.py).
+    Every kind goes to the one activity topic keyed by subject: the monitor decides each use with the state
+    sent before it because the partition orders them (services/processors/monitor.py).
     """
     topics = pipeline.pipeline.topics
     with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
-        for topic_name, document in scenario:
-            key = partition_key(TENANT, document["subject"]["id"])
-            emitter.emit_raw(getattr(topics, topic_name), orjson.dumps(document), key)
+        for _, document in scenario:
+            emitter.emit_for_subject(topics.activity, orjson.dumps(document), TENANT, document["subject"]["id"])
 
 
 def test_forbidden_uses_and_disclosures_raise_exactly_the_expected_violations(
@@ -152,7 +151,7 @@ def test_redelivered_events_leave_one_row_each(pipeline: PipelineHarness, settin
     topics = pipeline.pipeline.topics
     with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
         for _ in range(3):
-            emitter.emit_raw(topics.use, orjson.dumps(document))
+            emitter.emit_raw(topics.activity, orjson.dumps(document))
             emitter.emit_raw(topics.collection_for("terminal"), orjson.dumps(collection))
 
     registry = pipeline.pipeline.metrics.registry
@@ -228,8 +227,7 @@ def test_a_flood_of_identical_violations_is_one_alert_then_one_summary_per_windo
     topics = quick_alerts.pipeline.topics
     with Emitter(settings.bootstrap, source_service="test", topics=topics) as emitter:
         for document in floods:
-            key = partition_key(TENANT, document["subject"]["id"])
-            emitter.emit_raw(topics.disclosure, orjson.dumps(document), key)
+            emitter.emit_for_subject(topics.activity, orjson.dumps(document), TENANT, document["subject"]["id"])
 
     alerts: list[dict[str, Any]] = []
     deadline = time.monotonic() + 90
@@ -242,7 +240,7 @@ def test_a_flood_of_identical_violations_is_one_alert_then_one_summary_per_windo
     assert [a["status"] for a in alerts].count("new") == 1
     assert len(alerts) < len(floods) / 10, "identical violations must not flood the topic"
     assert {a["code"] for a in alerts} == {"module_receives_identifiable_data"}
-    # Alerts are published before the batch's rows are inserted: wait for the insert too.
+    # Alerts are published once the batch's rows are inserted; wait for the table all the same.
     stored = 0
     while stored < len(floods) and time.monotonic() < deadline:
         stored = quick_alerts.query("SELECT count() FROM violations FINAL").rows[0][0]
@@ -256,10 +254,9 @@ def test_a_flood_of_identical_violations_is_one_alert_then_one_summary_per_windo
 def test_a_provision_right_after_its_consent_is_not_flagged_while_consents_queue_up(
     pipeline: PipelineHarness, settings: Settings
 ) -> None:
-    """A thousand consents ahead of ours on the consent topic; the provision on another topic comes next.
+    """A thousand consents of other subjects ahead of ours; the provision comes right after our consent.
 
-    The decision agent has one event to decide and the state agent a thousand to apply: deciding at once
-    would find no consent and raise a false third_party_without_consent.
+    The provision must be decided with the consent sent just before it, however many messages are queued.
     """
     backlog = [
         ("consent", _event("consent", subject={"type": "analyzed_account_holder", "id": f"other-{i}@example.jp"},

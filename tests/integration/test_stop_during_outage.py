@@ -8,7 +8,6 @@ from pathlib import Path
 from schemas.events import CollectionKind
 from services.emitter.client import Emitter
 from services.replay import Produced, account, produce_lines
-from services.roles import Role
 from services.settings import Settings
 from services.store.client import connect
 from tests.integration.harness import PipelineHarness
@@ -60,9 +59,9 @@ def test_after_an_outage_the_paused_batch_is_stored_without_a_restart(pipeline: 
     admin.command(f"RENAME TABLE {lineage} TO {lineage}_away")
     try:
         produced = _produce_while_failing(pipeline, 25)
-        assert pipeline.pipeline.consumers[Role.STORE].failing  # paused, not retrying in place
+        assert pipeline.pipeline.consumers["store"].failing  # paused, not retrying in place
     finally:
         admin.command(f"RENAME TABLE {lineage}_away TO {lineage}")
     report = account(pipeline, produced, timeout_s=90)
     assert report.unaccounted == []
-    assert not pipeline.pipeline.consumers[Role.STORE].failing
+    assert not pipeline.pipeline.consumers["store"].failing

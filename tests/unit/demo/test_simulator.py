@@ -23,7 +23,6 @@ from schemas.events import AlliedRecordType, CollectionEnvelope, CollectionKind,
 from services.demo.company import make_company
 from services.demo.flows import ENCODED_CONTENTS, MESSAGE_STRINGS, SCHEDULER_TITLES
 from services.demo.simulator import Activity, DemoEvent, DemoTally, Malformation, demo_stream, run_demo
-from services.emitter.client import partition_key
 from services.monitor.evaluate import monitor_batch
 from services.policy.decide import Decider
 from services.records import DeadLetterReason, RemovalReason, SourceRecord, StageResult, TaggedRecord
@@ -63,7 +62,7 @@ def events() -> list[DemoEvent]:
 def collection(events, topics) -> list[tuple[DemoEvent, SourceRecord]]:
     """The collection events as consumed from their topics, offsets in stream order."""
     chosen = [e for e in events if isinstance(e.kind, CollectionKind)]
-    return [(e, SourceRecord(e.topic(topics), 0, offset, e.value, key=e.key)) for offset, e in enumerate(chosen)]
+    return [(e, SourceRecord(e.topic(topics), 0, offset, e.value)) for offset, e in enumerate(chosen)]
 
 
 @pytest.fixture(scope="module")
@@ -151,26 +150,26 @@ def test_about_one_percent_of_events_are_malformed(events):
     assert 0.005 * EVENTS < malformed < 0.02 * EVENTS
 
 
-def test_every_event_is_keyed_by_the_hashed_subject(events):
-    subjects = {partition_key(e.tenant_id, e.subject_id) for e in make_company(random.Random(SEED), EMPLOYEES)}
+def test_every_event_names_an_employee_of_the_company_as_its_subject(events):
+    subjects = {(e.tenant_id, e.subject_id) for e in make_company(random.Random(SEED), EMPLOYEES)}
 
-    assert {e.key for e in events} <= subjects
+    assert {e.subject for e in events} <= subjects
 
 
 def test_each_employee_arrives_clocks_in_clocks_out_and_departs_in_order(events):
     expected_before = {"arrival": {None, "departure"}, "clock_in": {"arrival"}, "clock_out": {"clock_in"}}
     expected_before["departure"] = {"clock_out"}
-    last: dict[bytes | None, str | None] = {}
+    last: dict[tuple[str, str], str | None] = {}
     for event in events:
         if event.kind is not CollectionKind.TRANSMISSION:
             continue
         if event.malformed is not None:  # unreadable: the next step of that employee cannot be checked
-            last[event.key] = "unknown"
+            last[event.subject] = "unknown"
             continue
         record = orjson.loads(event.value)["payload"]["record_type"]
-        previous = last.get(event.key)
+        previous = last.get(event.subject)
         assert previous == "unknown" or previous in expected_before[record], (previous, record)
-        last[event.key] = record
+        last[event.subject] = record
 
 
 # Contracts
@@ -197,7 +196,7 @@ def test_every_activity_event_validates_against_its_contract(events):
     assert activity
     for event in activity:
         parsed = models[event.kind].model_validate_json(event.value)
-        assert event.key == partition_key(parsed.tenant_id, parsed.subject.id)
+        assert event.subject == (parsed.tenant_id, parsed.subject.id)
         assert event.malformed is None
 
 
@@ -282,7 +281,7 @@ def test_password_never_reaches_a_tagged_profile_but_the_profile_does(result):
 def decisions(events, engine, key, topics) -> list[tuple[DemoEvent, Decision]]:
     """Every use and disclosure as the purpose monitor decides it, with the state the stream built up."""
     activity = [e for e in events if isinstance(e.kind, Activity)]
-    batch = [SourceRecord(e.topic(topics), 0, offset, e.value, key=e.key) for offset, e in enumerate(activity)]
+    batch = [SourceRecord(e.topic(topics), 0, offset, e.value) for offset, e in enumerate(activity)]
 
     result = monitor_batch(batch, {}, {}, Decider(engine), key)
 
@@ -341,11 +340,11 @@ class FakeEmitter:
     stop: threading.Event
     stop_after: int
     topics: Topics = field(default_factory=lambda: Topics("demo."))
-    sent: list[tuple[str, bytes, bytes | None]] = field(default_factory=list)
+    sent: list[tuple[str, bytes, tuple[str, str]]] = field(default_factory=list)
     flushed: bool = False
 
-    def emit_raw(self, topic: str, value: bytes, key: bytes | None = None) -> None:
-        self.sent.append((topic, value, key))
+    def emit_for_subject(self, topic: str, value: bytes, tenant_id: str, subject_id: str) -> None:
+        self.sent.append((topic, value, (tenant_id, subject_id)))
         if len(self.sent) >= self.stop_after:
             self.stop.set()
 
@@ -363,4 +362,4 @@ def test_run_demo_sends_the_stream_to_its_topics_and_flushes():
     assert sent == len(emitter.sent) == tally.total >= 40
     assert emitter.flushed
     assert {topic for topic, _, _ in emitter.sent} <= set(emitter.topics.all_collection + emitter.topics.all_activity)
-    assert all(key is not None for _, _, key in emitter.sent)
+    assert all(all(subject) for _, _, subject in emitter.sent)  # the emitter keys each by its partition key

@@ -5,6 +5,7 @@ A fake producer stands in for kafka-python's (constructing a real one blocks for
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -29,13 +30,15 @@ from schemas.events import (
     payload_model,
 )
 from services.emitter import client as client_module
-from services.emitter.client import Emitter, EmitterBufferFull, EmitterError, build_envelope, partition_key
+from services.emitter.client import Emitter, EmitterBufferFull, EmitterError, build_envelope
+from services.pseudonymize import PartitionKey
 from services.topics import Topics
 
 EXAMPLES = Path(schemas.__file__).parent / "examples"
 JST = timezone(timedelta(hours=9))
 AT = datetime(2026, 11, 27, 9, 0, 3, tzinfo=JST)
 TENANT = "kobe-logistics"
+KEY = PartitionKey(b"emitter-test-partition-key")
 SUBJECT = Subject(type=SubjectType.ANALYZED_ACCOUNT_HOLDER, id="taro.yamada@kobe-logistics.example")
 
 
@@ -79,7 +82,9 @@ def producer() -> FakeProducer:
 
 @pytest.fixture
 def emitter(producer: FakeProducer) -> Emitter:
-    return Emitter("127.0.0.1:9", source_service="attendance-web", topics=Topics("t."), producer=producer)
+    return Emitter(
+        "127.0.0.1:9", source_service="attendance-web", topics=Topics("t."), producer=producer, partition_key=KEY
+    )
 
 
 def sent_event(producer: FakeProducer) -> tuple[str, bytes | None, dict[str, Any]]:
@@ -98,19 +103,29 @@ def assert_collection_event(producer: FakeProducer, kind: CollectionKind) -> dic
     assert topic == f"t.collection.{kind.value}.v1"
     assert envelope.kind is kind
     assert envelope.source_service == "attendance-web"
-    assert key == partition_key(TENANT, SUBJECT.id)
+    assert key == KEY.of(TENANT, SUBJECT.id)
     assert SUBJECT.id.encode() not in key
     return envelope.payload
 
 
-def test_partition_key_is_stable_per_subject_and_never_the_raw_id():
-    key = partition_key(TENANT, "emp-00042")
+def test_partition_key_is_stable_per_subject_keyed_and_never_the_raw_id():
+    key = KEY.of(TENANT, "emp-00042")
 
-    assert key == partition_key(TENANT, "emp-00042")
-    assert key != partition_key("sapporo-foods", "emp-00042")
-    assert key != partition_key(TENANT, "emp-00043")
+    assert key == KEY.of(TENANT, "emp-00042")
+    assert key != KEY.of("sapporo-foods", "emp-00042")
+    assert key != KEY.of(TENANT, "emp-00043")
+    assert key != PartitionKey(b"another-partition-key").of(TENANT, "emp-00042")  # keyed: not guessable
+    assert key != hashlib.sha256(f"{TENANT}\x1femp-00042".encode()).hexdigest()[:32].encode()
     assert b"emp-00042" not in key
     assert len(key) == 32
+
+
+def test_the_emitter_takes_the_partition_key_the_settings_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("LINEAGE_PARTITION_KEY", "a-partition-key-from-the-env")
+
+    emitter = Emitter("127.0.0.1:9", source_service="s", producer=FakeProducer())
+
+    assert emitter.partition_key == PartitionKey(b"a-partition-key-from-the-env")
 
 
 def test_build_envelope_validates_the_payload_and_leaves_out_none():
@@ -314,13 +329,13 @@ def example(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("method", "model", "topic"),
     [
-        ("use", UseEvent, "t.use.v1"),
-        ("disclosure", DisclosureEvent, "t.disclosure.v1"),
-        ("consent", ConsentEvent, "t.consent.v1"),
-        ("rights", RightsRequestEvent, "t.rights.v1"),
+        ("use", UseEvent, "t.activity.v1"),
+        ("disclosure", DisclosureEvent, "t.activity.v1"),
+        ("consent", ConsentEvent, "t.activity.v1"),
+        ("rights", RightsRequestEvent, "t.activity.v1"),
     ],
 )
-def test_activity_events_go_to_their_topic_as_json_keyed_by_the_hashed_subject(emitter, producer, method, model, topic):
+def test_activity_events_go_to_the_activity_topic_keyed_by_partition_key(emitter, producer, method, model, topic):
     event = model.model_validate(example(method))
 
     future = getattr(emitter, method)(event)
@@ -329,7 +344,7 @@ def test_activity_events_go_to_their_topic_as_json_keyed_by_the_hashed_subject(e
     assert future is producer.futures[-1]
     assert sent_topic == topic
     assert model.model_validate(document) == event
-    assert key == partition_key(event.tenant_id, event.subject.id)
+    assert key == KEY.of(event.tenant_id, event.subject.id)
     assert event.subject.id.encode() not in key
 
 

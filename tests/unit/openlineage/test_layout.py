@@ -60,6 +60,7 @@ def test_jobs_read_and_write_the_topics_and_tables_the_agents_use() -> None:
         "lineage.activity_decisions",
         "lineage.violations",
         "lineage.provision_records",
+        "lineage.monitor_state",
     ]
     assert {ref.namespace for ref in (*collect.inputs, *collect.outputs, *monitor.inputs)} == {kafka}
     assert {ref.namespace for ref in store.outputs} == {"clickhouse://chdb"}

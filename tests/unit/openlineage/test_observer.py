@@ -316,8 +316,7 @@ def test_monitor_facet_keeps_only_the_policys_own_purposes_and_counts_violations
     assert facet["purposes"] == ["service_provision"]
     assert facet["violations"]["unknown_purpose"] == 1
     assert set(facet["dataCategories"]) == {"log_information", "terminal_information", "user_information"}
-    assert dataset(event, "inputs", topics.use)["facets"]["purposeLineage"]["records"] == 2
-    assert dataset(event, "inputs", topics.disclosure)["facets"]["purposeLineage"]["records"] == 1
+    assert dataset(event, "inputs", topics.activity)["facets"]["purposeLineage"]["records"] == 3
     assert dataset(event, "outputs", topics.dead_letter)["facets"]["purposeLineage"]["deadLetters"] == {
         "schema_invalid": 1
     }
