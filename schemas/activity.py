@@ -1,7 +1,8 @@
 """Contracts of what happens to data after collection: uses, disclosures, consents and rights requests.
 
-Services emit these to ``use.v1``, ``disclosure.v1``, ``consent.v1`` and ``rights.v1``; the purpose monitor
-decides each use and disclosure against the policy with the consent and suspension state they build up.
+Services emit all four to ``activity.v1``, keyed by subject (one partition orders a subject's events); the
+purpose monitor decides each use and disclosure against the policy with the consent and suspension state they
+build up.
 Subject ids are pseudonymized before anything is stored, exactly as for collection events.
 """
 

@@ -125,7 +125,8 @@ class Pipeline:
             applied = await loop.run_in_executor(None, lineage_store.migrate)
             if applied:
                 log.info("applied migrations %s", ", ".join(applied))
-            self.store = AsyncLineageStore(lineage_store)
+            # The embedded engine serializes reads and writes on one thread (see AsyncLineageStore).
+            self.store = AsyncLineageStore(lineage_store, separate_reads=settings.clickhouse_url is not None)
             writer = LineageWriter(self.store, self.metrics)
         self.observer = self._lineage_observer()
         if self.observer is not None:

@@ -59,7 +59,7 @@ def _logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("kafka", "faust", "mode", "uvicorn"):
+    for noisy in ("aiokafka", "kafka", "faust", "mode", "uvicorn"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

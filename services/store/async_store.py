@@ -1,9 +1,10 @@
-"""The blocking store behind two dedicated threads, so the event loop never waits on ClickHouse.
+"""The blocking store behind dedicated threads, so the event loop never waits on ClickHouse.
 
-One thread writes (the store role's identity lookups and inserts, in order), one reads (API queries,
-reports, dashboards, accounting): a long report never delays a batch's insert, hence its commit, and a
-burst of inserts never stalls the API. Each side is serialized on its own thread; the engine (a server,
-or the embedded one this process owns) serves the two concurrently.
+Against a ClickHouse server, one thread writes (the store and monitor roles' lookups and inserts, in order)
+and one reads (API queries, reports, dashboards, accounting): a long report never delays a batch's insert,
+hence its commit, and a burst of inserts never stalls the API. The embedded engine gets one thread for both:
+concurrent queries on one chDB session can hang (chdb-io/chdb#426), and a stalled store is worse than a slow
+report.
 """
 
 from __future__ import annotations
@@ -23,10 +24,14 @@ T = TypeVar("T")
 
 
 class AsyncLineageStore:
-    def __init__(self, store: LineageStore) -> None:
+    def __init__(self, store: LineageStore, separate_reads: bool = True) -> None:
         self.store = store
         self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store-writes")
-        self._reads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store-reads")
+        self._reads = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store-reads")
+            if separate_reads
+            else self._writes
+        )
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._reads, function, *args)
@@ -68,5 +73,5 @@ class AsyncLineageStore:
 
     def close(self) -> None:
         self._writes.shutdown(wait=True)
-        self._reads.shutdown(wait=True)
+        self._reads.shutdown(wait=True)  # the same pool again for the embedded engine: a no-op
         self.store.close()

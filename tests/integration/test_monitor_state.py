@@ -72,8 +72,11 @@ STEPS: list[tuple[Callable[[str], Event], Callable[[str], Event], list[str], str
     (_consent("withdraw"), _provision, ["third_party_without_consent"], "kill"),
     (_rights("suspension_of_use"), _use, ["use_after_suspension"], "two-members"),
     (_rights("suspension_of_use", lifted=True), _use, [], "kill-two-members"),
-    (_rights("deletion"), _use, ["use_after_deletion"], "one-member"),
+    (_rights("deletion"), _use, ["use_after_deletion"], "kill-back-to-one-member"),
 ]
+# Not here: a clean stop of two members at once. The local broker then sometimes keeps the departed leader in
+# the group, and the next member joins generation after generation without ever being synced (no
+# assignment, no consumption). Apache Kafka removes a departed leader; see the README's notes on Tansu.
 
 
 def _send(stack: Stack, events: list[Event]) -> None:
@@ -101,13 +104,11 @@ def _wait_for(reader: ApiLineageReader, sql: str, expected: int, timeout_s: floa
 
 
 def _disrupt(stack: Stack, how: str) -> None:
-    if how == "sigterm":
-        stack.kill("store", signal.SIGTERM)
-    elif how in ("kill", "kill-two-members"):
-        stack.kill("store", signal.SIGKILL)
-    else:
-        stack.kill("store", signal.SIGTERM)
-        stack.env["LINEAGE_MONITOR_CONSUMERS"] = "2" if how == "two-members" else "1"
+    stack.kill("store", signal.SIGTERM if how in ("sigterm", "two-members") else signal.SIGKILL)
+    if how == "two-members":
+        stack.env["LINEAGE_MONITOR_CONSUMERS"] = "2"
+    elif how == "kill-back-to-one-member":
+        stack.env["LINEAGE_MONITOR_CONSUMERS"] = "1"
     stack.spawn("store")
     stack.wait_for_api()
 

@@ -1,0 +1,141 @@
+"""The monitor worker's bookkeeping, without a broker: a batch is applied once, state reloads exactly.
+
+The store and the producer are small in-memory stand-ins with the semantics the worker relies on (rows kept
+per table, monitor_state answered "below an offset"); the real ones are exercised in
+tests/integration/test_monitor_state.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, cast
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+
+from services.errors import OutputFailed
+from services.metrics import PipelineMetrics
+from services.policy.decide import Decider
+from services.processors.monitor import MonitorWorker
+from services.quarantine import QuarantineKey
+from services.records import SourceRecord
+from services.sink.writer import LineageWriter
+from services.store.async_store import AsyncLineageStore
+from services.topics import Topics
+from tests.unit.monitor.test_evaluate import event
+
+TOPIC = "t.activity.v1"
+
+
+class MemoryStore:
+    """Rows per table; ``fail`` makes the next inserts raise, as a store that is down does."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[tuple[Any, ...]]] = {}
+        self.fail = False
+
+    async def insert_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], token: str
+    ) -> None:
+        if self.fail:
+            raise ConnectionError("store down")
+        self.rows.setdefault(table, []).extend(rows)
+
+    async def monitor_state(self, topic: str, partition: int, before_offset: int) -> dict[str, dict[str, str]]:
+        latest: dict[tuple[str, str], tuple[int, str]] = {}
+        for t, p, offset, table, key, value, _ in self.rows.get("monitor_state", []):
+            if (t, p) == (topic, partition) and offset < before_offset and offset >= latest.get((table, key), (-1,))[0]:
+                latest[(table, key)] = (offset, value)
+        state: dict[str, dict[str, str]] = {}
+        for (table, key), (_, value) in latest.items():
+            state.setdefault(table, {})[key] = value
+        return state
+
+
+class MemoryProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes | None]] = []
+        self.fail = False
+
+    async def send(self, topic: str, value: bytes | None, key: bytes | None = None, headers: Any = None) -> Any:
+        if self.fail:
+            raise ConnectionError("broker down")
+        self.sent.append((topic, value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+@pytest.fixture
+def parts(engine, key):  # type: ignore[no-untyped-def]
+    store, producer = MemoryStore(), MemoryProducer()
+    metrics = PipelineMetrics.create()
+    writer = LineageWriter(cast(AsyncLineageStore, store), metrics)
+    worker = MonitorWorker(
+        Decider(engine), key, QuarantineKey(bytes(32)), cast(AsyncLineageStore, store), writer,
+        cast(AIOKafkaProducer, producer), Topics("t."), metrics, timedelta(minutes=5),
+    )  # fmt: skip
+    return worker, store, producer
+
+
+def _batch(first_offset: int, *documents: dict[str, Any]) -> list[SourceRecord]:
+    return [SourceRecord(TOPIC, 0, first_offset + i, orjson.dumps(d)) for i, d in enumerate(documents)]
+
+
+def _codes(store: MemoryStore) -> list[list[str]]:
+    return [list(row[12]) for row in store.rows.get("activity_decisions", [])]
+
+
+SUSPEND = event("rights", at="2026-11-27T10:00:00+09:00", request="suspension_of_use")
+USE = event("use", at="2026-11-27T10:00:01+09:00", purpose="service_provision", data=["log_information"])
+LIFT = event("rights", at="2026-11-27T10:00:02+09:00", request="suspension_of_use", lifted=True)
+USE_AFTER_LIFT = event("use", at="2026-11-27T10:00:03+09:00", purpose="service_provision", data=["log_information"])
+
+
+def test_a_batch_whose_insert_failed_is_decided_again_from_the_state_before_it(parts) -> None:  # type: ignore[no-untyped-def]
+    worker, store, _ = parts
+    batch = _batch(0, SUSPEND, USE, LIFT)
+    store.fail = True
+    with pytest.raises(OutputFailed):
+        asyncio.run(worker.handle(batch))
+    store.fail = False
+
+    asyncio.run(worker.handle(batch))  # the consumer's retry: the same batch
+
+    # Had the failed attempt left its changes in the state, the use would have been decided as lifted already.
+    assert _codes(store) == [["use_after_suspension"]]
+    assert len(store.rows["monitor_state"]) == 2
+
+
+def test_a_batch_whose_publication_failed_is_published_again_not_decided_again(parts) -> None:  # type: ignore[no-untyped-def]
+    worker, store, producer = parts
+    batch = _batch(0, SUSPEND, USE)
+    producer.fail = True
+    with pytest.raises(ConnectionError):
+        asyncio.run(worker.handle(batch))
+    producer.fail = False
+
+    asyncio.run(worker.handle(batch))
+
+    assert len(store.rows["activity_decisions"]) == 1  # stored once
+    alerts = [orjson.loads(value or b"{}") for topic, value in producer.sent if topic == "t.violations.v1"]
+    assert [(a["status"], a["count"]) for a in alerts] == [("new", 1)]  # not counted twice by the aggregator
+
+
+def test_a_partition_taken_over_resumes_from_the_state_below_its_offset(parts) -> None:  # type: ignore[no-untyped-def]
+    worker, store, _ = parts
+    asyncio.run(worker.handle(_batch(0, SUSPEND)))
+    asyncio.run(worker.handle(_batch(1, USE, LIFT)))  # stored, but say its commit was lost
+    assert _codes(store) == [["use_after_suspension"]]
+
+    worker.forget({TopicPartition(TOPIC, 0)})  # a rebalance: whoever owns it resumes at the committed offset 1
+    asyncio.run(worker.handle(_batch(1, USE, LIFT)))
+
+    # The state as of offset 1 holds the suspension, not the lift stored at offset 2: the use is decided as
+    # the first time. Loaded up to the end instead, the lift would have allowed it.
+    assert _codes(store) == [["use_after_suspension"], ["use_after_suspension"]]
+    asyncio.run(worker.handle(_batch(3, USE_AFTER_LIFT)))
+    assert _codes(store)[-1] == []
