@@ -103,9 +103,11 @@ class BatchConsumer:
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
         )
-        await self._consumer.start()
+        # Subscribed before the start, so that the first join already has the topics (a subscription made
+        # after it changes the metadata and costs the group a second rebalance: ~5 s on the local broker).
         listener = _Rebalances(self._forget) if self._forget is not None else None
         self._consumer.subscribe(topics=list(config.topics), listener=listener)
+        await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name=f"{self.name}-consumer")
 
     def assignment(self) -> set[TopicPartition]:

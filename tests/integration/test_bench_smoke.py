@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.benchmarks.bench_monitor import bench_monitor
-from tests.benchmarks.bench_pipeline import bench_end_to_end, bench_minimize, bench_stages
+from tests.benchmarks.bench_pipeline import bench_end_to_end, bench_minimize, bench_processes, bench_stages
 
 
 def test_the_benchmarks_run_and_report_every_figure(tmp_path: Path) -> None:
@@ -19,10 +19,14 @@ def test_the_benchmarks_run_and_report_every_figure(tmp_path: Path) -> None:
     assert figures["latency_events"] > 0
     assert figures["latency_missing"] == 0
 
+    processes = bench_processes(400, tmp_path)
+    assert processes["full_path_processes_events_s"] > 0
+    assert processes["collect_peak_rss_mb"] > 0
+
 
 def test_the_monitor_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
     figures = bench_monitor(300, tmp_path, latency_rate=100, latency_s=3)
 
-    assert figures["monitor_decisions_s"] > 0
+    assert figures["monitor_decisions_s"] > 0  # nan (a backlog stored in one poll) fails too
     assert figures["monitor_latency_events"] > 0
     assert figures["monitor_latency_missing"] == 0
