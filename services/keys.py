@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from services.errors import LineageError
 from services.pseudonymize import PartitionKey, PseudonymKey, PseudonymKeyring
 from services.settings import Settings
@@ -36,16 +38,23 @@ def _generate_local_key(path: Path) -> bytes:
     return secret
 
 
+def _secret(inline: SecretStr | None, file: Path | None, local: Path, create: bool) -> bytes:
+    """A key as configured: inline, from its file, or the local file of the embedded default (made on first use)."""
+    if inline is not None:
+        return inline.get_secret_value().encode("utf-8")
+    if file is not None:
+        return _read_key_file(file)
+    if local.exists() or not create:
+        return _read_key_file(local)
+    try:
+        return _generate_local_key(local)
+    except FileExistsError:  # another process generated it a moment ago
+        return _read_key_file(local)
+
+
 def load_pseudonym_key(settings: Settings, *, create: bool = True) -> PseudonymKey:
     """The configured key; for the embedded default, the local key file, generated on first use."""
-    if settings.pseudonym_key is not None:
-        secret = settings.pseudonym_key.get_secret_value().encode("utf-8")
-    elif settings.pseudonym_key_file is not None:
-        secret = _read_key_file(settings.pseudonym_key_file)
-    elif settings.local_key_file.exists() or not create:
-        secret = _read_key_file(settings.local_key_file)
-    else:
-        secret = _generate_local_key(settings.local_key_file)
+    secret = _secret(settings.pseudonym_key, settings.pseudonym_key_file, settings.local_key_file, create)
     try:
         return PseudonymKey(secret)
     except ValueError as exc:
@@ -68,17 +77,8 @@ def load_keyring(settings: Settings) -> PseudonymKeyring:
 
 def load_partition_key(settings: Settings, *, create: bool = True) -> PartitionKey:
     """The configured partition key; for the embedded default, the local key file, generated on first use."""
-    if settings.partition_key is not None:
-        secret = settings.partition_key.get_secret_value().encode("utf-8")
-    elif settings.partition_key_file is not None:
-        secret = _read_key_file(settings.partition_key_file)
-    elif settings.local_partition_key_file.exists() or not create:
-        secret = _read_key_file(settings.local_partition_key_file)
-    else:
-        try:
-            secret = _generate_local_key(settings.local_partition_key_file)
-        except FileExistsError:  # another process generated it a moment ago
-            secret = _read_key_file(settings.local_partition_key_file)
+    local = settings.local_partition_key_file
+    secret = _secret(settings.partition_key, settings.partition_key_file, local, create)
     try:
         return PartitionKey(secret)
     except ValueError as exc:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -22,7 +21,7 @@ from services.demo.simulator import demo_stream
 from services.demo.world import DemoEvent
 from services.emitter.client import Emitter
 from services.roles import Role
-from tests.benchmarks.bench_pipeline import _drain_rate, bench_settings
+from tests.benchmarks.bench_pipeline import _drain_rate, bench_settings, watch
 from tests.integration.harness import PipelineHarness
 
 DECIDED = ("use", "disclosure")
@@ -70,7 +69,6 @@ def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str,
     topics = harness.pipeline.topics
     stream = _activity(4, int(rate * seconds))
     sent: dict[str, float] = {}
-    seen: dict[str, float] = {}
     wanted = {orjson.loads(e.value)["event_id"] for e in stream if e.kind in DECIDED}
 
     def produce() -> None:
@@ -84,22 +82,8 @@ def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str,
                     time.sleep(ahead)
 
     producer = threading.Thread(target=produce, name="monitor-latency-producer")
-    since = datetime.now(UTC) - timedelta(seconds=1)
     producer.start()
-    deadline = time.perf_counter() + seconds + 30
-    while len(seen) < len(wanted) and time.perf_counter() < deadline:
-        time.sleep(0.02)
-        rows = harness.query(
-            "SELECT toString(event_id), max(decided_at) FROM activity_decisions "
-            "WHERE decided_at >= {since:DateTime64(3)} GROUP BY event_id",
-            {"since": since},
-        ).rows
-        now = time.perf_counter()
-        for event_id, _ in rows:
-            if event_id in wanted:  # decisions of the backlog may still be in the window
-                seen.setdefault(event_id, now)
-        if rows:
-            since = max(row[1] for row in rows) - timedelta(seconds=2)
+    seen = watch(harness, "activity_decisions", "decided_at", wanted, time.perf_counter() + seconds + 30, 0.02)
     producer.join()
     latencies = sorted(seen[e] - sent[e] for e in seen if e in sent and e in wanted)
     if not latencies:

@@ -241,6 +241,28 @@ async def _faust_pass_through(settings: Settings, events: int) -> float:
     return time.perf_counter() - first[0] if first else float("nan")
 
 
+def watch(
+    harness: PipelineHarness, table: str, moment: str, wanted: set[str], deadline: float, poll_s: float
+) -> dict[str, float]:
+    """When each of ``wanted`` (event ids) first appeared in ``table``, by a sliding window on ``moment``."""
+    seen: dict[str, float] = {}
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    while len(seen) < len(wanted) and time.perf_counter() < deadline:
+        time.sleep(poll_s)
+        rows = harness.query(
+            f"SELECT toString(event_id), max({moment}) FROM {table} "
+            f"WHERE {moment} >= {{since:DateTime64(3)}} GROUP BY event_id",
+            {"since": since},
+        ).rows
+        now = time.perf_counter()
+        for event_id, _ in rows:
+            if event_id in wanted:  # rows of a backlog may still be in the window
+                seen.setdefault(event_id, now)
+        if rows:
+            since = max(row[1] for row in rows) - timedelta(seconds=2)
+    return seen
+
+
 def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str, float]:
     """Produce at ``rate`` for ``seconds`` and time each event from its send to its row being queryable."""
     topics = harness.pipeline.topics
@@ -251,7 +273,6 @@ def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str,
         for e in itertools.islice(collection, count)
     ]
     sent: dict[str, float] = {}
-    seen: dict[str, float] = {}
     sent_ids = {event_id for *_, event_id in events}
 
     def produce() -> None:
@@ -266,24 +287,10 @@ def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str,
                         time.sleep(ahead)
 
     producer = threading.Thread(target=produce, name="latency-producer")
-    since = datetime.now(UTC) - timedelta(seconds=1)
     producer.start()
-    deadline = time.perf_counter() + seconds + 30
-    while len(seen) < count and time.perf_counter() < deadline:
-        time.sleep(0.05)
-        # stored_at is set by the insert itself: unlike ingested_at, it grows with the order rows became
-        # queryable, whichever topic's batch the store wrote first (ingested_at could skip a lagging topic).
-        rows = harness.query(
-            "SELECT toString(event_id), max(stored_at) FROM collection_lineage "
-            "WHERE stored_at >= {since:DateTime64(3)} GROUP BY event_id",
-            {"since": since},
-        ).rows
-        now = time.perf_counter()
-        for event_id, _ in rows:
-            if event_id in sent_ids:  # rows of the backlog may still be in the window
-                seen.setdefault(event_id, now)
-        if rows:
-            since = max(row[1] for row in rows) - timedelta(seconds=2)
+    # stored_at is set by the insert itself: unlike ingested_at, it grows with the order rows became
+    # queryable, whichever topic's batch the store wrote first (ingested_at could skip a lagging topic).
+    seen = watch(harness, "collection_lineage", "stored_at", sent_ids, time.perf_counter() + seconds + 30, 0.05)
     producer.join()
     latencies = sorted(seen[e] - sent[e] for e in seen if e in sent)
     if not latencies:

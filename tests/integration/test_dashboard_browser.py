@@ -89,7 +89,7 @@ def test_the_dashboard_draws_the_numbers_the_store_holds(
     topics = pipeline.pipeline.topics
     with Emitter(settings.bootstrap, source_service="demo", topics=topics) as emitter:
         for event in itertools.islice(demo_stream(seed=11, employees=40), DEMO_EVENTS):
-            emitter.emit_raw(event.topic(topics), event.value, event.key)
+            emitter.emit_for_subject(event.topic(topics), event.value, *event.subject)
     _wait_until_settled(pipeline)
 
     running = pipeline.pipeline
