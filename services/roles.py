@@ -196,6 +196,19 @@ class Pipeline:
             rebalance_timeout_s=settings.consumer_rebalance_timeout_s,
         )
 
+    async def failure(self) -> str:
+        """Wait until a role's consumer stops consuming on its own; say which and why."""
+        if not self.consumers:
+            await asyncio.Event().wait()  # the API alone: nothing to fail
+        waits = {asyncio.create_task(consumer.died.wait()): name for name, consumer in self.consumers.items()}
+        try:
+            done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in waits:
+                task.cancel()
+        name = waits[next(iter(done))]
+        return f"the {name} consumer stopped consuming ({self.consumers[name].death})"
+
     def assignment(self) -> set[TopicPartition]:
         """The partitions every role of this process owns right now."""
         return {tp for consumer in self.consumers.values() for tp in consumer.assignment()}

@@ -34,6 +34,10 @@ class StackConfigError(LineageError, ValueError):
     """The settings describe a stack that must not start."""
 
 
+class RoleFailed(LineageError, RuntimeError):
+    """A role's consumer stopped consuming on its own: the process stops and exits non-zero."""
+
+
 async def run_stack(
     settings: Settings,
     stop: asyncio.Event,
@@ -80,8 +84,13 @@ async def run_stack(
             demo_thread.start()
         log.info("running %s: Ctrl-C stops it", ", ".join(sorted([*roles, *(["api"] if api else [])])))
         progress = asyncio.create_task(_report_progress(pipeline, settings.progress_interval_s))
-        await stop.wait()
-        progress.cancel()
+        stopped, failed = asyncio.create_task(stop.wait()), asyncio.create_task(pipeline.failure())
+        await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (progress, stopped, failed):
+            task.cancel()
+        if failed.done() and not failed.cancelled():
+            # A role that no longer consumes must not idle behind a green API: stop, and exit non-zero.
+            raise RoleFailed(failed.result())
     finally:
         log.info("stopping")
         demo_stop.set()

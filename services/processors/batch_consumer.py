@@ -15,8 +15,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
@@ -84,6 +85,8 @@ class BatchConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
+        self.died = asyncio.Event()  # the consuming task ended while nobody asked it to stop
+        self.death: str | None = None  # why, as the exception's class name (its text may hold anything)
         self.failing = False  # the handler failed on the last attempt and the partitions are paused
         self.last_commit: float | None = None  # monotonic time of the last successful commit
 
@@ -108,7 +111,19 @@ class BatchConsumer:
         listener = _Rebalances(self._forget) if self._forget is not None else None
         self._consumer.subscribe(topics=list(config.topics), listener=listener)
         await self._consumer.start()
-        self._task = asyncio.create_task(self._run(), name=f"{self.name}-consumer")
+        self._launch(self._run())
+
+    def _launch(self, run: Coroutine[Any, Any, None]) -> None:
+        self._task = asyncio.create_task(run, name=f"{self.name}-consumer")
+        self._task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        if self._stopping.is_set():
+            return
+        error = None if task.cancelled() else task.exception()
+        self.death = type(error).__name__ if error is not None else "ended without an error"
+        log.error("%s: the consumer stopped consuming (%s)", self.name, self.death)
+        self.died.set()
 
     def assignment(self) -> set[TopicPartition]:
         return set(self._consumer.assignment()) if self._consumer is not None else set()

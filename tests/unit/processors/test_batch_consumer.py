@@ -20,3 +20,32 @@ def test_a_consumed_message_with_a_null_header_value_reaches_the_stages() -> Non
     assert record.headers[1][0] == "empty"
     assert isinstance(record.headers[1][1], bytes)
     assert record.timestamp_ms == 1_700_000_000_000
+
+
+def test_a_consumer_whose_loop_dies_says_so_and_why_and_a_stop_is_no_death() -> None:
+    import asyncio
+
+    from services.processors.batch_consumer import BatchConsumer, ConsumerConfig
+
+    config = ConsumerConfig("127.0.0.1:9", "g", ["t"], 10, 0.1, 6.0, 5.0)
+
+    async def handle(batch: object) -> None:
+        return None
+
+    async def broken_loop() -> None:
+        raise ConnectionResetError("the broker went away with emp-00042's message in flight")
+
+    async def scenario() -> tuple[bool, str | None, bool]:
+        dying = BatchConsumer("collect", config, handle)
+        dying._launch(broken_loop())
+        await asyncio.wait_for(dying.died.wait(), 5)
+        stopping = BatchConsumer("store", config, handle)
+        stopping._launch(asyncio.sleep(60))
+        await stopping.stop(grace_s=0.1)
+        return dying.died.is_set(), dying.death, stopping.died.is_set()
+
+    died, death, stopped_died = asyncio.run(scenario())
+
+    assert died
+    assert death == "ConnectionResetError"  # the class, never the text (it may hold anything)
+    assert not stopped_died
