@@ -106,7 +106,6 @@ class Pipeline:
             max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
         )
         self.store: AsyncLineageStore | None = None
-        self.monitors: list[MonitorWorker] = []
         self.consumers: dict[str, BatchConsumer] = {}  # by name: collect, store, monitor, monitor-2, ...
         self._producer: AIOKafkaProducer | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -175,7 +174,6 @@ class Pipeline:
                     self.observer,
                 )
                 name = "monitor" if number == 1 else f"monitor-{number}"
-                self.monitors.append(worker)
                 self.consumers[name] = BatchConsumer(name, config, worker.handle, worker.forget)
                 self._tasks.append(asyncio.create_task(worker.close_alert_windows(interval), name=f"{name}-alerts"))
         # Each joins its own group: a join on Tansu takes ~5 s, so together.
@@ -281,7 +279,6 @@ class Pipeline:
         if self._producer is not None:
             await self._bounded(self._producer.stop(), timeout_s, "producer")
             self._producer = None
-        self.monitors = []
         if self.observer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.observer.complete)
             self.observer = None

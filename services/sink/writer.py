@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from functools import partial
 
 from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
@@ -98,15 +97,11 @@ class LineageWriter:
         """Insert rows into several tables (table -> (columns, rows)); raise :class:`OutputFailed` if any fails.
 
         The caller's consumer retries the same batch, whose same ``token`` leaves no second physical copy of a
-        table already inserted.
+        table already inserted. No origins: a row the store refuses is an error here, not a dead letter.
         """
+        now = datetime.now(UTC)
         for table, (columns, rows) in tables.items():
-            if not rows:
-                continue
-            try:
-                await self._attempt(partial(self._store.insert_rows, table, columns, rows, token), {table: len(rows)})
-            except Exception as exc:
-                raise OutputFailed(f"insert into {table} failed: {describe_store_error(exc)}") from exc
+            await self._isolating(table, columns, rows, [], token, now)
 
     def _failed(self) -> None:
         self._metrics.sink_failures.inc()
