@@ -335,7 +335,8 @@ def payload_model(kind: CollectionKind, version: int) -> type[BaseModel] | None:
 
 def record_of(payload: BaseModel) -> BaseModel:
     """The payload's record model: the record-type model inside a per-record-type payload, else the payload."""
-    return payload.root if isinstance(payload, RootModel) else payload
+    # The class flag, not isinstance: a model class's isinstance goes through ABCMeta, per record.
+    return payload.root if type(payload).__pydantic_root_model__ else payload  # type: ignore[attr-defined]
 
 
 @cache

@@ -29,6 +29,14 @@ class PurposeGrant:
     article: str
 
 
+@dataclass(frozen=True, slots=True)
+class RecordTags:
+    """What tagging attaches to a record: the purposes that may use it and the legal basis of each, in order."""
+
+    purposes: tuple[str, ...]
+    legal_bases: tuple[str, ...]
+
+
 class PolicyEngine:
     """Pure, deterministic answers to what the policy allows."""
 
@@ -67,6 +75,7 @@ class PolicyEngine:
             for kind, fields in self._field_items.items()
         }
         self._grants = lru_cache(maxsize=1024)(self._compute_grants)
+        self._tags = lru_cache(maxsize=4096)(self._compute_tags)
 
     @property
     def policy_id(self) -> str:
@@ -117,6 +126,24 @@ class PolicyEngine:
     def purposes_for(self, data: Iterable[str], subject_type: str) -> tuple[PurposeGrant, ...]:
         """Record-level purposes (not aggregate-only) that may use *all* of ``data`` (categories or items)."""
         return self._grants(frozenset(data), subject_type)
+
+    def tags_for(self, items: tuple[str, ...], subject_type: str, version: PolicyVersion) -> RecordTags:
+        """The tags of a record keeping ``items`` about a ``subject_type`` collected under ``version``.
+
+        The record-level purposes that may use all of the items and were in force at that version (a purpose a
+        later version introduced did not exist when the data was collected, Art. 3.3). Few distinct
+        (items, subject type, version) exist, so each answer is computed once and cached.
+        """
+        return self._tags(items, subject_type, version.version)
+
+    def _compute_tags(self, items: tuple[str, ...], subject_type: str, version_name: str) -> RecordTags:
+        version = self.policy.versions[self._version_index[version_name]]
+        grants = [
+            grant
+            for grant in self.purposes_for(items, subject_type)
+            if self.purpose_in_force(self.policy.purposes[grant.purpose], version)
+        ]
+        return RecordTags(tuple(g.purpose for g in grants), tuple(g.legal_basis for g in grants))
 
     def _compute_grants(self, categories: frozenset[str], subject_type: str) -> tuple[PurposeGrant, ...]:
         if not categories:  # nothing was kept, so there is nothing to use

@@ -1,4 +1,7 @@
-"""Tag: pseudonymize the subject and attach purposes, legal bases and the policy version in force."""
+"""Tag: pseudonymize the subject and attach purposes, legal bases and the policy version in force.
+
+The purposes depend only on (items kept, subject type, policy version): the engine answers each combination once.
+"""
 
 from __future__ import annotations
 
@@ -42,7 +45,8 @@ def tag_one(
         message = f"occurred_at is before the first version of policy '{engine.policy_id}'"
         return _refused(record, DeadLetterReason.NO_POLICY_IN_FORCE, message)
     # Purposes are granted on the items actually kept: a purpose allowed some items of a category gets them.
-    grants = engine.purposes_for(record.data_items, envelope.subject.type.value)
+    subject_type = envelope.subject.type.value
+    tags = engine.tags_for(record.data_items, subject_type, version)
     return TaggedRecord(
         source=record.source,
         event_id=str(envelope.event_id),
@@ -52,14 +56,14 @@ def tag_one(
         ingested_at=ingested_at,
         tenant_id=envelope.tenant_id,
         source_service=envelope.source_service,
-        subject_type=envelope.subject.type.value,
+        subject_type=subject_type,
         subject_pseudonym=pseudonymize(key, envelope.tenant_id, envelope.subject.id),
         pseudonym_key_id=key.key_id,
         payload=record.payload,
         data_categories=record.data_categories,
         data_items=record.data_items,
-        purposes=tuple(g.purpose for g in grants),
-        legal_bases=tuple(g.legal_basis for g in grants),
+        purposes=tags.purposes,
+        legal_bases=tags.legal_bases,
         policy_id=engine.policy_id,
         policy_version=version.version,
         removed=record.removed,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.policy.engine import PurposeGrant
+from services.policy.engine import PolicyEngine, PurposeGrant
 
 
 def at(day: str, time: str = "12:00:00") -> datetime:
@@ -118,3 +118,28 @@ def test_allow_lists_map_payload_fields_to_data_categories(engine):
 
 def test_policy_id_is_the_files_id(engine):
     assert engine.policy_id == "rakuro"
+
+
+def test_a_purpose_a_later_version_introduced_is_not_tagged_on_data_collected_before_it(policy):
+    # Art. 3.3: a purpose published by a later version did not exist when earlier data was collected.
+    purposes = dict(policy.purposes)
+    purposes["user_notification"] = purposes["user_notification"].model_copy(update={"introduced_in": "2020-07-01"})
+    engine = PolicyEngine(policy.model_copy(update={"purposes": purposes}))
+    items = ("user_information.email_address",)
+
+    before = engine.tags_for(items, "person_in_charge", engine.version_at(at("2020-06-30")))
+    after = engine.tags_for(items, "person_in_charge", engine.version_at(at("2020-07-01")))
+
+    assert before.purposes == ("service_provision", "related_service_notification")
+    assert after.purposes == ("service_provision", "user_notification", "related_service_notification")
+    assert after.legal_bases == ("published_purpose_of_use",) * 3
+
+
+def test_record_tags_are_one_cached_answer_per_items_subject_type_and_version(engine):
+    version = engine.version_at(at("2023-05-01"))
+    first = engine.tags_for(("allied_data.login_history",), "analyzed_account_holder", version)
+
+    assert engine.tags_for(("allied_data.login_history",), "analyzed_account_holder", version) is first
+    assert first.purposes == tuple(
+        g.purpose for g in engine.purposes_for(["allied_data.login_history"], "analyzed_account_holder")
+    )
