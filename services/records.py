@@ -70,7 +70,9 @@ class DeadLetter:
     redacted: Mapping[str, Any] | None = None
     """For an event that parsed: its content-free inventory, which the dead-letter topic gets in the clear."""
     subject_pseudonym: str | None = None
-    """The subject's pseudonym when the event named one: the dead letter's key (never the input's own key)."""
+    """The subject's pseudonym when the event named one."""
+    subject_key: bytes | None = None
+    """The subject's Kafka key when the event named one: the dead letter's key (never the input's own key)."""
 
     @property
     def unparseable(self) -> bool:
@@ -151,6 +153,8 @@ class TaggedRecord:
     subject_type: str
     subject_pseudonym: str
     pseudonym_key_id: str
+    subject_key: bytes
+    """The subject's Kafka key (:class:`services.pseudonymize.PartitionKey`): the same as on the activity topic."""
     payload: dict[str, Any]
     data_categories: tuple[str, ...]
     data_items: tuple[str, ...]

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
 from services.broker.admin import TopicSpec, create_topics
-from services.keys import load_keyring
+from services.keys import load_keyring, load_partition_key
 from services.metrics import PipelineMetrics
 from services.openlineage.client import build_client
 from services.openlineage.layout import pipeline_layout
@@ -100,6 +100,7 @@ class Pipeline:
         self.context = CollectionContext(
             engine=engine,
             key=self.keyring.current,
+            partition_key=load_partition_key(settings),
             kind_of_topic=self.topics.kind_of_collection_topic,
             max_event_bytes=settings.max_event_bytes,
             quarantine=load_quarantine_key(settings),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from services.policy.engine import PolicyEngine
-from services.pseudonymize import PseudonymKey
+from services.pseudonymize import PartitionKey, PseudonymKey
 from services.quarantine import QuarantineKey
 from services.records import SourceRecord, StageResult, TaggedRecord
 from services.stages.ingest import KindOfTopic, ingest
@@ -22,6 +22,8 @@ class CollectionContext:
 
     engine: PolicyEngine
     key: PseudonymKey
+    partition_key: PartitionKey
+    """Keys each subject's messages as the emitters key its activity: one subject, one key on every topic."""
     kind_of_topic: KindOfTopic
     max_event_bytes: int
     quarantine: QuarantineKey
@@ -36,6 +38,6 @@ def process_collection_batch(
     """Run a batch through every collection stage; each input ends as one tagged record or one dead letter."""
     ingested = ingest(batch, context.kind_of_topic, context.max_event_bytes)
     minimized = minimize(ingested.ok, context.engine)
-    tagged = tag(minimized.ok, context.engine, context.key, ingested_at, context.max_clock_skew)
-    dead = redact([*ingested.dead, *minimized.dead, *tagged.dead], context.engine, context.key)
+    tagged = tag(minimized.ok, context.engine, context.key, context.partition_key, ingested_at, context.max_clock_skew)
+    dead = redact([*ingested.dead, *minimized.dead, *tagged.dead], context.engine, context.key, context.partition_key)
     return StageResult(ok=tagged.ok, dead=dead)

@@ -69,7 +69,8 @@ def tagged_document(record: TaggedRecord) -> dict[str, Any]:
 
 
 def encode_tagged(record: TaggedRecord, topic: str) -> OutgoingMessage:
-    """Key by pseudonym: per-subject order survives, and the raw id is never a key."""
+    """Key by the subject's partition key, as the emitters key its activity: per-subject order survives, one
+    subject has one key on every topic, and the raw id is never a key."""
     headers: Headers = [
         ("lineage.purposes", ",".join(record.purposes).encode()),
         ("lineage.policy_version", record.policy_version.encode()),
@@ -77,7 +78,7 @@ def encode_tagged(record: TaggedRecord, topic: str) -> OutgoingMessage:
     ]
     return OutgoingMessage(
         topic=topic,
-        key=record.subject_pseudonym.encode(),
+        key=record.subject_key,
         value=orjson.dumps(tagged_document(record)),
         headers=headers,
     )
@@ -103,7 +104,7 @@ def dead_letter_value(letter: DeadLetter, quarantine: QuarantineKey) -> bytes:
 def encode_dead_letter(letter: DeadLetter, topic: str, quarantine: QuarantineKey) -> OutgoingMessage:
     """The dead letter's value with Kafka-Connect-style reason headers (stage, class, message, origin).
 
-    Keyed by the subject's pseudonym where the event named a subject, else unkeyed: the input's own key may
+    Keyed by the subject's partition key where the event named a subject, else unkeyed: the input's own key may
     be the raw subject id, so it is never copied (it travels sealed).
     """
     source = letter.source
@@ -120,5 +121,5 @@ def encode_dead_letter(letter: DeadLetter, topic: str, quarantine: QuarantineKey
     if letter.kind:
         headers.append((DEAD_LETTER_HEADER_PREFIX + "kind", letter.kind.encode()))
     headers.append((DEAD_LETTER_HEADER_PREFIX + "original_bytes", str(len(source.value or b"")).encode()))
-    key = letter.subject_pseudonym.encode() if letter.subject_pseudonym else None
+    key = letter.subject_key
     return OutgoingMessage(topic=topic, key=key, value=dead_letter_value(letter, quarantine), headers=headers)

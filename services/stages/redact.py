@@ -3,7 +3,7 @@
 For an event that is a JSON object, the dead-letter topic gets in the clear the envelope's metadata, the
 subject's pseudonym and an inventory of the payload's fields (path, size, disposition) — no payload values,
 no raw subject id. The event itself travels only sealed (:mod:`services.quarantine`); the dead letter is keyed
-by the pseudonym, never by the input's own key.
+by the subject's partition key (as its activity is), never by the input's own key.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import orjson
 
 from schemas.events import CollectionKind, SubjectType
 from services.policy.engine import PolicyEngine
-from services.pseudonymize import PseudonymKey, pseudonymize
+from services.pseudonymize import PartitionKey, PseudonymKey, pseudonymize
 from services.records import DeadLetter, DeadLetterReason
 from services.stages.allowlist import inventory
 from services.stages.messages import DEAD_LETTER_SPEC
@@ -64,8 +64,18 @@ def redacted_document(document: Mapping[str, Any], engine: PolicyEngine, key: Ps
     return result
 
 
-def redact(letters: Sequence[DeadLetter], engine: PolicyEngine, key: PseudonymKey) -> list[DeadLetter]:
-    """Attach the content-free inventory and the subject's pseudonym to every dead letter that parsed."""
+def _subject_key(document: Mapping[str, Any], partition_key: PartitionKey) -> bytes | None:
+    subject, tenant = document.get("subject"), document.get("tenant_id")
+    subject_id = subject.get("id") if isinstance(subject, Mapping) else None
+    if isinstance(tenant, str) and isinstance(subject_id, str):
+        return partition_key.of(tenant, subject_id)
+    return None
+
+
+def redact(
+    letters: Sequence[DeadLetter], engine: PolicyEngine, key: PseudonymKey, partition_key: PartitionKey
+) -> list[DeadLetter]:
+    """Attach the content-free inventory, the subject's pseudonym and its Kafka key to every letter that parsed."""
     redacted: list[DeadLetter] = []
     for letter in letters:
         # Oversized input is never parsed; unparseable input has nothing that could be shown safely.
@@ -83,5 +93,6 @@ def redact(letters: Sequence[DeadLetter], engine: PolicyEngine, key: PseudonymKe
         value = redacted_document(document, engine, key)
         subject = value.get("subject")
         pseudonym = subject.get("pseudonym") if isinstance(subject, dict) else None
-        redacted.append(replace(letter, redacted=value, subject_pseudonym=pseudonym))
+        subject_key = _subject_key(document, partition_key) if pseudonym is not None else None
+        redacted.append(replace(letter, redacted=value, subject_pseudonym=pseudonym, subject_key=subject_key))
     return redacted

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from services.policy.engine import PolicyEngine
-from services.pseudonymize import PseudonymKey, pseudonymize
+from services.pseudonymize import PartitionKey, PseudonymKey, pseudonymize
 from services.records import (
     DeadLetter,
     DeadLetterReason,
@@ -32,6 +32,7 @@ def tag_one(
     record: Minimized,
     engine: PolicyEngine,
     key: PseudonymKey,
+    partition_key: PartitionKey,
     ingested_at: datetime,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
 ) -> TaggedRecord | DeadLetter:
@@ -59,6 +60,7 @@ def tag_one(
         subject_type=subject_type,
         subject_pseudonym=pseudonymize(key, envelope.tenant_id, envelope.subject.id),
         pseudonym_key_id=key.key_id,
+        subject_key=partition_key.of(envelope.tenant_id, envelope.subject.id),
         payload=record.payload,
         data_categories=record.data_categories,
         data_items=record.data_items,
@@ -74,8 +76,9 @@ def tag(
     batch: Sequence[Minimized],
     engine: PolicyEngine,
     key: PseudonymKey,
+    partition_key: PartitionKey,
     ingested_at: datetime,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
 ) -> StageResult[TaggedRecord]:
     """Tag a batch; ``ingested_at`` is passed in so the stage stays pure."""
-    return split(tag_one(record, engine, key, ingested_at, max_skew) for record in batch)
+    return split(tag_one(record, engine, key, partition_key, ingested_at, max_skew) for record in batch)

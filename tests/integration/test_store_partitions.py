@@ -29,6 +29,7 @@ def _record(month: int) -> TaggedRecord:
         subject_type="analyzed_account_holder",
         subject_pseudonym="ab" * 32,
         pseudonym_key_id="k1-000000000000",
+        subject_key=b"cd" * 16,
         payload={"terminal_id": f"pc-{month}", "terminal_type": "pc"},
         data_categories=("terminal_information",),
         data_items=("terminal_information.terminal_id", "terminal_information.terminal_type"),

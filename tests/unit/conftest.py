@@ -18,7 +18,7 @@ from schemas.events import SPEC, CollectionKind, SubjectType
 from schemas.policy import Policy
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
-from services.pseudonymize import PseudonymKey
+from services.pseudonymize import PartitionKey, PseudonymKey
 from services.quarantine import QuarantineKey
 from services.records import SourceRecord
 from services.stages.collection import CollectionContext
@@ -115,10 +115,18 @@ def quarantine() -> QuarantineKey:
 
 
 @pytest.fixture(scope="session")
-def context(engine: PolicyEngine, key: PseudonymKey, topics: Topics, quarantine: QuarantineKey) -> CollectionContext:
+def partition_key() -> PartitionKey:
+    return PartitionKey(b"unit-test-partition-key-0123456789")
+
+
+@pytest.fixture(scope="session")
+def context(
+    engine: PolicyEngine, key: PseudonymKey, partition_key: PartitionKey, topics: Topics, quarantine: QuarantineKey
+) -> CollectionContext:
     return CollectionContext(
         engine=engine,
         key=key,
+        partition_key=partition_key,
         kind_of_topic=topics.kind_of_collection_topic,
         max_event_bytes=MAX_EVENT_BYTES,
         quarantine=quarantine,

@@ -74,14 +74,16 @@ def test_raw_subject_id_and_removed_content_appear_nowhere_in_encoded_tagged_mes
         assert "email_subject" not in orjson.loads(message.value)["payload"]
 
 
-def test_encoded_tagged_message_is_keyed_by_pseudonym_and_carries_its_lineage(mixed_batch, context, topics):
+def test_encoded_tagged_message_is_keyed_as_its_subjects_activity_and_carries_its_lineage(mixed_batch, context, topics):
     record = process_collection_batch(mixed_batch, context, INGESTED_AT).ok[1]
 
     message = encode_tagged(record, topics.tagged(CollectionKind.TERMINAL))
     document = orjson.loads(message.value)
 
     assert message.topic == "tagged.terminal.v1"
-    assert message.key == record.subject_pseudonym.encode()
+    # The key the emitters give the subject's uses and consents: one subject, one key on every topic.
+    assert message.key == context.partition_key.of("kobe-logistics", "taro.yamada@example.jp")
+    assert b"taro" not in message.key
     assert dict(message.headers) == {
         "lineage.purposes": b"service_provision",
         "lineage.policy_version": b"2022-06-01",
@@ -150,7 +152,8 @@ def test_refused_event_that_parsed_is_minimized_before_it_is_dead_lettered(make_
     message = encode_dead_letter(letter, topics.dead_letter, context.quarantine)
     value = message.value
     assert value is not None
-    assert message.key == letter.subject_pseudonym.encode(), "keyed by the pseudonym, never by the input's key"
+    expected = context.partition_key.of("kobe-logistics", "taro.yamada@example.jp")
+    assert message.key == expected, "keyed as the subject's activity, never by the input's key"
     document = orjson.loads(value)
     assert document["spec"] == "purpose-lineage.dead-letter/v1"
     assert document["kind"] == "access_log"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schemas.events import CollectionKind, SubjectType
-from services.pseudonymize import pseudonymize
+from services.pseudonymize import PartitionKey, pseudonymize
 from services.records import DeadLetter, DeadLetterReason, Ingested, Minimized, Stage, TaggedRecord
 from services.stages.ingest import ingest_one
 from services.stages.minimize import minimize_one
@@ -17,6 +17,7 @@ from services.stages.tag import tag, tag_one
 from services.topics import Topics
 
 INGESTED_AT = datetime(2024, 1, 15, 3, 0, tzinfo=UTC)
+PARTITION_KEY = PartitionKey(b"tag-test-partition-key-0123")
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def minimized_of(make_record, engine):
 
 
 def tagged(record: Minimized, engine, key) -> TaggedRecord:
-    outcome = tag_one(record, engine, key, INGESTED_AT)
+    outcome = tag_one(record, engine, key, PARTITION_KEY, INGESTED_AT)
     assert isinstance(outcome, TaggedRecord), outcome
     return outcome
 
@@ -70,7 +71,7 @@ def test_policy_version_is_the_one_in_force_when_the_data_was_collected(
 def test_event_before_the_policy_was_established_is_dead_lettered(make_event, minimized_of, engine, key):
     event = make_event(CollectionKind.TERMINAL, occurred_at="2018-06-30T12:00:00+00:00")
 
-    outcome = tag_one(minimized_of(event), engine, key, INGESTED_AT)
+    outcome = tag_one(minimized_of(event), engine, key, PARTITION_KEY, INGESTED_AT)
 
     assert isinstance(outcome, DeadLetter)
     assert outcome.stage is Stage.TAG
@@ -126,7 +127,7 @@ def test_batch_keeps_order_and_ends_each_record_in_one_output(make_event, minimi
     times = ["2023-01-01T00:00:00+00:00", "2017-01-01T00:00:00+00:00", "2020-01-01T00:00:00+00:00"]
     batch = [minimized_of(make_event(occurred_at=t), offset=i) for i, t in enumerate(times)]
 
-    result = tag(batch, engine, key, INGESTED_AT)
+    result = tag(batch, engine, key, PARTITION_KEY, INGESTED_AT)
 
     assert [(r.source.offset, r.policy_version) for r in result.ok] == [(0, "2022-06-01"), (2, "2019-07-01")]
     assert [(d.source.offset, d.reason) for d in result.dead] == [(1, DeadLetterReason.NO_POLICY_IN_FORCE)]
