@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Coroutine
 from datetime import timedelta
 from enum import StrEnum
@@ -27,7 +28,7 @@ from services.openlineage.tally import PolicyTerms
 from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
-from services.processors.batch_consumer import BatchConsumer, ConsumerConfig
+from services.processors.batch_consumer import BatchConsumer, ConsumerConfig, ConsumerHealth
 from services.processors.hot_path import collect_handler, store_handler
 from services.processors.lag import LagProbe
 from services.processors.monitor import MonitorWorker
@@ -207,6 +208,15 @@ class Pipeline:
                 task.cancel()
         name = waits[next(iter(done))]
         return f"the {name} consumer stopped consuming ({self.consumers[name].death})"
+
+    def health(self) -> list[ConsumerHealth]:
+        """Each consumer's health now: whether it consumes and commits (what /healthz reports)."""
+        now = time.monotonic()
+        return [consumer.health(now, self.settings.unhealthy_after_s) for consumer in self.consumers.values()]
+
+    def health_report(self) -> dict[str, dict[str, Any]]:
+        """The roles' health as /healthz shows it: consumer name -> state."""
+        return {health.name: health.document() for health in self.health()}
 
     def assignment(self) -> set[TopicPartition]:
         """The partitions every role of this process owns right now."""

@@ -118,6 +118,11 @@ class Settings(BaseSettings):
         description="Longest wait for a monitor batch to fill: it bounds the decision latency of a quiet stream.",
     )
     lag_interval_s: float = Field(default=15.0, gt=0, description="How often the consumer lag gauge is measured.")
+    unhealthy_after_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="/healthz turns 503 once a role's output has failed this long (stalled: twice this long idle).",
+    )
     alert_window_s: float = Field(
         default=300.0,
         gt=0,

@@ -71,7 +71,14 @@ async def run_stack(
         if api:
             assert pipeline.store is not None
             token = settings.api_token.get_secret_value() if settings.api_token else None
-            app = create_api(pipeline.store, pipeline.metrics, token, pipeline.keyring, pipeline.context.engine)
+            app = create_api(
+                pipeline.store,
+                pipeline.metrics,
+                token,
+                pipeline.keyring,
+                pipeline.context.engine,
+                health=pipeline.health_report,
+            )
             server = _ApiServer(
                 uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="off")
             )

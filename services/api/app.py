@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -114,10 +115,13 @@ def create_api(
     token: str | None = None,
     keyring: PseudonymKeyring | None = None,
     engine: PolicyEngine | None = None,
+    health: Callable[[], dict[str, dict[str, Any]]] | None = None,
 ) -> FastAPI:
     """The API over one store (owned by the caller); every route but /healthz needs ``token`` when set.
 
     Without ``keyring`` the trace route answers 503, without ``engine`` (the policy) the report route does.
+    ``health`` reports the roles of this process (name -> its state, with a ``healthy`` flag): /healthz is 503
+    while any of them is not healthy.
     """
     api = FastAPI(title="purpose-lineage", version="0.1.0", description="Privacy lineage queries and metrics.")
     guarded = APIRouter(dependencies=_token_guard(token))
@@ -130,8 +134,12 @@ def create_api(
         return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
     @api.get("/healthz", tags=["ops"])
-    async def health() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        """200 while every role of this process consumes and commits; 503, with what is wrong, otherwise."""
+        roles = health() if health is not None else {}
+        healthy = all(role["healthy"] for role in roles.values())
+        body = {"status": "ok" if healthy else "unhealthy", "roles": roles}
+        return JSONResponse(status_code=200 if healthy else 503, content=body)
 
     @guarded.get("/metrics", tags=["ops"])
     async def prometheus_metrics() -> Response:

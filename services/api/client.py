@@ -65,8 +65,10 @@ class ApiLineageReader:
 
 
 def api_is_up(base_url: str) -> bool:
-    """True when a purpose-lineage API answers at ``base_url``."""
+    """True when a purpose-lineage API answers at ``base_url``, whether or not its roles are healthy (503)."""
     try:
-        return httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200
-    except httpx.HTTPError:
+        response = httpx.get(f"{base_url}/healthz", timeout=1.0)
+        body = response.json() if response.status_code in {200, 503} else None
+    except (httpx.HTTPError, ValueError):  # nothing listens, or something else does
         return False
+    return isinstance(body, dict) and "status" in body

@@ -46,6 +46,29 @@ class _Rebalances(ConsumerRebalanceListener):  # type: ignore[misc]
         self._forget(set(assigned))
 
 
+@dataclass(frozen=True, slots=True)
+class ConsumerHealth:
+    """Whether one consumer consumes and commits, as a probe and an operator see it (no input value in it)."""
+
+    name: str
+    state: str
+    """``ok``; ``failing`` (its output fails, partitions paused, the batch retried); ``stalled`` (no fetch and no
+    attempt at its batch for too long); ``dead`` (its loop ended on its own)."""
+    healthy: bool
+    reason: str | None
+    partitions: int
+    last_commit_age_s: float | None
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "healthy": self.healthy,
+            "reason": self.reason,
+            "partitions": self.partitions,
+            "last_commit_age_s": None if self.last_commit_age_s is None else round(self.last_commit_age_s, 1),
+        }
+
+
 @dataclass(frozen=True)
 class ConsumerConfig:
     """What one role's consumer needs; built from the settings by the pipeline."""
@@ -88,7 +111,10 @@ class BatchConsumer:
         self.died = asyncio.Event()  # the consuming task ended while nobody asked it to stop
         self.death: str | None = None  # why, as the exception's class name (its text may hold anything)
         self.failing = False  # the handler failed on the last attempt and the partitions are paused
+        self.failing_since: float | None = None  # monotonic time of the first failed attempt of this outage
+        self.failure: str | None = None  # what failed: our own message for a LineageError, else the class name
         self.last_commit: float | None = None  # monotonic time of the last successful commit
+        self.last_progress = time.monotonic()  # the last fetch that returned, or the last attempt at a batch
 
     async def start(self) -> None:
         config = self._config
@@ -114,6 +140,7 @@ class BatchConsumer:
         self._launch(self._run())
 
     def _launch(self, run: Coroutine[Any, Any, None]) -> None:
+        self.last_progress = time.monotonic()  # the group join before it is not idleness
         self._task = asyncio.create_task(run, name=f"{self.name}-consumer")
         self._task.add_done_callback(self._ended)
 
@@ -127,6 +154,28 @@ class BatchConsumer:
 
     def assignment(self) -> set[TopicPartition]:
         return set(self._consumer.assignment()) if self._consumer is not None else set()
+
+    def health(self, now: float, unhealthy_after_s: float) -> ConsumerHealth:
+        """This consumer's health at monotonic time ``now``.
+
+        A failing output turns it unhealthy once it has failed for ``unhealthy_after_s`` (a blip is not an
+        outage); a loop that neither fetched nor attempted its batch for twice that is stalled.
+        """
+        partitions = len(self.assignment())
+        commit_age = None if self.last_commit is None else now - self.last_commit
+
+        def health(state: str, healthy: bool, reason: str | None = None) -> ConsumerHealth:
+            return ConsumerHealth(self.name, state, healthy, reason, partitions, commit_age)
+
+        if self.died.is_set():
+            return health("dead", False, self.death)
+        if self.failing and self.failing_since is not None:
+            failed_for = now - self.failing_since
+            return health("failing", failed_for < unhealthy_after_s, f"{self.failure} (for {failed_for:.0f} s)")
+        idle_for = now - self.last_progress
+        if self._task is not None and idle_for >= 2 * unhealthy_after_s:
+            return health("stalled", False, f"no fetch and no batch attempted for {idle_for:.0f} s")
+        return health("ok", True)
 
     @property
     def running(self) -> bool:
@@ -166,18 +215,22 @@ class BatchConsumer:
             try:
                 await self._handle(batch)
             except Exception as exc:  # noqa: BLE001 - any failed output: pause, retry the same batch; never drop
-                if not self.failing:  # once per outage; only messages of ours are safe to log (no values)
-                    said = str(exc) if isinstance(exc, LineageError) else type(exc).__name__
-                    log.error("%s: output failed (%s); pausing consumption, retrying", self.name, said)
+                self.last_progress = time.monotonic()
+                # Only messages of ours are safe to show (no values); anything else by its class.
+                self.failure = str(exc) if isinstance(exc, LineageError) else type(exc).__name__
+                if not self.failing:  # once per outage
+                    log.error("%s: output failed (%s); pausing consumption, retrying", self.name, self.failure)
+                    self.failing_since = time.monotonic()
                 self.failing = True
                 if not await self._paused_for(consumer, backoff, set(fetched)):
                     self._rewind(consumer, fetched)
                     return False
                 backoff = min(backoff * 2, self._config.max_backoff_s)
                 continue
+            self.last_progress = time.monotonic()
             if self.failing:
                 log.info("%s: output is back; consuming again", self.name)
-                self.failing = False
+                self.failing, self.failing_since, self.failure = False, None, None
             return True
         return False
 
@@ -192,6 +245,7 @@ class BatchConsumer:
             if remaining_ms <= 0 and count:
                 break
             more = await consumer.getmany(timeout_ms=max(remaining_ms, 0), max_records=config.batch_size - count)
+            self.last_progress = time.monotonic()
             for tp, messages in more.items():
                 fetched.setdefault(tp, []).extend(messages)
                 count += len(messages)
