@@ -1,29 +1,32 @@
 """Violation alerts: identical violations grouped so that a misconfigured job raises one alert, not thousands.
 
 Every violation is still recorded one by one (violations table, metrics); only the alerts on the violations
-topic are grouped. Violations are identical when tenant, code, actor, purpose and recipient agree; the subject
-does not count, since one broken job hits many people. The first violation of a group is published at once
-(with every identical violation of the same batch); identical ones that follow are summed up and published as
-one ``repeated`` alert when the group's window closes. A window that closes with nothing new forgets the group,
-so the next violation is ``new`` again — Alertmanager's group_interval, in the stream.
+topic are grouped. Violations are identical when tenant, code, activity, actor, purpose and recipient agree;
+the subject does not count, since one broken job hits many people. The first violation of a group is published
+at once (with every identical violation of the same batch); identical ones that follow are summed up and
+published as one ``repeated`` alert when the group's window closes. A window that closes with nothing new
+forgets the group, so the next violation is ``new`` again — Alertmanager's group_interval, in the stream.
 
-The aggregator keeps its groups in memory: after a restart a group's next violation is announced as ``new``
-once more, which errs on the side of telling.
+Nothing of it lives only in memory. What a summary says is read from the violations table when its window
+closes (:class:`ViolationSummary`): exact after any restart, and the same on every worker, since violations of
+one group are decided wherever their subjects' partitions are. Which windows are open is read back from the
+alerts table, where every published alert is recorded: a restarted worker does not announce a group again,
+and workers adopt each other's windows. Two workers that see a group's first violation at the same moment may
+each announce it once, which errs on the side of telling.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 import orjson
 
-from schemas.activity import UseEvent
 from schemas.decisions import Violation
-from services.monitor.evaluate import Evaluated, activity_of
+from services.monitor.evaluate import Evaluated, activity_of, recipient_of
 
 ALERT_SPEC = "purpose-lineage.alert/v1"
 _ALERT_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-4c55-9a51-0c1f9e1d7a42")
@@ -51,6 +54,22 @@ class AlertKey:
         return "/".join(
             (self.tenant_id, self.code, self.activity, self.actor, self.purpose, self.recipient_kind, self.recipient_id)
         ).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class ViolationSummary:
+    """What one group's violations in one window amount to: counted from a batch, or read from the store."""
+
+    count: int
+    subjects: int
+    event_ids: tuple[str, ...]
+    """The first few event ids (the violations table has them all)."""
+    first_occurred_at: datetime
+    last_occurred_at: datetime
+    severity: str
+    article: str
+    message: str
+    policy_version: str | None
 
 
 @dataclass(slots=True)
@@ -136,10 +155,7 @@ class Alert:
 
 def alert_key(evaluated: Evaluated, violation: Violation) -> AlertKey:
     event = evaluated.event
-    if isinstance(event, UseEvent):
-        recipient_kind, recipient_id = "internal", ""
-    else:
-        recipient_kind, recipient_id = event.recipient.kind.value, event.recipient.id
+    recipient_kind, recipient_id = recipient_of(event)
     return AlertKey(
         tenant_id=event.tenant_id,
         code=violation.code,
@@ -159,57 +175,89 @@ class AlertAggregator:
             raise ValueError("the alert window must be positive")
         self.window = window
         self.sample_size = sample_size
-        self._open: dict[AlertKey, _Group] = {}
+        self._open: dict[AlertKey, datetime] = {}  # open group -> when its window started
 
     def __len__(self) -> int:
         """Groups with an open window."""
         return len(self._open)
 
+    def open_windows(self) -> dict[AlertKey, datetime]:
+        """Each open group and when its window started."""
+        return dict(self._open)
+
+    def adopt(self, windows: Mapping[AlertKey, datetime], now: datetime) -> None:
+        """Take over windows recorded by the alerts table (after a restart, or another worker's): a group's
+        window is the one its latest alert opened; one already closed by ``now`` is not adopted."""
+        for key, window_start in windows.items():
+            if now - window_start < self.window and window_start > self._open.get(key, window_start - self.window):
+                self._open[key] = window_start
+
     def add(self, evaluated: Sequence[Evaluated], now: datetime) -> list[Alert]:
-        """Alerts to publish after this batch: groups seen for the first time, and windows that closed."""
-        alerts = self.due(now)
+        """The ``new`` alerts of this batch: one per group without an open window, counting the whole batch."""
         fresh: dict[AlertKey, _Group] = {}
         for item in evaluated:
             for violation in item.decision.violations:
                 key = alert_key(item, violation)
-                group = self._open.get(key)
-                if group is None:
-                    group = fresh.setdefault(key, _Group(window_start=now))
-                group.add(item, violation, self.sample_size)
-        for key, group in fresh.items():
-            alerts.append(self._alert(AlertStatus.NEW, key, group, now))
-            self._open[key] = _Group(window_start=now)
-        return alerts
-
-    def due(self, now: datetime) -> list[Alert]:
-        """Summaries of the windows closed by ``now``; call it on a timer too, so quiet streams still report."""
+                if key not in self._open:
+                    fresh.setdefault(key, _Group(window_start=now)).add(item, violation, self.sample_size)
         alerts: list[Alert] = []
-        for key, group in list(self._open.items()):
-            if now - group.window_start < self.window:
-                continue
-            if group.count:
-                alerts.append(self._alert(AlertStatus.REPEATED, key, group, now))
-                self._open[key] = _Group(window_start=now)
-            else:
-                del self._open[key]
+        for key, group in fresh.items():
+            assert group.first is not None
+            assert group.first_occurred_at is not None
+            assert group.last_occurred_at is not None
+            summary = ViolationSummary(
+                count=group.count,
+                subjects=len(group.subjects),
+                event_ids=tuple(group.event_ids),
+                first_occurred_at=group.first_occurred_at,
+                last_occurred_at=group.last_occurred_at,
+                severity=group.first.severity.value,
+                article=group.first.article,
+                message=group.first.message,
+                policy_version=group.policy_version,
+            )
+            alerts.append(_alert(AlertStatus.NEW, key, summary, now, now))
+            self._open[key] = now
         return alerts
 
-    def _alert(self, status: AlertStatus, key: AlertKey, group: _Group, now: datetime) -> Alert:
-        assert group.first is not None
-        assert group.first_occurred_at is not None
-        assert group.last_occurred_at is not None
-        return Alert(
-            status=status,
-            key=key,
-            severity=group.first.severity.value,
-            article=group.first.article,
-            message=group.first.message,
-            policy_version=group.policy_version,
-            count=group.count,
-            subjects=len(group.subjects),
-            event_ids=tuple(group.event_ids),
-            first_occurred_at=group.first_occurred_at,
-            last_occurred_at=group.last_occurred_at,
-            window_start=group.window_start,
-            published_at=now,
-        )
+    def due(self, now: datetime) -> dict[AlertKey, datetime]:
+        """The windows ``now`` closed, with when each started: summarize each from the store, then ``close`` it."""
+        return {key: start for key, start in self._open.items() if now - start >= self.window}
+
+    def reopen(self, key: AlertKey, window_start: datetime) -> None:
+        """Put a window back as it was before ``close`` (its summary could not be published)."""
+        self._open[key] = window_start
+
+    def close(
+        self, key: AlertKey, window_start: datetime, summary: ViolationSummary | None, now: datetime
+    ) -> Alert | None:
+        """End the window: a ``repeated`` alert of what the store recorded in it (and a new window), or, when
+        nothing came in, forget the group. None too when the window was replaced meanwhile (adopted, or a
+        summary of it already published)."""
+        if self._open.get(key) != window_start:
+            return None
+        if summary is None or summary.count == 0:
+            del self._open[key]
+            return None
+        self._open[key] = now
+        return _alert(AlertStatus.REPEATED, key, summary, window_start, now)
+
+
+def _alert(
+    status: AlertStatus, key: AlertKey, summary: ViolationSummary, window_start: datetime, now: datetime
+) -> Alert:
+    return Alert(
+        status=status,
+        key=key,
+        severity=summary.severity,
+        article=summary.article,
+        message=summary.message,
+        policy_version=summary.policy_version,
+        count=summary.count,
+        subjects=summary.subjects,
+        event_ids=summary.event_ids,
+        first_occurred_at=summary.first_occurred_at,
+        last_occurred_at=summary.last_occurred_at,
+        window_start=window_start,
+        published_at=now,
+    )

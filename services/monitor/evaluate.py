@@ -68,6 +68,17 @@ def activity_of(event: UseEvent | DisclosureEvent) -> str:
     return "use" if isinstance(event, UseEvent) else "disclosure"
 
 
+INTERNAL_RECIPIENT = ("internal", "rakuro")
+"""Whom a use "discloses" to: the controller itself (issue 13 moves the name into the policy file)."""
+
+
+def recipient_of(event: UseEvent | DisclosureEvent) -> tuple[str, str]:
+    """(kind, id) of whom the data goes to: the recipient of a disclosure; the controller for a use."""
+    if isinstance(event, UseEvent):
+        return INTERNAL_RECIPIENT
+    return event.recipient.kind.value, event.recipient.id
+
+
 def subject_key(tenant_id: str, pseudonym: str) -> str:
     return f"{tenant_id}/{pseudonym}"
 

@@ -8,7 +8,8 @@ from datetime import datetime
 import orjson
 
 from schemas.activity import UseEvent
-from services.monitor.evaluate import Evaluated, StateChange, activity_of
+from services.monitor.alerts import Alert
+from services.monitor.evaluate import Evaluated, StateChange, activity_of, recipient_of
 from services.sink.rows import Row
 
 ACTIVITY_COLUMNS = (
@@ -19,7 +20,13 @@ ACTIVITY_COLUMNS = (
 
 VIOLATION_COLUMNS = (
     "event_id", "code", "article", "severity", "message", "tenant_id", "actor", "subject_pseudonym", "purpose",
-    "recipient_id", "occurred_at", "decided_at",
+    "recipient_id", "occurred_at", "decided_at", "activity", "recipient_kind", "policy_version",
+)  # fmt: skip
+
+ALERT_COLUMNS = (
+    "alert_id", "status", "tenant_id", "code", "activity", "actor", "purpose", "recipient_kind", "recipient_id",
+    "severity", "article", "policy_version", "count", "subjects", "event_ids", "first_occurred_at",
+    "last_occurred_at", "window_start", "published_at",
 )  # fmt: skip
 
 
@@ -45,10 +52,7 @@ def state_rows(changes: Sequence[StateChange], changed_at: datetime) -> list[Row
 
 
 def _recipient(evaluated: Evaluated) -> tuple[str, str]:
-    event = evaluated.event
-    if isinstance(event, UseEvent):
-        return "internal", "rakuro"
-    return event.recipient.kind.value, event.recipient.id
+    return recipient_of(evaluated.event)
 
 
 def activity_rows(batch: Sequence[Evaluated], decided_at: datetime) -> list[Row]:
@@ -98,9 +102,40 @@ def violation_rows(batch: Sequence[Evaluated], decided_at: datetime) -> list[Row
             _recipient(evaluated)[1],
             evaluated.event.occurred_at,
             decided_at,
+            activity_of(evaluated.event),
+            _recipient(evaluated)[0],
+            evaluated.decision.policy_version,
         )
         for evaluated in batch
         for v in evaluated.decision.violations
+    ]
+
+
+def alert_rows(alerts: Sequence[Alert]) -> list[Row]:
+    """One alerts row per alert published."""
+    return [
+        (
+            alert.alert_id,
+            alert.status.value,
+            alert.key.tenant_id,
+            alert.key.code,
+            alert.key.activity,
+            alert.key.actor,
+            alert.key.purpose,
+            alert.key.recipient_kind,
+            alert.key.recipient_id,
+            alert.severity,
+            alert.article,
+            alert.policy_version,
+            alert.count,
+            alert.subjects,
+            list(alert.event_ids),
+            alert.first_occurred_at,
+            alert.last_occurred_at,
+            alert.window_start,
+            alert.published_at,
+        )
+        for alert in alerts
     ]
 
 

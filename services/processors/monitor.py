@@ -16,6 +16,9 @@ How it stays right on any number of workers, after any restart (issue 12):
   merged only after the store acknowledged the batch. A failed insert leaves the state as it was, and the
   consumer retries the same batch (same deduplication token); alerts of a batch whose publication failed are
   kept and re-published, not decided again.
+- **Alert grouping from the store.** A group's summary is counted from the violations table when its window
+  closes, and every published alert is recorded in the alerts table, from which a (re)started worker and its
+  peers read which windows are open (:mod:`services.monitor.alerts`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import asyncio
 import logging
 from collections import ChainMap, Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,14 +36,16 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 
 from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
-from services.monitor.alerts import Alert, AlertAggregator
+from services.monitor.alerts import Alert, AlertAggregator, AlertKey, ViolationSummary
 from services.monitor.evaluate import Evaluated, MonitorResult, activity_of, monitor_batch
 from services.monitor.rows import (
     ACTIVITY_COLUMNS,
+    ALERT_COLUMNS,
     PROVISION_COLUMNS,
     STATE_COLUMNS,
     VIOLATION_COLUMNS,
     activity_rows,
+    alert_rows,
     provision_rows,
     state_rows,
     violation_rows,
@@ -129,7 +134,8 @@ class MonitorWorker:
         self._gaps = GapFinder(decider.engine)
         self.aggregator = AlertAggregator(alert_window)
         self._states: dict[tuple[str, int], PartitionState] = {}
-        self._unpublished: dict[str, list[OutgoingMessage]] = {}
+        self._unpublished: dict[str, tuple[list[OutgoingMessage], list[Alert]]] = {}
+        self._windows_read = False  # the alerts table's open windows were adopted since the start
 
     def forget(self, partitions: set[TopicPartition]) -> None:
         """Partitions revoked or newly assigned: their state is reloaded from the store when next needed."""
@@ -138,17 +144,37 @@ class MonitorWorker:
         self._unpublished.clear()  # a batch taken away is decided again by whoever reads it next
 
     async def handle(self, batch: Sequence[SourceRecord]) -> None:
-        """Decide, store, then publish alerts and dead letters; raise if any output failed (the batch retries)."""
+        """Decide, store, then publish alerts and dead letters and record the alerts; raise if any output
+        failed (the batch retries)."""
+        if not self._windows_read:
+            await self._adopt_windows()
         token = batch_token(batch)
-        outgoing = self._unpublished.pop(token, None)
-        if outgoing is None:
-            outgoing = await self._decide_and_store(batch, token)
+        pending = self._unpublished.pop(token, None)
+        if pending is None:
+            pending = await self._decide_and_store(batch, token)
+        outgoing, alerts = pending
         try:
             await publish_batch(self._producer, outgoing)
+            await self._record(alerts, token + "-alerts")
         except Exception:
-            self._unpublished[token] = outgoing  # stored and applied already: only the publication is retried
+            self._unpublished[token] = pending  # stored and applied already: only the publication is retried
             raise
         self._metrics.last_batch.labels("monitor").set_to_current_time()
+
+    async def _adopt_windows(self) -> None:
+        """Adopt the open alert windows the alerts table records (this worker's before a restart, its peers')."""
+        now = datetime.now(UTC)
+        try:
+            windows = await self._store.open_alert_windows(now - self.aggregator.window)
+        except Exception as exc:
+            raise OutputFailed(f"open alert windows not read: {describe_store_error(exc)}") from exc
+        self.aggregator.adopt({AlertKey(*key): start for key, start in windows.items()}, now)
+        self._windows_read = True
+
+    async def _record(self, alerts: Sequence[Alert], token: str) -> None:
+        """Record published alerts: what tells a restarted worker, and its peers, which windows are open."""
+        if alerts:
+            await self._writer.write_tables({"alerts": (ALERT_COLUMNS, alert_rows(alerts))}, token)
 
     async def _state(self, topic: str, partition: int, first_offset: int) -> PartitionState:
         """The partition's state as every message below ``first_offset`` left it."""
@@ -167,7 +193,9 @@ class MonitorWorker:
         self._states[(topic, partition)] = state
         return state
 
-    async def _decide_and_store(self, batch: Sequence[SourceRecord], token: str) -> list[OutgoingMessage]:
+    async def _decide_and_store(
+        self, batch: Sequence[SourceRecord], token: str
+    ) -> tuple[list[OutgoingMessage], list[Alert]]:
         result = MonitorResult()
         applied: list[tuple[PartitionState, ChainMap[str, Any], ChainMap[str, Any], int]] = []
         for (topic, partition), records in _by_partition(batch).items():
@@ -180,6 +208,7 @@ class MonitorWorker:
             result.dead += part.dead
             applied.append((state, subjects, consents, records[-1].offset + 1))
         decided_at = datetime.now(UTC)
+        decided_at = decided_at.replace(microsecond=decided_at.microsecond // 1000 * 1000)  # as stored
         await self._writer.write_tables(
             {
                 "activity_decisions": (ACTIVITY_COLUMNS, activity_rows(result.evaluated, decided_at)),
@@ -194,13 +223,13 @@ class MonitorWorker:
             state.consents.update(consents.maps[0])
             state.next_offset = next_offset
         count_decisions(self._metrics, result.evaluated, self._gaps)
-        alerts = self._alert_messages(self.aggregator.add(result.evaluated, decided_at))
+        alerts = self.aggregator.add(result.evaluated, decided_at)
         for letter in result.dead:
             self._metrics.dead_letters.labels(letter.stage.value, letter.reason.value).inc()
         if self._observer is not None:
             self._observer.observe_monitor(result.evaluated, result.dead)
         dead = [encode_dead_letter(d, self._topics.dead_letter, self._quarantine) for d in result.dead]
-        return [*alerts, *dead]
+        return [*self._alert_messages(alerts), *dead], alerts
 
     def _alert_messages(self, alerts: list[Alert]) -> list[OutgoingMessage]:
         for alert in alerts:
@@ -210,13 +239,34 @@ class MonitorWorker:
         ]
 
     async def close_alert_windows(self, interval_s: float) -> None:
-        """Forever: publish the summaries of windows that closed while no violation came in."""
+        """Forever: adopt the windows peers opened, and publish the summaries of windows that closed."""
         while True:
             await asyncio.sleep(interval_s)
-            alerts = self.aggregator.due(datetime.now(UTC))
-            if not alerts:
-                continue
             try:
-                await publish_batch(self._producer, self._alert_messages(alerts))
-            except Exception as exc:  # noqa: BLE001 - the timer must outlive a broker outage
-                log.warning("%d alert summaries not published (%s)", len(alerts), type(exc).__name__)
+                await self.summarize_closed_windows(datetime.now(UTC))
+            except Exception as exc:  # noqa: BLE001 - the timer must outlive a broker or store outage
+                log.warning("alert windows not summarized (%s); retrying", type(exc).__name__)
+
+    async def summarize_closed_windows(self, now: datetime) -> list[Alert]:
+        """Publish and record a ``repeated`` alert for each window ``now`` closed that had violations, counted
+        from the violations table; forget the quiet ones. A window whose summary fails stays open (retried)."""
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as the tables keep it (DateTime64(3))
+        await self._adopt_windows()
+        due = self.aggregator.due(now)
+        summaries: dict[AlertKey, ViolationSummary | None] = {}
+        for key, start in due.items():
+            row = await self._store.violation_summary(astuple(key), start, now, self.aggregator.sample_size)
+            summaries[key] = ViolationSummary(*row) if row is not None else None
+        alerts = [
+            alert
+            for key, summary in summaries.items()
+            if (alert := self.aggregator.close(key, due[key], summary, now)) is not None
+        ]
+        try:
+            await publish_batch(self._producer, self._alert_messages(alerts))
+            await self._record(alerts, f"alerts-{now.isoformat()}-{len(alerts)}")
+        except Exception:
+            for alert in alerts:
+                self.aggregator.reopen(alert.key, alert.window_start)
+            raise
+        return alerts

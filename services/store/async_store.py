@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -58,6 +59,16 @@ class AsyncLineageStore:
     async def monitor_state(self, topic: str, partition: int, before_offset: int) -> dict[str, dict[str, str]]:
         """On the writing thread: the state must include every change the monitor inserted before."""
         return await self._write(self.store.monitor_state, topic, partition, before_offset)
+
+    async def open_alert_windows(self, since: datetime) -> dict[tuple[str, ...], datetime]:
+        """On the writing thread, like every read the monitor decides with."""
+        return await self._write(self.store.open_alert_windows, since)
+
+    async def violation_summary(
+        self, key: Sequence[str], after: datetime, until: datetime, sample_size: int
+    ) -> tuple[Any, ...] | None:
+        """On the writing thread: the summary must count every violation this worker inserted before."""
+        return await self._write(self.store.violation_summary, key, after, until, sample_size)
 
     async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         return await self._run(self.store.query, sql, parameters)

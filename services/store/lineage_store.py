@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -50,6 +51,14 @@ MAX_PARTITIONS_PER_INSERT = 1200
 forever. Each month makes one part whether the batch is split or not, so the limit is raised instead (100
 years of months), bounded because ingest refuses times outside 1970-9999 and occurred_at past now + skew."""
 _INSERT = {"max_partitions_per_insert_block": MAX_PARTITIONS_PER_INSERT}
+
+
+_ALERT_KEY = "tenant_id, code, activity, actor, purpose, recipient_kind, recipient_id"
+"""What makes violations identical for alerting (services.monitor.alerts.AlertKey), as columns."""
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _is_uuid(text: str) -> bool:
@@ -118,6 +127,40 @@ class LineageStore:
         for table, key, value in result.result_rows:
             state.setdefault(table, {})[key] = value
         return state
+
+    def open_alert_windows(self, since: datetime) -> dict[tuple[str, ...], datetime]:
+        """Alert group (tenant, code, activity, actor, purpose, recipient kind, recipient id) -> when its latest
+        alert, published after ``since``, was published: the start of the group's open window."""
+        result = self._client.query(
+            f"SELECT {_ALERT_KEY}, max(published_at) FROM {self.database}.alerts "
+            f"WHERE published_at > {{since:DateTime64(3, 'UTC')}} GROUP BY {_ALERT_KEY}",
+            parameters={"since": since},
+        )
+        return {tuple(row[:-1]): _utc(row[-1]) for row in result.result_rows}
+
+    def violation_summary(
+        self, key: Sequence[str], after: datetime, until: datetime, sample_size: int
+    ) -> tuple[Any, ...] | None:
+        """What the violations of one alert group decided in (``after``, ``until``] amount to, or None if none:
+        (count, distinct subjects, the first event ids, first and last occurred_at, severity, article, message,
+        policy version). One row per violation (FINAL): a re-delivered event is counted once."""
+        names = [name.strip() for name in _ALERT_KEY.split(",")]
+        where = " AND ".join(f"{name} = {{k{i}:String}}" for i, name in enumerate(names))
+        parameters: dict[str, Any] = {f"k{i}": value for i, value in enumerate(key)}
+        parameters.update(after=after, until=until)
+        result = self._client.query(
+            f"SELECT count(), uniqExact(subject_pseudonym), "
+            f"arraySlice(arraySort(groupArray((occurred_at, toString(event_id)))), 1, {int(sample_size)}), "
+            "min(occurred_at), max(occurred_at), any(severity), any(article), any(message), any(policy_version) "
+            f"FROM {self.database}.violations FINAL WHERE {where} "
+            "AND decided_at > {after:DateTime64(3, 'UTC')} AND decided_at <= {until:DateTime64(3, 'UTC')}",
+            parameters=parameters,
+        )
+        row = result.result_rows[0] if result.result_rows else None
+        if row is None or not row[0]:
+            return None
+        count, subjects, sample, first, last, *rest = row
+        return (count, subjects, tuple(event_id for _, event_id in sample), _utc(first), _utc(last), *rest)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run a read-only query (the server refuses writes, DDL and settings changes)."""

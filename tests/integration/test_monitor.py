@@ -274,3 +274,55 @@ def test_a_provision_right_after_its_consent_is_not_flagged_while_consents_queue
         time.sleep(0.3)
         rows = pipeline.query("SELECT allowed, violation_codes FROM activity_decisions FINAL").rows
     assert rows == [[True, []]]
+
+
+def test_alert_grouping_survives_a_restart_and_summaries_count_what_the_store_holds(settings: Settings) -> None:
+    """A flood before and after a restart: one ``new`` alert in all, then one summary of everything after it."""
+    slow = settings.model_copy(update={"alert_window_s": 30.0})
+    analytics = {"kind": "collection_module", "id": "google-analytics"}
+
+    def flood(count: int, tag: str) -> list[dict[str, Any]]:
+        return [
+            _event("disclosure", subject={"type": "analyzed_account_holder", "id": f"{tag}{i}@example.jp"},
+                   purpose="service_provision", data=["cookie.cookie_id", "log_information.ip_address"],
+                   recipient=analytics)
+            for i in range(count)
+        ]  # fmt: skip
+
+    def emit(harness: PipelineHarness, documents: list[dict[str, Any]]) -> None:
+        topics = harness.pipeline.topics
+        with Emitter(slow.bootstrap, source_service="test", topics=topics) as emitter:
+            for document in documents:
+                emitter.emit_for_subject(topics.activity, orjson.dumps(document), TENANT, document["subject"]["id"])
+
+    def alerts_until(predicate: Any, timeout_s: float) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            blobs = asyncio.run(read_all(slow.bootstrap, [topics.violations]))
+            alerts = [orjson.loads(blob) for blob in blobs if blob.startswith(b"{")]
+            if predicate(alerts) or time.monotonic() > deadline:
+                return alerts
+            time.sleep(0.5)
+
+    first = PipelineHarness(slow)
+    first.start()
+    topics = first.pipeline.topics
+    try:
+        emit(first, flood(5, "before"))
+        alerts = alerts_until(lambda a: len(a) >= 1, 60)
+        assert [(a["status"], a["count"]) for a in alerts] == [("new", 5)]
+    finally:
+        first.stop()  # what SIGTERM does
+
+    second = PipelineHarness(slow)
+    second.start()
+    try:
+        emit(second, flood(7, "after"))
+        alerts = alerts_until(lambda a: len(a) >= 2, 90)
+        stored = second.query("SELECT count() FROM alerts FINAL").rows[0][0]
+    finally:
+        second.stop()
+    assert [a["status"] for a in alerts] == ["new", "repeated"], "the restart did not announce the group again"
+    assert (alerts[1]["count"], alerts[1]["subjects"]) == (7, 7), "the summary counts what the store holds"
+    assert alerts[1]["window_start"] == alerts[0]["published_at"], "the window the first alert opened"
+    assert stored == 2, "every published alert is recorded"

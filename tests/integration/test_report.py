@@ -93,7 +93,8 @@ def violation(event: tuple[uuid.UUID, Row], code: str, article: str, severity: s
     fields = dict(zip(ACTIVITY_COLUMNS, row, strict=True))
     return (
         event_id, code, article, severity, f"{code} (test)", KOBE, fields["actor"], fields["subject_pseudonym"],
-        fields["purpose"], fields["recipient_id"], fields["occurred_at"], fields["decided_at"],
+        fields["purpose"], fields["recipient_id"], fields["occurred_at"], fields["decided_at"], fields["activity"],
+        fields["recipient_kind"], fields["policy_version"],
     )  # fmt: skip
 
 

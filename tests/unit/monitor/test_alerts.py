@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from services.monitor.alerts import ALERT_SPEC, AlertAggregator, AlertStatus
+from services.monitor.alerts import ALERT_SPEC, AlertAggregator, AlertStatus, ViolationSummary
 from services.monitor.evaluate import Evaluated, monitor_batch
 from services.policy.decide import Decider
 from services.pseudonymize import PseudonymKey
@@ -67,31 +67,60 @@ def test_a_flood_of_identical_violations_in_one_batch_is_one_alert_counting_them
     assert (alert.article, alert.severity) == ("Art. 6", "critical")
 
 
-def test_repeats_within_the_window_are_held_and_summed_when_it_closes(decide: Any) -> None:
+def _summary(count: int, subjects: int) -> ViolationSummary:
+    return ViolationSummary(
+        count=count, subjects=subjects, event_ids=(str(uuid.uuid4()),), first_occurred_at=T0, last_occurred_at=T0,
+        severity="critical", article="Art. 6", message="m", policy_version="2022-06-01",
+    )  # fmt: skip
+
+
+def test_repeats_within_the_window_are_held_then_summarized_from_what_the_store_counted(decide: Any) -> None:
     aggregator = AlertAggregator(WINDOW)
-    aggregator.add(decide(disclosure("a@example.jp", LEAK)), T0)
+    (new,) = aggregator.add(decide(disclosure("a@example.jp", LEAK)), T0)
+    later = decide(disclosure("b@example.jp", LEAK), disclosure("b@example.jp", LEAK))
 
-    assert (
-        aggregator.add(
-            decide(disclosure("b@example.jp", LEAK), disclosure("b@example.jp", LEAK)), T0 + timedelta(seconds=1)
-        )
-        == []
-    )
-    assert aggregator.add(decide(disclosure("c@example.jp", LEAK)), T0 + WINDOW / 2) == []
-    summary = aggregator.due(T0 + WINDOW)
+    assert aggregator.add(later, T0 + timedelta(seconds=1)) == []
+    assert aggregator.due(T0 + WINDOW / 2) == {}
+    due = aggregator.due(T0 + WINDOW)
+    assert due == {new.key: T0}
+    summary = aggregator.close(new.key, T0, _summary(3, 2), T0 + WINDOW)
 
-    assert [(a.status, a.count, a.subjects) for a in summary] == [(AlertStatus.REPEATED, 3, 2)]
-    assert summary[0].window_start == T0
+    assert summary is not None
+    assert (summary.status, summary.count, summary.subjects) == (AlertStatus.REPEATED, 3, 2)
+    assert (summary.window_start, summary.published_at) == (T0, T0 + WINDOW)
+    assert aggregator.open_windows() == {new.key: T0 + WINDOW}, "the summary opens the next window"
 
 
 def test_a_quiet_window_forgets_the_group_so_the_next_violation_is_new_again(decide: Any) -> None:
     aggregator = AlertAggregator(WINDOW)
-    aggregator.add(decide(disclosure("a@example.jp", LEAK)), T0)
+    (new,) = aggregator.add(decide(disclosure("a@example.jp", LEAK)), T0)
 
-    assert aggregator.due(T0 + WINDOW) == []
+    assert aggregator.close(new.key, T0, None, T0 + WINDOW) is None
     assert len(aggregator) == 0
     (alert,) = aggregator.add(decide(disclosure("a@example.jp", LEAK)), T0 + 2 * WINDOW)
     assert alert.status is AlertStatus.NEW
+
+
+def test_a_restarted_aggregator_adopts_open_windows_and_does_not_announce_their_groups_again(decide: Any) -> None:
+    (new,) = AlertAggregator(WINDOW).add(decide(disclosure("a@example.jp", LEAK)), T0)
+    restarted = AlertAggregator(WINDOW)
+
+    restarted.adopt({new.key: T0}, T0 + WINDOW / 2)
+
+    assert restarted.add(decide(disclosure("b@example.jp", LEAK)), T0 + WINDOW / 2) == []
+    assert restarted.due(T0 + WINDOW) == {new.key: T0}
+
+
+def test_a_window_already_closed_is_not_adopted_and_a_later_one_replaces_an_earlier(decide: Any) -> None:
+    (new,) = AlertAggregator(WINDOW).add(decide(disclosure("a@example.jp", LEAK)), T0)
+    aggregator = AlertAggregator(WINDOW)
+
+    aggregator.adopt({new.key: T0}, T0 + WINDOW)
+    assert len(aggregator) == 0
+    aggregator.adopt({new.key: T0}, T0 + WINDOW / 4)
+    aggregator.adopt({new.key: T0 + WINDOW / 2}, T0 + WINDOW / 2)  # a peer's later summary opened a new one
+    assert aggregator.open_windows() == {new.key: T0 + WINDOW / 2}
+    assert aggregator.close(new.key, T0, _summary(1, 1), T0 + WINDOW) is None, "that window was replaced"
 
 
 def test_different_actors_recipients_or_codes_are_different_alerts(decide: Any) -> None:

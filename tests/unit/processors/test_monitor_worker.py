@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
@@ -53,6 +53,14 @@ class MemoryStore:
         for (table, key), (_, value) in latest.items():
             state.setdefault(table, {})[key] = value
         return state
+
+    async def open_alert_windows(self, since: datetime) -> dict[tuple[str, ...], datetime]:
+        windows: dict[tuple[str, ...], datetime] = {}
+        for row in self.rows.get("alerts", []):
+            key, published_at = tuple(row[2:9]), row[18]
+            if published_at > since and published_at > windows.get(key, since):
+                windows[key] = published_at
+        return windows
 
 
 class MemoryProducer:
@@ -139,3 +147,28 @@ def test_a_partition_taken_over_resumes_from_the_state_below_its_offset(parts) -
     assert _codes(store) == [["use_after_suspension"], ["use_after_suspension"]]
     asyncio.run(worker.handle(_batch(3, USE_AFTER_LIFT)))
     assert _codes(store)[-1] == []
+
+
+LEAK = event(
+    "disclosure", at="2026-11-27T10:00:04+09:00", purpose="service_provision",
+    data=["cookie.cookie_id", "log_information.ip_address"],
+    recipient={"kind": "collection_module", "id": "google-analytics"},
+)  # fmt: skip
+
+
+def test_a_restarted_worker_reads_back_open_alert_windows_instead_of_announcing_again(parts, engine, key) -> None:  # type: ignore[no-untyped-def]
+    worker, store, producer = parts
+    asyncio.run(worker.handle(_batch(0, LEAK)))
+    assert len(store.rows["alerts"]) == 1, "a published alert is recorded"
+
+    metrics = PipelineMetrics.create()
+    restarted = MonitorWorker(
+        Decider(engine), key, QuarantineKey(bytes(32)), cast(AsyncLineageStore, store),
+        LineageWriter(cast(AsyncLineageStore, store), metrics), cast(AIOKafkaProducer, producer), Topics("t."),
+        metrics, timedelta(minutes=5),
+    )  # fmt: skip
+    asyncio.run(restarted.handle(_batch(1, {**LEAK, "event_id": "5d7e6f0a-1b2c-4d3e-8f90-a1b2c3d4e5f6"})))
+
+    alerts = [orjson.loads(value or b"{}") for topic, value in producer.sent if topic == "t.violations.v1"]
+    assert [a["status"] for a in alerts] == ["new"], "the group's window survived the restart"
+    assert len(restarted.aggregator) == 1
