@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from schemas.decisions import Aggregate, Name, Recipient
+from schemas.decisions import Aggregate, Name, Recipient, RecipientKind
 from schemas.events import Identifier, ShortText, Subject
 from schemas.policy import DataRef, RightsRequestType
 
@@ -44,6 +44,12 @@ class UseEvent(_Event):
     aggregate: Aggregate | None = Field(default=None, description="For statistics: what the output aggregates.")
 
 
+class ExternalRecipient(Recipient):
+    """Whom a disclosure goes to: never Rakuro itself (data that stays inside is a use)."""
+
+    kind: Literal[RecipientKind.THIRD_PARTY, RecipientKind.CONSIGNEE, RecipientKind.COLLECTION_MODULE]
+
+
 class DisclosureEvent(_Event):
     """Data leaving Rakuro: to a third party (Art. 4), a consignee (Art. 5) or a collection module (Art. 6)."""
 
@@ -51,7 +57,7 @@ class DisclosureEvent(_Event):
     purpose: Name
     data: list[DataRef] = Field(min_length=1)
     content_types: list[Name] = Field(default_factory=list)
-    recipient: Recipient
+    recipient: ExternalRecipient
     recipient_name: ShortText | None = Field(default=None, description="Art. 4.2(2): the third party's name.")
     recipient_address_or_representative: ShortText | None = Field(default=None, description="Art. 4.2(2).")
     legal_basis: Name | None = Field(default=None, description="consent, or one of the Art. 4.1 exceptions.")

@@ -8,20 +8,27 @@ asked for suspension of use.
 
 from __future__ import annotations
 
-from schemas.activity import ConsentAction, ConsentEvent, DisclosureEvent, RightsRequestEvent, UseEvent
-from schemas.decisions import Aggregate, Recipient, RecipientKind
+from schemas.activity import (
+    ConsentAction,
+    ConsentEvent,
+    DisclosureEvent,
+    ExternalRecipient,
+    RightsRequestEvent,
+    UseEvent,
+)
+from schemas.decisions import Aggregate, RecipientKind
 from schemas.policy import RightsRequestType
 from services.demo.company import Employee
 from services.demo.world import DemoEvent, World
 
-ANALYTICS = Recipient(kind=RecipientKind.COLLECTION_MODULE, id="google-analytics")
-BENEFITS = Recipient(kind=RecipientKind.THIRD_PARTY, id="naniwa-benefits")
+ANALYTICS = ExternalRecipient(kind=RecipientKind.COLLECTION_MODULE, id="google-analytics")
+BENEFITS = ExternalRecipient(kind=RecipientKind.THIRD_PARTY, id="naniwa-benefits")
 BENEFITS_NAME = "株式会社なにわ福利厚生"
 BENEFITS_ADDRESS = "大阪府大阪市北区梅田一丁目1番1号 代表取締役 高橋 健一"
-LABOUR_BUREAU = Recipient(kind=RecipientKind.THIRD_PARTY, id="labour-standards-office")
-PAYROLL = Recipient(kind=RecipientKind.CONSIGNEE, id="sakura-payroll")
-HELPDESK = Recipient(kind=RecipientKind.CONSIGNEE, id="hokuto-helpdesk")
-UNREGISTERED_CONSIGNEE = Recipient(kind=RecipientKind.CONSIGNEE, id="minato-print-service")
+LABOUR_BUREAU = ExternalRecipient(kind=RecipientKind.THIRD_PARTY, id="labour-standards-office")
+PAYROLL = ExternalRecipient(kind=RecipientKind.CONSIGNEE, id="sakura-payroll")
+HELPDESK = ExternalRecipient(kind=RecipientKind.CONSIGNEE, id="hokuto-helpdesk")
+UNREGISTERED_CONSIGNEE = ExternalRecipient(kind=RecipientKind.CONSIGNEE, id="minato-print-service")
 
 SERVICE_USES = (
     ("fraud-detection", ["log_information.ip_address", "log_information.operation_history", "terminal_information"]),

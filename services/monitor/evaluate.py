@@ -175,6 +175,11 @@ def monitor_batch(
                 result.changes.append(StateChange(source, "subjects", skey, state))
         else:
             consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonym)
-            request = _request(event, subjects.get(skey, {}), consented, pseudonym)
+            try:
+                request = _request(event, subjects.get(skey, {}), consented, pseudonym)
+            except ValidationError as exc:  # the event contract should make this impossible; never a poison
+                reason = DeadLetterReason.SCHEMA_INVALID
+                result.dead.append(DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc)))
+                continue
             result.evaluated.append(Evaluated(source, event, pseudonym, decider.decide(request)))
     return result

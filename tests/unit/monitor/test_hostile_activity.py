@@ -1,0 +1,92 @@
+"""Hostile activity events: whatever a service sends, the monitor decides it or dead-letters it; it never raises.
+
+A raise inside a batch would be retried forever (the consumer retries the same batch), so one such event
+would stop the monitor for everybody.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.monitor.evaluate import monitor_batch
+from services.policy.decide import Decider
+from services.pseudonymize import PseudonymKey
+from services.records import SourceRecord
+
+KEY = PseudonymKey(b"hostile-activity-key-0123456789")
+SPECS = ["rakuro.use/v1", "rakuro.disclosure/v1", "rakuro.consent/v1", "rakuro.rights/v1", "rakuro.other/v1"]
+ODD = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), st.text(max_size=40),
+    st.sampled_from(["internal", "third_party", "consignee", "collection_module", "", "rakuro", "consent",
+                     "service_provision", "cookie", "log_information.ip_address", "grant", "withdraw",
+                     "suspension_of_use", "deletion", "2026-11-27T10:00:00+09:00", "9999-12-31T23:59:59-12:00"]),
+    st.lists(st.sampled_from(["cookie", "user_information.name", "nope", ""]), max_size=3),
+    st.dictionaries(st.sampled_from(["kind", "id", "group_size", "identifies"]),
+                    st.sampled_from(["internal", "third_party", "x", 0, True, None]), max_size=3),
+)  # fmt: skip
+FIELDS = [
+    "recipient", "data", "purpose", "legal_basis", "consent_reference", "aggregate", "content_types", "action",
+    "recipient_id", "purposes", "request", "lifted", "occurred_at", "subject", "recipient_name",
+]  # fmt: skip
+
+
+def _base(spec: str) -> dict[str, Any]:
+    return {
+        "spec": spec,
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": "2026-11-27T10:00:00+09:00",
+        "tenant_id": "kobe-logistics",
+        "source_service": "crm-mailer",
+        "subject": {"type": "analyzed_account_holder", "id": "hanako@example.jp"},
+        "purpose": "service_provision",
+        "data": ["cookie"],
+        "recipient": {"kind": "collection_module", "id": "google-analytics"},
+    }
+
+
+@st.composite
+def activity(draw: st.DrawFn) -> bytes:
+    document = _base(draw(st.sampled_from(SPECS)))
+    for name in draw(st.lists(st.sampled_from(FIELDS), max_size=4, unique=True)):
+        if draw(st.booleans()):
+            document[name] = draw(ODD)
+        else:
+            document.pop(name, None)
+    return _dumps(document)
+
+
+def _dumps(document: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(document)
+    except TypeError:  # an integer beyond 64 bits: JSON allows it, orjson does not write it
+        return json.dumps(document).encode()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(activity(), min_size=1, max_size=8))
+def test_any_activity_is_decided_or_dead_lettered_and_nothing_raises(engine: Any, documents: list[bytes]) -> None:
+    batch = [SourceRecord("t.activity.v1", 0, offset, value) for offset, value in enumerate(documents)]
+
+    result = monitor_batch(batch, {}, {}, Decider(engine), KEY)
+
+    decided = [e.source for e in result.evaluated]
+    dead = [d.source for d in result.dead]
+    assert len(set(decided + dead)) == len(decided) + len(dead), "no event decided twice or both"
+    assert all("hanako" not in d.message for d in result.dead), "no input value in a dead letter's message"
+
+
+def test_a_disclosure_to_rakuro_itself_is_refused_by_its_contract_not_a_poison(engine: Any) -> None:
+    document = {**_base("rakuro.disclosure/v1"), "recipient": {"kind": "internal", "id": "rakuro"}}
+
+    result = monitor_batch([SourceRecord("t", 0, 0, orjson.dumps(document))], {}, {}, Decider(engine), KEY)
+
+    assert result.evaluated == []
+    (letter,) = result.dead
+    assert letter.reason.value == "schema_invalid"
+    assert "recipient.kind" in letter.message
