@@ -241,23 +241,27 @@ async def _faust_pass_through(settings: Settings, events: int) -> float:
     return time.perf_counter() - first[0] if first else float("nan")
 
 
-def watch(
-    harness: PipelineHarness, table: str, moment: str, wanted: set[str], deadline: float, poll_s: float
-) -> dict[str, float]:
-    """When each of ``wanted`` (event ids) first appeared in ``table``, by a sliding window on ``moment``."""
+def watch(harness: PipelineHarness, table: str, wanted: set[str], deadline: float, poll_s: float) -> dict[str, float]:
+    """When each of ``wanted`` (event ids) became queryable in ``table``: its row's ``stored_at`` (set by the
+    insert itself), as a Unix time.
+
+    Read from the row rather than from when a poll saw it, so the poll can be rare: a watcher querying every
+    few milliseconds would compete with the inserts it times (the embedded engine runs one query at a time).
+    """
     seen: dict[str, float] = {}
     since = datetime.now(UTC) - timedelta(seconds=1)
     while len(seen) < len(wanted) and time.perf_counter() < deadline:
         time.sleep(poll_s)
         rows = harness.query(
-            f"SELECT toString(event_id), max({moment}) FROM {table} "
-            f"WHERE {moment} >= {{since:DateTime64(3)}} GROUP BY event_id",
+            f"SELECT toString(event_id), min(stored_at) FROM {table} "
+            "WHERE stored_at >= {since:DateTime64(3)} GROUP BY event_id",
             {"since": since},
         ).rows
-        now = time.perf_counter()
-        for event_id, _ in rows:
+        for event_id, stored_at in rows:
             if event_id in wanted:  # rows of a backlog may still be in the window
-                seen.setdefault(event_id, now)
+                seen.setdefault(
+                    event_id, (stored_at if stored_at.tzinfo else stored_at.replace(tzinfo=UTC)).timestamp()
+                )
         if rows:
             since = max(row[1] for row in rows) - timedelta(seconds=2)
     return seen
@@ -279,7 +283,7 @@ def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str,
         started = time.perf_counter()
         with Emitter(harness.settings.bootstrap, source_service="bench", topics=topics) as emitter:
             for number, (topic, value, subject, event_id) in enumerate(events, start=1):
-                sent[event_id] = time.perf_counter()
+                sent[event_id] = time.time()  # wall clock, as the rows' stored_at
                 emitter.emit_for_subject(topic, value, *subject)
                 if number % 50 == 0:
                     ahead = number / rate - (time.perf_counter() - started)
@@ -290,7 +294,7 @@ def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str,
     producer.start()
     # stored_at is set by the insert itself: unlike ingested_at, it grows with the order rows became
     # queryable, whichever topic's batch the store wrote first (ingested_at could skip a lagging topic).
-    seen = watch(harness, "collection_lineage", "stored_at", sent_ids, time.perf_counter() + seconds + 30, 0.05)
+    seen = watch(harness, "collection_lineage", sent_ids, time.perf_counter() + seconds + 30, 0.5)
     producer.join()
     latencies = sorted(seen[e] - sent[e] for e in seen if e in sent)
     if not latencies:

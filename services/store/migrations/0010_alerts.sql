@@ -33,3 +33,6 @@ ENGINE = ReplacingMergeTree(published_at)
 PARTITION BY toYYYYMM(published_at)
 ORDER BY (tenant_id, code, alert_id)
 SETTINGS non_replicated_deduplication_window = 10000;
+
+-- When each decision row was inserted, as collection_lineage has it: produce -> queryable, measurable.
+ALTER TABLE {db}.activity_decisions ADD COLUMN IF NOT EXISTS stored_at DateTime64(3, 'UTC') DEFAULT now64(3);
