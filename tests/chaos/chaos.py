@@ -19,10 +19,11 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import httpx
 import orjson
 
 from schemas.events import CollectionKind
@@ -47,6 +48,8 @@ class Figures:
     faults: int = 0
     seconds: float = 0.0
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    unhealthy_s: float | None = None
+    """Seconds /healthz answered 503 while the fault lasted (sampled each second), where the scenario looks."""
     command: str = ""
 
 
@@ -272,6 +275,118 @@ def _store_command(stack: Stack, sql: str) -> None:
     subprocess.run([sys.executable, "-c", code, sql], cwd=stack.workdir, env=stack.env, check=True, timeout=120)
 
 
+class DiskUnavailable(RuntimeError):
+    """The disk-full scenario needs a small filesystem of its own for the store (a tmpfs: root may mount one)."""
+
+
+@contextmanager
+def small_disk(folder: Path, size_mb: int) -> Iterator[Path]:
+    """A ``size_mb`` tmpfs mounted at ``folder``: a disk that can be filled without touching the machine's."""
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(folder)], capture_output=True, check=False
+    )
+    if mounted.returncode != 0:
+        raise DiskUnavailable(f"cannot mount a tmpfs at {folder}: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def _fill(folder: Path) -> Path:
+    """Write a file until the filesystem has no byte left; return it (removing it frees the disk)."""
+    filler = folder / "filler"
+    chunk = b"\0" * (1 << 20)
+    with filler.open("wb", buffering=0) as out:
+        try:
+            while True:
+                out.write(chunk)
+        except OSError:  # ENOSPC: the disk is full
+            pass
+    with filler.open("ab", buffering=0) as out:  # the last partial megabyte too
+        for _ in range(1 << 10):
+            try:
+                out.write(b"\0" * 1024)
+            except OSError:
+                break
+    return filler
+
+
+def _unhealthy_seconds(stack: Stack, seconds: float) -> float:
+    """For ``seconds``, ask /healthz once a second; how many seconds it answered 503."""
+    unhealthy, deadline = 0.0, time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with suppress(httpx.HTTPError):
+            unhealthy += httpx.get(f"{stack.url}/healthz", timeout=1.0).status_code == 503
+        time.sleep(1.0)
+    return unhealthy
+
+
+def disk_full(workdir: Path, events: int, full_s: float = 60.0, size_mb: int = 512) -> Figures:
+    """The store's disk full for ``full_s`` while events keep coming: the store pauses, then catches up alone.
+
+    The embedded store lives on a tmpfs of its own, filled to the last byte by a file and freed by removing
+    it; the role processes are never restarted, so "never stalled" is measured: everything is accounted for
+    once the disk has room again.
+    """
+    figures = Figures(scenario=f"store disk full {full_s:.0f} s")
+    started = time.monotonic()
+    with small_disk(workdir / "disk", size_mb) as disk:
+        stack = Stack(workdir)
+        stack.env["LINEAGE_CLICKHOUSE_PATH"] = str(disk / "chdb")
+        stack.env["LINEAGE_UNHEALTHY_AFTER_S"] = "5"  # shorter than the fault, so that health can show it
+        try:
+            stack.start()
+            producer = Producer(stack, events, rate=events / (full_s + 20))
+            producer.start()
+            time.sleep(10)
+            filler = _fill(disk)
+            figures.faults = 1
+            figures.unhealthy_s = _unhealthy_seconds(stack, full_s)
+            filler.unlink()
+            _settle(stack, producer, figures, timeout_s=300)
+            failed = [role for role, process in stack.processes.items() if process.poll() is not None]
+            if failed:
+                raise RuntimeError(f"{failed} exited during the scenario: see {workdir}")
+        finally:
+            stack.stop()
+    figures.seconds = round(time.monotonic() - started, 1)
+    return figures
+
+
+def poison_rows(workdir: Path, events: int) -> Figures:
+    """Tagged records ClickHouse refuses (too long for FixedString, negative into UInt32), among valid events:
+    each is dead-lettered with the store's reason, and nothing else waits."""
+    from services.stages.messages import tagged_document
+    from tests.integration.test_store_partitions import _record
+
+    figures = Figures(scenario="poison rows")
+    started = time.monotonic()
+    with running_stack(workdir) as stack:
+        producer = Producer(stack, events, rate=events / 10)
+        producer.start()
+        poison: list[tuple[bytes, str]] = []
+        for month in range(5):
+            too_long = tagged_document(_record(month))
+            too_long["subject"]["pseudonym"] = "ab" * 33
+            negative = tagged_document(_record(month + 5))
+            negative["lineage"]["source"]["partition"] = -1
+            poison += [(orjson.dumps(too_long), too_long["event_id"]), (orjson.dumps(negative), negative["event_id"])]
+        topics = Topics(stack.prefix)
+        with Emitter(stack.broker.bootstrap, source_service="chaos", topics=topics) as emitter:
+            futures = [(emitter.emit_raw(topics.tagged_for("terminal"), value), event_id) for value, event_id in poison]
+            emitter.flush()
+        producer.join()
+        for number, (future, event_id) in enumerate(futures, start=events + 1):
+            metadata = future.get(timeout=60)
+            producer.produced.append(Produced(number, event_id, metadata.topic, metadata.partition, metadata.offset))
+        figures.faults = len(poison)
+        _settle(stack, producer, figures, timeout_s=300)
+    figures.seconds = round(time.monotonic() - started, 1)
+    return figures
+
+
 def burst(workdir: Path, events: int) -> Figures:
     """Everything at once, as fast as the producer can, with the peak RSS of each process sampled."""
     figures = Figures(scenario=f"burst of {events:,}")
@@ -313,6 +428,11 @@ def main() -> None:
     for role in ("collect", "store"):
         record(kill_role(fresh(f"kill-{role}"), role, args.kills, args.events, args.interval))
     record(sigterm_during_outage(fresh("outage"), args.events // 10))
+    try:
+        record(disk_full(fresh("disk-full"), args.events // 5))
+    except DiskUnavailable as exc:
+        print(f"store disk full: not run ({exc})", flush=True)
+    record(poison_rows(fresh("poison"), args.events // 10))
     record(burst(fresh("burst"), args.burst))
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.chaos import kill_role, sigterm_during_outage
+from tests.chaos.chaos import DiskUnavailable, disk_full, kill_role, poison_rows, sigterm_during_outage
 
 
 @pytest.mark.parametrize("role", ["collect", "store"])
@@ -25,4 +25,25 @@ def test_sigterm_of_the_store_during_an_outage_loses_nothing(tmp_path: Path) -> 
 
     assert figures.lost == 0, f"{figures.lost} events lost; logs in {tmp_path}"
     assert figures.stored + figures.dead_lettered == figures.produced == 500
+    assert figures.physical_duplicates == 0
+
+
+def test_the_stores_disk_full_pauses_the_store_which_then_catches_up_by_itself(tmp_path: Path) -> None:
+    try:
+        figures = disk_full(tmp_path, events=1_500, full_s=15.0, size_mb=256)
+    except DiskUnavailable as exc:  # no privilege to mount a tmpfs on this machine: the scenario cannot run
+        pytest.skip(str(exc))
+
+    assert figures.lost == 0, f"{figures.lost} events lost; logs in {tmp_path}"
+    assert figures.stored + figures.dead_lettered == figures.produced == 1_500
+    assert figures.physical_duplicates == 0
+    assert figures.unhealthy_s, "/healthz never said the store was failing while its disk was full"
+
+
+def test_poison_rows_are_dead_lettered_and_nothing_else_waits(tmp_path: Path) -> None:
+    figures = poison_rows(tmp_path, events=500)
+
+    assert figures.faults == 10
+    assert figures.lost == 0, f"{figures.lost} events lost; logs in {tmp_path}"
+    assert figures.stored + figures.dead_lettered == figures.produced == 510
     assert figures.physical_duplicates == 0
