@@ -103,15 +103,43 @@ class LegalBasis(_Strict):
     third_party_exception: bool = Field(default=False, description="Allows provision without consent (Art. 4.1).")
 
 
+class DataEntry(_Strict):
+    """A data entry of a purpose that only some of its data subjects' data may fill (Art. 3.1 table, row 3:
+    "name, … of the person in charge at a Registered User", beside Allied Data of anyone analyzed)."""
+
+    data: DataRef
+    subjects: list[Key] = Field(min_length=1, description="The only data subjects whose data this entry covers.")
+
+
 class Purpose(_Strict):
-    """A purpose of use and exactly the data it may use."""
+    """A purpose of use and exactly the data it may use, per data subject."""
 
     name: str
     article: Article
     legal_basis: Key
     sub_purposes: list[str] = Field(default_factory=list)
-    data_subjects: list[Key] = Field(min_length=1)
-    data: list[DataRef] = Field(min_length=1, description="Categories (all items) or category.item entries.")
+    data_subjects: list[Key] = Field(min_length=1, description="Every data subject the purpose covers.")
+    data: list[DataRef | DataEntry] = Field(
+        min_length=1,
+        description="Categories (all items) or category.item entries; an entry with its own `subjects` covers "
+        "only those data subjects' data.",
+    )
+
+    @property
+    def refs(self) -> list[str]:
+        """Every data reference the purpose names, for any of its subjects."""
+        return [entry.data if isinstance(entry, DataEntry) else entry for entry in self.data]
+
+    def refs_for(self, subject: str) -> list[str]:
+        """The data references the purpose may use of ``subject``'s data (none for a subject it does not cover)."""
+        if subject not in self.data_subjects:
+            return []
+        return [
+            entry.data if isinstance(entry, DataEntry) else entry
+            for entry in self.data
+            if not isinstance(entry, DataEntry) or subject in entry.subjects
+        ]
+
     aggregate_only: bool = Field(default=False, description="Only non-identifying aggregates (Art. 3.4).")
     introduced_in: str | None = Field(default=None, description="The version that published this purpose.")
 
@@ -267,9 +295,16 @@ class Policy(_Strict):
         for key, purpose in self.purposes.items():
             if purpose.legal_basis not in self.legal_bases:
                 raise ValueError(f"purposes.{key}.legal_basis: unknown legal basis '{purpose.legal_basis}'")
-            for index, ref in enumerate(purpose.data):
+            for index, entry in enumerate(purpose.data):
+                ref = entry.data if isinstance(entry, DataEntry) else entry
                 if not self.resolves(ref):
                     raise ValueError(f"purposes.{key}.data.{index}: unknown data category or item '{ref}'")
+                limit = entry.subjects if isinstance(entry, DataEntry) else []
+                outside = sorted(set(limit) - set(purpose.data_subjects))
+                if outside:
+                    raise ValueError(
+                        f"purposes.{key}.data.{index}.subjects: '{outside[0]}' is not a data subject of the purpose"
+                    )
             for index, subject in enumerate(purpose.data_subjects):
                 if subject not in self.data_subjects:
                     raise ValueError(f"purposes.{key}.data_subjects.{index}: unknown data subject '{subject}'")

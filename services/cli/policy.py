@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from schemas.decisions import UseRequest
-from schemas.policy import Policy
+from schemas.policy import DataEntry, Policy
 from services.cli.output import JsonFlag, echo_json
 from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
@@ -124,6 +124,7 @@ def _matrix(policy: Policy) -> dict[str, Any]:
             "legal_basis": purpose.legal_basis,
             "article": purpose.article,
             "aggregate_only": purpose.aggregate_only,
+            "subject_limits": {e.data: e.subjects for e in purpose.data if isinstance(e, DataEntry)},
         }
         for key, purpose in policy.purposes.items()
     }
@@ -165,7 +166,11 @@ def show(
         purposes.add_column(column, overflow="fold")
     for key, spec in matrix["purposes"].items():
         label = f"{key}\n(aggregates only)" if spec["aggregate_only"] else key
-        purposes.add_row(label, ", ".join(spec["data_subjects"]), spec["legal_basis"], spec["article"])
+        subjects = ", ".join(spec["data_subjects"])
+        limits = [f"{ref}: {', '.join(only)} only" for ref, only in spec["subject_limits"].items()]
+        if limits:
+            subjects += "\n" + "\n".join(limits)
+        purposes.add_row(label, subjects, spec["legal_basis"], spec["article"])
     console = Console()
     console.print(table)
     console.print(purposes)

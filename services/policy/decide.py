@@ -109,6 +109,18 @@ class Decider:
                     f"'{request.purpose}' does not cover data of a {_term(request.subject_type)}",
                 )
             )
+        covered = request.subject_type in purpose.data_subjects
+        limited = items & self.engine.purpose_items[request.purpose] - self.engine.items_for(
+            request.purpose, request.subject_type
+        )
+        if covered and limited:  # items the purpose uses only of other subjects (a per-entry limit)
+            add(
+                self._violation(
+                    "subject_not_permitted_for_purpose",
+                    f"'{request.purpose}' uses {', '.join(sorted(limited))} only of other data subjects than a "
+                    f"{_term(request.subject_type)}",
+                )
+            )
         outside = items - self.engine.purpose_items[request.purpose]
         if outside:
             add(

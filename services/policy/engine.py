@@ -65,7 +65,13 @@ class PolicyEngine:
         """Every valid data reference: each category and each category.item."""
         self.expand_cached = lru_cache(maxsize=4096)(self.expand)
         self.purpose_items: dict[str, frozenset[str]] = {
-            key: self.expand(purpose.data) for key, purpose in policy.purposes.items()
+            key: self.expand(purpose.refs) for key, purpose in policy.purposes.items()
+        }
+        """Purpose -> every item it may use, of any of its data subjects."""
+        self._subject_items: dict[tuple[str, str], frozenset[str]] = {
+            (key, subject): self.expand(purpose.refs_for(subject))
+            for key, purpose in policy.purposes.items()
+            for subject in policy.data_subjects
         }
         self._field_items: dict[str, dict[str, str]] = {
             kind: {path: rule.item_of(path) for path in rule.fields} for kind, rule in policy.collection_kinds.items()
@@ -123,6 +129,10 @@ class PolicyEngine:
             return True
         return self._version_index[purpose.introduced_in] <= self._version_index[version.version]
 
+    def items_for(self, purpose: str, subject_type: str) -> frozenset[str]:
+        """The items ``purpose`` may use of a ``subject_type``'s data (an entry may be limited to some subjects)."""
+        return self._subject_items.get((purpose, subject_type), frozenset())
+
     def purposes_for(self, data: Iterable[str], subject_type: str) -> tuple[PurposeGrant, ...]:
         """Record-level purposes (not aggregate-only) that may use *all* of ``data`` (categories or items)."""
         return self._grants(frozenset(data), subject_type)
@@ -156,5 +166,5 @@ class PolicyEngine:
             for key, purpose in self.policy.purposes.items()
             if not purpose.aggregate_only
             and subject_type in purpose.data_subjects
-            and wanted <= self.purpose_items[key]
+            and wanted <= self.items_for(key, subject_type)
         )

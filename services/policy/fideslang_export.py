@@ -48,8 +48,8 @@ from fideslang.default_taxonomy import DEFAULT_TAXONOMY
 from fideslang.models import DataCategory, DataSubject, DataUse, FidesModel, Policy
 from pydantic import ValidationError
 
+from schemas.policy import DataEntry, RightsRequestType
 from schemas.policy import Policy as LineagePolicy
-from schemas.policy import RightsRequestType
 from services.errors import LineageError
 
 Document = dict[str, list[dict[str, Any]]]
@@ -192,7 +192,7 @@ def _policy(policy: LineagePolicy) -> dict[str, Any]:
     ]
     for key, purpose in policy.purposes.items():
         covered = [subject_key(policy, subject) for subject in purpose.data_subjects]
-        permitted = [category_key(policy, ref) for ref in purpose.data]
+        permitted = [category_key(policy, ref) for ref in purpose.refs]
         rules.append(
             _rule(
                 f"subject_not_permitted_for_purpose.{key}",
@@ -209,6 +209,16 @@ def _policy(policy: LineagePolicy) -> dict[str, Any]:
                 _matches("OTHER"),
             )
         )
+        for index, entry in enumerate(purpose.data):
+            if isinstance(entry, DataEntry):  # data of this entry, for this use, of any other subject
+                rules.append(
+                    _rule(
+                        f"subject_not_permitted_for_purpose.{key}.{index}",
+                        _matches("ANY", [category_key(policy, entry.data)]),
+                        _matches("ANY", [use_key(policy, key)]),
+                        _matches("OTHER", [subject_key(policy, subject) for subject in entry.subjects]),
+                    )
+                )
     current = policy.versions[-1]
     return {
         "fides_key": policy.policy_id,

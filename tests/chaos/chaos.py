@@ -332,7 +332,7 @@ def disk_full(workdir: Path, events: int, full_s: float = 60.0, size_mb: int = 5
     """
     figures = Figures(scenario=f"store disk full {full_s:.0f} s")
     started = time.monotonic()
-    with small_disk(workdir / "disk", size_mb) as disk:
+    with small_disk((workdir / "disk").resolve(), size_mb) as disk:  # the roles run elsewhere: absolute
         stack = Stack(workdir)
         stack.env["LINEAGE_CLICKHOUSE_PATH"] = str(disk / "chdb")
         stack.env["LINEAGE_UNHEALTHY_AFTER_S"] = "5"  # shorter than the fault, so that health can show it

@@ -113,10 +113,14 @@ def test_show_json_has_the_same_matrix_and_each_purposes_subjects_and_basis(run)
     assert shown["data_categories"]["login_credentials"]["purposes"]["statistics"]["scope"] == "none"
     assert shown["purposes"]["related_service_notification"] == {
         "name": "Notification of related services",
-        "data_subjects": ["person_in_charge"],
+        "data_subjects": ["person_in_charge", "analyzed_account_holder"],
         "legal_basis": "published_purpose_of_use",
         "article": "Art. 3.1 table, row 3",
         "aggregate_only": False,
+        "subject_limits": {
+            f"user_information.{item}": ["person_in_charge"]
+            for item in ("name", "department", "email_address", "telephone_number", "organization_information")
+        },
     }
 
 

@@ -63,6 +63,12 @@ BROKEN = [
     ),
     Broken("unknown-time-zone.yaml", 7, "timezone", "unknown IANA time zone 'Asia/Tokio'"),
     Broken(
+        "entry-subject-outside-purpose.yaml",
+        246,
+        "purposes.related_service_notification.data.0.subjects",
+        "'visitor' is not a data subject of the purpose",
+    ),
+    Broken(
         "not-a-boolean.yaml",
         45,
         "data_categories.user_information.items.name.personally_identifiable",

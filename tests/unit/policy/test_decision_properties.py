@@ -40,6 +40,9 @@ def _decider() -> Decider:
     return Decider(PolicyEngine(_policy()))
 
 
+CONTACT_ITEMS = ("name", "department", "email_address", "telephone_number", "organization_information")
+
+
 def _items_of(policy: Policy, refs: Iterable[str]) -> list[str]:
     """The items ``refs`` name (a category names all its items); unknown references name none."""
     items = []
@@ -104,8 +107,8 @@ def _data_strategies() -> dict[str | None, st.SearchStrategy[list[str]]]:
     anything = [*policy.data_categories, *_items_of(policy, policy.data_categories), "biometrics", "user_information.x"]
     strategies: dict[str | None, st.SearchStrategy[list[str]]] = {}
     for key, purpose in policy.purposes.items():
-        own = sorted({*purpose.data, *_items_of(policy, purpose.data)})
-        harmless = sorted(set(_items_of(policy, purpose.data)) - _identifiable_items(policy, purpose.data))
+        own = sorted({*purpose.refs, *_items_of(policy, purpose.refs)})
+        harmless = sorted(set(_items_of(policy, purpose.refs)) - _identifiable_items(policy, purpose.refs))
         strategies[key] = _pick(
             [
                 st.lists(st.sampled_from(own), min_size=1, max_size=3),
@@ -243,10 +246,17 @@ def test_excluded_content_is_never_allowed(request):
 
 @PROPERTY
 @given(use_requests)
-def test_an_analyzed_account_holders_data_is_never_used_to_notify_related_services(request):
+def test_an_analyzed_account_holders_contact_data_is_never_used_to_notify_related_services(request):
+    # Art. 3.1 table, row 3: the contact entries are the person in charge's; Allied and Transmission Data are
+    # anyone's whose account is analyzed.
     decision = _decider().decide(request)
+    contact = {f"user_information.{item}" for item in CONTACT_ITEMS}
 
-    if request.purpose == "related_service_notification" and request.subject_type == "analyzed_account_holder":
+    if (
+        request.purpose == "related_service_notification"
+        and request.subject_type == "analyzed_account_holder"
+        and contact & set(_items_of(_policy(), request.data))
+    ):
         assert not decision.allowed
         assert "subject_not_permitted_for_purpose" in decision.codes
 

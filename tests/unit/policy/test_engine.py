@@ -137,9 +137,23 @@ def test_a_purpose_a_later_version_introduced_is_not_tagged_on_data_collected_be
 
 def test_record_tags_are_one_cached_answer_per_items_subject_type_and_version(engine):
     version = engine.version_at(at("2023-05-01"))
-    first = engine.tags_for(("allied_data.login_history",), "analyzed_account_holder", version)
+    first = engine.tags_for(("allied_data.computer_login_history",), "analyzed_account_holder", version)
 
-    assert engine.tags_for(("allied_data.login_history",), "analyzed_account_holder", version) is first
+    assert engine.tags_for(("allied_data.computer_login_history",), "analyzed_account_holder", version) is first
     assert first.purposes == tuple(
-        g.purpose for g in engine.purposes_for(["allied_data.login_history"], "analyzed_account_holder")
+        g.purpose for g in engine.purposes_for(["allied_data.computer_login_history"], "analyzed_account_holder")
+    )
+
+
+def test_row_3_limits_its_contact_entries_to_the_person_in_charge_but_not_the_usage_situation(engine):
+    # Art. 3.1 table, row 3: "name, ... of the person in charge", then Allied Data and Transmission Data.
+    usage = ["allied_data.system_usage_history", "transmission_data.arrival_departure_time"]
+
+    for subject_type in ("person_in_charge", "analyzed_account_holder"):
+        assert "related_service_notification" in [g.purpose for g in engine.purposes_for(usage, subject_type)]
+    holder_contact = engine.purposes_for(["user_information.email_address"], "analyzed_account_holder")
+    assert "related_service_notification" not in [g.purpose for g in holder_contact]
+    assert "user_information.email_address" in engine.items_for("related_service_notification", "person_in_charge")
+    assert "user_information.email_address" not in engine.items_for(
+        "related_service_notification", "analyzed_account_holder"
     )

@@ -208,8 +208,9 @@ MARKETING = "marketing.communications.rakuro_related_service_notification"
             ["user.rakuro.user_information.email_address"],
             MARKETING,
             ["rakuro.analyzed_account_holder"],
-            {"subject_not_permitted_for_purpose.related_service_notification"},
+            {"subject_not_permitted_for_purpose.related_service_notification.2"},  # the e-mail entry's limit
         ),
+        (["user.rakuro.allied_data.computer_login_history"], MARKETING, ["rakuro.analyzed_account_holder"], set()),
         (
             ["user.rakuro.user_information.bank_account_information"],
             MARKETING,
@@ -234,6 +235,7 @@ MARKETING = "marketing.communications.rakuro_related_service_notification"
     ids=[
         "marketing-to-person-in-charge",
         "marketing-to-analyzed-account-holder",
+        "marketing-with-an-analyzed-account-holders-allied-data",
         "marketing-with-bank-account",
         "marketing-with-allied-data",
         "service-provision-with-logs",

@@ -139,13 +139,22 @@ def test_batch_keeps_order_and_ends_each_record_in_one_output(make_event, minimi
         # The whole profile includes bank data, which related-service notification may not use.
         (CollectionKind.USER_PROFILE, SubjectType.PERSON_IN_CHARGE, ("service_provision", "user_notification")),
         (CollectionKind.ALLIED, SubjectType.PERSON_IN_CHARGE, ("service_provision", "related_service_notification")),
-        (CollectionKind.ALLIED, SubjectType.ANALYZED_ACCOUNT_HOLDER, ("service_provision",)),
+        # Row 3 limits only its contact entries to the person in charge: anyone's usage situation may be used.
+        (
+            CollectionKind.ALLIED,
+            SubjectType.ANALYZED_ACCOUNT_HOLDER,
+            ("service_provision", "related_service_notification"),
+        ),
         (
             CollectionKind.TRANSMISSION,
             SubjectType.PERSON_IN_CHARGE,
             ("service_provision", "related_service_notification"),
         ),
-        (CollectionKind.TRANSMISSION, SubjectType.ANALYZED_ACCOUNT_HOLDER, ("service_provision",)),
+        (
+            CollectionKind.TRANSMISSION,
+            SubjectType.ANALYZED_ACCOUNT_HOLDER,
+            ("service_provision", "related_service_notification"),
+        ),
     ],
 )
 def test_purposes_follow_the_art_3_table_for_every_kind(
