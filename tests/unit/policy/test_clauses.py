@@ -113,8 +113,11 @@ def edited_decider(policy: Policy) -> Callable[[Callable[[dict[str, Any]], None]
 
 @pytest.mark.parametrize(
     "content_type",
-    ["email_subject", "email_body", "chat_message_text", "social_media_message_text", "attachment_content"],
-)
+    [
+        "email_subject", "email_body", "chat_message_subject", "chat_message_text", "social_media_message_subject",
+        "social_media_message_text", "attachment_content",
+    ],
+)  # fmt: skip
 def test_message_and_attachment_content_is_never_used(decider, content_type):
     decision = decider.decide(
         use_request(data=["allied_data.email_transmission_history"], content_types=[content_type])
@@ -123,6 +126,7 @@ def test_message_and_attachment_content_is_never_used(decider, content_type):
     assert_refused(decision, "excluded_content")
     assert decision.violations[0].severity == "critical"
     assert decision.violations[0].article == "Art. 2.1(2)"
+    assert "unknown_data" not in decision.codes, "named by the policy, not a gap"
 
 
 def test_scheduler_titles_are_collected_allied_data_not_excluded_content(decider, policy):

@@ -209,3 +209,23 @@ def test_a_key_name_that_could_be_personal_data_is_not_written_into_the_evidence
 
     assert [r.path for r in result.removed] == ["payload.?"]
     assert "taro.yamada" not in repr(result.removed)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["chat_subject", "threadTitle", "topic", "チャット件名", "スレッド名", "つぶやき", "発言", "ＴＯＰＩＣ", "social_post"],
+)
+def test_chat_and_social_media_subjects_are_removed_as_excluded_content_under_any_name(
+    make_event, make_record, engine, key
+):
+    event = make_event(CollectionKind.ALLIED, payload={
+        "record_type": "message_activity", "occurred_at": "2024-01-15T09:00:00+09:00", "channel_type": "chat",
+        "message_count": 3, key: "来週のシフトについて",
+    })  # fmt: skip
+
+    minimized = minimize_one(ingested(make_record, event), engine)
+
+    assert isinstance(minimized, Minimized), minimized
+    assert key not in minimized.payload
+    assert "来週" not in orjson.dumps(minimized.payload).decode()
+    assert [r.reason for r in minimized.removed] == [RemovalReason.EXCLUDED_CONTENT]
