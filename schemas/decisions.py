@@ -79,7 +79,10 @@ class UseRequest(_Strict):
     )
     subject_type: Name
     actor: Name = Field(description="The service or job that uses or discloses the data.")
-    recipient: Recipient = Field(default_factory=lambda: Recipient(kind=RecipientKind.INTERNAL, id="rakuro"))
+    recipient: Recipient = Field(
+        default_factory=lambda: Recipient(kind=RecipientKind.INTERNAL, id="controller"),
+        description="Whom the data goes to; for a use, the controller itself (kind internal).",
+    )
     legal_basis: Name | None = Field(default=None, description="The legal basis the actor claims, if any.")
     consent_reference: Name | None = None
     consent_granted: bool = Field(default=False, description="Consent in force for this subject and provision.")
@@ -91,9 +94,9 @@ class UseRequest(_Strict):
     def _action_matches_recipient(self) -> UseRequest:
         internal = self.recipient.kind is RecipientKind.INTERNAL
         if self.action is Action.DISCLOSURE and internal:
-            raise ValueError("a disclosure needs a recipient outside Rakuro (third_party, consignee or module)")
+            raise ValueError("a disclosure needs a recipient outside the controller (third_party, consignee or module)")
         if self.action is Action.USE and not internal:
-            raise ValueError("a use stays inside Rakuro: data going to a recipient is a disclosure")
+            raise ValueError("a use stays inside the controller: data going to a recipient is a disclosure")
         return self
 
 

@@ -142,6 +142,11 @@ class Purpose(_Strict):
 
     aggregate_only: bool = Field(default=False, description="Only non-identifying aggregates (Art. 3.4).")
     introduced_in: str | None = Field(default=None, description="The version that published this purpose.")
+    fideslang_use: str | None = Field(
+        default=None,
+        description="The fideslang default-taxonomy data use this purpose is exported under (e.g. "
+        "essential.service); needed only by `policy export --fideslang`.",
+    )
 
 
 class Statistics(_Strict):

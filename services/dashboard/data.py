@@ -15,7 +15,6 @@ from services.policy.engine import PolicyEngine
 from services.reports.period import store_instant
 from services.store.lineage_store import QueryResult
 
-INTERNAL = "Rakuro (internal use)"
 TIMELINE_BUCKETS = 60
 
 
@@ -128,7 +127,7 @@ def live_counters(registry: CollectorRegistry) -> dict[str, float]:
     return totals
 
 
-def dashboard_data(reader: Reader, until: datetime, window: timedelta) -> dict[str, Any]:
+def dashboard_data(reader: Reader, until: datetime, window: timedelta, controller: str) -> dict[str, Any]:
     """Counters, flows, the category x purpose matrix, the violations timeline and dead letters of a window."""
     since = until - window
     period = {"since": store_instant(since), "until": store_instant(until)}
@@ -139,7 +138,9 @@ def dashboard_data(reader: Reader, until: datetime, window: timedelta) -> dict[s
         "counts": {name: int(value or 0) for name, value in zip(_COUNT_NAMES, counts, strict=True)},
         "flows": {
             "category_to_purpose": reader.query(_CATEGORY_TO_PURPOSE, period).records(),
-            "purpose_to_destination": reader.query(_PURPOSE_TO_DESTINATION, {**period, "internal": INTERNAL}).records(),
+            "purpose_to_destination": reader.query(
+                _PURPOSE_TO_DESTINATION, {**period, "internal": f"{controller} (internal use)"}
+            ).records(),
         },
         "collected": reader.query(_COLLECTED, period).records(),
         "timeline": reader.query(_TIMELINE, {**period, "step": step}).records(),

@@ -44,7 +44,7 @@ def add_dashboard(
         if engine is None:
             raise HTTPException(status_code=503, detail="this API has no policy to name the dashboard's terms")
         end = as_utc(until) if until is not None else datetime.now(UTC)
-        data = await store.call(dashboard_data, end, timedelta(minutes=minutes))
+        data = await store.call(dashboard_data, end, timedelta(minutes=minutes), engine.policy.controller)
         data["policy"] = policy_terms(engine, end)
         data["live"] = live_counters(metrics.registry)
         return jsonable_encoder(data)

@@ -155,7 +155,7 @@ class Alert:
 
 def alert_key(evaluated: Evaluated, violation: Violation) -> AlertKey:
     event = evaluated.event
-    recipient_kind, recipient_id = recipient_of(event)
+    recipient_kind, recipient_id = recipient_of(evaluated)
     return AlertKey(
         tenant_id=event.tenant_id,
         code=violation.code,

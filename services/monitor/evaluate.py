@@ -68,14 +68,12 @@ def activity_of(event: UseEvent | DisclosureEvent) -> str:
     return "use" if isinstance(event, UseEvent) else "disclosure"
 
 
-INTERNAL_RECIPIENT = ("internal", "rakuro")
-"""Whom a use "discloses" to: the controller itself (issue 13 moves the name into the policy file)."""
-
-
-def recipient_of(event: UseEvent | DisclosureEvent) -> tuple[str, str]:
-    """(kind, id) of whom the data goes to: the recipient of a disclosure; the controller for a use."""
+def recipient_of(evaluated: Evaluated) -> tuple[str, str]:
+    """(kind, id) of whom the data goes to: the recipient of a disclosure; for a use, the controller itself,
+    named by the id of the policy that decided it."""
+    event = evaluated.event
     if isinstance(event, UseEvent):
-        return INTERNAL_RECIPIENT
+        return RecipientKind.INTERNAL.value, evaluated.decision.policy_id
     return event.recipient.kind.value, event.recipient.id
 
 

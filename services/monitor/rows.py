@@ -52,7 +52,7 @@ def state_rows(changes: Sequence[StateChange], changed_at: datetime) -> list[Row
 
 
 def _recipient(evaluated: Evaluated) -> tuple[str, str]:
-    return recipient_of(evaluated.event)
+    return recipient_of(evaluated)
 
 
 def activity_rows(batch: Sequence[Evaluated], decided_at: datetime) -> list[Row]:

@@ -12,17 +12,17 @@ excluded content (Art. 2.1(2))        ``user.P.excluded_content``               
 one excluded content type             ``user.P.excluded_content.<type>``            ``user.P.excluded_content``
 ====================================  ============================================  ===========================
 
-Purposes become data uses under the default-taxonomy use that describes them best (``DATA_USE_PARENTS``), keyed
+Purposes become data uses under the default-taxonomy use the policy file names for each (``fideslang_use``), keyed
 ``<parent>.P_<purpose>``, e.g. ``marketing.communications.rakuro_related_service_notification``:
 
 ============================  =============================================================
-purpose                       parent_key (default taxonomy)
+purpose (rakuro.yaml)         parent_key (default taxonomy)
 ============================  =============================================================
 service_provision             ``essential.service``
 user_notification             ``essential.service.notifications``
 related_service_notification  ``marketing.communications``
 statistics                    ``analytics.reporting``
-any other purpose             ``P``, a root data use emitted for them (key ``P.<purpose>``)
+a purpose without one         ``P``, a root data use emitted for them (key ``P.<purpose>``)
 ============================  =============================================================
 
 Data subjects become ``P.<subject>`` with the Art. 8 rights in fideslang's terms.
@@ -54,14 +54,6 @@ from services.errors import LineageError
 
 Document = dict[str, list[dict[str, Any]]]
 
-DATA_USE_PARENTS: Mapping[str, str] = {
-    "service_provision": "essential.service",
-    "user_notification": "essential.service.notifications",
-    "related_service_notification": "marketing.communications",
-    "statistics": "analytics.reporting",
-}
-"""Purpose key -> the default-taxonomy data use it specializes (see the module docstring)."""
-
 RIGHTS: Mapping[RightsRequestType, str] = {
     RightsRequestType.DISCLOSURE: "Access",
     RightsRequestType.CORRECTION: "Rectification",
@@ -91,7 +83,7 @@ def category_key(policy: LineagePolicy, ref: str = "") -> str:
 
 def use_key(policy: LineagePolicy, purpose: str) -> str:
     """The fides_key of the data use a purpose becomes."""
-    parent = DATA_USE_PARENTS.get(purpose)
+    parent = policy.purposes[purpose].fideslang_use if purpose in policy.purposes else None
     return f"{parent}.{policy.policy_id}_{purpose}" if parent else f"{policy.policy_id}.{purpose}"
 
 
@@ -138,7 +130,7 @@ def _data_categories(policy: LineagePolicy) -> list[dict[str, Any]]:
 
 def _data_uses(policy: LineagePolicy) -> list[dict[str, Any]]:
     resources: list[dict[str, Any]] = []
-    if any(purpose not in DATA_USE_PARENTS for purpose in policy.purposes):
+    if any(purpose.fideslang_use is None for purpose in policy.purposes.values()):
         resources.append({"fides_key": policy.policy_id, "name": policy.title, "description": "Other purposes of use"})
     for key, purpose in policy.purposes.items():
         fides_key = use_key(policy, key)

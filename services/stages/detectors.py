@@ -218,9 +218,25 @@ def _window(chars: str, altchars: bytes | None) -> bool:
         _text(_decode(chars[offset:], altchars)) for offset in range(4)
     ):
         return True
+    if _repeated_word(chars):
+        return False  # "workflowWorkflowWorkflowWorkflow0": a name saying one word again, whatever its letters score
     return evidence < (_NAME_EVIDENCE_PER_CHAR * len(chars) if len(chars) >= _LONG_RUN else 0.0) and (
         _decode(chars, altchars) is not None
     )
+
+
+_WORD_UNIT = re.compile(r"^([a-z]{4,}?)\1+$")
+_VOWELS = frozenset("aeiouy")
+
+
+def _repeated_word(chars: str) -> bool:
+    """Is the run one lowercase word of four letters or more said again and again (any case, digits after)?
+
+    Base64 of anything with information in it does not repeat a run of letters end to end; a name built from
+    one word ("ScheduleSchedule", "workflowWorkflow…") does.
+    """
+    match = _WORD_UNIT.match(chars.rstrip("0123456789").lower())
+    return match is not None and not _VOWELS.isdisjoint(match.group(1))
 
 
 def _decode(chars: str, altchars: bytes | None) -> bytes | None:

@@ -15,7 +15,6 @@ from fideslang.validation import validate_fides_key
 
 from schemas.policy import Policy
 from services.policy.fideslang_export import (
-    DATA_USE_PARENTS,
     FideslangExportError,
     to_fideslang,
     validate_fideslang,
@@ -47,7 +46,7 @@ def test_every_category_item_and_excluded_content_type_is_a_data_category(docume
 def test_every_purpose_is_a_data_use_under_its_default_taxonomy_parent(document, policy):
     uses = {resource["fides_key"]: resource for resource in document["data_use"]}
 
-    assert set(uses) == {f"{DATA_USE_PARENTS[key]}.rakuro_{key}" for key in policy.purposes}
+    assert set(uses) == {f"{purpose.fideslang_use}.rakuro_{key}" for key, purpose in policy.purposes.items()}
     assert uses["marketing.communications.rakuro_related_service_notification"]["parent_key"] == (
         "marketing.communications"
     )
@@ -74,7 +73,7 @@ def test_parents_resolve_within_the_document_or_the_default_taxonomy(document):
             assert resource["parent_key"] in known, resource["fides_key"]
 
 
-def test_fideslang_finds_no_missing_reference_once_merged_with_its_default_taxonomy(document):
+def test_fideslang_finds_no_missing_reference_once_merged_with_its_default_taxonomy(document, policy):
     exported = load_manifests_into_taxonomy(document)
     merged = Taxonomy(
         data_category=exported.data_category + DEFAULT_TAXONOMY.data_category,
@@ -89,7 +88,7 @@ def test_fideslang_finds_no_missing_reference_once_merged_with_its_default_taxon
     assert get_referenced_missing_keys(exported) == {
         "user",
         "default_organization",
-        *DATA_USE_PARENTS.values(),
+        *(purpose.fideslang_use for purpose in policy.purposes.values()),
     }
 
 
@@ -97,9 +96,11 @@ def test_the_export_of_the_shipped_policy_validates(document):
     validate_fideslang(document)
 
 
-def test_a_purpose_outside_the_mapping_table_gets_a_root_data_use_of_the_policy(policy):
+def test_a_purpose_without_a_fideslang_use_gets_a_root_data_use_of_the_policy(policy):
     raw = policy.model_dump(mode="json")
-    raw["purposes"]["payroll_export"] = {**raw["purposes"]["service_provision"], "name": "Payroll export"}
+    raw["purposes"]["payroll_export"] = {
+        **raw["purposes"]["service_provision"], "name": "Payroll export", "fideslang_use": None,
+    }  # fmt: skip
     document = to_fideslang(Policy.model_validate(raw))
 
     uses = {resource["fides_key"]: resource.get("parent_key") for resource in document["data_use"]}

@@ -213,7 +213,17 @@ def test_a_key_name_that_could_be_personal_data_is_not_written_into_the_evidence
 
 @pytest.mark.parametrize(
     "key",
-    ["chat_subject", "threadTitle", "topic", "チャット件名", "スレッド名", "つぶやき", "発言", "ＴＯＰＩＣ", "social_post"],
+    [
+        "chat_subject",
+        "threadTitle",
+        "topic",
+        "チャット件名",
+        "スレッド名",
+        "つぶやき",
+        "発言",
+        "ＴＯＰＩＣ",
+        "social_post",
+    ],
 )
 def test_chat_and_social_media_subjects_are_removed_as_excluded_content_under_any_name(
     make_event, make_record, engine, key
