@@ -101,6 +101,11 @@ class LegalBasis(_Strict):
     description: str
     article: Article
     third_party_exception: bool = Field(default=False, description="Allows provision without consent (Art. 4.1).")
+    beyond_purposes: Article | None = Field(
+        default=None,
+        description="The article that lets a use or provision on this basis go beyond the purposes of use (APPI "
+        "Art. 18(3)); unset, a use on this basis must still be one of the policy's purposes.",
+    )
 
 
 class DataEntry(_Strict):

@@ -32,6 +32,7 @@ class Decider:
         self._rules = policy.violations
         self._excluded = frozenset(policy.excluded_content.types)
         self._exceptions = frozenset(k for k, b in policy.legal_bases.items() if b.third_party_exception)
+        self._beyond_purposes = frozenset(k for k, b in policy.legal_bases.items() if b.beyond_purposes)
         self._consignees = policy.consignees.registered
         self._modules = policy.collection_modules.registered
         self._min_group = policy.statistics.min_group_size
@@ -73,12 +74,20 @@ class Decider:
         items = engine.expand_cached(data)
 
         purpose = self._purposes.get(request.purpose)
-        if purpose is None:
+        third_party = request.recipient.kind is RecipientKind.THIRD_PARTY
+        exception = request.legal_basis if third_party and request.legal_basis in self._beyond_purposes else None
+        if exception is not None:
+            # A provision on Art. 4.1(1)-(4) (APPI Art. 18(3)) is decided on the exception's own terms, not on a
+            # table purpose; recorded with it as its legal basis. Only a provision: an internal use claiming an
+            # exception is still held to the purposes of use.
+            if version is None:
+                add(self._violation("purpose_not_in_force", "no version of the policy was in force at that time"))
+        elif purpose is None:
             add(self._violation("unknown_purpose", f"purpose '{_term(request.purpose)}' is not in the policy"))
         else:
             self._check_purpose(request, purpose, items, version, add)
 
-        legal_basis = purpose.legal_basis if purpose is not None else None
+        legal_basis = exception or (purpose.legal_basis if purpose is not None else None)
         kind = request.recipient.kind
         if kind is RecipientKind.THIRD_PARTY and not self._is_statistic(request, purpose):
             legal_basis = self._check_third_party(request, add)

@@ -18,6 +18,7 @@ from services.reports.model import (
     DeadLetterCount,
     GapGroup,
     KindTotal,
+    LegalBasisCount,
     PolicyVersionInForce,
     ProvisionCount,
     ProvisionSection,
@@ -138,7 +139,16 @@ def _activities(engine: PolicyEngine, results: Mapping[str, QueryResult]) -> Act
         (_recipient(policy, r) for r in results["recipients"].records()),
         key=lambda r: (kind_key(r.recipient_kind), r.recipient_id),
     )
-    return ActivitySection(by_category_and_purpose=cells, by_recipient=recipients)
+    bases = []
+    for record in results["third_party_bases"].records():
+        basis = policy.legal_bases.get(record["legal_basis"] or "")
+        terms = (
+            {"description": basis.description, "article": basis.article, "without_consent": basis.third_party_exception,
+             "beyond_purposes": basis.beyond_purposes}
+            if basis is not None else {}
+        )  # fmt: skip
+        bases.append(LegalBasisCount.model_validate({**record, "legal_basis": record["legal_basis"] or "", **terms}))
+    return ActivitySection(by_category_and_purpose=cells, by_recipient=recipients, third_parties_by_legal_basis=bases)
 
 
 def _violations(results: Mapping[str, QueryResult]) -> list[ViolationGroup]:

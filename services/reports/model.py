@@ -132,9 +132,24 @@ class RecipientCount(_Section):
     subjects: Count
 
 
+class LegalBasisCount(_Section):
+    """Provisions to third parties allowed on one legal basis: consent, or an Art. 4.1 exception."""
+
+    legal_basis: str
+    description: str | None = None
+    article: str | None = None
+    without_consent: bool = Field(default=False, description="An Art. 4.1 exception: provided without consent.")
+    beyond_purposes: str | None = Field(
+        default=None, description="The article that let it go beyond the purposes of use, if the basis does."
+    )
+    provisions: Count
+    subjects: Count
+
+
 class ActivitySection(_Section):
     by_category_and_purpose: list[ActivityCell]
     by_recipient: list[RecipientCount]
+    third_parties_by_legal_basis: list[LegalBasisCount] = Field(default_factory=list)
 
 
 class ViolationGroup(_Section):

@@ -73,6 +73,11 @@ PERIOD_QUERIES: dict[str, str] = {
         "activity_decisions FINAL",
         "GROUP BY recipient_kind, recipient_id ORDER BY recipient_kind, recipient_id",
     ),
+    "third_party_bases": period_select(
+        "legal_basis, uniqExact(event_id) AS provisions, uniqExact(subject_pseudonym) AS subjects",
+        "activity_decisions FINAL",
+        "AND recipient_kind = 'third_party' AND allowed GROUP BY legal_basis ORDER BY legal_basis",
+    ),
     "violations": period_select(
         "code, severity, article, actor, purpose, recipient_id, count() AS count, "
         "uniqExact(subject_pseudonym) AS subjects, min(occurred_at) AS first_occurred_at, "

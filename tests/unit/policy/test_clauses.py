@@ -352,6 +352,60 @@ def test_each_exception_of_article_4_1_allows_provision_without_consent(decider,
     assert_allowed(decider.decide(request), exception)
 
 
+@pytest.mark.parametrize(
+    ("exception", "cited"),
+    [
+        ("laws_and_regulations", "APPI Art. 18(3)(i)"),
+        ("protection_of_life_body_property", "APPI Art. 18(3)(ii)"),
+        ("public_health_and_children", "APPI Art. 18(3)(iii)"),
+        ("government_cooperation", "APPI Art. 18(3)(iv)"),
+    ],
+)
+def test_a_provision_on_exceptions_1_to_4_is_decided_on_that_basis_beyond_the_purposes_of_use(
+    decider, policy, exception, cited
+):
+    # A tax office's inquiry, an emergency, a health authority, the police: no Art. 3.1 purpose is claimed.
+    request = disclosure(
+        "third_party", "osaka-labour-bureau", data=CONTACT_DATA, legal_basis=exception, purpose="statutory_request"
+    )
+
+    decision = decider.decide(request)
+
+    assert policy.legal_bases[exception].beyond_purposes == cited
+    assert_allowed(decision, exception)
+    assert decision.policy_version is not None
+
+
+def test_a_successor_under_exception_5_must_still_name_a_purpose_of_use(decider, policy):
+    # Art. 4.1(5); APPI Art. 18(2): a successor handles the data within the purposes it was collected for.
+    outside = disclosure(
+        "third_party", "successor-co", data=CONTACT_DATA, legal_basis="business_succession", purpose="merger_upsell"
+    )
+    within = disclosure("third_party", "successor-co", data=CONTACT_DATA, legal_basis="business_succession")
+
+    assert policy.legal_bases["business_succession"].beyond_purposes is None
+    assert_refused(decider.decide(outside), "unknown_purpose")
+    assert_allowed(decider.decide(within), "business_succession")
+
+
+def test_an_exception_does_not_make_excluded_content_or_a_suspended_subject_allowed(decider):
+    base = {"data": CONTACT_DATA, "legal_basis": "laws_and_regulations", "purpose": "statutory_request"}
+
+    excluded = decider.decide(disclosure("third_party", "osaka-labour-bureau", content_types=["email_body"], **base))
+    suspended = decider.decide(
+        disclosure("third_party", "osaka-labour-bureau", subject_state={"suspended": True}, **base)
+    )
+
+    assert_refused(excluded, "excluded_content")
+    assert_refused(suspended, "use_after_suspension")
+
+
+def test_an_internal_use_claiming_an_exception_is_still_held_to_the_purposes_of_use(decider):
+    decision = decider.decide(use_request(purpose="statutory_request", legal_basis="laws_and_regulations"))
+
+    assert_refused(decision, "unknown_purpose")
+
+
 def test_article_4_1_lists_exactly_five_exceptions(policy):
     exceptions = {key for key, basis in policy.legal_bases.items() if basis.third_party_exception}
 

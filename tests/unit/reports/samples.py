@@ -183,6 +183,7 @@ CANNED: dict[str, QueryResult] = {
         ["collection_module", "web-beacon", 0, 1, 1],
         ["internal", "rakuro", 1, 1, 2],
     ),
+    "third_party_bases": _result("legal_basis provisions subjects", ["consent", 3, 2], ["laws_and_regulations", 1, 1]),
     "violations": _result(
         "code severity article actor purpose recipient_id count subjects first_occurred_at last_occurred_at",
         # As the API returns them: ISO text, no offset. The store returns naive datetimes: both are UTC.

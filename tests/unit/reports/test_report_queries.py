@@ -93,6 +93,17 @@ def test_recipients_carry_their_register_entry_and_article(report: PurposeReport
     assert recipients == [("internal", "rakuro", None, None), ("collection_module", "web-beacon", False, "Art. 6")]
 
 
+def test_provisions_to_third_parties_show_their_legal_basis_and_whether_it_went_beyond_the_purposes(
+    report: PurposeReport,
+) -> None:
+    bases = {b.legal_basis: b for b in report.uses_and_disclosures.third_parties_by_legal_basis}
+
+    assert (bases["consent"].without_consent, bases["consent"].beyond_purposes) == (False, None)
+    assert bases["laws_and_regulations"].without_consent
+    assert bases["laws_and_regulations"].beyond_purposes == "APPI Art. 18(3)(i)"
+    assert (bases["laws_and_regulations"].article, bases["laws_and_regulations"].provisions) == ("Art. 4.1(1)", 1)
+
+
 def test_header_names_the_policy_period_tenant_and_version(report: PurposeReport) -> None:
     header = report.header
 
