@@ -90,6 +90,12 @@ class CollectionKindRule(_Strict):
         default=None, description="The payload field naming the record type, for fields limited to record types."
     )
     fields: dict[FieldPath, DataRef | FieldRule] = Field(min_length=1)
+    redact_identifiers: list[FieldPath] = Field(
+        default_factory=list,
+        description="Kept free-text fields checked for Japanese identifiers nobody meant to collect there (My "
+        "Number, telephone numbers, postal codes, e-mail addresses): a field holding one is removed, with "
+        "evidence identifier_in_free_text.",
+    )
 
     def item_of(self, path: str) -> str:
         """The ``category.item`` a field path is collected as."""
@@ -294,6 +300,11 @@ class Policy(_Strict):
             if not self.resolves(ref):
                 raise ValueError(f"excluded_content.not_excluded: unknown data '{ref}'")
         for kind, rule in self.collection_kinds.items():
+            for index, path in enumerate(rule.redact_identifiers):
+                if path not in rule.fields:
+                    raise ValueError(
+                        f"collection_kinds.{kind}.redact_identifiers.{index}: '{path}' is not a kept field"
+                    )
             for field in rule.fields:
                 ref = rule.item_of(field)
                 if "." not in ref or not self.resolves(ref):

@@ -115,6 +115,8 @@ class RemovalReason(StrEnum):
     """Outside the kind's allow-list."""
     EXCLUDED_CONTENT = "excluded_content"
     """Message subjects or texts, attachment contents, or encoded content (Art. 2.1(2))."""
+    IDENTIFIER_IN_FREE_TEXT = "identifier_in_free_text"
+    """Kept free text holding an identifier nobody meant to collect there (a My Number, a telephone number…)."""
 
 
 @dataclass(frozen=True, slots=True)

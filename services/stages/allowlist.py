@@ -31,6 +31,7 @@ from services.policy.engine import normalize_key
 from services.records import RemovalReason, RemovedField
 from services.stages.detectors import detect, looks_encoded
 from services.stages.errors import safe_name
+from services.stages.identifiers import find_identifiers
 
 _SEGMENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 """A policy field path's segment: a key that is not one can never name an allow-listed field."""
@@ -80,6 +81,8 @@ class AllowList:
     fields: Mapping[str, KeptField]
     markers: Markers
     record_type_field: str | None = None
+    identifier_paths: frozenset[str] = frozenset()
+    """Kept text fields checked for identifiers (:mod:`services.stages.identifiers`)."""
 
     @classmethod
     def of(cls, rule: CollectionKindRule, markers: Markers) -> AllowList:
@@ -89,7 +92,12 @@ class AllowList:
             else KeptField(spec, None, RemovalReason.NOT_ALLOWED)
             for path, spec in rule.fields.items()
         }
-        return cls(fields=fields, markers=markers, record_type_field=rule.record_type_field)
+        return cls(
+            fields=fields,
+            markers=markers,
+            record_type_field=rule.record_type_field,
+            identifier_paths=frozenset(rule.redact_identifiers),
+        )
 
     @property
     def leaves(self) -> Mapping[str, str]:
@@ -230,6 +238,9 @@ def reduce(payload: BaseModel, allow: AllowList) -> Reduction:
                 removed.append(RemovedField(f"{shown}.{name}", size_of(value), reason))
             elif field.bound is not None and detect(value, field.bound) is not None:
                 removed.append(RemovedField(f"{shown}.{name}", size_of(value), RemovalReason.EXCLUDED_CONTENT))
+            elif field.path in allow.identifier_paths and isinstance(value, str) and find_identifiers(value):
+                reason = RemovalReason.IDENTIFIER_IN_FREE_TEXT
+                removed.append(RemovedField(f"{shown}.{name}", size_of(value), reason))
             else:
                 into[name] = value
                 items.add(item)

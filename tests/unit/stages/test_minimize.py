@@ -239,3 +239,31 @@ def test_chat_and_social_media_subjects_are_removed_as_excluded_content_under_an
     assert key not in minimized.payload
     assert "来週" not in orjson.dumps(minimized.payload).decode()
     assert [r.reason for r in minimized.removed] == [RemovalReason.EXCLUDED_CONTENT]
+
+
+@pytest.mark.parametrize(
+    ("title", "kept"),
+    [
+        ("Weekly sync 10:00-11:00", True),
+        ("Call Sato 090-1234-5678", False),
+        ("マイナンバー提出 6214 9832 0257", False),
+        ("面談 〒530-0001 梅田", False),
+        ("Lunch with hanako＠example.co.jp", False),
+    ],
+)
+def test_a_scheduler_title_holding_an_identifier_is_removed_with_its_own_evidence(
+    make_event, make_record, engine, title, kept
+):
+    event = make_event(CollectionKind.ALLIED, payload={
+        "record_type": "scheduler_entry", "occurred_at": "2024-01-15T09:00:00+09:00", "title": title,
+    })  # fmt: skip
+
+    minimized = minimize_one(ingested(make_record, event), engine)
+
+    assert isinstance(minimized, Minimized), minimized
+    assert ("title" in minimized.payload) is kept
+    if not kept:
+        assert [(r.path, r.reason) for r in minimized.removed] == [
+            ("payload.title", RemovalReason.IDENTIFIER_IN_FREE_TEXT)
+        ]
+        assert "allied_data.scheduler_title" not in minimized.data_items

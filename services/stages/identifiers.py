@@ -1,0 +1,84 @@
+"""Japanese identifiers in kept free text: a My Number, a telephone number, a postal code, an e-mail address.
+
+A scheduler title or a screen name is kept because the policy collects it, but a careless service can put into
+it what nobody meant to collect there ("Call Sato 090-1234-5678", "マイナンバー 6214 9832 0257"). No widely used
+recognizer covers Japanese identifiers (Presidio has none), so this module is small and specific:
+
+- the text is NFKC-normalized first, so full-width digits, at signs and hyphens, and the dashes people type
+  between digit groups (hyphens, en and em dashes, the minus sign, the katakana prolonged sound mark) count as
+  their ASCII forms;
+- **My Number** (個人番号): twelve digits, grouped 4-4-4 or not, whose check digit holds (python-stdnum's
+  ``jp.in_``, the algorithm of the Individual Number Act's ordinance). An order number of twelve digits fails
+  the check nine times in ten and is not reported;
+- **telephone numbers**: ``+81`` or a leading ``0``, then ten digits for a mobile, IP or toll-free number
+  (070/080/090/050/0120/0800…) or nine for a landline, written with separators (``03-1234-5678``,
+  ``03(1234)5678``) or as a mobile number in one run (``09012345678``) — a bare run of ten digits is as often
+  an id as a number, and is left alone;
+- **postal codes**: ``〒`` and seven digits, or three digits, a dash and four (``530-0001``), not inside a
+  longer run of digits and dashes (a telephone number's tail is no postal code);
+- **e-mail addresses**: a local part, ``@`` and a dotted domain.
+
+Which kept fields are checked, and what happens to a hit, is the policy's to say (``identifiers`` of a
+collection kind): the field is removed with evidence ``identifier_in_free_text``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+from functools import lru_cache
+
+from stdnum.jp import in_ as my_number
+
+
+class IdentifierKind(StrEnum):
+    MY_NUMBER = "my_number"
+    TELEPHONE_NUMBER = "telephone_number"
+    POSTAL_CODE = "postal_code"
+    EMAIL_ADDRESS = "email_address"
+
+
+_DASHES = str.maketrans({dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"})
+_MY_NUMBER = re.compile(r"(?<![\d-])(\d{4})[ -]?(\d{4})[ -]?(\d{4})(?![\d-])")
+# +81 or 0, an area or service code, then groups; separators are spaces, dashes or an area code in parentheses.
+_PHONE_SEPARATED = re.compile(
+    r"(?<![\d-])(?:\+81[ -]?\(?0?|0)\d{1,4}(?:[ -]|\)|[ -]?\()\d{1,4}(?:[ -]|\)[ -]?)\d{3,4}(?![\d-])"
+)
+_MOBILE_RUN = re.compile(r"(?<!\d)(?:\+81|0)[5789]0\d{8}(?!\d)")
+_POSTAL = re.compile(r"〒[ ]?\d{3}-?\d{4}(?!\d)|(?<![\d-])\d{3}-\d{4}(?![\d-])")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_DIGIT_OR_AT = re.compile(r"[0-9@]")
+
+
+def normalize(text: str) -> str:
+    """``text`` as the recognizers read it: NFKC (full-width to ASCII), every dash-like character a '-'."""
+    return unicodedata.normalize("NFKC", text).translate(_DASHES)
+
+
+def _phone_digits(match: str) -> int:
+    digits = re.sub(r"\D", "", match)
+    return len(digits) - 2 if digits.startswith("81") and match.lstrip().startswith("+") else len(digits) - 1
+
+
+def _is_phone(candidate: str) -> bool:
+    """A separated match is a telephone number when its digits after the trunk 0 (or +81) number nine or ten."""
+    return _phone_digits(candidate) in (9, 10)
+
+
+@lru_cache(maxsize=4096)
+def find_identifiers(text: str) -> tuple[IdentifierKind, ...]:
+    """The kinds of identifier found in ``text``, in a fixed order (empty: none)."""
+    if not _DIGIT_OR_AT.search(unicodedata.normalize("NFKC", text)):
+        return ()  # most kept text has neither a digit nor an "@": nothing to look for
+    normalized = normalize(text)
+    found: list[IdentifierKind] = []
+    if any(my_number.is_valid("".join(m.groups())) for m in _MY_NUMBER.finditer(normalized)):
+        found.append(IdentifierKind.MY_NUMBER)
+    if _MOBILE_RUN.search(normalized) or any(_is_phone(m.group()) for m in _PHONE_SEPARATED.finditer(normalized)):
+        found.append(IdentifierKind.TELEPHONE_NUMBER)
+    if _POSTAL.search(normalized):
+        found.append(IdentifierKind.POSTAL_CODE)
+    if _EMAIL.search(normalized):
+        found.append(IdentifierKind.EMAIL_ADDRESS)
+    return tuple(found)

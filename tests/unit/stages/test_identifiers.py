@@ -1,0 +1,100 @@
+"""Japanese identifiers in kept free text: found in every common spelling, never in look-alikes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum.jp import in_ as my_number
+
+from services.stages.identifiers import IdentifierKind, find_identifiers
+
+MY_NUMBER, PHONE, POSTAL, EMAIL = (
+    IdentifierKind.MY_NUMBER, IdentifierKind.TELEPHONE_NUMBER, IdentifierKind.POSTAL_CODE,
+    IdentifierKind.EMAIL_ADDRESS,
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("マイナンバー 6214 9832 0257", MY_NUMBER),
+        ("個人番号:621498320257", MY_NUMBER),
+        ("6214-9832-0257 の件", MY_NUMBER),
+        ("６２１４ ９８３２ ０２５７", MY_NUMBER),  # full-width digits
+        ("Call Sato 090-1234-5678", PHONE),
+        ("電話 ０３－１２３４－５６７８", PHONE),
+        ("03(1234)5678 まで", PHONE),
+        ("+81 90-1234-5678", PHONE),
+        ("09012345678", PHONE),
+        ("090ー1234ー5678", PHONE),  # typed with the prolonged sound mark
+        ("フリーダイヤル 0120-123-456", PHONE),
+        ("〒530-0001 大阪市北区", POSTAL),
+        ("530-0001", POSTAL),
+        ("〒5300001", POSTAL),
+        ("hanako.sato@kobe-logistics.example", EMAIL),
+        ("連絡先 hanako＠example.co.jp", EMAIL),  # full-width at sign
+    ],
+)
+def test_an_identifier_is_found_in_every_common_spelling(text: str, kind: IdentifierKind) -> None:
+    assert kind in find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Weekly sync 10:00-11:00",
+        "Order 123456789012",  # twelve digits whose check digit does not hold
+        "6214 9832 0258",
+        "Room 301, 2024-05-01",
+        "ID 0312345678",  # ten digits in one run: as often an id as a number
+        "sprint-2024-12",
+        "v1.2.3",
+        "1234-5678-9012-3456",  # longer than any Japanese number
+        "Q3 planning (2025)",
+        "経費精算 12件",
+        "user@localhost",
+        "",
+    ],
+)
+def test_look_alikes_are_not_identifiers(text: str) -> None:
+    assert find_identifiers(text) == ()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**11 - 1), st.sampled_from(["", " ", "-"]), st.text(max_size=10), st.text(max_size=10))
+def test_a_valid_my_number_is_found_wherever_it_sits_and_however_grouped(
+    body: int, separator: str, before: str, after: str
+) -> None:
+    digits = f"{body:011d}"
+    number = digits + my_number.calc_check_digit(digits)
+    grouped = separator.join((number[:4], number[4:8], number[8:]))
+    text = f"{before} {grouped} {after}"
+
+    assert MY_NUMBER in find_identifiers(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 10**11 - 1))
+def test_twelve_digits_with_a_wrong_check_digit_are_no_my_number(body: int) -> None:
+    digits = f"{body:011d}"
+    wrong = (int(my_number.calc_check_digit(digits)) + 1) % 10
+    assert MY_NUMBER not in find_identifiers(f"order {digits}{wrong}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_is_read_without_error(text: str) -> None:
+    assert set(find_identifiers(text)) <= set(IdentifierKind)
+
+
+def test_the_policy_may_only_name_kept_fields_for_the_identifier_check(policy) -> None:  # type: ignore[no-untyped-def]
+    from pydantic import ValidationError
+
+    from schemas.policy import Policy
+
+    raw = policy.model_dump(mode="json")
+    raw["collection_kinds"]["allied"]["redact_identifiers"] = ["title", "notes"]
+
+    with pytest.raises(ValidationError, match=r"redact_identifiers\.1: 'notes' is not a kept field"):
+        Policy.model_validate(raw)
