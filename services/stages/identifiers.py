@@ -11,7 +11,7 @@ recognizer covers Japanese identifiers (Presidio has none), so this module is sm
   ``jp.in_``, the algorithm of the Individual Number Act's ordinance). An order number of twelve digits fails
   the check nine times in ten and is not reported;
 - **telephone numbers**: ``+81`` or a leading ``0``, then ten digits for a mobile, IP or toll-free number
-  (070/080/090/050/0120/0800…) or nine for a landline, written with separators (``03-1234-5678``,
+  (070/080/090/050/0120/0800…) or nine for a landline, written with separators (``03-1234-5678``, ``080.1234.5678``,
   ``03(1234)5678``) or as a mobile number in one run (``09012345678``) — a bare run of ten digits is as often
   an id as a number, and is left alone;
 - **postal codes**: ``〒`` and seven digits, or three digits, a dash and four (``530-0001``), not inside a
@@ -43,7 +43,7 @@ _DASHES = str.maketrans({dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u
 _MY_NUMBER = re.compile(r"(?<![\d-])(\d{4})[ -]?(\d{4})[ -]?(\d{4})(?![\d-])")
 # +81 or 0, an area or service code, then groups; separators are spaces, dashes or an area code in parentheses.
 _PHONE_SEPARATED = re.compile(
-    r"(?<![\d-])(?:\+81[ -]?\(?0?|0)\d{1,4}(?:[ -]|\)|[ -]?\()\d{1,4}(?:[ -]|\)[ -]?)\d{3,4}(?![\d-])"
+    r"(?<![\d.-])(?:\+81[ .-]?\(?0?|0)\d{1,4}(?:[ .-]|\)|[ .-]?\()\d{1,4}(?:[ .-]|\)[ .-]?)\d{3,4}(?![\d.-])"
 )
 _MOBILE_RUN = re.compile(r"(?<!\d)(?:\+81|0)[5789]0\d{8}(?!\d)")
 _POSTAL = re.compile(r"〒[ ]?\d{3}-?\d{4}(?!\d)|(?<![\d-])\d{3}-\d{4}(?![\d-])")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -98,3 +101,27 @@ def test_the_policy_may_only_name_kept_fields_for_the_identifier_check(policy) -
 
     with pytest.raises(ValidationError, match=r"redact_identifiers\.1: 'notes' is not a kept field"):
         Policy.model_validate(raw)
+
+
+SAMPLE = Path(__file__).parents[2] / "data" / "identifier_sample.jsonl"
+
+
+def test_precision_and_recall_on_the_labelled_sample() -> None:
+    """250 labelled strings (tests/data/identifier_sample.jsonl), about half look-alikes; per-string verdicts."""
+    rows = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    hits = {True: 0, False: 0}  # found, per labelled positive
+    false_alarms = 0
+    for row in rows:
+        found = {kind.value for kind in find_identifiers(row["text"])}
+        if row["identifier"] is None:
+            false_alarms += bool(found)
+        else:
+            hits[row["identifier"] in found] += 1
+    positives = hits[True] + hits[False]
+    precision = hits[True] / (hits[True] + false_alarms)
+    recall = hits[True] / positives
+
+    assert len(rows) >= 200
+    assert len(rows) - positives >= len(rows) * 0.45, "about half are look-alikes"
+    assert precision >= 0.99, (precision, recall)
+    assert recall >= 0.99, (precision, recall)
