@@ -96,6 +96,11 @@ class CollectionKindRule(_Strict):
         "Number, telephone numbers, postal codes, e-mail addresses): a field holding one is removed, with "
         "evidence identifier_in_free_text.",
     )
+    flag_identifiers: list[FieldPath] = Field(
+        default_factory=list,
+        description="Kept free-text fields checked the same way, but kept: a hit is recorded as a flag (path and "
+        "kinds of identifier found, never the value) for compliance staff to review.",
+    )
 
     def item_of(self, path: str) -> str:
         """The ``category.item`` a field path is collected as."""
@@ -300,11 +305,14 @@ class Policy(_Strict):
             if not self.resolves(ref):
                 raise ValueError(f"excluded_content.not_excluded: unknown data '{ref}'")
         for kind, rule in self.collection_kinds.items():
-            for index, path in enumerate(rule.redact_identifiers):
-                if path not in rule.fields:
-                    raise ValueError(
-                        f"collection_kinds.{kind}.redact_identifiers.{index}: '{path}' is not a kept field"
-                    )
+            checked = (("redact_identifiers", rule.redact_identifiers), ("flag_identifiers", rule.flag_identifiers))
+            for name, paths in checked:
+                for index, path in enumerate(paths):
+                    where = f"collection_kinds.{kind}.{name}.{index}"
+                    if path not in rule.fields:
+                        raise ValueError(f"{where}: '{path}' is not a kept field")
+                    if name == "flag_identifiers" and path in rule.redact_identifiers:
+                        raise ValueError(f"{where}: '{path}' is already redacted")
             for field in rule.fields:
                 ref = rule.item_of(field)
                 if "." not in ref or not self.resolves(ref):

@@ -120,6 +120,14 @@ class RemovalReason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class FlaggedField:
+    """A kept field the policy asks to flag: which kinds of identifier it holds (never the value)."""
+
+    path: str
+    identifiers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RemovedField:
     """Evidence of one removal: where, how big and why, never what."""
 
@@ -138,6 +146,7 @@ class Minimized:
     data_categories: tuple[str, ...]
     data_items: tuple[str, ...]
     removed: tuple[RemovedField, ...]
+    flagged: tuple[FlaggedField, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +174,7 @@ class TaggedRecord:
     policy_id: str
     policy_version: str
     removed: tuple[RemovedField, ...]
+    flagged: tuple[FlaggedField, ...] = ()
 
 
 def split(outcomes: Iterable[T | DeadLetter]) -> StageResult[T]:

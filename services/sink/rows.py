@@ -40,6 +40,8 @@ LINEAGE_COLUMNS = (
     "source_partition",
     "source_offset",
     "content_digest",
+    "flagged_paths",
+    "flagged_identifiers",
 )
 LINEAGE_EVENT_ID, LINEAGE_KIND, LINEAGE_TENANT = 0, 1, 3
 LINEAGE_SOURCE = slice(20, 23)
@@ -102,6 +104,7 @@ def lineage_row(document: Any) -> Row:
     lineage = document["lineage"]
     source = lineage["source"]
     removed = lineage["removed"]
+    flagged = lineage.get("flagged", [])
     return (
         UUID(document["event_id"]),
         document["kind"],
@@ -127,6 +130,8 @@ def lineage_row(document: Any) -> Row:
         int(source["partition"]),
         int(source["offset"]),
         content_digest(document),
+        [f["path"] for f in flagged],
+        [",".join(f["identifiers"]) for f in flagged],
     )
 
 

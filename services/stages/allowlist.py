@@ -28,7 +28,7 @@ from pydantic import BaseModel
 from schemas.events import kept_text_bound, record_of
 from schemas.policy import CollectionKindRule, FieldRule
 from services.policy.engine import normalize_key
-from services.records import RemovalReason, RemovedField
+from services.records import FlaggedField, RemovalReason, RemovedField
 from services.stages.detectors import detect, looks_encoded
 from services.stages.errors import safe_name
 from services.stages.identifiers import find_identifiers
@@ -82,7 +82,9 @@ class AllowList:
     markers: Markers
     record_type_field: str | None = None
     identifier_paths: frozenset[str] = frozenset()
-    """Kept text fields checked for identifiers (:mod:`services.stages.identifiers`)."""
+    """Kept text fields checked for identifiers (:mod:`services.stages.identifiers`), removed on a hit."""
+    flag_paths: frozenset[str] = frozenset()
+    """Kept text fields checked the same way, kept and flagged on a hit."""
 
     @classmethod
     def of(cls, rule: CollectionKindRule, markers: Markers) -> AllowList:
@@ -97,6 +99,7 @@ class AllowList:
             markers=markers,
             record_type_field=rule.record_type_field,
             identifier_paths=frozenset(rule.redact_identifiers),
+            flag_paths=frozenset(rule.flag_identifiers),
         )
 
     @property
@@ -174,6 +177,7 @@ class Reduction:
     kept: dict[str, Any]
     items: tuple[str, ...]
     removed: tuple[RemovedField, ...]
+    flagged: tuple[FlaggedField, ...] = ()
 
 
 def size_of(value: Any) -> int:
@@ -217,6 +221,7 @@ def reduce(payload: BaseModel, allow: AllowList) -> Reduction:
     kept: dict[str, Any] = {}
     items: set[str] = set()
     removed: list[RemovedField] = []
+    flagged: list[FlaggedField] = []
 
     def walk(model: BaseModel, prefix: str, shown: str, into: dict[str, Any]) -> None:
         plan = _plan(type(model), prefix)
@@ -244,6 +249,8 @@ def reduce(payload: BaseModel, allow: AllowList) -> Reduction:
             else:
                 into[name] = value
                 items.add(item)
+                if field.path in allow.flag_paths and isinstance(value, str) and (found := find_identifiers(value)):
+                    flagged.append(FlaggedField(f"{shown}.{name}", tuple(kind.value for kind in found)))
         extra = model.__pydantic_extra__
         if not extra:
             return
@@ -255,7 +262,7 @@ def reduce(payload: BaseModel, allow: AllowList) -> Reduction:
             removed.append(RemovedField(f"{shown}.{safe_name(name)}", size_of(value), reason))
 
     walk(record, "", "payload", kept)
-    return Reduction(kept=kept, items=tuple(sorted(items)), removed=tuple(removed))
+    return Reduction(kept=kept, items=tuple(sorted(items)), removed=tuple(removed), flagged=tuple(flagged))
 
 
 def inventory(document: Mapping[str, Any], allow: AllowList | None) -> list[dict[str, Any]]:

@@ -58,6 +58,7 @@ def tagged_document(record: TaggedRecord) -> dict[str, Any]:
             "policy_id": record.policy_id,
             "policy_version": record.policy_version,
             "removed": [{"path": r.path, "size": r.size, "reason": r.reason.value} for r in record.removed],
+            "flagged": [{"path": f.path, "identifiers": list(f.identifiers)} for f in record.flagged],
             "ingested_at": _iso(record.ingested_at),
             "source": {
                 "topic": record.source.topic,

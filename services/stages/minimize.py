@@ -59,6 +59,7 @@ def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLett
         data_categories=categories_of(reduction.items),
         data_items=reduction.items,
         removed=reduction.removed,
+        flagged=reduction.flagged,
     )
 
 

@@ -69,6 +69,7 @@ def tag_one(
         policy_id=engine.policy_id,
         policy_version=version.version,
         removed=record.removed,
+        flagged=record.flagged,
     )
 
 

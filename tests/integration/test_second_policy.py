@@ -61,6 +61,10 @@ COLLECTED = {
     "clock_2025": _collection("transmission", "2025-06-03T07:58:00+02:00", {
         "record_type": "clock_in", "at": "2025-06-03T07:58:00+02:00", "personal_name": "Jana Schulz",
     }),
+    "support_page": _collection("access_log", "2025-06-03T09:30:00+02:00", {
+        "ip_address": "203.0.113.9", "requested_at": "2025-06-03T09:30:00+02:00", "operation": "open_ticket",
+        "screen": "Rückruf 040-1234-5678",
+    }),
     "calendar": _collection("allied", "2025-06-03T09:00:00+02:00", {
         "record_type": "scheduler_entry", "occurred_at": "2025-06-03T09:00:00+02:00",
         "title": "Rückruf Frau Schulz 040-1234-5678",
@@ -122,7 +126,7 @@ def test_collection_is_minimized_and_tagged_by_the_other_policy_only(nordlicht: 
     def stored() -> bool:
         result = nordlicht.query(
             "SELECT toString(event_id) AS id, policy_id, policy_version, purposes, legal_bases, data_items, "
-            "removed_paths, removed_reasons FROM collection_lineage FINAL"
+            "removed_paths, removed_reasons, flagged_paths, flagged_identifiers FROM collection_lineage FINAL"
         )
         rows.update({r["id"]: r for r in result.records()})
         return len(rows) == len(COLLECTED)
@@ -146,6 +150,11 @@ def test_collection_is_minimized_and_tagged_by_the_other_policy_only(nordlicht: 
         "2025-03",
         ["service_delivery", "payroll_preparation"],
     )
+    support = by_name["support_page"]
+    assert (list(support["flagged_paths"]), list(support["flagged_identifiers"])) == (
+        ["payload.screen"],
+        ["telephone_number"],
+    ), "this company keeps the page and flags it"
     calendar = by_name["calendar"]
     assert list(calendar["removed_reasons"]) == ["identifier_in_free_text"], "a phone number in a calendar title"
 

@@ -67,6 +67,8 @@ def test_lineage_row_round_trips_a_tagged_document(tagged_record):
         "source_partition": 1,
         "source_offset": 42,
         "content_digest": content_digest(document),
+        "flagged_paths": [],
+        "flagged_identifiers": [],
     }
 
 

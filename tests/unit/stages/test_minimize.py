@@ -267,3 +267,26 @@ def test_a_scheduler_title_holding_an_identifier_is_removed_with_its_own_evidenc
             ("payload.title", RemovalReason.IDENTIFIER_IN_FREE_TEXT)
         ]
         assert "allied_data.scheduler_title" not in minimized.data_items
+
+
+def test_a_field_the_policy_flags_is_kept_and_its_identifiers_are_named_never_its_value(
+    make_event, make_record, policy
+):
+    # The shipped policy redacts the screen name; a company may choose to keep it and have it reviewed instead.
+    raw = policy.model_dump(mode="json")
+    raw["collection_kinds"]["access_log"]["redact_identifiers"] = ["operation"]
+    raw["collection_kinds"]["access_log"]["flag_identifiers"] = ["screen"]
+    engine = PolicyEngine(Policy.model_validate(raw))
+    event = make_event(CollectionKind.ACCESS_LOG, payload={
+        "ip_address": "203.0.113.7", "requested_at": "2024-01-15T09:00:00+09:00", "operation": "view_timesheet",
+        "screen": "問い合わせ 090-1234-5678 hanako@example.jp",
+    })  # fmt: skip
+
+    minimized = minimize_one(ingested(make_record, event), engine)
+
+    assert isinstance(minimized, Minimized), minimized
+    assert minimized.payload["screen"].startswith("問い合わせ"), "flagged, not removed"
+    assert [(f.path, f.identifiers) for f in minimized.flagged] == [
+        ("payload.screen", ("telephone_number", "email_address"))
+    ]
+    assert "090" not in repr(minimized.flagged)
