@@ -63,7 +63,7 @@ def lineage(
         uuid.uuid4(), kind, 1, tenant, service, "analyzed_account_holder", subject, "k1", categories,
         [f"{c}.x" for c in categories], ["f"], purposes, ["published_purpose_of_use"] * len(purposes), "rakuro",
         "2022-06-01", [p for p, _ in removed], [12] * len(removed), [r for _, r in removed], occurred_at,
-        occurred_at + timedelta(seconds=1), f"collection.{kind}", 0, 1, "",
+        occurred_at + timedelta(seconds=1), f"collection.{kind}", 0, 1, "", [], [],
     )  # fmt: skip
 
 
