@@ -63,8 +63,18 @@ class PurposeActivity(_Section):
     article: str | None = None
     legal_basis: str | None = None
     aggregate_only: bool = False
+    subject_limits: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Data entries the purpose may use only of some data subjects: entry -> those subjects.",
+    )
     collected_events: Count = 0
     collected_subjects: Count = 0
+
+    @property
+    def subject_limit_notes(self) -> list[str]:
+        """The per-entry subject limits in words, for the rendered report."""
+        return [f"{entry} of {', '.join(subjects)} only" for entry, subjects in self.subject_limits.items()]
+
     uses_allowed: Count = 0
     uses_denied: Count = 0
     disclosures_allowed: Count = 0

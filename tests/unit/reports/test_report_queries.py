@@ -132,3 +132,13 @@ def test_versions_in_force_over_a_period(
 def test_store_instants_are_utc_wall_clock_with_milliseconds() -> None:
     assert store_instant(datetime(2026, 11, 1)) == "2026-11-01 00:00:00.000"
     assert store_instant(datetime(2026, 11, 1, 9, 30, 0, 123456, tzinfo=JST)) == "2026-11-01 00:30:00.123"
+
+
+def test_a_purposes_per_entry_subject_limits_are_in_the_report_and_its_text(report: PurposeReport) -> None:
+    from services.reports.render import ReportFormat, render
+
+    row_3 = next(p for p in report.purposes if p.purpose == "related_service_notification")
+
+    assert row_3.subject_limits["user_information.email_address"] == ["person_in_charge"]
+    assert "allied_data" not in row_3.subject_limits
+    assert "user_information.email_address of person_in_charge only" in render(report, ReportFormat.MARKDOWN)
