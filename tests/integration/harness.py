@@ -6,7 +6,7 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from services.roles import ALL_ROLES, Pipeline, Role, role_topics
@@ -16,6 +16,15 @@ from services.store.lineage_store import Accounting, Delivery, QueryResult
 T = TypeVar("T")
 
 ASSIGNMENT_TIMEOUT_S = 120.0
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 90.0, poll_s: float = 0.2) -> None:
+    """Poll ``condition`` until it holds; fail naming ``what`` did not happen within ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_s:.0f} s: {what}")
+        time.sleep(poll_s)
 
 
 class PipelineHarness:

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import pytest
 
 from services.settings import Settings
 from services.store.client import connect
-from tests.integration.harness import PipelineHarness
+from tests.integration.harness import PipelineHarness, wait_for
 from tests.integration.test_monitor import SCENARIO, _emit_in_order
-
-
-def _wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s:.0f} s: {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -37,7 +26,7 @@ def test_a_monitor_whose_state_cannot_be_loaded_is_unhealthy_until_it_can(quick_
         admin.command(f"RENAME TABLE {state} TO {state}_away")  # a real store fault: the state is not readable
         try:
             _emit_in_order(harness, quick_health, [(kind, document) for kind, document, _ in SCENARIO])
-            _wait_for(lambda: not pipeline.health_report()["monitor"]["healthy"], 60, "the monitor turns unhealthy")
+            wait_for(lambda: not pipeline.health_report()["monitor"]["healthy"], "the monitor turns unhealthy", 60)
             report = pipeline.health_report()
             monitor = report["monitor"]
             assert monitor["state"] == "failing"
@@ -47,9 +36,9 @@ def test_a_monitor_whose_state_cannot_be_loaded_is_unhealthy_until_it_can(quick_
             assert report["store"]["healthy"]
         finally:
             admin.command(f"RENAME TABLE {state}_away TO {state}")
-        _wait_for(lambda: pipeline.health_report()["monitor"]["healthy"], 60, "the monitor recovers by itself")
+        wait_for(lambda: pipeline.health_report()["monitor"]["healthy"], "the monitor recovers by itself", 60)
         decided = "SELECT count() FROM activity_decisions FINAL"
         uses = sum(kind in {"use", "disclosure"} for kind, _, _ in SCENARIO)
-        _wait_for(lambda: harness.query(decided).rows[0][0] == uses, 60, "the held batch is decided")
+        wait_for(lambda: harness.query(decided).rows[0][0] == uses, "the held batch is decided", 60)
     finally:
         harness.stop()

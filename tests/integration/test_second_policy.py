@@ -7,9 +7,8 @@ data collected. The same events, through the same code, are decided by its terms
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -17,7 +16,7 @@ import pytest
 
 from services.emitter.client import Emitter
 from services.settings import Settings
-from tests.integration.harness import PipelineHarness
+from tests.integration.harness import PipelineHarness, wait_for
 
 NORDLICHT = Settings().policy.parent / "nordlicht.yaml"
 TENANT = "hamburg-logistik"
@@ -95,14 +94,6 @@ ACTIVITY = {
 }  # fmt: skip
 
 
-def _wait_for(condition: Callable[[], bool], what: str, timeout_s: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout_s:.0f} s: {what}")
-        time.sleep(0.3)
-
-
 @pytest.fixture
 def nordlicht(settings: Settings) -> Iterator[PipelineHarness]:
     harness = PipelineHarness(settings.model_copy(update={"policy": NORDLICHT}))
@@ -131,7 +122,7 @@ def test_collection_is_minimized_and_tagged_by_the_other_policy_only(nordlicht: 
         rows.update({r["id"]: r for r in result.records()})
         return len(rows) == len(COLLECTED)
 
-    _wait_for(stored, "every collected event stored")
+    wait_for(stored, "every collected event stored")
     by_name = {name: rows[document["event_id"]] for name, document in COLLECTED.items()}
     assert {row["policy_id"] for row in by_name.values()} == {"nordlicht"}
 
@@ -170,7 +161,7 @@ def test_uses_and_disclosures_are_decided_by_the_other_policys_terms(nordlicht: 
         decided.update({r["id"]: r for r in result.records()})
         return len(decided) == len(ACTIVITY)
 
-    _wait_for(all_decided, "every use and disclosure decided")
+    wait_for(all_decided, "every use and disclosure decided")
     for name, (document, codes) in ACTIVITY.items():
         row = decided[document["event_id"]]
         assert (name, list(row["violation_codes"])) == (name, codes)
