@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +56,33 @@ async def run_stack(
         raise StackConfigError(
             "a single role joins a running broker: set LINEAGE_KAFKA_BOOTSTRAP, or run everything with `up`"
         )
+    # The API's port is taken before anything starts: a busy port fails in a moment, with one line, exit 2.
+    listener = _listen(settings.api_host, settings.api_port) if api else None
+    try:
+        await _run(settings, stop, demo, roles, listener)
+    finally:
+        if listener is not None:
+            listener.close()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on ``host:port`` for the API, or :class:`StackConfigError` saying why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise StackConfigError(f"the API cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
+async def _run(
+    settings: Settings, stop: asyncio.Event, demo: bool, roles: frozenset[Role], listener: socket.socket | None
+) -> None:
+    api = listener is not None  # the API runs exactly when its port was taken
     pipeline = Pipeline(settings, roles=roles)  # loads policy and key first: a bad file fails before anything starts
     broker: LocalBroker | None = None
     if settings.embedded_broker:
@@ -68,7 +96,7 @@ async def run_stack(
     server_task: asyncio.Task[None] | None = None
     try:
         await pipeline.start()
-        if api:
+        if listener is not None:
             assert pipeline.store is not None
             token = settings.api_token.get_secret_value() if settings.api_token else None
             app = create_api(
@@ -82,7 +110,7 @@ async def run_stack(
             server = _ApiServer(
                 uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="off")
             )
-            server_task = asyncio.create_task(server.serve())
+            server_task = asyncio.create_task(server.serve(sockets=[listener]))
             log.info("API on %s (OpenAPI at /docs)", settings.resolved_api_url)
         if demo:
             demo_thread = threading.Thread(
