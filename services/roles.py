@@ -112,6 +112,7 @@ class Pipeline:
         self._producer: AIOKafkaProducer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.observer: LineageObserver | None = None
+        self._broker: tuple[str, str | None] = ("ok", None)  # the last broker probe: state, and what is wrong
 
     async def start(self) -> None:
         """Create topics, open and migrate the store, start the faust agents."""
@@ -215,8 +216,21 @@ class Pipeline:
         return [consumer.health(now, self.settings.unhealthy_after_s) for consumer in self.consumers.values()]
 
     def health_report(self) -> dict[str, dict[str, Any]]:
-        """The roles' health as /healthz shows it: consumer name -> state."""
-        return {health.name: health.document() for health in self.health()}
+        """The roles' health as /healthz shows it: consumer name -> state, and the broker as the lag probe saw it."""
+        report = {health.name: health.document() for health in self.health()}
+        if self.consumers:
+            state, reason = self._broker
+            report["broker"] = {"state": state, "healthy": reason is None, "reason": reason}
+        return report
+
+    def _broker_seen(self, state: str, reason: str | None) -> None:
+        """Record what the last probe of the broker found; log each change once, not each probe."""
+        if state != self._broker[0]:
+            if reason is None:
+                log.info("the broker answers again with every topic")
+            else:
+                log.error("%s", reason)
+        self._broker = (state, reason)
 
     def assignment(self) -> set[TopicPartition]:
         """The partitions every role of this process owns right now."""
@@ -249,10 +263,24 @@ class Pipeline:
                 try:
                     lag = await loop.run_in_executor(None, probe.measure)
                 except Exception as exc:  # noqa: BLE001 - a missed measurement must not stop the pipeline
-                    log.warning("consumer lag not measured (%s)", type(exc).__name__)
+                    self._broker_seen(
+                        "unreachable",
+                        f"the broker does not answer ({type(exc).__name__}); consumption resumes by itself once "
+                        "it is back",
+                    )
                 else:
                     for topic, messages in lag.items():
                         self.metrics.consumer_lag.labels(agents[topic], topic).set(messages)
+                    missing = probe.missing or []
+                    if missing:
+                        self._broker_seen(
+                            "topics_missing",
+                            f"{len(missing)} of the {len(agents)} topics this process reads are gone from the "
+                            "broker (a broker that restarted empty loses them): restart this process, which "
+                            "creates them",
+                        )
+                    else:
+                        self._broker_seen("ok", None)
                 await asyncio.sleep(self.settings.lag_interval_s)
         finally:
             await loop.run_in_executor(None, probe.close)

@@ -38,19 +38,35 @@ class LagProbe:
     groups: Mapping[str, Sequence[str]]  # consumer group -> the topics it reads
     _admin: KafkaAdminClient | None = None
     _consumer: KafkaConsumer | None = None
+    missing: list[str] | None = None
+    """Topics the last measurement found no partition of (a broker that restarted empty lost them)."""
 
     def measure(self) -> dict[str, int]:
-        """Lag per topic; raises :class:`KafkaError` when the broker cannot answer."""
+        """Lag per topic; raises when the broker cannot answer (the clients are then made anew next time)."""
+        try:
+            return self._measure()
+        except Exception:
+            self.close()
+            raise
+
+    def _measure(self) -> dict[str, int]:
         if self._admin is None or self._consumer is None:
-            self._admin = KafkaAdminClient(bootstrap_servers=self.bootstrap, client_id="purpose-lineage-lag")
-            self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+            # Short request timeouts: a broker that is gone is reported within seconds, not after 30.
+            self._admin = KafkaAdminClient(
+                bootstrap_servers=self.bootstrap, client_id="purpose-lineage-lag", request_timeout_ms=5_000
+            )
+            self._consumer = KafkaConsumer(
+                bootstrap_servers=self.bootstrap, enable_auto_commit=False, request_timeout_ms=5_000
+            )
         lag: dict[str, int] = {}
+        missing: list[str] = []
         for group, topics in self.groups.items():
-            partitions = [
-                TopicPartition(topic, partition)
-                for topic in topics
-                for partition in sorted(self._consumer.partitions_for_topic(topic) or ())
-            ]
+            partitions = []
+            for topic in topics:
+                found = self._consumer.partitions_for_topic(topic)
+                if not found:
+                    missing.append(topic)
+                partitions += [TopicPartition(topic, partition) for partition in sorted(found or ())]
             if not partitions:
                 continue
             offsets = self._admin.list_group_offsets({group: None}).get(group, {})
@@ -58,6 +74,7 @@ class LagProbe:
             ends = self._consumer.end_offsets(partitions)
             beginnings = self._consumer.beginning_offsets([tp for tp in partitions if tp not in committed])
             lag.update(lag_by_topic(ends, committed, beginnings))
+        self.missing = missing
         return lag
 
     def close(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.broker.local import LocalBroker, free_port
 from services.settings import Settings
 from services.store.client import connect
 from tests.integration.harness import PipelineHarness, wait_for
@@ -42,3 +43,23 @@ def test_a_monitor_whose_state_cannot_be_loaded_is_unhealthy_until_it_can(quick_
         wait_for(lambda: harness.query(decided).rows[0][0] == uses, "the held batch is decided", 60)
     finally:
         harness.stop()
+
+
+def test_a_lost_broker_turns_health_red_and_one_that_restarted_empty_says_what_to_do(settings: Settings) -> None:
+    broker = LocalBroker(free_port())
+    broker.start()
+    own = settings.model_copy(update={"kafka_bootstrap": broker.bootstrap, "lag_interval_s": 1.0})
+    harness = PipelineHarness(own)
+    harness.start()
+    pipeline = harness.pipeline
+    try:
+        wait_for(lambda: pipeline.health_report()["broker"]["state"] == "ok", "the broker probe answers", 30)
+        broker.stop()  # the broker is gone
+        wait_for(lambda: pipeline.health_report()["broker"]["state"] == "unreachable", "health turns red", 30)
+        assert not pipeline.health_report()["broker"]["healthy"]
+        broker.start()  # back, empty: the local broker keeps nothing across a restart
+        wait_for(lambda: pipeline.health_report()["broker"]["state"] == "topics_missing", "the topics are missed", 60)
+        assert "restart this process" in pipeline.health_report()["broker"]["reason"]
+    finally:
+        harness.stop()
+        broker.stop()
