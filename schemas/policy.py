@@ -141,21 +141,6 @@ class Purpose(_Strict):
         "only those data subjects' data.",
     )
 
-    @property
-    def refs(self) -> list[str]:
-        """Every data reference the purpose names, for any of its subjects."""
-        return [entry.data if isinstance(entry, DataEntry) else entry for entry in self.data]
-
-    def refs_for(self, subject: str) -> list[str]:
-        """The data references the purpose may use of ``subject``'s data (none for a subject it does not cover)."""
-        if subject not in self.data_subjects:
-            return []
-        return [
-            entry.data if isinstance(entry, DataEntry) else entry
-            for entry in self.data
-            if not isinstance(entry, DataEntry) or subject in entry.subjects
-        ]
-
     aggregate_only: bool = Field(default=False, description="Only non-identifying aggregates (Art. 3.4).")
     introduced_in: str | None = Field(default=None, description="The version that published this purpose.")
     fideslang_use: str | None = Field(
@@ -163,6 +148,26 @@ class Purpose(_Strict):
         description="The fideslang default-taxonomy data use this purpose is exported under (e.g. "
         "essential.service); needed only by `policy export --fideslang`.",
     )
+
+    @property
+    def refs(self) -> list[str]:
+        """Every data reference the purpose names, for any of its subjects."""
+        return [_ref(entry) for entry in self.data]
+
+    def refs_for(self, subject: str) -> list[str]:
+        """The data references the purpose may use of ``subject``'s data (none for a subject it does not cover)."""
+        if subject not in self.data_subjects:
+            return []
+        return [_ref(e) for e in self.data if not isinstance(e, DataEntry) or subject in e.subjects]
+
+    @property
+    def subject_limits(self) -> dict[str, list[str]]:
+        """Each data entry limited to some data subjects -> those subjects."""
+        return {e.data: list(e.subjects) for e in self.data if isinstance(e, DataEntry)}
+
+
+def _ref(entry: DataRef | DataEntry) -> str:
+    return entry.data if isinstance(entry, DataEntry) else entry
 
 
 class Statistics(_Strict):
@@ -325,7 +330,7 @@ class Policy(_Strict):
             if purpose.legal_basis not in self.legal_bases:
                 raise ValueError(f"purposes.{key}.legal_basis: unknown legal basis '{purpose.legal_basis}'")
             for index, entry in enumerate(purpose.data):
-                ref = entry.data if isinstance(entry, DataEntry) else entry
+                ref = _ref(entry)
                 if not self.resolves(ref):
                     raise ValueError(f"purposes.{key}.data.{index}: unknown data category or item '{ref}'")
                 limit = entry.subjects if isinstance(entry, DataEntry) else []

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from schemas.decisions import UseRequest
-from schemas.policy import DataEntry, Policy
+from schemas.policy import Policy
 from services.cli.output import JsonFlag, echo_json
 from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
@@ -124,7 +124,7 @@ def _matrix(policy: Policy) -> dict[str, Any]:
             "legal_basis": purpose.legal_basis,
             "article": purpose.article,
             "aggregate_only": purpose.aggregate_only,
-            "subject_limits": {e.data: e.subjects for e in purpose.data if isinstance(e, DataEntry)},
+            "subject_limits": purpose.subject_limits,
         }
         for key, purpose in policy.purposes.items()
     }

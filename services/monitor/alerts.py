@@ -74,9 +74,8 @@ class ViolationSummary:
 
 @dataclass(slots=True)
 class _Group:
-    """Violations of one key gathered in the current window."""
+    """Violations of one key gathered from one batch, for its ``new`` alert."""
 
-    window_start: datetime
     count: int = 0
     subjects: set[str] = field(default_factory=set)
     event_ids: list[str] = field(default_factory=list)
@@ -97,6 +96,23 @@ class _Group:
             self.first_occurred_at = occurred_at
         if self.last_occurred_at is None or occurred_at > self.last_occurred_at:
             self.last_occurred_at = occurred_at
+
+    def summary(self) -> ViolationSummary:
+        """What the gathered violations amount to (at least one was added)."""
+        assert self.first is not None
+        assert self.first_occurred_at is not None
+        assert self.last_occurred_at is not None
+        return ViolationSummary(
+            count=self.count,
+            subjects=len(self.subjects),
+            event_ids=tuple(self.event_ids),
+            first_occurred_at=self.first_occurred_at,
+            last_occurred_at=self.last_occurred_at,
+            severity=self.first.severity.value,
+            article=self.first.article,
+            message=self.first.message,
+            policy_version=self.policy_version,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,26 +215,9 @@ class AlertAggregator:
             for violation in item.decision.violations:
                 key = alert_key(item, violation)
                 if key not in self._open:
-                    fresh.setdefault(key, _Group(window_start=now)).add(item, violation, self.sample_size)
-        alerts: list[Alert] = []
-        for key, group in fresh.items():
-            assert group.first is not None
-            assert group.first_occurred_at is not None
-            assert group.last_occurred_at is not None
-            summary = ViolationSummary(
-                count=group.count,
-                subjects=len(group.subjects),
-                event_ids=tuple(group.event_ids),
-                first_occurred_at=group.first_occurred_at,
-                last_occurred_at=group.last_occurred_at,
-                severity=group.first.severity.value,
-                article=group.first.article,
-                message=group.first.message,
-                policy_version=group.policy_version,
-            )
-            alerts.append(_alert(AlertStatus.NEW, key, summary, now, now))
-            self._open[key] = now
-        return alerts
+                    fresh.setdefault(key, _Group()).add(item, violation, self.sample_size)
+        self._open.update(dict.fromkeys(fresh, now))
+        return [_alert(AlertStatus.NEW, key, group.summary(), now, now) for key, group in fresh.items()]
 
     def due(self, now: datetime) -> dict[AlertKey, datetime]:
         """The windows ``now`` closed, with when each started: summarize each from the store, then ``close`` it."""

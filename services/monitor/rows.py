@@ -51,16 +51,12 @@ def state_rows(changes: Sequence[StateChange], changed_at: datetime) -> list[Row
     ]
 
 
-def _recipient(evaluated: Evaluated) -> tuple[str, str]:
-    return recipient_of(evaluated)
-
-
 def activity_rows(batch: Sequence[Evaluated], decided_at: datetime) -> list[Row]:
     """One activity_decisions row per decided use or disclosure."""
     rows: list[Row] = []
     for evaluated in batch:
         event, decision, source = evaluated.event, evaluated.decision, evaluated.source
-        kind, recipient_id = _recipient(evaluated)
+        kind, recipient_id = recipient_of(evaluated)
         rows.append(
             (
                 event.event_id,
@@ -99,11 +95,11 @@ def violation_rows(batch: Sequence[Evaluated], decided_at: datetime) -> list[Row
             evaluated.event.source_service,
             evaluated.subject_pseudonym,
             evaluated.event.purpose,
-            _recipient(evaluated)[1],
+            recipient_of(evaluated)[1],
             evaluated.event.occurred_at,
             decided_at,
             activity_of(evaluated.event),
-            _recipient(evaluated)[0],
+            recipient_of(evaluated)[0],
             evaluated.decision.policy_version,
         )
         for evaluated in batch

@@ -119,9 +119,10 @@ class Decider:
                 )
             )
         covered = request.subject_type in purpose.data_subjects
-        limited = items & self.engine.purpose_items[request.purpose] - self.engine.items_for(
+        others_only = self.engine.purpose_items[request.purpose] - self.engine.items_for(
             request.purpose, request.subject_type
         )
+        limited = items & others_only
         if covered and limited:  # items the purpose uses only of other subjects (a per-entry limit)
             add(
                 self._violation(

@@ -98,6 +98,11 @@ def count_decisions(metrics: PipelineMetrics, evaluated: Sequence[Evaluated], ga
         metrics.policy_gaps.labels(*labels).inc(n)
 
 
+def _as_stored(moment: datetime) -> datetime:
+    """``moment`` to the millisecond, as the tables keep it (DateTime64(3)): windows and rows compare exactly."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def _by_partition(batch: Sequence[SourceRecord]) -> dict[tuple[str, int], list[SourceRecord]]:
     """The batch per partition, each in offset order (the order that counts: one subject, one partition)."""
     parts: dict[tuple[str, int], list[SourceRecord]] = {}
@@ -207,8 +212,7 @@ class MonitorWorker:
             result.changes += part.changes
             result.dead += part.dead
             applied.append((state, subjects, consents, records[-1].offset + 1))
-        decided_at = datetime.now(UTC)
-        decided_at = decided_at.replace(microsecond=decided_at.microsecond // 1000 * 1000)  # as stored
+        decided_at = _as_stored(datetime.now(UTC))
         await self._writer.write_tables(
             {
                 "activity_decisions": (ACTIVITY_COLUMNS, activity_rows(result.evaluated, decided_at)),
@@ -250,7 +254,7 @@ class MonitorWorker:
     async def summarize_closed_windows(self, now: datetime) -> list[Alert]:
         """Publish and record a ``repeated`` alert for each window ``now`` closed that had violations, counted
         from the violations table; forget the quiet ones. A window whose summary fails stays open (retried)."""
-        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as the tables keep it (DateTime64(3))
+        now = _as_stored(now)
         await self._adopt_windows()
         due = self.aggregator.due(now)
         summaries: dict[AlertKey, ViolationSummary | None] = {}

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.decisions import RecipientKind
-from schemas.policy import DataEntry, Policy, PolicyVersion, Severity
+from schemas.policy import Policy, PolicyVersion, Severity
 from services.policy.engine import PolicyEngine
 from services.reports.model import (
     ActivityCell,
@@ -180,7 +180,7 @@ def _purposes(
             article=purpose.article,
             legal_basis=purpose.legal_basis,
             aggregate_only=purpose.aggregate_only,
-            subject_limits={e.data: list(e.subjects) for e in purpose.data if isinstance(e, DataEntry)},
+            subject_limits=purpose.subject_limits,
             **counts.get(key, {}),
         )
         for key, purpose in policy.purposes.items()

@@ -69,9 +69,9 @@ def _is_phone(candidate: str) -> bool:
 @lru_cache(maxsize=4096)
 def find_identifiers(text: str) -> tuple[IdentifierKind, ...]:
     """The kinds of identifier found in ``text``, in a fixed order (empty: none)."""
-    if not _DIGIT_OR_AT.search(unicodedata.normalize("NFKC", text)):
-        return ()  # most kept text has neither a digit nor an "@": nothing to look for
     normalized = normalize(text)
+    if not _DIGIT_OR_AT.search(normalized):
+        return ()  # most kept text has neither a digit nor an "@": nothing to look for
     found: list[IdentifierKind] = []
     if any(my_number.is_valid("".join(m.groups())) for m in _MY_NUMBER.finditer(normalized)):
         found.append(IdentifierKind.MY_NUMBER)
