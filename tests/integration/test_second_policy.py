@@ -111,18 +111,26 @@ def nordlicht(settings: Settings) -> Iterator[PipelineHarness]:
         harness.stop()
 
 
-def test_collection_is_minimized_and_tagged_by_the_other_policy_only(nordlicht: PipelineHarness) -> None:
+def _rows_by_event_id(harness: PipelineHarness, sql: str, count: int, what: str) -> dict[str, dict[str, Any]]:
+    """The rows of ``sql`` (its ``id`` column an event id) once ``count`` of them are there."""
     rows: dict[str, dict[str, Any]] = {}
 
-    def stored() -> bool:
-        result = nordlicht.query(
-            "SELECT toString(event_id) AS id, policy_id, policy_version, purposes, legal_bases, data_items, "
-            "removed_paths, removed_reasons, flagged_paths, flagged_identifiers FROM collection_lineage FINAL"
-        )
-        rows.update({r["id"]: r for r in result.records()})
-        return len(rows) == len(COLLECTED)
+    def enough() -> bool:
+        rows.update({r["id"]: r for r in harness.query(sql).records()})
+        return len(rows) == count
 
-    wait_for(stored, "every collected event stored")
+    wait_for(enough, what)
+    return rows
+
+
+def test_collection_is_minimized_and_tagged_by_the_other_policy_only(nordlicht: PipelineHarness) -> None:
+    rows = _rows_by_event_id(
+        nordlicht,
+        "SELECT toString(event_id) AS id, policy_id, policy_version, purposes, legal_bases, data_items, "
+        "removed_paths, removed_reasons, flagged_paths, flagged_identifiers FROM collection_lineage FINAL",
+        len(COLLECTED),
+        "every collected event stored",
+    )
     by_name = {name: rows[document["event_id"]] for name, document in COLLECTED.items()}
     assert {row["policy_id"] for row in by_name.values()} == {"nordlicht"}
 
@@ -151,17 +159,13 @@ def test_collection_is_minimized_and_tagged_by_the_other_policy_only(nordlicht: 
 
 
 def test_uses_and_disclosures_are_decided_by_the_other_policys_terms(nordlicht: PipelineHarness) -> None:
-    decided: dict[str, dict[str, Any]] = {}
-
-    def all_decided() -> bool:
-        result = nordlicht.query(
-            "SELECT toString(event_id) AS id, allowed, legal_basis, policy_version, violation_codes "
-            "FROM activity_decisions FINAL"
-        )
-        decided.update({r["id"]: r for r in result.records()})
-        return len(decided) == len(ACTIVITY)
-
-    wait_for(all_decided, "every use and disclosure decided")
+    decided = _rows_by_event_id(
+        nordlicht,
+        "SELECT toString(event_id) AS id, allowed, legal_basis, policy_version, violation_codes "
+        "FROM activity_decisions FINAL",
+        len(ACTIVITY),
+        "every use and disclosure decided",
+    )
     for name, (document, codes) in ACTIVITY.items():
         row = decided[document["event_id"]]
         assert (name, list(row["violation_codes"])) == (name, codes)
