@@ -123,7 +123,7 @@ class Pipeline:
             log.info("created %d topics", len(created))
         writer: LineageWriter | None = None
         if self.roles != {Role.COLLECT}:  # collect alone touches no store; the API alone (no roles) reads it
-            lineage_store = LineageStore(connect(settings), settings.clickhouse_database)
+            lineage_store = LineageStore(connect(settings), settings.clickhouse_database, settings.clickhouse_cluster)
             applied = await loop.run_in_executor(None, lineage_store.migrate)
             if applied:
                 log.info("applied migrations %s", ", ".join(applied))

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     )
     clickhouse_path: Path = Field(default=Path("var/lineage"), description="Directory of the embedded chDB store.")
     clickhouse_database: str = Field(default="lineage", description="ClickHouse database holding the lineage tables.")
+    clickhouse_cluster: str | None = Field(
+        default=None,
+        description="ClickHouse cluster (remote_servers name) to migrate ON CLUSTER: Replicated* tables behind "
+        "Distributed ones. Unset: single-node tables.",
+    )
 
     policy: Path = Field(default=DEFAULT_POLICY, description="Policy file (YAML) the stages decide with.")
     pseudonym_key: SecretStr | None = Field(
@@ -149,6 +154,13 @@ class Settings(BaseSettings):
     )
     api_url: str | None = Field(
         default=None, description="Where clients (replay, sql) reach a running API. Unset: http://api_host:api_port."
+    )
+    health_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of /healthz (readiness) and /livez (liveness) for a process without the API; it listens "
+        "on api_host. Unset: no health listener (the API serves /healthz where it runs).",
     )
 
     progress_interval_s: float = Field(default=10.0, gt=0, description="How often `up` logs the lineage totals.")

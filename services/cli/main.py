@@ -120,7 +120,7 @@ def init(
             check_topics(settings.bootstrap, plan)
             console.print(f"topics: {len(created)} created, {len(plan) - len(created)} already there and as specified")
         if store:
-            lineage_store = LineageStore(connect(settings), settings.clickhouse_database)
+            lineage_store = LineageStore(connect(settings), settings.clickhouse_database, settings.clickhouse_cluster)
             applied = lineage_store.migrate()
             lineage_store.close()
             console.print(f"store {settings.clickhouse_database}: {len(applied)} migration(s) applied")

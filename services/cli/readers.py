@@ -19,7 +19,7 @@ def open_reader(settings: Settings) -> tuple[LineageReader, LineageStore | None]
         token = settings.api_token.get_secret_value() if settings.api_token else None
         return ApiLineageReader(settings.resolved_api_url, token=token), None
     try:
-        store = LineageStore(connect(settings), settings.clickhouse_database)
+        store = LineageStore(connect(settings), settings.clickhouse_database, settings.clickhouse_cluster)
     except StoreUnavailable as exc:
         console.print(f"[red]no lineage store:[/red] {exc}")
         raise typer.Exit(code=2) from exc

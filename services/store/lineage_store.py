@@ -72,15 +72,16 @@ def _is_uuid(text: str) -> bool:
 class LineageStore:
     """The lineage database of one deployment."""
 
-    def __init__(self, client: Client, database: str) -> None:
+    def __init__(self, client: Client, database: str, cluster: str | None = None) -> None:
         if not DATABASE_NAME.match(database):
             raise ValueError(f"invalid database name {database!r}")
         self._client = client
         self.database = database
+        self.cluster = cluster  # the ClickHouse cluster its tables are replicated on (migrations ON CLUSTER)
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; return their names. Unqualified table names then resolve here."""
-        applied = migrate(self._client, self.database)
+        applied = migrate(self._client, self.database, self.cluster)
         self._client.database = self.database
         return applied
 
