@@ -12,7 +12,7 @@ from pathlib import Path
 
 import uvicorn
 
-from services.api.app import create_api
+from services.api.app import create_api, create_health_app
 from services.broker.local import LocalBroker
 from services.demo.simulator import run_demo
 from services.emitter.client import Emitter
@@ -58,14 +58,24 @@ async def run_stack(
         )
     # The API's port is taken before anything starts: a busy port fails in a moment, with one line, exit 2.
     listener = _listen(settings.api_host, settings.api_port) if api else None
+    # A process without the API serves its health on LINEAGE_HEALTH_PORT, for probes (Kubernetes, compose).
+    health_listener = None
+    if not api and settings.health_port is not None:
+        try:
+            health_listener = _listen(settings.api_host, settings.health_port, "health listener")
+        except StackConfigError:
+            if listener is not None:
+                listener.close()
+            raise
     try:
-        await _run(settings, stop, demo, roles, listener)
+        await _run(settings, stop, demo, roles, listener, health_listener)
     finally:
-        if listener is not None:
-            listener.close()
+        for sock in (listener, health_listener):
+            if sock is not None:
+                sock.close()
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, what: str = "API") -> socket.socket:
     """A socket listening on ``host:port`` for the API, or :class:`StackConfigError` saying why not."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -75,12 +85,17 @@ def _listen(host: str, port: int) -> socket.socket:
         sock.listen(2048)
     except OSError as exc:
         sock.close()
-        raise StackConfigError(f"the API cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        raise StackConfigError(f"the {what} cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     return sock
 
 
 async def _run(
-    settings: Settings, stop: asyncio.Event, demo: bool, roles: frozenset[Role], listener: socket.socket | None
+    settings: Settings,
+    stop: asyncio.Event,
+    demo: bool,
+    roles: frozenset[Role],
+    listener: socket.socket | None,
+    health_listener: socket.socket | None = None,
 ) -> None:
     api = listener is not None  # the API runs exactly when its port was taken
     pipeline = Pipeline(settings, roles=roles)  # loads policy and key first: a bad file fails before anything starts
@@ -94,6 +109,8 @@ async def _run(
     demo_thread: threading.Thread | None = None
     server: _ApiServer | None = None
     server_task: asyncio.Task[None] | None = None
+    health_server: _ApiServer | None = None
+    health_task: asyncio.Task[None] | None = None
     try:
         await pipeline.start()
         if listener is not None:
@@ -112,6 +129,13 @@ async def _run(
             )
             server_task = asyncio.create_task(server.serve(sockets=[listener]))
             log.info("API on %s (OpenAPI at /docs)", settings.resolved_api_url)
+        if health_listener is not None:
+            health_app = create_health_app(pipeline.health_report)
+            health_server = _ApiServer(
+                uvicorn.Config(health_app, log_level="warning", lifespan="off", access_log=False)
+            )
+            health_task = asyncio.create_task(health_server.serve(sockets=[health_listener]))
+            log.info("health on %s:%d (/healthz, /livez)", settings.api_host, settings.health_port)
         if demo:
             demo_thread = threading.Thread(
                 target=_demo, args=(settings, pipeline, demo_stop), name="demo-emitter", daemon=True
@@ -131,9 +155,10 @@ async def _run(
         demo_stop.set()
         if demo_thread is not None:
             await asyncio.get_running_loop().run_in_executor(None, demo_thread.join, 15)
-        if server is not None and server_task is not None:
-            server.should_exit = True
-            await server_task
+        for running, serving in ((server, server_task), (health_server, health_task)):
+            if running is not None and serving is not None:
+                running.should_exit = True
+                await serving
         await pipeline.stop()
         if broker is not None:
             broker.stop()

@@ -133,13 +133,7 @@ def create_api(
         errors = [{k: v for k, v in error.items() if k in {"type", "loc", "msg"}} for error in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
-    @api.get("/healthz", tags=["ops"])
-    async def healthz() -> JSONResponse:
-        """200 while every role of this process consumes and commits; 503, with what is wrong, otherwise."""
-        roles = health() if health is not None else {}
-        healthy = all(role["healthy"] for role in roles.values())
-        body = {"status": "ok" if healthy else "unhealthy", "roles": roles}
-        return JSONResponse(status_code=200 if healthy else 503, content=body)
+    _add_health_routes(api, health)
 
     @guarded.get("/metrics", tags=["ops"])
     async def prometheus_metrics() -> Response:
@@ -252,6 +246,30 @@ def create_api(
     add_dashboard(api, guarded, store, metrics, engine)
     api.include_router(guarded)
     return api
+
+
+def _add_health_routes(api: FastAPI, health: Callable[[], dict[str, dict[str, Any]]] | None) -> None:
+    """/healthz (readiness: the roles' report) and /livez (liveness: the process answers), both without a token."""
+
+    @api.get("/healthz", tags=["ops"])
+    async def healthz() -> JSONResponse:
+        """200 while every role of this process consumes and commits; 503, with what is wrong, otherwise."""
+        roles = health() if health is not None else {}
+        healthy = all(role["healthy"] for role in roles.values())
+        body = {"status": "ok" if healthy else "unhealthy", "roles": roles}
+        return JSONResponse(status_code=200 if healthy else 503, content=body)
+
+    @api.get("/livez", tags=["ops"])
+    async def livez() -> dict[str, str]:
+        """200 while the process serves requests: a broker or store outage makes it unready, not dead."""
+        return {"status": "alive"}
+
+
+def create_health_app(health: Callable[[], dict[str, dict[str, Any]]]) -> FastAPI:
+    """/healthz and /livez alone, for a process that runs roles without the API (``LINEAGE_HEALTH_PORT``)."""
+    app = FastAPI(title="purpose-lineage health", docs_url=None, redoc_url=None, openapi_url=None)
+    _add_health_routes(app, health)
+    return app
 
 
 def _first_line(text: str) -> str:
