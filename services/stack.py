@@ -18,6 +18,7 @@ from services.demo.simulator import run_demo
 from services.emitter.client import Emitter
 from services.errors import LineageError
 from services.roles import ALL_ROLES, Pipeline, Role
+from services.runtime import settle_heap
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ async def run_stack(
         )
     # The API's port is taken before anything starts: a busy port fails in a moment, with one line, exit 2.
     listener = _listen(settings.api_host, settings.api_port) if api else None
-    # A process without the API serves its health on LINEAGE_HEALTH_PORT, for probes (Kubernetes, compose).
+    # A process without the API serves health and metrics on LINEAGE_HEALTH_PORT, for probes and Prometheus.
     health_listener = None
     if not api and settings.health_port is not None:
         try:
@@ -113,6 +114,7 @@ async def _run(
     health_task: asyncio.Task[None] | None = None
     try:
         await pipeline.start()
+        settle_heap()  # start-up's objects live as long as the process: the collector need not walk them again
         if listener is not None:
             assert pipeline.store is not None
             token = settings.api_token.get_secret_value() if settings.api_token else None
@@ -130,12 +132,12 @@ async def _run(
             server_task = asyncio.create_task(server.serve(sockets=[listener]))
             log.info("API on %s (OpenAPI at /docs)", settings.resolved_api_url)
         if health_listener is not None:
-            health_app = create_health_app(pipeline.health_report)
+            health_app = create_health_app(pipeline.health_report, pipeline.metrics)
             health_server = _ApiServer(
                 uvicorn.Config(health_app, log_level="warning", lifespan="off", access_log=False)
             )
             health_task = asyncio.create_task(health_server.serve(sockets=[health_listener]))
-            log.info("health on %s:%d (/healthz, /livez)", settings.api_host, settings.health_port)
+            log.info("health on %s:%d (/healthz, /livez, /metrics)", settings.api_host, settings.health_port)
         if demo:
             demo_thread = threading.Thread(
                 target=_demo, args=(settings, pipeline, demo_stop), name="demo-emitter", daemon=True
