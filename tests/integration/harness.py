@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
+from aiokafka.admin import AIOKafkaAdminClient
+
 from services.roles import ALL_ROLES, Pipeline, Role, role_topics
 from services.settings import Settings
 from services.store.lineage_store import Accounting, Delivery, QueryResult
@@ -81,3 +83,23 @@ class PipelineHarness:
     def summary(self) -> dict[str, Any]:
         assert self.pipeline.store is not None
         return self.call(self.pipeline.store.summary())
+
+
+def consumer_group_members(bootstrap: str, group_id: str) -> tuple[str, list[str]]:
+    """The group's state and member ids as the broker describes them (DescribeGroups).
+
+    Who is in the group, not who owns what: Tansu answers with every member's assignment empty, so ownership is
+    observed by what each member processes (see tests/integration/test_scale_out.py).
+    """
+
+    async def describe() -> tuple[str, list[str]]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+        await admin.start()
+        try:
+            responses = await admin.describe_consumer_groups([group_id])
+        finally:
+            await admin.close()
+        group = responses[0].to_object()["groups"][0]
+        return str(group["state"]), [str(member["member_id"]) for member in group["members"]]
+
+    return asyncio.run(describe())
