@@ -265,10 +265,19 @@ def _add_health_routes(api: FastAPI, health: Callable[[], dict[str, dict[str, An
         return {"status": "alive"}
 
 
-def create_health_app(health: Callable[[], dict[str, dict[str, Any]]]) -> FastAPI:
-    """/healthz and /livez alone, for a process that runs roles without the API (``LINEAGE_HEALTH_PORT``)."""
+def create_health_app(health: Callable[[], dict[str, dict[str, Any]]], metrics: PipelineMetrics) -> FastAPI:
+    """/healthz, /livez and /metrics of a process that runs roles without the API (``LINEAGE_HEALTH_PORT``).
+
+    Probes and Prometheus reach every role process this way; no lineage data is served, so no token is asked
+    (metric labels carry policy terms only).
+    """
     app = FastAPI(title="purpose-lineage health", docs_url=None, redoc_url=None, openapi_url=None)
     _add_health_routes(app, health)
+
+    @app.get("/metrics", tags=["ops"])
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     return app
 
 

@@ -1,4 +1,4 @@
-"""A role process without the API answers probes on LINEAGE_HEALTH_PORT: /healthz (readiness) and /livez."""
+"""A role process without the API answers probes on LINEAGE_HEALTH_PORT: /healthz, /livez, and serves /metrics."""
 
 from __future__ import annotations
 
@@ -32,6 +32,13 @@ def _get(url: str) -> tuple[int, dict[str, Any]]:
         return 0, {}
 
 
+def _consumed(base: str) -> float:
+    """Collection events the process's own /metrics counts, over every kind."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=5) as response:
+        lines = response.read().decode().splitlines()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in lines if line.startswith("lineage_collection_events_total{"))
+
+
 def test_a_collect_process_answers_200_on_healthz_once_consuming(settings: Settings, tmp_path: Path) -> None:
     port = free_port()
     env = _role_environment(settings) | {"LINEAGE_HEALTH_PORT": str(port), "LINEAGE_API_HOST": "127.0.0.1"}
@@ -58,7 +65,9 @@ def test_a_collect_process_answers_200_on_healthz_once_consuming(settings: Setti
         assert body["roles"]["collect"]["healthy"] is True
         assert body["roles"]["broker"]["state"] == "ok"
         assert _get(f"{base}/livez") == (200, {"status": "alive"})
-        assert _get(f"{base}/metrics")[0] == 404  # health only: the API's routes are not served here
+        # The process's own metrics, counting what it consumed (the API's /metrics is in another process).
+        wait_for(lambda: _consumed(base) == 10, "the collect process's /metrics to count the 10 events")
+        assert _get(f"{base}/api/v1/summary")[0] == 404  # no lineage data here: the API serves that
         collect.send_signal(signal.SIGTERM)
         assert collect.wait(timeout=60) == 0
         assert _get(f"{base}/livez")[0] == 0  # the listener closed with the process

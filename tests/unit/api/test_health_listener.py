@@ -1,4 +1,4 @@
-"""The health listener of a process without the API: /healthz as the API answers it, /livez, nothing else."""
+"""The health listener of a process without the API: /healthz as the API answers it, /livez, /metrics only."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from services.api.app import create_health_app
+from services.metrics import PipelineMetrics
 
 OK = {"state": "ok", "healthy": True, "reason": None}
 
 
 def _client(report: dict[str, dict[str, Any]]) -> TestClient:
-    return TestClient(create_health_app(lambda: report))
+    return TestClient(create_health_app(lambda: report, PipelineMetrics.create()))
 
 
 def test_healthz_is_the_roles_report_with_the_apis_semantics() -> None:
@@ -34,8 +35,11 @@ def test_livez_stays_200_while_the_roles_are_unready() -> None:
     assert (response.status_code, response.json()) == (200, {"status": "alive"})
 
 
-def test_the_listener_serves_health_only() -> None:
+def test_the_listener_serves_health_and_metrics_only() -> None:
     client = _client({"collect": OK})
 
-    for path in ("/metrics", "/api/v1/summary", "/docs", "/openapi.json"):
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert "# HELP lineage_collection_events_total" in metrics.text
+    for path in ("/api/v1/summary", "/api/v1/query", "/docs", "/openapi.json", "/"):
         assert client.get(path).status_code == 404, path
