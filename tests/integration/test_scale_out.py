@@ -34,6 +34,7 @@ from services.roles import Role, consumer_group
 from services.settings import Settings
 from services.store.lineage_store import Delivery
 from services.topics import Topics
+from tests.benchmarks.bench_scale_out import bench_scale_out
 from tests.integration.harness import PipelineHarness, consumer_group_members, wait_for
 from tests.integration.test_roles_as_processes import _role_environment
 
@@ -323,3 +324,16 @@ def test_collect_workers_split_the_partitions_and_a_killed_ones_move_to_the_surv
         probes.close()
         for worker in workers:
             worker.close()
+
+
+def test_the_scale_out_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
+    """`make bench`'s scale-out at a toy size (no timing asserted): both drains complete and are counted twice."""
+    figures = bench_scale_out(400, tmp_path)
+
+    for run in (figures["one_worker"], figures["two_workers"]):
+        assert run["events_committed"] == 400
+        assert run["events_read_back"] == 400
+        assert run["events_s"] > 0  # nan (nothing committed) fails too
+        assert set(run["cores"]) >= {"broker", "worker_1", "bench_process", "machine", "others"}
+    assert "worker_2" in figures["two_workers"]["cores"]
+    assert figures["two_over_one"] > 0
