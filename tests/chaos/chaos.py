@@ -49,6 +49,8 @@ class Figures:
     seconds: float = 0.0
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     unhealthy_s: float | None = None
+    redelivered: int | None = None
+    """Re-deliveries the store recognized and skipped (a batch output again after a kill), where the scenario looks."""
     """Seconds /healthz answered 503 while the fault lasted (sampled each second), where the scenario looks."""
     command: str = ""
 
@@ -98,10 +100,12 @@ class Stack:
                 raise RuntimeError("the store process never served its API: see " + str(self.workdir))
             time.sleep(0.5)
 
-    def spawn(self, role: str) -> None:
+    def spawn(self, role: str, name: str | None = None) -> None:
+        """Start ``role`` in a process known as ``name`` (default: the role; a second worker of it needs another)."""
+        name = name or role
         roles = STORE_ROLES if role == "store" else (role,)
-        log = (self.workdir / f"{role}.log").open("ab")
-        self.processes[role] = subprocess.Popen(
+        log = (self.workdir / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "run", *roles],
             cwd=self.workdir,
             env=self.env,
@@ -236,6 +240,36 @@ def kill_role(workdir: Path, role: str, kills: int, events: int, interval_s: flo
         if role == "store":  # the API lives in the store process: wait until it answers again
             stack.wait_for_api()
         _settle(stack, producer, figures, timeout_s=300)
+    figures.seconds = round(time.monotonic() - started, 1)
+    return figures
+
+
+def kill_one_of_two_collectors(workdir: Path, kills: int, events: int, interval_s: float) -> Figures:
+    """Two `run collect` workers on 4-partition topics; kill -9 of one of them ``kills`` times (each in turn,
+    restarted at once) while ``events`` are produced: its partitions move to the other and back each time."""
+    figures = Figures(scenario=f"kill -9 one of 2 collect workers x{kills}, 4 partitions")
+    started = time.monotonic()
+    stack = Stack(workdir)
+    stack.env["LINEAGE_TOPIC_PARTITIONS"] = "4"
+    workers = ("collect", "collect-2")
+    try:
+        stack.start()
+        stack.spawn("collect", workers[1])
+        producer = Producer(stack, events, rate=events / max(kills * interval_s, 1.0))
+        producer.start()
+        for number in range(kills):
+            time.sleep(interval_s)
+            stack.kill(workers[number % 2])
+            stack.spawn("collect", workers[number % 2])
+            figures.faults += 1
+        _settle(stack, producer, figures, timeout_s=300)
+        reader = ApiLineageReader(stack.url)
+        try:
+            figures.redelivered = int(reader.query("SELECT count() FROM redeliveries").rows[0][0])
+        finally:
+            reader.close()
+    finally:
+        stack.stop()
     figures.seconds = round(time.monotonic() - started, 1)
     return figures
 
@@ -427,6 +461,7 @@ def main() -> None:
 
     for role in ("collect", "store"):
         record(kill_role(fresh(f"kill-{role}"), role, args.kills, args.events, args.interval))
+    record(kill_one_of_two_collectors(fresh("scale-out"), args.kills, args.events, args.interval))
     record(sigterm_during_outage(fresh("outage"), args.events // 10))
     try:
         record(disk_full(fresh("disk-full"), args.events // 5))
