@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import socket
 import types
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -337,6 +338,20 @@ def record_of(payload: BaseModel) -> BaseModel:
     """The payload's record model: the record-type model inside a per-record-type payload, else the payload."""
     # The class flag, not isinstance: a model class's isinstance goes through ABCMeta, per record.
     return payload.root if type(payload).__pydantic_root_model__ else payload  # type: ignore[attr-defined]
+
+
+@cache
+def _record_types(model: type[BaseModel]) -> dict[str, type[BaseModel]]:
+    """``record_type`` value -> record model, for a payload that is a union of record types."""
+    union = get_args(model.model_fields["root"].annotation)[0]
+    return {get_args(member.model_fields["record_type"].annotation)[0]: member for member in get_args(union)}
+
+
+def record_model(payload_model: type[BaseModel], payload: Mapping[str, Any]) -> type[BaseModel]:
+    """The model of a valid payload's record: its record type's model inside a union of them, else the model."""
+    if not payload_model.__pydantic_root_model__:
+        return payload_model
+    return _record_types(payload_model)[payload["record_type"]]
 
 
 @cache

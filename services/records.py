@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
-from schemas.events import CollectionEnvelope
+from schemas.events import CollectionKind, SubjectType
 
 T = TypeVar("T")
 
@@ -102,12 +102,31 @@ class StageResult(Generic[T]):
 
 
 @dataclass(frozen=True, slots=True)
+class Envelope:
+    """What the stages read of a valid event's envelope, typed as its contract says."""
+
+    event_id: str
+    """The event id in its canonical form (lower-case, hyphenated), however it was written."""
+    kind: CollectionKind
+    kind_version: int
+    occurred_at: datetime
+    tenant_id: str
+    source_service: str
+    subject_type: SubjectType
+    subject_id: str
+    """The tenant's own id of the person: pseudonymized by tagging, never stored or forwarded."""
+
+
+@dataclass(frozen=True, slots=True)
 class Ingested:
     """A source record that parsed and matched its contract."""
 
     source: SourceRecord
-    envelope: CollectionEnvelope
-    payload: BaseModel
+    envelope: Envelope
+    payload: dict[str, Any]
+    """The payload object as parsed (JSON values), valid under ``record_model``."""
+    record_model: type[BaseModel]
+    """The contract's model of the payload's record (the record-type model for a kind with record types)."""
 
 
 class RemovalReason(StrEnum):
@@ -141,7 +160,7 @@ class Minimized:
     """An ingested record reduced to the fields its kind's allow-list keeps."""
 
     source: SourceRecord
-    envelope: CollectionEnvelope
+    envelope: Envelope
     payload: dict[str, Any]
     data_categories: tuple[str, ...]
     data_items: tuple[str, ...]

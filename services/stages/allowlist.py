@@ -1,7 +1,7 @@
 """Reduce a typed payload to what the policy allows, with evidence of everything removed.
 
-The contract decides what exists: a payload is reduced by walking its *validated model* — the fields its
-record type defines, then the unknown keys it carried (``model_extra``). A key is never read as a path, so
+The contract decides what exists: a payload is reduced by walking it with its *record model* — the fields its
+record type defines, then the unknown keys it carried. A key is never read as a path, so
 ``"organization.name"`` sent as one key is an unknown key, not the allow-listed ``organization`` → ``name``.
 A field is kept only when its model defines it and the policy allows it on that record type; a kept free-text
 value then passes the content detectors (:mod:`services.stages.detectors`).
@@ -25,7 +25,7 @@ from typing import Any, get_args
 import orjson
 from pydantic import BaseModel
 
-from schemas.events import kept_text_bound, record_of
+from schemas.events import kept_text_bound
 from schemas.policy import CollectionKindRule, FieldRule
 from services.policy.engine import normalize_key
 from services.records import FlaggedField, RemovalReason, RemovedField
@@ -153,23 +153,34 @@ class _Field:
 
     name: str
     path: str
-    nested: bool
-    """Its values are models to descend into (``organization``)."""
+    model: type[BaseModel] | None
+    """The model of its values when they are objects to descend into (``organization``)."""
     bound: int | None
     """Its kept length bound, for a free-text field."""
 
 
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
 @cache
-def _plan(model: type[BaseModel], prefix: str) -> dict[str, _Field]:
-    """Field name -> what the walk needs to know of it; computed once per model and prefix, not per record."""
-    plan: dict[str, _Field] = {}
+def _plan(model: type[BaseModel], prefix: str) -> tuple[_Field, ...]:
+    """The declared fields of ``model`` in declaration order; computed once per model and prefix, not per record."""
+    plan: list[_Field] = []
     for name, info in model.model_fields.items():
         bound = kept_text_bound(info)
-        nested = any(
-            isinstance(t, type) and issubclass(t, BaseModel) for t in (info.annotation, *get_args(info.annotation))
+        plan.append(
+            _Field(name, prefix + name, _nested_model(info.annotation), bound.max_chars if bound is not None else None)
         )
-        plan[name] = _Field(name, prefix + name, nested, bound.max_chars if bound is not None else None)
-    return plan
+    return tuple(plan)
+
+
+@cache
+def _declared(model: type[BaseModel]) -> frozenset[str]:
+    return frozenset(model.model_fields)
 
 
 @dataclass(frozen=True)
@@ -206,34 +217,30 @@ def marked(name: str, value: Any, markers: Markers) -> bool:
     return False
 
 
-def record_type_of(record: BaseModel, allow: AllowList) -> str | None:
-    """The record type the contract validated, when the kind has record types."""
-    if allow.record_type_field is None:
-        return None
-    value = getattr(record, allow.record_type_field, None)
-    return str(value.value if hasattr(value, "value") else value) if value is not None else None
+def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList) -> Reduction:
+    """Keep the fields ``model`` defines and the policy allows on the record's type; evidence the rest.
 
-
-def reduce(payload: BaseModel, allow: AllowList) -> Reduction:
-    """Keep the fields the record's model defines and the policy allows on its record type; evidence the rest."""
-    record = record_of(payload)
-    leaves = allow.leaves_for(record_type_of(record, allow))
+    ``payload`` is valid under ``model`` (ingest checked it): a declared field holds its type, a nested model's
+    field an object. Declared fields are visited in declaration order, unknown keys after them, sorted.
+    """
+    record_type = payload.get(allow.record_type_field) if allow.record_type_field is not None else None
+    leaves = allow.leaves_for(record_type if isinstance(record_type, str) else None)
     kept: dict[str, Any] = {}
     items: set[str] = set()
     removed: list[RemovedField] = []
     flagged: list[FlaggedField] = []
 
-    def walk(model: BaseModel, prefix: str, shown: str, into: dict[str, Any]) -> None:
-        plan = _plan(type(model), prefix)
-        given = model.__pydantic_fields_set__
-        # A model's __dict__ holds its declared fields in declaration order; unknown keys live in its extra.
-        for name, value in model.__dict__.items():
-            if value is None or name not in given:
+    def walk(
+        node: Mapping[str, Any], node_model: type[BaseModel], prefix: str, shown: str, into: dict[str, Any]
+    ) -> None:
+        for field in _plan(node_model, prefix):
+            name = field.name
+            value = node.get(name)
+            if value is None:
                 continue
-            field = plan[name]
-            if field.nested and isinstance(value, BaseModel):
+            if field.model is not None and isinstance(value, Mapping):
                 inner: dict[str, Any] = {}
-                walk(value, field.path + ".", f"{shown}.{name}", inner)
+                walk(value, field.model, field.path + ".", f"{shown}.{name}", inner)
                 if inner:
                     into[name] = inner
                 continue
@@ -251,17 +258,17 @@ def reduce(payload: BaseModel, allow: AllowList) -> Reduction:
                 items.add(item)
                 if field.path in allow.flag_paths and isinstance(value, str) and (found := find_identifiers(value)):
                     flagged.append(FlaggedField(f"{shown}.{name}", tuple(kind.value for kind in found)))
-        extra = model.__pydantic_extra__
-        if not extra:
+        declared = _declared(node_model)
+        if len(node) <= len(declared) and declared.issuperset(node):
             return
-        for raw_name, value in sorted(extra.items()):
-            name = str(raw_name)
+        for name in sorted(key for key in node if key not in declared):
+            value = node[name]
             # Folded, the key is compared with the policy's paths for its reason only: an unknown key is never
             # kept, whatever it spells ("organization.name", a full-width "TITLE").
             reason = allow.removal_reason(prefix + _folded(name), name, value)
             removed.append(RemovedField(f"{shown}.{safe_name(name)}", size_of(value), reason))
 
-    walk(record, "", "payload", kept)
+    walk(payload, model, "", "payload", kept)
     return Reduction(kept=kept, items=tuple(sorted(items)), removed=tuple(removed), flagged=tuple(flagged))
 
 

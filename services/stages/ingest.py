@@ -8,21 +8,34 @@ One strict input contract, the same as the exported JSON Schema (:func:`schemas.
 - numbers are finite (``non_finite_number``: ``NaN`` and ``Infinity`` are not JSON);
 - nesting stays within the parser's depth (``too_deep``);
 - every field has its JSON type, with no coercion (``kind_version: "1"`` is ``schema_invalid``).
+
+The text is parsed once (jiter, which also finds repeated keys); the parsed object is read by the contract
+compiled to msgspec (:mod:`schemas.decoder`), and only what that refuses goes through pydantic, whose verdict
+and reason are final. The stages downstream get the payload object as parsed and the model of its record.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from typing import cast
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import jiter
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
-from schemas.events import CollectionEnvelope, CollectionKind, collection_adapter, payload_model
+from schemas.decoder import decode
+from schemas.events import (
+    PAYLOAD_MODELS,
+    CollectionEnvelope,
+    CollectionKind,
+    collection_adapter,
+    payload_model,
+    record_model,
+)
 from services.records import (
     DeadLetter,
     DeadLetterReason,
+    Envelope,
     Ingested,
     SourceRecord,
     Stage,
@@ -43,7 +56,10 @@ _POSITION = re.compile(r"line (\d+) column (\d+)")
 
 
 def _dead(
-    source: SourceRecord, reason: DeadLetterReason, message: str, envelope: CollectionEnvelope | None = None
+    source: SourceRecord,
+    reason: DeadLetterReason,
+    message: str,
+    envelope: CollectionEnvelope | Envelope | None = None,
 ) -> DeadLetter:
     return DeadLetter(
         source=source,
@@ -85,8 +101,8 @@ def _refusal(source: SourceRecord, raw: bytes, error: ValueError) -> DeadLetter:
     return _dead(source, DeadLetterReason.NON_FINITE_NUMBER, f"NaN or Infinity is not a JSON number{where}")
 
 
-def _guard(source: SourceRecord, raw: bytes) -> bytes | DeadLetter:
-    """The bytes to parse, once they are known to be acceptable JSON text; or why they are not."""
+def _parse(source: SourceRecord, raw: bytes) -> tuple[bytes, dict[str, Any]] | DeadLetter:
+    """The JSON object in ``raw`` and the bytes it was read from; or why they are not acceptable JSON text."""
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
     try:
@@ -95,10 +111,10 @@ def _guard(source: SourceRecord, raw: bytes) -> bytes | DeadLetter:
         repaired = repair_lone_surrogates(raw) if b"\\u" in raw else raw
         if repaired == raw:
             return _refusal(source, raw, error)
-        return _guard(source, repaired)
+        return _parse(source, repaired)
     if not isinstance(document, dict):
         return _dead(source, DeadLetterReason.NOT_AN_OBJECT, f"expected a JSON object, got {_json_type(document)}")
-    return raw
+    return raw, document
 
 
 def _json_type(value: object) -> str:
@@ -123,26 +139,69 @@ def _contract_breach(source: SourceRecord, raw: bytes, exc: ValidationError) -> 
     return _dead(source, DeadLetterReason.UNSUPPORTED_VERSION, message, envelope)
 
 
-def ingest_one(source: SourceRecord, kind_of_topic: KindOfTopic, max_bytes: int) -> Ingested | DeadLetter:
-    """Parse and validate one record."""
+Decoder = Callable[[Mapping[str, Any]], Any | None]
+"""Reads a parsed event by the compiled contract, or answers None for pydantic to decide."""
+
+
+def ingest_one(
+    source: SourceRecord, kind_of_topic: KindOfTopic, max_bytes: int, decoder: Decoder = decode
+) -> Ingested | DeadLetter:
+    """Parse and validate one record (``decoder``: the compiled contract; tests pass a refusing one to compare)."""
     raw = source.value
     if not raw:
         return _dead(source, DeadLetterReason.EMPTY, "message has no value")
     if len(raw) > max_bytes:
         return _dead(source, DeadLetterReason.TOO_LARGE, f"{len(raw)} bytes exceeds the limit of {max_bytes}")
-    guarded = _guard(source, raw)
-    if isinstance(guarded, DeadLetter):
-        return guarded
-    try:
-        event = collection_adapter().validate_json(guarded, strict=True)  # one pass in pydantic-core
-    except ValidationError as exc:
-        return _contract_breach(source, guarded, exc)
+    parsed = _parse(source, raw)
+    if isinstance(parsed, DeadLetter):
+        return parsed
+    text, document = parsed
+    # The compiled contract reads the parsed object; whatever it refuses, pydantic reads (and names the reason).
+    compiled = decoder(document)
+    envelope = _envelope_of_compiled(compiled) if compiled is not None else None
+    if envelope is None:
+        try:
+            event = collection_adapter().validate_json(text, strict=True)  # one pass in pydantic-core
+        except ValidationError as exc:
+            return _contract_breach(source, text, exc)
+        envelope = _envelope_of_model(event)
     expected_kind = kind_of_topic(source.topic)
-    if expected_kind is not None and expected_kind is not event.kind:
-        message = f"kind '{event.kind.value}' does not belong on the '{expected_kind.value}' topic"
-        return _dead(source, DeadLetterReason.KIND_TOPIC_MISMATCH, message, event)
-    # Each contract of the adapter types its payload by the kind's model (the base envelope's is a plain dict).
-    return Ingested(source=source, envelope=event, payload=cast(BaseModel, event.payload))
+    if expected_kind is not None and expected_kind is not envelope.kind:
+        message = f"kind '{envelope.kind.value}' does not belong on the '{expected_kind.value}' topic"
+        return _dead(source, DeadLetterReason.KIND_TOPIC_MISMATCH, message, envelope)
+    payload: dict[str, Any] = document["payload"]
+    model = record_model(PAYLOAD_MODELS[(envelope.kind, envelope.kind_version)], payload)
+    return Ingested(source=source, envelope=envelope, payload=payload, record_model=model)
+
+
+_KINDS = {kind.value: kind for kind in CollectionKind}
+
+
+def _envelope_of_compiled(event: Any) -> Envelope:
+    subject = event.subject
+    return Envelope(
+        event_id=str(event.event_id),
+        kind=_KINDS[event.kind],
+        kind_version=event.kind_version,
+        occurred_at=event.occurred_at,
+        tenant_id=event.tenant_id,
+        source_service=event.source_service,
+        subject_type=subject.type,
+        subject_id=subject.id,
+    )
+
+
+def _envelope_of_model(event: CollectionEnvelope) -> Envelope:
+    return Envelope(
+        event_id=str(event.event_id),
+        kind=event.kind,
+        kind_version=event.kind_version,
+        occurred_at=event.occurred_at,
+        tenant_id=event.tenant_id,
+        source_service=event.source_service,
+        subject_type=event.subject.type,
+        subject_id=event.subject.id,
+    )
 
 
 def ingest(batch: Sequence[SourceRecord], kind_of_topic: KindOfTopic, max_bytes: int) -> StageResult[Ingested]:

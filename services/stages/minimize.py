@@ -47,11 +47,11 @@ def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLett
             stage=Stage.MINIMIZE,
             reason=DeadLetterReason.UNKNOWN_TO_POLICY,
             message=f"the policy '{engine.policy_id}' has no allow-list for kind '{kind}'",
-            event_id=str(record.envelope.event_id),
+            event_id=record.envelope.event_id,
             kind=kind,
         )
-    # The typed payload ingest validated: its record type's model says what exists.
-    reduction = reduce(record.payload, allow)
+    # The payload ingest validated: its record type's model says what exists.
+    reduction = reduce(record.payload, record.record_model, allow)
     return Minimized(
         source=record.source,
         envelope=record.envelope,

@@ -25,7 +25,7 @@ DEFAULT_MAX_SKEW = timedelta(days=1)
 
 def _refused(record: Minimized, reason: DeadLetterReason, message: str) -> DeadLetter:
     envelope = record.envelope
-    return DeadLetter(record.source, Stage.TAG, reason, message, str(envelope.event_id), envelope.kind.value)
+    return DeadLetter(record.source, Stage.TAG, reason, message, envelope.event_id, envelope.kind.value)
 
 
 def tag_one(
@@ -46,11 +46,11 @@ def tag_one(
         message = f"occurred_at is before the first version of policy '{engine.policy_id}'"
         return _refused(record, DeadLetterReason.NO_POLICY_IN_FORCE, message)
     # Purposes are granted on the items actually kept: a purpose allowed some items of a category gets them.
-    subject_type = envelope.subject.type.value
+    subject_type = envelope.subject_type.value
     tags = engine.tags_for(record.data_items, subject_type, version)
     return TaggedRecord(
         source=record.source,
-        event_id=str(envelope.event_id),
+        event_id=envelope.event_id,
         kind=envelope.kind.value,
         kind_version=envelope.kind_version,
         occurred_at=envelope.occurred_at,
@@ -58,9 +58,9 @@ def tag_one(
         tenant_id=envelope.tenant_id,
         source_service=envelope.source_service,
         subject_type=subject_type,
-        subject_pseudonym=pseudonymize(key, envelope.tenant_id, envelope.subject.id),
+        subject_pseudonym=pseudonymize(key, envelope.tenant_id, envelope.subject_id),
         pseudonym_key_id=key.key_id,
-        subject_key=partition_key.of(envelope.tenant_id, envelope.subject.id),
+        subject_key=partition_key.of(envelope.tenant_id, envelope.subject_id),
         payload=record.payload,
         data_categories=record.data_categories,
         data_items=record.data_items,

@@ -37,7 +37,7 @@ def dead_letter_of(record: SourceRecord, max_bytes: int = MAX_BYTES) -> DeadLett
     ("kind", "payload_type"),
     [(CollectionKind.TERMINAL, TerminalPayloadV1), (CollectionKind.ACCESS_LOG, AccessLogPayloadV1)],
 )
-def test_valid_event_is_ingested_with_its_typed_payload(make_event, make_record, kind, payload_type):
+def test_valid_event_is_ingested_with_its_payload_and_record_model(make_event, make_record, kind, payload_type):
     event = make_event(kind)
     record = make_record(event)
 
@@ -47,7 +47,8 @@ def test_valid_event_is_ingested_with_its_typed_payload(make_event, make_record,
     assert outcome.source is record
     assert str(outcome.envelope.event_id) == event["event_id"]
     assert outcome.envelope.kind is kind
-    assert isinstance(outcome.payload, payload_type)
+    assert outcome.record_model is payload_type
+    assert outcome.payload == event["payload"]
 
 
 def test_event_on_a_topic_outside_the_layout_is_accepted_for_any_kind(make_event, make_record):

@@ -153,7 +153,7 @@ def test_a_lone_surrogate_escape_reads_as_the_replacement_character(make_event, 
     outcome = outcome_of(make_record, raw)
 
     assert isinstance(outcome, Ingested)
-    assert outcome.payload.root.application == "Out\ufffdlook"
+    assert outcome.payload["application"] == "Out\ufffdlook"
 
 
 @pytest.mark.parametrize(
