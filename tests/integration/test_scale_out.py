@@ -11,7 +11,6 @@ probe the running worker is slow to store shows as a partition nobody processed:
 
 from __future__ import annotations
 
-import itertools
 import signal
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from services.settings import Settings
 from services.store.lineage_store import Delivery
 from services.topics import Topics
 from tests.benchmarks.bench_scale_out import bench_scale_out
+from tests.chaos.chaos import _event_id, _events
 from tests.integration.harness import PipelineHarness, consumer_group_members, wait_for
 from tests.integration.test_roles_as_processes import _role_environment
 
@@ -97,18 +97,13 @@ class Traffic(threading.Thread):
             self.error = exc
 
     def _produce(self) -> None:
-        events = (e for e in demo_stream(21, 200) if isinstance(e.kind, CollectionKind))
         pending = []
         started = time.monotonic()
         key = load_partition_key(self.settings)
         with Emitter(self.settings.bootstrap, source_service="scale-out", topics=self.topics, partition_key=key) as em:
-            for number, event in enumerate(itertools.islice(events, self.count), start=1):
+            for number, (kind, value, subject) in enumerate(_events(self.count, seed=21), start=1):
                 pending.append(
-                    (
-                        number,
-                        _event_id(event.value),
-                        em.emit_for_subject(event.topic(self.topics), event.value, *event.subject),
-                    )
+                    (number, _event_id(value), em.emit_for_subject(self.topics.collection(kind), value, *subject))
                 )
                 ahead = number / self.rate - (time.monotonic() - started)
                 if ahead > 0:
@@ -117,15 +112,6 @@ class Traffic(threading.Thread):
         for number, event_id, future in pending:
             metadata = future.get(timeout=60)
             self.produced.append(Produced(number, event_id, metadata.topic, metadata.partition, metadata.offset))
-
-
-def _event_id(value: bytes) -> str | None:
-    try:
-        document = orjson.loads(value)
-    except orjson.JSONDecodeError:
-        return None
-    event_id = document.get("event_id") if isinstance(document, dict) else None
-    return event_id if isinstance(event_id, str) else None
 
 
 class Probes:
