@@ -316,10 +316,11 @@ def test_the_scale_out_benchmark_runs_and_reports_every_figure(tmp_path: Path) -
     """`make bench`'s scale-out at a toy size (no timing asserted): both drains complete and are counted twice."""
     figures = bench_scale_out(400, tmp_path)
 
-    for run in (figures["one_worker"], figures["two_workers"]):
+    (pair,) = figures["rounds"]
+    for run in (pair["one_worker"], pair["two_workers"]):
         assert run["events_committed"] == 400
         assert run["events_read_back"] == 400
         assert run["events_s"] > 0  # nan (nothing committed) fails too
         assert set(run["cores"]) >= {"broker", "worker_1", "bench_process", "machine", "others"}
-    assert "worker_2" in figures["two_workers"]["cores"]
+    assert "worker_2" in pair["two_workers"]["cores"]
     assert figures["two_over_one"] > 0
