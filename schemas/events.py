@@ -87,6 +87,8 @@ _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 def _representable(value: datetime) -> datetime:
     # Any offset may be written, but the instant must exist in UTC between 1970 and 9999: year 9999 at -05:00 is
     # year 10000 in UTC, which no store, no report and no downstream consumer can represent.
+    if 1970 < value.year < 9999:  # an offset (less than a day) cannot move it out: the common case, checked fast
+        return value
     try:
         instant = value.astimezone(UTC)
     except OverflowError:

@@ -24,11 +24,6 @@ class PseudonymKey:
     def key_id(self) -> str:
         return "k1-" + hashlib.sha256(b"purpose-lineage key id" + self.secret).hexdigest()[:12]
 
-    @cached_property
-    def mac(self) -> hmac.HMAC:
-        """The keyed HMAC before any message: copying it skips re-deriving the key pads for every subject."""
-        return hmac.new(self.secret, digestmod=hashlib.sha256)
-
     def __repr__(self) -> str:  # never print the secret
         return f"PseudonymKey(key_id={self.key_id!r})"
 
@@ -56,9 +51,10 @@ class PseudonymKeyring:
 
 def pseudonymize(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
     """The subject's pseudonym: stable for one key, tenant-scoped, and not reversible without the key."""
-    mac = key.mac.copy()
-    mac.update(tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8"))
-    return mac.hexdigest()
+    # hmac.digest is OpenSSL's one-shot HMAC: the same value as hmac.new(...).hexdigest(), without the
+    # Python-level object it builds and copies (a third of tagging's time went there).
+    message = tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8")
+    return hmac.digest(key.secret, message, "sha256").hex()
 
 
 @dataclass(frozen=True)
@@ -75,16 +71,11 @@ class PartitionKey:
         if len(self.secret) < 16:
             raise ValueError("a partition key must be at least 16 bytes")
 
-    @cached_property
-    def mac(self) -> hmac.HMAC:
-        return hmac.new(self.secret, digestmod=hashlib.sha256)
-
     def of(self, tenant_id: str, subject_id: str) -> bytes:
         """The Kafka key of the subject's messages (32 hex digits; the unkeyed hash of a guessable id would be
         reversible by trying ids like ``emp-00042``)."""
-        mac = self.mac.copy()
-        mac.update(b"partition" + _SEPARATOR + tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8"))
-        return mac.hexdigest()[:32].encode()
+        message = b"partition" + _SEPARATOR + tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8")
+        return hmac.digest(self.secret, message, "sha256")[:16].hex().encode()
 
     def __repr__(self) -> str:  # never print the secret
         return "PartitionKey(...)"

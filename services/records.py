@@ -1,4 +1,10 @@
-"""What flows between the stages: source records in, tagged records and dead letters out."""
+"""What flows between the stages: source records in, tagged records and dead letters out.
+
+The records are frozen msgspec Structs rather than frozen dataclasses: one is built per event per stage, and a
+Struct is built in C (~0.1 us against ~1-3 us for a frozen dataclass of the same fields, which sets each field
+through ``object.__setattr__``). They hold no reference cycles, so the cyclic collector need not track them
+(``gc=False``).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
+import msgspec
 from pydantic import BaseModel
 
 from schemas.events import CollectionKind, SubjectType
@@ -15,8 +22,7 @@ from schemas.events import CollectionKind, SubjectType
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class SourceRecord:
+class SourceRecord(msgspec.Struct, frozen=True, gc=False):
     """One message as consumed, with the coordinates that make it traceable (topic[partition]@offset)."""
 
     topic: str
@@ -57,8 +63,7 @@ class DeadLetterReason(StrEnum):
     OCCURRED_IN_FUTURE = "occurred_in_future"
 
 
-@dataclass(frozen=True, slots=True)
-class DeadLetter:
+class DeadLetter(msgspec.Struct, frozen=True, gc=False):
     """An event that failed a stage. ``message`` never contains input values."""
 
     source: SourceRecord
@@ -101,8 +106,7 @@ class StageResult(Generic[T]):
     dead: list[DeadLetter] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(msgspec.Struct, frozen=True, gc=False):
     """What the stages read of a valid event's envelope, typed as its contract says."""
 
     event_id: str
@@ -117,8 +121,7 @@ class Envelope:
     """The tenant's own id of the person: pseudonymized by tagging, never stored or forwarded."""
 
 
-@dataclass(frozen=True, slots=True)
-class Ingested:
+class Ingested(msgspec.Struct, frozen=True, gc=False):
     """A source record that parsed and matched its contract."""
 
     source: SourceRecord
@@ -138,16 +141,14 @@ class RemovalReason(StrEnum):
     """Kept free text holding an identifier nobody meant to collect there (a My Number, a telephone number…)."""
 
 
-@dataclass(frozen=True, slots=True)
-class FlaggedField:
+class FlaggedField(msgspec.Struct, frozen=True, gc=False):
     """A kept field the policy asks to flag: which kinds of identifier it holds (never the value)."""
 
     path: str
     identifiers: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class RemovedField:
+class RemovedField(msgspec.Struct, frozen=True, gc=False):
     """Evidence of one removal: where, how big and why, never what."""
 
     path: str
@@ -155,8 +156,7 @@ class RemovedField:
     reason: RemovalReason = RemovalReason.NOT_ALLOWED
 
 
-@dataclass(frozen=True, slots=True)
-class Minimized:
+class Minimized(msgspec.Struct, frozen=True, gc=False):
     """An ingested record reduced to the fields its kind's allow-list keeps."""
 
     source: SourceRecord
@@ -168,8 +168,7 @@ class Minimized:
     flagged: tuple[FlaggedField, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class TaggedRecord:
+class TaggedRecord(msgspec.Struct, frozen=True, gc=False):
     """A minimized record with its pseudonymized subject, purposes, legal bases and policy version."""
 
     source: SourceRecord

@@ -3,7 +3,6 @@ through a real FileTransport, read back as the JSON lines a lineage backend woul
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import orjson
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError  # type: ignore[import-untyped]
@@ -394,7 +394,7 @@ def test_removed_paths_are_capped_per_dataset_but_every_removal_is_counted(
     collected: StageResult[TaggedRecord],
 ) -> None:
     many = tuple(RemovedField(f"payload.extra_{i}", 1) for i in range(MAX_REMOVED_PATHS + 50))
-    record = dataclasses.replace(collected.ok[0], removed=many)
+    record = msgspec.structs.replace(collected.ok[0], removed=many)
     tally = Tally()
 
     tally.add_tagged(record)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 import yaml
@@ -123,7 +123,7 @@ def test_evidence_holds_only_a_path_and_a_size(make_event, make_record, engine):
 
     (evidence,) = minimized(ingested(make_record, event), engine).removed
 
-    assert [f.name for f in dataclasses.fields(evidence)] == ["path", "size", "reason"]
+    assert [f.name for f in msgspec.structs.fields(evidence)] == ["path", "size", "reason"]
     assert isinstance(evidence.size, int)
 
 

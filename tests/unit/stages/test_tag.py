@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 import pytest
 
 from schemas.events import CollectionKind, SubjectType
@@ -99,7 +99,7 @@ def test_raw_subject_id_is_in_no_field_of_the_tagged_record_but_the_consumed_sou
 
     result = tagged(minimized_of(event), engine, key)
 
-    holding = [f.name for f in dataclasses.fields(result) if raw_id in repr(getattr(result, f.name))]
+    holding = [f.name for f in msgspec.structs.fields(result) if raw_id in repr(getattr(result, f.name))]
     # ``source`` is the consumed message, kept for its coordinates; encode_tagged never forwards its bytes.
     assert holding == ["source"]
 
