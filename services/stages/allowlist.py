@@ -148,15 +148,22 @@ def _leaves_for(allow: AllowList, record_type: str | None) -> Mapping[str, str]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Field:
-    """One declared field of a model, as the walk meets it under one prefix."""
+class _Step:
+    """What the walk does with one declared field of a model, on one record type, under one prefix."""
 
     name: str
     path: str
+    """The policy's path of the field (``organization.name``)."""
+    shown: str
+    """Its path in evidence (``payload.organization.name``)."""
     model: type[BaseModel] | None
     """The model of its values when they are objects to descend into (``organization``)."""
+    item: str | None
+    """``category.item`` it is kept as on this record type; None: removed wherever it stands."""
     bound: int | None
     """Its kept length bound, for a free-text field."""
+    redact_identifiers: bool
+    flag_identifiers: bool
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
@@ -166,21 +173,40 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-@cache
-def _plan(model: type[BaseModel], prefix: str) -> tuple[_Field, ...]:
-    """The declared fields of ``model`` in declaration order; computed once per model and prefix, not per record."""
-    plan: list[_Field] = []
+@lru_cache(maxsize=1024)
+def _steps(allow: AllowList, record_type: str | None, model: type[BaseModel], prefix: str) -> tuple[_Step, ...]:
+    """The declared fields of ``model`` in declaration order, each decided as far as its value does not matter.
+
+    Computed once per allow-list, record type, model and prefix: a record pays for its values only.
+    """
+    leaves = allow.leaves_for(record_type)
+    steps: list[_Step] = []
     for name, info in model.model_fields.items():
         bound = kept_text_bound(info)
-        plan.append(
-            _Field(name, prefix + name, _nested_model(info.annotation), bound.max_chars if bound is not None else None)
+        path = prefix + name
+        steps.append(
+            _Step(
+                name=name,
+                path=path,
+                shown=f"payload.{path}",
+                model=_nested_model(info.annotation),
+                item=leaves.get(path),
+                bound=bound.max_chars if bound is not None else None,
+                redact_identifiers=path in allow.identifier_paths,
+                flag_identifiers=path in allow.flag_paths,
+            )
         )
-    return tuple(plan)
+    return tuple(steps)
 
 
 @cache
 def _declared(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(model.model_fields)
+
+
+@lru_cache(maxsize=4096)
+def _sorted_items(items: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted(set(items)))
 
 
 @dataclass(frozen=True)
@@ -224,52 +250,48 @@ def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList)
     field an object. Declared fields are visited in declaration order, unknown keys after them, sorted.
     """
     record_type = payload.get(allow.record_type_field) if allow.record_type_field is not None else None
-    leaves = allow.leaves_for(record_type if isinstance(record_type, str) else None)
+    record_type = record_type if isinstance(record_type, str) else None
     kept: dict[str, Any] = {}
-    items: set[str] = set()
+    items: list[str] = []
     removed: list[RemovedField] = []
     flagged: list[FlaggedField] = []
 
-    def walk(
-        node: Mapping[str, Any], node_model: type[BaseModel], prefix: str, shown: str, into: dict[str, Any]
-    ) -> None:
-        for field in _plan(node_model, prefix):
-            name = field.name
-            value = node.get(name)
+    def walk(node: Mapping[str, Any], node_model: type[BaseModel], prefix: str, into: dict[str, Any]) -> None:
+        for step in _steps(allow, record_type, node_model, prefix):
+            value = node.get(step.name)
             if value is None:
                 continue
-            if field.model is not None and isinstance(value, Mapping):
+            if step.model is not None and isinstance(value, Mapping):
                 inner: dict[str, Any] = {}
-                walk(value, field.model, field.path + ".", f"{shown}.{name}", inner)
+                walk(value, step.model, step.path + ".", inner)
                 if inner:
-                    into[name] = inner
+                    into[step.name] = inner
                 continue
-            item = leaves.get(field.path)
-            if item is None:
-                reason = allow.removal_reason(field.path, name, value)
-                removed.append(RemovedField(f"{shown}.{name}", size_of(value), reason))
-            elif field.bound is not None and detect(value, field.bound) is not None:
-                removed.append(RemovedField(f"{shown}.{name}", size_of(value), RemovalReason.EXCLUDED_CONTENT))
-            elif field.path in allow.identifier_paths and isinstance(value, str) and find_identifiers(value):
-                reason = RemovalReason.IDENTIFIER_IN_FREE_TEXT
-                removed.append(RemovedField(f"{shown}.{name}", size_of(value), reason))
+            if step.item is None:
+                reason = allow.removal_reason(step.path, step.name, value)
+                removed.append(RemovedField(step.shown, size_of(value), reason))
+            elif step.bound is not None and detect(value, step.bound) is not None:
+                removed.append(RemovedField(step.shown, size_of(value), RemovalReason.EXCLUDED_CONTENT))
+            elif step.redact_identifiers and isinstance(value, str) and find_identifiers(value):
+                removed.append(RemovedField(step.shown, size_of(value), RemovalReason.IDENTIFIER_IN_FREE_TEXT))
             else:
-                into[name] = value
-                items.add(item)
-                if field.path in allow.flag_paths and isinstance(value, str) and (found := find_identifiers(value)):
-                    flagged.append(FlaggedField(f"{shown}.{name}", tuple(kind.value for kind in found)))
+                into[step.name] = value
+                items.append(step.item)
+                if step.flag_identifiers and isinstance(value, str) and (found := find_identifiers(value)):
+                    flagged.append(FlaggedField(step.shown, tuple(kind.value for kind in found)))
         declared = _declared(node_model)
         if len(node) <= len(declared) and declared.issuperset(node):
             return
+        shown = "payload." + prefix
         for name in sorted(key for key in node if key not in declared):
             value = node[name]
             # Folded, the key is compared with the policy's paths for its reason only: an unknown key is never
             # kept, whatever it spells ("organization.name", a full-width "TITLE").
             reason = allow.removal_reason(prefix + _folded(name), name, value)
-            removed.append(RemovedField(f"{shown}.{safe_name(name)}", size_of(value), reason))
+            removed.append(RemovedField(shown + safe_name(name), size_of(value), reason))
 
-    walk(payload, model, "", "payload", kept)
-    return Reduction(kept=kept, items=tuple(sorted(items)), removed=tuple(removed), flagged=tuple(flagged))
+    walk(payload, model, "", kept)
+    return Reduction(kept=kept, items=_sorted_items(tuple(items)), removed=tuple(removed), flagged=tuple(flagged))
 
 
 def inventory(document: Mapping[str, Any], allow: AllowList | None) -> list[dict[str, Any]]:

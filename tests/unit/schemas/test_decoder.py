@@ -302,7 +302,7 @@ def test_generated_mutations_reach_both_verdicts():
     """The generator is worth its name: it makes events both contracts accept and events they refuse."""
     outcomes = {"accepted": 0, "refused": 0}
 
-    @settings(max_examples=300, deadline=None, database=None)
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
     @given(raw=_mutated())
     def count(raw: bytes) -> None:
         outcomes["accepted" if _check(raw) else "refused"] += 1
