@@ -6,9 +6,11 @@ decision depends on (consent, suspension), so that the decision itself is a pure
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
@@ -53,6 +55,10 @@ class ProvisionRecord(_Strict):
     data_items: list[DataRef] = Field(default_factory=list)
 
 
+CONTROLLER = Recipient(kind=RecipientKind.INTERNAL, id="controller")
+"""The recipient of a use: the controller itself."""
+
+
 class Aggregate(_Strict):
     """What a statistical use produces (Art. 3.4)."""
 
@@ -80,7 +86,7 @@ class UseRequest(_Strict):
     subject_type: Name
     actor: Name = Field(description="The service or job that uses or discloses the data.")
     recipient: Recipient = Field(
-        default_factory=lambda: Recipient(kind=RecipientKind.INTERNAL, id="controller"),
+        default_factory=lambda: CONTROLLER,
         description="Whom the data goes to; for a use, the controller itself (kind internal).",
     )
     legal_basis: Name | None = Field(default=None, description="The legal basis the actor claims, if any.")
@@ -98,6 +104,65 @@ class UseRequest(_Strict):
         if self.action is Action.USE and not internal:
             raise ValueError("a use stays inside the controller: data going to a recipient is a disclosure")
         return self
+
+
+class DecisionRequest(Protocol):
+    """What a decision reads of a request: :class:`UseRequest` (validated from outside input) and
+    :class:`TrustedUseRequest` (built from an activity event its contract already validated) both provide it."""
+
+    @property
+    def action(self) -> Action: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def purpose(self) -> str: ...
+    @property
+    def data(self) -> Sequence[str]: ...
+    @property
+    def content_types(self) -> Sequence[str]: ...
+    @property
+    def subject_type(self) -> str: ...
+    @property
+    def actor(self) -> str: ...
+    @property
+    def recipient(self) -> Recipient: ...
+    @property
+    def legal_basis(self) -> str | None: ...
+    @property
+    def consent_reference(self) -> str | None: ...
+    @property
+    def consent_granted(self) -> bool: ...
+    @property
+    def provision_record(self) -> ProvisionRecord | None: ...
+    @property
+    def aggregate(self) -> Aggregate | None: ...
+    @property
+    def subject_state(self) -> SubjectState: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedUseRequest:
+    """A :class:`UseRequest` made of values that were validated already, built without validating them again.
+
+    The purpose monitor builds one per use or disclosure from the activity event (whose contract is at least as
+    strict as the request's, field by field) and the state it keeps: a validated ``UseRequest`` cost it more
+    than the decision itself. Same fields, same meaning; tests check that both give the same decision.
+    """
+
+    action: Action
+    at: datetime
+    purpose: str
+    data: Sequence[str]
+    content_types: Sequence[str]
+    subject_type: str
+    actor: str
+    recipient: Recipient
+    legal_basis: str | None
+    consent_reference: str | None
+    consent_granted: bool
+    provision_record: ProvisionRecord | None
+    aggregate: Aggregate | None
+    subject_state: SubjectState
 
 
 # Decisions are plain frozen dataclasses: built at >100k/s on the hot path, serialized by orjson, and still

@@ -11,15 +11,23 @@ State lives in two mappings keyed per tenant and subject pseudonym; every change
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import Field, TypeAdapter, ValidationError
 
 from schemas.activity import ConsentAction, ConsentEvent, DisclosureEvent, RightsRequestEvent, UseEvent
-from schemas.decisions import Action, Decision, ProvisionRecord, RecipientKind, SubjectState, UseRequest
+from schemas.decisions import (
+    CONTROLLER,
+    Action,
+    Decision,
+    ProvisionRecord,
+    RecipientKind,
+    SubjectState,
+    TrustedUseRequest,
+)
 from schemas.policy import RightsRequestType
 from services.policy.decide import Decider
 from services.pseudonymize import PseudonymKey, pseudonymize
@@ -29,7 +37,31 @@ from services.stages.errors import describe_validation_error
 ActivityEvent = Annotated[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent, Field(discriminator="spec")]
 _ACTIVITY: TypeAdapter[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent] = TypeAdapter(ActivityEvent)
 
-StateTable = MutableMapping[str, dict[str, Any]]
+
+class StateTable(Protocol):
+    """One table of the monitor's state (``subjects`` or ``consents``): a dict, or an :class:`Overlay` of one."""
+
+    def get(self, key: str, /) -> dict[str, Any] | None: ...
+
+    def __setitem__(self, key: str, value: dict[str, Any], /) -> None: ...
+
+
+class Overlay:
+    """A batch's changes over a table of state: reads see both, writes stay in ``changes``, which the worker
+    merges into the table once the batch is stored (a batch that fails leaves the table as it was)."""
+
+    __slots__ = ("base", "changes")
+
+    def __init__(self, base: Mapping[str, dict[str, Any]]) -> None:
+        self.base = base
+        self.changes: dict[str, dict[str, Any]] = {}
+
+    def get(self, key: str, /) -> dict[str, Any] | None:
+        changed = self.changes.get(key)
+        return changed if changed is not None else self.base.get(key)
+
+    def __setitem__(self, key: str, value: dict[str, Any], /) -> None:
+        self.changes[key] = value
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,40 +135,52 @@ def _in_force_since(state: dict[str, Any], flag: str, moment: datetime) -> bool:
     return bool(state.get(flag)) and datetime.fromisoformat(state[f"{flag}_at"]) <= moment
 
 
-def _request(event: UseEvent | DisclosureEvent, state: dict[str, Any], consented: bool, pseudonym: str) -> UseRequest:
-    subject_state = SubjectState(
-        suspended=_in_force_since(state, "suspended", event.occurred_at),
-        deleted=_in_force_since(state, "deleted", event.occurred_at),
-    )
-    common: dict[str, Any] = {
-        "at": event.occurred_at,
-        "purpose": event.purpose,
-        "data": event.data,
-        "content_types": event.content_types,
-        "subject_type": event.subject.type.value,
-        "actor": event.source_service,
-        "aggregate": event.aggregate,
-        "subject_state": subject_state,
-    }
+_SUBJECT_STATES = {
+    (suspended, deleted): SubjectState(suspended=suspended, deleted=deleted)
+    for suspended in (False, True)
+    for deleted in (False, True)
+}
+
+
+def request_of(
+    event: UseEvent | DisclosureEvent, state: dict[str, Any], consented: bool, pseudonym: str
+) -> TrustedUseRequest:
+    """The decision request of a use or disclosure, from the event (validated by its contract) and the state.
+
+    Built without validating again: every value comes from the validated event or from the state's own flags.
+    """
+    at = event.occurred_at
+    subject_state = _SUBJECT_STATES[_in_force_since(state, "suspended", at), _in_force_since(state, "deleted", at)]
     if isinstance(event, UseEvent):
-        return UseRequest(action=Action.USE, **common)
-    record = None
-    if event.recipient.kind is RecipientKind.THIRD_PARTY:
-        record = ProvisionRecord(
-            consent_obtained=consented,
-            recipient_name=event.recipient_name,
-            recipient_address_or_representative=event.recipient_address_or_representative,
-            subject_identification=pseudonym,
-            data_items=event.data,
-        )
-    return UseRequest(
-        action=Action.DISCLOSURE,
-        recipient=event.recipient,
-        legal_basis=event.legal_basis,
-        consent_reference=event.consent_reference,
+        recipient, legal_basis, consent_reference, record = CONTROLLER, None, None, None
+        action = Action.USE
+    else:
+        recipient, legal_basis, consent_reference = event.recipient, event.legal_basis, event.consent_reference
+        action = Action.DISCLOSURE
+        record = None
+        if recipient.kind is RecipientKind.THIRD_PARTY:
+            record = ProvisionRecord.model_construct(
+                consent_obtained=consented,
+                recipient_name=event.recipient_name,
+                recipient_address_or_representative=event.recipient_address_or_representative,
+                subject_identification=pseudonym,
+                data_items=event.data,
+            )
+    return TrustedUseRequest(
+        action=action,
+        at=at,
+        purpose=event.purpose,
+        data=event.data,
+        content_types=event.content_types,
+        subject_type=event.subject.type.value,
+        actor=event.source_service,
+        recipient=recipient,
+        legal_basis=legal_basis,
+        consent_reference=consent_reference,
         consent_granted=consented,
         provision_record=record,
-        **common,
+        aggregate=event.aggregate,
+        subject_state=subject_state,
     )
 
 
@@ -156,16 +200,17 @@ def monitor_batch(
         skey = subject_key(event.tenant_id, pseudonym)
         if isinstance(event, ConsentEvent):
             ckey = consent_key(event.tenant_id, pseudonym, event.consent_reference)
-            consents[ckey] = {
+            consent = {
                 "granted": event.action is ConsentAction.GRANT,
                 "recipient_id": event.recipient_id,
                 "purposes": list(event.purposes),
                 "at": event.occurred_at.isoformat(),
             }
-            result.changes.append(StateChange(source, "consents", ckey, consents[ckey]))
+            consents[ckey] = consent
+            result.changes.append(StateChange(source, "consents", ckey, consent))
         elif isinstance(event, RightsRequestEvent):
             if event.request in (RightsRequestType.SUSPENSION_OF_USE, RightsRequestType.DELETION):
-                state = dict(subjects.get(skey, {}))
+                state = dict(subjects.get(skey) or {})
                 flag = "suspended" if event.request is RightsRequestType.SUSPENSION_OF_USE else "deleted"
                 state[flag] = not event.lifted
                 state[f"{flag}_at"] = event.occurred_at.isoformat()
@@ -173,11 +218,6 @@ def monitor_batch(
                 result.changes.append(StateChange(source, "subjects", skey, state))
         else:
             consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonym)
-            try:
-                request = _request(event, subjects.get(skey, {}), consented, pseudonym)
-            except ValidationError as exc:  # the event contract should make this impossible; never a poison
-                reason = DeadLetterReason.SCHEMA_INVALID
-                result.dead.append(DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc)))
-                continue
-            result.evaluated.append(Evaluated(source, event, pseudonym, decider.decide(request)))
+            request = request_of(event, subjects.get(skey) or {}, consented, pseudonym)
+            result.evaluated.append(Evaluated(source, event, pseudonym, decider.decide_remembered(request)))
     return result

@@ -9,11 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from schemas.decisions import Decision, ProvisionRecord, RecipientKind, UseRequest, Violation
+from schemas.decisions import Decision, DecisionRequest, ProvisionRecord, RecipientKind, Violation
 from schemas.policy import PolicyVersion, Purpose
 from services.policy.engine import PolicyEngine
 
 Add = Callable[[Violation], None]
+RememberedKey = tuple[object, ...]
+
+REMEMBERED_DECISIONS = 16_384
+"""How many distinct requests :meth:`Decider.decide_remembered` keeps the decision of (then it starts afresh)."""
 
 _TERM = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
 
@@ -26,8 +30,10 @@ def _term(text: str) -> str:
 class Decider:
     """Decisions for one policy; build once, call :meth:`decide` per request."""
 
-    def __init__(self, engine: PolicyEngine) -> None:
+    def __init__(self, engine: PolicyEngine, remembered: int = REMEMBERED_DECISIONS) -> None:
         self.engine = engine
+        self._remembered: dict[RememberedKey, Decision] = {}
+        self._remembered_max = remembered
         policy = engine.policy
         self._rules = policy.violations
         self._excluded = frozenset(policy.excluded_content.types)
@@ -49,12 +55,50 @@ class Decider:
         rule = self._rules[code]
         return Violation(code=code, article=rule.article, severity=rule.severity, message=message)
 
-    def decide(self, request: UseRequest) -> Decision:
-        """The decision for ``request`` under the policy version in force at ``request.at``."""
+    def decide(self, request: DecisionRequest) -> Decision:
+        """The decision for ``request`` (a :class:`UseRequest`, or any request with its fields) under the policy
+        version in force at ``request.at``."""
+        return self._decide(request, self.engine.version_at(request.at))
+
+    def decide_remembered(self, request: DecisionRequest) -> Decision:
+        """:meth:`decide`, remembered by everything the decision depends on: a stream of uses and disclosures
+        repeats few distinct requests (same service, purpose, data, recipient, state), and a decision is a pure
+        function of them and the version in force, not of the moment itself.
+
+        Requests carrying an Art. 4.2 record or a consent reference (they name one subject or one consent) are
+        decided afresh, so that only repeating requests are kept. Decisions are immutable and shared.
+        """
+        version = self.engine.version_at(request.at)
+        if request.provision_record is not None or request.consent_reference is not None:
+            return self._decide(request, version)
+        recipient, aggregate, state = request.recipient, request.aggregate, request.subject_state
+        # Every field _decide reads, but the record and the consent reference (None here) and ``at`` (the version).
+        key: RememberedKey = (
+            version.version if version is not None else None,
+            request.purpose,
+            tuple(request.data),
+            tuple(request.content_types),
+            request.subject_type,
+            recipient.kind,
+            recipient.id,
+            request.legal_basis,
+            request.consent_granted,
+            None if aggregate is None else (aggregate.group_size, aggregate.identifies),
+            state.suspended,
+            state.deleted,
+        )
+        decision = self._remembered.get(key)
+        if decision is None:
+            if len(self._remembered) >= self._remembered_max:
+                self._remembered.clear()
+            decision = self._remembered[key] = self._decide(request, version)
+        return decision
+
+    def _decide(self, request: DecisionRequest, version: PolicyVersion | None) -> Decision:
+        # What this reads of the request is what decide_remembered keys its decisions by: keep the two together.
         found: list[Violation] = []
         add = found.append
         engine = self.engine
-        version = engine.version_at(request.at)
 
         if request.subject_state.deleted:
             add(self._violation("use_after_deletion", "the subject's data was deleted on request"))
@@ -105,7 +149,7 @@ class Decider:
         )
 
     def _check_purpose(
-        self, request: UseRequest, purpose: Purpose, items: frozenset[str], version: PolicyVersion | None, add: Add
+        self, request: DecisionRequest, purpose: Purpose, items: frozenset[str], version: PolicyVersion | None, add: Add
     ) -> None:
         if version is None:
             add(self._violation("purpose_not_in_force", "no version of the policy was in force at that time"))
@@ -147,7 +191,7 @@ class Decider:
                 )
             )
 
-    def _is_statistic(self, request: UseRequest, purpose: Purpose | None) -> bool:
+    def _is_statistic(self, request: DecisionRequest, purpose: Purpose | None) -> bool:
         """A non-identifying aggregate is no provision of personal data (Art. 3.4)."""
         aggregate = request.aggregate
         return (
@@ -158,7 +202,7 @@ class Decider:
             and aggregate.group_size >= self._min_group
         )
 
-    def _check_third_party(self, request: UseRequest, add: Add) -> str | None:
+    def _check_third_party(self, request: DecisionRequest, add: Add) -> str | None:
         claimed = request.legal_basis
         if claimed in self._exceptions:
             return claimed
@@ -194,7 +238,7 @@ class Decider:
             missing.append("data_items")
         return missing
 
-    def _check_consignee(self, request: UseRequest, add: Add) -> None:
+    def _check_consignee(self, request: DecisionRequest, add: Add) -> None:
         consignee = self._consignees.get(request.recipient.id)
         if consignee is None:
             add(self._violation("consignee_not_registered", f"consignee '{request.recipient.id}' is not registered"))
@@ -212,7 +256,7 @@ class Decider:
                 )
             )
 
-    def _check_module(self, request: UseRequest, items: frozenset[str], add: Add) -> None:
+    def _check_module(self, request: DecisionRequest, items: frozenset[str], add: Add) -> None:
         if request.recipient.id not in self._modules:
             add(self._violation("module_not_registered", f"module '{request.recipient.id}' is not named in the policy"))
         identifying = items & self.engine.identifiable_items

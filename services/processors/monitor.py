@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import ChainMap, Counter
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,7 +37,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
 from services.monitor.alerts import Alert, AlertAggregator, AlertKey, ViolationSummary
-from services.monitor.evaluate import Evaluated, MonitorResult, activity_of, monitor_batch
+from services.monitor.evaluate import Evaluated, MonitorResult, Overlay, activity_of, monitor_batch
 from services.monitor.rows import (
     ACTIVITY_COLUMNS,
     ALERT_COLUMNS,
@@ -202,11 +202,10 @@ class MonitorWorker:
         self, batch: Sequence[SourceRecord], token: str
     ) -> tuple[list[OutgoingMessage], list[Alert]]:
         result = MonitorResult()
-        applied: list[tuple[PartitionState, ChainMap[str, Any], ChainMap[str, Any], int]] = []
+        applied: list[tuple[PartitionState, Overlay, Overlay, int]] = []
         for (topic, partition), records in _by_partition(batch).items():
             state = await self._state(topic, partition, records[0].offset)
-            subjects: ChainMap[str, Any] = ChainMap({}, state.subjects)
-            consents: ChainMap[str, Any] = ChainMap({}, state.consents)
+            subjects, consents = Overlay(state.subjects), Overlay(state.consents)
             part = monitor_batch(records, subjects, consents, self._decider, self._key)
             result.evaluated += part.evaluated
             result.changes += part.changes
@@ -223,8 +222,8 @@ class MonitorWorker:
             token,
         )
         for state, subjects, consents, next_offset in applied:  # stored: the batch is now part of the state
-            state.subjects.update(subjects.maps[0])
-            state.consents.update(consents.maps[0])
+            state.subjects.update(subjects.changes)
+            state.consents.update(consents.changes)
             state.next_offset = next_offset
         count_decisions(self._metrics, result.evaluated, self._gaps)
         alerts = self.aggregator.add(result.evaluated, decided_at)

@@ -8,6 +8,7 @@ checked against the policy model itself, not against the engine's indexes.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from functools import cache
@@ -18,7 +19,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import schemas
-from schemas.decisions import Action, Aggregate, ProvisionRecord, Recipient, RecipientKind, SubjectState, UseRequest
+from schemas.decisions import (
+    Action,
+    Aggregate,
+    ProvisionRecord,
+    Recipient,
+    RecipientKind,
+    SubjectState,
+    TrustedUseRequest,
+    UseRequest,
+)
 from schemas.policy import Policy
 from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
@@ -341,6 +351,62 @@ def test_a_decision_depends_on_the_request_alone(request):
     again = UseRequest.model_validate_json(request.model_dump_json())
 
     assert _decider().decide(request) == _decider().decide(again) == Decider(_decider().engine).decide(request)
+
+
+@cache
+def _remembering() -> Decider:
+    """One decider for every example, so that a remembered decision is reused across generated requests."""
+    return Decider(PolicyEngine(_policy()), remembered=64)
+
+
+def _trusted(request: UseRequest, **changes: Any) -> TrustedUseRequest:
+    return TrustedUseRequest(**{**{name: getattr(request, name) for name in UseRequest.model_fields}, **changes})
+
+
+def test_a_trusted_request_has_exactly_the_fields_of_a_use_request():
+    assert [field.name for field in dataclasses.fields(TrustedUseRequest)] == list(UseRequest.model_fields)
+
+
+@PROPERTY
+@given(use_requests)
+def test_a_trusted_request_and_a_remembered_decision_equal_the_validated_requests_decision(request):
+    expected = _decider().decide(request)
+
+    assert _decider().decide(_trusted(request)) == expected
+    assert _remembering().decide_remembered(_trusted(request)) == expected
+    assert _remembering().decide_remembered(request) == expected
+
+
+@PROPERTY
+@given(use_requests, st.integers(0, 86_399), st.sampled_from(["attendance-web", "nightly-export"]))
+def test_a_remembered_decision_is_the_decision_at_another_moment_of_the_same_version(request, seconds, actor):
+    engine = _decider().engine
+    later = request.at + timedelta(seconds=seconds)
+    other = _trusted(request, at=later, actor=actor)
+
+    if engine.version_at(later) == engine.version_at(request.at):
+        _remembering().decide_remembered(request)
+        assert _remembering().decide_remembered(other) == _decider().decide(other)
+
+
+@PROPERTY
+@given(use_requests)
+def test_a_remembered_decision_is_never_that_of_a_request_differing_in_what_decides(request):
+    # Without a consent reference or a record: the requests decide_remembered keeps (others are decided afresh).
+    plain = {"consent_reference": None, "provision_record": None}
+    variants = [
+        *(
+            _trusted(request, subject_state=SubjectState(suspended=s, deleted=d), **plain)
+            for s in (False, True)
+            for d in (False, True)
+        ),
+        _trusted(request, consent_granted=not request.consent_granted, **plain),
+        _trusted(request, aggregate=None, **plain),
+        _trusted(request, aggregate=Aggregate(group_size=3, identifies=True), **plain),
+        _trusted(request, at=request.at.replace(year=2017 if request.at.year > 2018 else 2024), **plain),
+    ]
+    for variant in [*variants, *reversed(variants)]:
+        assert _remembering().decide_remembered(variant) == _decider().decide(variant)
 
 
 def test_generated_requests_reach_every_kind_of_allowed_and_refused_decision():
