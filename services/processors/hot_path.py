@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
+from schemas.events import CollectionKind
 from services.metrics import PipelineMetrics
 from services.openlineage.observer import LineageObserver
 from services.policy.gaps import GapFinder
@@ -65,10 +66,11 @@ def collect_handler(
 ) -> Handler:
     """Collection topics -> stages -> tagged topics and dead letters, acknowledged before the commit."""
     gaps = GapFinder(context.engine)
+    tagged_topic = {kind.value: topics.tagged(kind) for kind in CollectionKind}
 
     async def handle(batch: Sequence[SourceRecord]) -> None:
         result = process_collection_batch(batch, context, datetime.now(UTC))
-        outgoing = [encode_tagged(r, topics.tagged_for(r.kind)) for r in result.ok]
+        outgoing = [encode_tagged(r, tagged_topic[r.kind]) for r in result.ok]
         outgoing += [encode_dead_letter(d, topics.dead_letter, context.quarantine) for d in result.dead]
         await publish_batch(producer, outgoing)
         count_collection(metrics, batch, result, topics, gaps)

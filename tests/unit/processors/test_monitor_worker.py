@@ -63,15 +63,35 @@ class MemoryStore:
         return windows
 
 
+class MemoryBatch:
+    """aiokafka's record batch builder, as the publisher uses it."""
+
+    def __init__(self) -> None:
+        self.values: list[bytes | None] = []
+
+    def append(self, *, timestamp: Any, key: bytes | None, value: bytes | None, headers: Any) -> Any:
+        self.values.append(value)
+        return object()
+
+    def record_count(self) -> int:
+        return len(self.values)
+
+
 class MemoryProducer:
     def __init__(self) -> None:
         self.sent: list[tuple[str, bytes | None]] = []
         self.fail = False
 
-    async def send(self, topic: str, value: bytes | None, key: bytes | None = None, headers: Any = None) -> Any:
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def create_batch(self) -> MemoryBatch:
+        return MemoryBatch()
+
+    async def send_batch(self, batch: MemoryBatch, topic: str, *, partition: int) -> Any:
         if self.fail:
             raise ConnectionError("broker down")
-        self.sent.append((topic, value))
+        self.sent.extend((topic, value) for value in batch.values)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
