@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
 
+from schemas.decisions import Violation
 from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
 from services.monitor.alerts import Alert, AlertAggregator, AlertKey, ViolationSummary
@@ -77,19 +78,30 @@ class PartitionState:
 
 
 def count_decisions(metrics: PipelineMetrics, evaluated: Sequence[Evaluated], gaps: GapFinder) -> None:
-    """The monitor's counters for one batch: one ``inc`` per label set, not per event."""
+    """The monitor's counters for one batch: one ``inc`` per label set, not per event; the labels of each
+    distinct kind of decision in the batch (activity, actor, purpose, data, outcome) are worked out once."""
+    kinds: Counter[tuple[str, str, str, tuple[str, ...], bool, tuple[Violation, ...]]] = Counter(
+        (
+            activity_of(item.event),
+            item.event.source_service,
+            item.event.purpose,
+            tuple(item.event.data),
+            item.decision.allowed,
+            item.decision.violations,
+        )
+        for item in evaluated
+    )
     decisions: Counter[tuple[str, str]] = Counter()
     violations: Counter[tuple[str, str, str]] = Counter()
     policy_gaps: Counter[tuple[str, str]] = Counter()
-    for item in evaluated:
-        event, activity = item.event, activity_of(item.event)
-        decisions[(activity, str(item.decision.allowed).lower())] += 1
+    for (activity, actor, purpose, data, allowed, found), n in kinds.items():
+        decisions[(activity, "true" if allowed else "false")] += n
         # Only the policy's own purposes become label values: input text must not make labels unbounded.
-        purpose = event.purpose if event.purpose in gaps.purposes else "unknown"
-        for violation in item.decision.violations:
-            violations[(violation.code, violation.severity.value, purpose)] += 1
-        for gap in gaps.in_activity(activity, event.source_service, event.purpose, event.data):
-            policy_gaps[(gap.stream, gap.kind.value)] += 1
+        label = purpose if purpose in gaps.purposes else "unknown"
+        for violation in found:
+            violations[(violation.code, violation.severity.value, label)] += n
+        for gap in gaps.in_activity(activity, actor, purpose, data):
+            policy_gaps[(gap.stream, gap.kind.value)] += n
     for labels, n in decisions.items():
         metrics.decisions.labels(*labels).inc(n)
     for labels3, n in violations.items():
