@@ -37,8 +37,20 @@ def tag_one(
     max_skew: timedelta = DEFAULT_MAX_SKEW,
 ) -> TaggedRecord | DeadLetter:
     """Tag one minimized record; one that occurred after ``ingested_at`` + ``max_skew`` is refused."""
+    return _tag(record, engine, key, partition_key, ingested_at, max_skew, ingested_at + max_skew)
+
+
+def _tag(
+    record: Minimized,
+    engine: PolicyEngine,
+    key: PseudonymKey,
+    partition_key: PartitionKey,
+    ingested_at: datetime,
+    max_skew: timedelta,
+    latest: datetime,
+) -> TaggedRecord | DeadLetter:
     envelope = record.envelope
-    if envelope.occurred_at > ingested_at + max_skew:
+    if envelope.occurred_at > latest:
         message = f"occurred_at is more than {max_skew.total_seconds():.0f} s after ingestion"
         return _refused(record, DeadLetterReason.OCCURRED_IN_FUTURE, message)
     version = engine.version_at(envelope.occurred_at)
@@ -82,4 +94,5 @@ def tag(
     max_skew: timedelta = DEFAULT_MAX_SKEW,
 ) -> StageResult[TaggedRecord]:
     """Tag a batch; ``ingested_at`` is passed in so the stage stays pure."""
-    return split(tag_one(record, engine, key, partition_key, ingested_at, max_skew) for record in batch)
+    latest = ingested_at + max_skew
+    return split(_tag(record, engine, key, partition_key, ingested_at, max_skew, latest) for record in batch)
