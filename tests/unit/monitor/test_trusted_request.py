@@ -25,7 +25,7 @@ from services.monitor.evaluate import monitor_batch, request_of
 from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
-from services.pseudonymize import PseudonymKey
+from services.pseudonymize import PseudonymKey, pseudonymize
 from services.records import SourceRecord
 from tests.unit.conftest import POLICY_PATH
 
@@ -181,5 +181,6 @@ def test_a_batch_is_decided_as_its_validated_requests_are(events):
 
     assert [item.event for item in result.evaluated] == events
     for item in result.evaluated:
+        assert item.subject_pseudonym == pseudonymize(KEY, item.event.tenant_id, item.event.subject.id)
         reference = validated_request(item.event, {}, False, item.subject_pseudonym)
         assert item.decision == Decider(_engine()).decide(reference)
