@@ -13,7 +13,8 @@ values. Where the two engines differ, this side is made narrower:
 
 - patterns end in ``\\Z``: Python's ``$`` also matches before a final newline, the Rust engine's does not;
 - strict types throughout: no ``bool`` for ``int``, no ``float`` for ``int``, no number for a string;
-- a time is read only in the RFC 3339 spellings both read alike (at most six fractional digits).
+- a time is read only in the RFC 3339 spellings both read alike (at most six fractional digits);
+- a UUID only in its canonical spelling, kept as that text.
 
 An ``AfterValidator`` of the contract is carried over as a check: the compiled struct calls the very same
 function on the parsed value, which must come back unchanged (a validator that rewrites values has no place in
@@ -64,6 +65,11 @@ _MOMENT = (
 +09:60, so the pattern bounds every part); every other spelling is left to pydantic. Beyond six fractional
 digits engines disagree (pydantic cuts …00.9999999Z to 00.999999, msgspec rounds it to 01.000000), so such a
 time is always pydantic's."""
+
+
+_CANONICAL_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
+"""A UUID read here is kept as its text, which must then be the canonical form (what ``str(UUID(...))`` gives);
+other spellings pydantic takes (upper case, braces, ``urn:uuid:``, no hyphens) are left to it."""
 
 
 def _moment(text: str) -> datetime:
@@ -139,7 +145,10 @@ def _compile(annotation: Any, metadata: list[Any]) -> _Compiled:
         return _Compiled(Annotated[str, msgspec.Meta(pattern=_MOMENT)], checks, _moment)
     if annotation in (str, int):
         return _Compiled(Annotated[annotation, msgspec.Meta(**meta)] if meta else annotation, checks)
-    if annotation in (bool, uuid.UUID) or (isinstance(annotation, type) and issubclass(annotation, enum.StrEnum)):
+    if annotation is uuid.UUID:
+        _plain(meta, annotation)
+        return _Compiled(Annotated[str, msgspec.Meta(pattern=_CANONICAL_UUID)], checks)
+    if annotation is bool or (isinstance(annotation, type) and issubclass(annotation, enum.StrEnum)):
         _plain(meta, annotation)
         return _Compiled(annotation, checks)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):

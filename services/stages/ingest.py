@@ -180,7 +180,7 @@ _KINDS = {kind.value: kind for kind in CollectionKind}
 def _envelope_of_compiled(event: Any) -> Envelope:
     subject = event.subject
     return Envelope(
-        event_id=str(event.event_id),
+        event_id=event.event_id,  # the canonical text of the UUID (schemas.decoder)
         kind=_KINDS[event.kind],
         kind_version=event.kind_version,
         occurred_at=event.occurred_at,

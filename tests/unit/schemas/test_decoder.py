@@ -60,6 +60,8 @@ def _same(compiled: Any, model: Any, where: str = "$") -> None:
             assert isinstance(theirs, dt.datetime), f"{where}.{name}"
             assert (ours, ours.utcoffset()) == (theirs, theirs.utcoffset()), f"{where}.{name}"
             assert ours.isoformat() == theirs.isoformat(), f"{where}.{name}"
+        elif isinstance(theirs, uuid.UUID):
+            assert ours == str(theirs), f"{where}.{name}: {ours!r} is not the canonical {theirs}"
         else:
             assert ours == theirs, f"{where}.{name}: {ours!r} != {theirs!r}"
             assert type(ours) in (type(theirs), str) or isinstance(ours, type(theirs)), f"{where}.{name}"
@@ -349,11 +351,23 @@ def test_a_constraint_the_compiler_does_not_know_fails_the_compilation():
 
 def test_a_compiled_event_keeps_time_zones_and_canonical_ids():
     event = make_event(CollectionKind.ACCESS_LOG)
-    event["event_id"] = event["event_id"].upper()
     compiled = decode(event)
     assert compiled is not None
     assert compiled.occurred_at.utcoffset() == dt.timedelta(hours=9)
-    assert str(compiled.event_id) == event["event_id"].lower()
+    assert compiled.event_id == event["event_id"]
+
+
+def test_an_upper_case_event_id_is_read_by_pydantic_and_stored_in_its_canonical_form():
+    event = make_event(CollectionKind.ACCESS_LOG)
+    event["event_id"] = event["event_id"].upper()
+    assert decode(event) is None
+    outcome = ingest_one(
+        SourceRecord(TOPICS.collection(CollectionKind.ACCESS_LOG), 0, 0, json.dumps(event).encode()),
+        TOPICS.kind_of_collection_topic,
+        1 << 20,
+    )
+    assert isinstance(outcome, Ingested)
+    assert outcome.envelope.event_id == event["event_id"].lower()
 
 
 def test_ingest_outcomes_name_the_same_reason_as_before_for_refusals():
