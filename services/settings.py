@@ -99,7 +99,10 @@ class Settings(BaseSettings):
     batch_window_s: float = Field(default=0.2, gt=0, description="Longest wait for a batch to fill, in seconds.")
     sink_batch_size: int = Field(default=20_000, ge=1, description="Most rows the lineage sink inserts at once.")
     sink_batch_window_s: float = Field(
-        default=0.5, gt=0, description="Longest wait for a sink batch to fill (each insert has a fixed cost)."
+        default=0.3,
+        gt=0,
+        description="Longest wait for a sink batch to fill: each insert has a fixed cost, and the wait is most of "
+        "produce -> queryable latency (measured at 3,500 events/s: p99 1.8 s at 0.5, 1.5 s at 0.3).",
     )
     dead_letter_retention_h: float = Field(
         default=72.0,
