@@ -21,6 +21,7 @@ from services.demo.simulator import demo_stream
 from services.demo.world import DemoEvent
 from services.emitter.client import Emitter
 from services.roles import Role
+from services.runtime import settle_heap
 from tests.benchmarks.bench_pipeline import _drain_rate, bench_settings, watch
 from tests.integration.harness import PipelineHarness
 
@@ -51,6 +52,7 @@ def bench_monitor(
             for event in backlog:
                 emitter.emit_for_subject(event.topic(topics), event.value, *event.subject)
         harness.start()
+        settle_heap()  # as a role process does after start-up (services/stack.py)
         try:
             rate, drain_s = _drain_rate(lambda: _decided(harness), decisions)
             figures = {"monitor_decisions_s": rate}
