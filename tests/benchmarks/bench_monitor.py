@@ -3,11 +3,15 @@
 Two figures: a backlog of demo uses, disclosures, consents and rights requests drained into activity_decisions
 (decisions/s, topic to tables), and the decision latency of uses and disclosures sent at a steady rate while
 consents and rights requests keep flowing with them. Prints and returns figures; asserts nothing about time.
+
+The monitor part alone: `.venv/bin/python -m tests.benchmarks.bench_monitor [--events N] [--latency-s S]`.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -103,3 +107,17 @@ def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str,
         "monitor_latency_p50_s": p50,
         "monitor_latency_p99_s": p99,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="The monitor part of make bench, alone.")
+    parser.add_argument("--events", type=int, default=50_000, help="activity events in the backlog drained")
+    parser.add_argument("--latency-rate", type=float, default=2_000.0, help="activity events/s of the latency run")
+    parser.add_argument("--latency-s", type=float, default=10.0, help="how long the latency run sends")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as workdir:
+        bench_monitor(args.events, Path(workdir), args.latency_rate, args.latency_s)
+
+
+if __name__ == "__main__":
+    main()
