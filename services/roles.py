@@ -7,7 +7,6 @@ is acknowledged. ``up`` runs all three in one process; ``run <role>`` runs one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Coroutine
@@ -292,31 +291,42 @@ class Pipeline:
             await asyncio.to_thread(observer.flush)
 
     @staticmethod
-    async def _bounded(stopping: Coroutine[Any, Any, None], timeout_s: float, what: str) -> None:
+    async def _bounded(stopping: Coroutine[Any, Any, None], deadline: float, what: str) -> None:
+        """Run one part's stop until ``deadline``; whatever it ends in, the stop of the other parts goes on."""
         try:
-            await asyncio.wait_for(stopping, timeout_s)
+            await asyncio.wait_for(stopping, max(0.0, deadline - time.monotonic()))
         except TimeoutError:
-            log.warning("the %s did not stop within %.0f s; its last offsets may be re-delivered", what, timeout_s)
+            log.warning("the %s did not stop in time; its last offsets may be re-delivered", what)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this stop itself is cancelled
+            # aiokafka's consumer re-raises the cancellation of its own fetch task when the broker is gone.
+            log.warning("the %s's stop ended cancelled (a lost broker); its last offsets may be re-delivered", what)
+        except Exception as exc:  # noqa: BLE001 - one part failing to stop must not keep the others running
+            log.warning("the %s's stop failed (%s); its last offsets may be re-delivered", what, type(exc).__name__)
 
-    async def stop(self, timeout_s: float = 30.0) -> None:
-        """Stop consuming (committing what was processed), then close the store.
+    async def stop(self, timeout_s: float | None = None) -> None:
+        """Stop consuming (committing what was processed), then close the store; all within ``timeout_s``
+        (default ``LINEAGE_STOP_TIMEOUT_S``), however many parts there are to stop.
 
-        A broker that is already gone can leave the consumer's shutdown waiting forever: past ``timeout_s``
-        the stop goes on; uncommitted events are delivered again and the sink's idempotence absorbs them.
+        A broker that is already gone can leave the consumer's shutdown waiting forever: past the deadline the
+        stop goes on; uncommitted events are delivered again and the sink's idempotence absorbs them.
         """
+        deadline = time.monotonic() + (self.settings.stop_timeout_s if timeout_s is None else timeout_s)
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:  # the lag probe closes its client on the way out, which a lost broker can hold up
+            await asyncio.wait(self._tasks, timeout=max(0.0, deadline - time.monotonic()))
         self._tasks = []
         # Upstream first: what collect published while store stops is read again by the next store.
         for name in sorted(
             self.consumers, key=lambda n: ("collect", "store").index(n) if n in ("collect", "store") else 2
         ):
-            await self._bounded(self.consumers[name].stop(), timeout_s, name)
+            await self._bounded(self.consumers[name].stop(), deadline, name)
         self.consumers = {}
         if self._producer is not None:
-            await self._bounded(self._producer.stop(), timeout_s, "producer")
+            await self._bounded(self._producer.stop(), deadline, "producer")
             self._producer = None
         if self.observer is not None:
             await asyncio.get_running_loop().run_in_executor(None, self.observer.complete)

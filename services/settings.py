@@ -126,6 +126,12 @@ class Settings(BaseSettings):
         description="Longest wait for a monitor batch to fill: it bounds the decision latency of a quiet stream.",
     )
     lag_interval_s: float = Field(default=15.0, gt=0, description="How often the consumer lag gauge is measured.")
+    stop_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A stop (SIGTERM, Ctrl-C) finishes within this long even with the broker gone; what was not "
+        "committed by then is delivered again and absorbed by the idempotent outputs.",
+    )
     unhealthy_after_s: float = Field(
         default=15.0,
         gt=0,
