@@ -129,6 +129,10 @@ class BatchConsumer:
             heartbeat_interval_ms=max(session_ms // 5, 100),
             rebalance_timeout_ms=int(config.rebalance_timeout_s * 1000),
             max_poll_records=config.batch_size,
+            # The broker holds an empty fetch up to this long (aiokafka's default 500 ms): no longer than half the
+            # batch window, or a quiet stream's events wait for it on top of the window (monitor p50 at 2,000
+            # events/s: 208 ms with 500, 142 ms with 50).
+            fetch_max_wait_ms=max(10, min(500, int(config.batch_window_s * 500))),
             fetch_max_bytes=64 * 1024 * 1024,
             max_partition_fetch_bytes=8 * 1024 * 1024,
         )
