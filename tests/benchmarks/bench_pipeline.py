@@ -9,6 +9,8 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
+import platform
 import resource
 import tempfile
 import threading
@@ -352,6 +354,22 @@ def bench_end_to_end(events: int, workdir: Path) -> dict[str, float]:
     return figures
 
 
+def _machine() -> dict[str, object]:
+    """What the figures were measured on: they mean little without it."""
+    cpuinfo = Path("/proc/cpuinfo")
+    models = [
+        line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")
+    ]
+    return {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "cpu": models[0] if models else platform.processor(),
+        "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+        "python": platform.python_version(),
+        "note": "broker, store and bench share these cores",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stage-events", type=int, default=100_000)
@@ -372,7 +390,8 @@ def main() -> None:
         from tests.benchmarks.bench_monitor import bench_monitor
 
         figures |= bench_monitor(args.monitor_events, Path(workdir))
-    args.results.write_text(json.dumps({"e2e_events": args.e2e_events, **figures}, indent=2) + "\n")
+    document = {"machine": _machine(), "e2e_events": args.e2e_events, **figures}
+    args.results.write_text(json.dumps(document, indent=2) + "\n")
     print(f"figures written to {args.results}")
 
 
