@@ -9,11 +9,11 @@ import argparse
 import asyncio
 import itertools
 import json
+import multiprocessing
 import os
 import platform
 import resource
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +37,7 @@ from services.settings import Settings
 from services.stages.collection import process_collection_batch
 from services.stages.ingest import ingest
 from services.stages.minimize import minimize
+from services.topics import Topics
 from tests.integration.harness import PipelineHarness
 
 
@@ -272,8 +273,29 @@ def watch(harness: PipelineHarness, table: str, wanted: set[str], deadline: floa
     return seen
 
 
+def _produce_timed(
+    bootstrap: str, prefix: str, events: list[tuple[str, bytes, tuple[str, str], str]], rate: float, out: str
+) -> None:
+    """Produce ``events`` at ``rate`` and write when each was sent (wall clock, as the rows' stored_at) to ``out``."""
+    sent: dict[str, float] = {}
+    started = time.perf_counter()
+    with Emitter(bootstrap, source_service="bench", topics=Topics(prefix)) as emitter:
+        for number, (topic, value, subject, event_id) in enumerate(events, start=1):
+            sent[event_id] = time.time()
+            emitter.emit_for_subject(topic, value, *subject)
+            if number % 50 == 0:
+                ahead = number / rate - (time.perf_counter() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+    Path(out).write_bytes(orjson.dumps(sent))
+
+
 def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str, float]:
-    """Produce at ``rate`` for ``seconds`` and time each event from its send to its row being queryable."""
+    """Produce at ``rate`` for ``seconds`` and time each event from its send to its row being queryable.
+
+    The producer is a process of its own, as the emitting services are: a thread of the bench process would
+    share the pipeline's interpreter lock (kafka-python's producer is pure Python) and time itself.
+    """
     topics = harness.pipeline.topics
     count = int(rate * seconds)
     collection = (e for e in demo_stream(3, 500) if isinstance(e.kind, CollectionKind) and e.malformed is None)
@@ -281,26 +303,20 @@ def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str,
         (e.topic(topics), e.value, e.subject, orjson.loads(e.value)["event_id"])
         for e in itertools.islice(collection, count)
     ]
-    sent: dict[str, float] = {}
     sent_ids = {event_id for *_, event_id in events}
-
-    def produce() -> None:
-        started = time.perf_counter()
-        with Emitter(harness.settings.bootstrap, source_service="bench", topics=topics) as emitter:
-            for number, (topic, value, subject, event_id) in enumerate(events, start=1):
-                sent[event_id] = time.time()  # wall clock, as the rows' stored_at
-                emitter.emit_for_subject(topic, value, *subject)
-                if number % 50 == 0:
-                    ahead = number / rate - (time.perf_counter() - started)
-                    if ahead > 0:
-                        time.sleep(ahead)
-
-    producer = threading.Thread(target=produce, name="latency-producer")
-    producer.start()
-    # stored_at is set by the insert itself: unlike ingested_at, it grows with the order rows became
-    # queryable, whichever topic's batch the store wrote first (ingested_at could skip a lagging topic).
-    seen = watch(harness, "collection_lineage", sent_ids, time.perf_counter() + seconds + 30, 0.5)
-    producer.join()
+    with tempfile.TemporaryDirectory() as scratch:
+        out = str(Path(scratch) / "sent.json")
+        producer = multiprocessing.get_context("spawn").Process(
+            target=_produce_timed,
+            args=(harness.settings.bootstrap, harness.settings.topic_prefix, events, rate, out),
+            name="latency-producer",
+        )
+        producer.start()
+        # stored_at is set by the insert itself: unlike ingested_at, it grows with the order rows became
+        # queryable, whichever topic's batch the store wrote first (ingested_at could skip a lagging topic).
+        seen = watch(harness, "collection_lineage", sent_ids, time.perf_counter() + seconds + 30, 0.5)
+        producer.join()
+        sent: dict[str, float] = orjson.loads(Path(out).read_bytes()) if Path(out).exists() else {}
     latencies = sorted(seen[e] - sent[e] for e in seen if e in sent)
     if not latencies:
         return {"latency_events": 0}
