@@ -7,13 +7,12 @@ parser instead, and the tables are checked against a store built by the real mig
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
-import sys
-from functools import cache
 from pathlib import Path
 from typing import Any
+
+from tests.unit.store.run_chdb import run_in_child
 
 ROOT = Path(__file__).resolve().parents[3]
 ROLES_SQL = ROOT / "deploy" / "clickhouse" / "roles.sql"
@@ -37,20 +36,8 @@ def _grants() -> dict[str, dict[str, set[str]]]:
     return grants
 
 
-@cache
 def _chdb() -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.unit.store.run_chdb"],
-        input=json.dumps({"parse": _statements()}),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    outcome: dict[str, Any] = json.loads(result.stdout)
-    return outcome
+    return run_in_child(tuple(_statements()))
 
 
 def _written(source: Path, pattern: str) -> set[str]:

@@ -8,8 +8,10 @@ Reads ``{"parse": [sql, ...]}`` on stdin; writes ``{"first": [...], "second": [.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,24 @@ class _Recording:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
+
+
+@cache
+def run_in_child(parse: tuple[str, ...]) -> dict[str, Any]:
+    """What :func:`main` reports for ``parse``, from a process of its own (the tests' own process may hold another
+    embedded store)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.unit.store.run_chdb"],
+        input=json.dumps({"parse": list(parse)}),
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[3],
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcome: dict[str, Any] = json.loads(result.stdout)
+    return outcome
 
 
 def main() -> None:

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
-import sys
-from functools import cache
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,6 +14,7 @@ from services.store.migrations import (
     bootstrap_statements,
     render_statements,
 )
+from tests.unit.store.run_chdb import run_in_child
 
 ROOT = Path(__file__).resolve().parents[3]
 MIGRATIONS = sorted((ROOT / "services" / "store" / "migrations").glob("*.sql"))
@@ -31,22 +27,6 @@ def _cluster_statements() -> list[str]:
         *bootstrap_statements("lineage", CLUSTER),
         *(s for path in MIGRATIONS for s in render_statements(path.read_text(), "lineage", CLUSTER)),
     ]
-
-
-@cache
-def _chdb(parse: tuple[str, ...]) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-m", "tests.unit.store.run_chdb"],
-        input=json.dumps({"parse": list(parse)}),
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    outcome: dict[str, Any] = json.loads(result.stdout)
-    return outcome
 
 
 def test_single_node_statements_are_the_files_verbatim() -> None:
@@ -66,7 +46,7 @@ def test_single_node_statements_are_the_files_verbatim() -> None:
 
 
 def test_single_node_migrations_run_on_chdb_once_then_only_read() -> None:
-    outcome = _chdb(())
+    outcome = run_in_child(())
     assert outcome["first"] == [path.name for path in MIGRATIONS]
     assert outcome["second"] == []
     assert outcome["second_commands"] == []  # nothing pending: no DDL, so a SELECT-only user can start
@@ -121,7 +101,7 @@ def test_cluster_rendering_adds_columns_to_both_tables_and_indexes_to_the_local_
 
 def test_cluster_statements_parse_in_clickhouse() -> None:
     statements = tuple(_cluster_statements())
-    parsed = _chdb(statements)["parsed"]
+    parsed = run_in_child(statements)["parsed"]
     refused = [(s.splitlines()[0], error) for s, (ok, error) in zip(statements, parsed, strict=True) if not ok]
     assert refused == []
     assert len(parsed) == len(statements)
