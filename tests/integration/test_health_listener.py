@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,7 +17,7 @@ from services.settings import Settings
 from services.topics import Topics
 from tests.integration.harness import wait_for
 from tests.integration.test_pipeline import _good_lines
-from tests.integration.test_roles_as_processes import _role_environment
+from tests.integration.test_roles_as_processes import _role_environment, spawn_collect
 
 
 def _get(url: str) -> tuple[int, dict[str, Any]]:
@@ -43,13 +41,7 @@ def test_a_collect_process_answers_200_on_healthz_once_consuming(settings: Setti
     port = free_port()
     env = _role_environment(settings) | {"LINEAGE_HEALTH_PORT": str(port), "LINEAGE_API_HOST": "127.0.0.1"}
     log = (tmp_path / "collect.log").open("w")
-    collect = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "run", "collect"],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    collect = spawn_collect(env, tmp_path, log)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _get(f"{base}/livez")[0] == 200, "the collect process's /livez", timeout_s=120)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 from schemas.events import CollectionKind
 from services.emitter.client import Emitter
@@ -31,17 +32,18 @@ def _role_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+def spawn_collect(env: dict[str, str], cwd: Path, log: IO[str]) -> subprocess.Popen[bytes]:
+    """`purpose-lineage run collect` as a process of its own, its output in ``log``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "run", "collect"], cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+
+
 def test_a_collect_process_and_a_store_process_account_for_every_event(settings: Settings, tmp_path: Path) -> None:
     store = PipelineHarness(settings, roles=frozenset({Role.STORE, Role.MONITOR}))
     store.start()
     log = (tmp_path / "collect.log").open("w")
-    collect = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "run", "collect"],
-        cwd=tmp_path,
-        env=_role_environment(settings),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    collect = spawn_collect(_role_environment(settings), tmp_path, log)
     try:
         file = tmp_path / "events.jsonl"
         file.write_bytes(b"\n".join([*_good_lines(40), b"{not json"]) + b"\n")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from services.broker.local import LocalBroker, free_port
 from services.settings import Settings
 from tests.integration.harness import wait_for
 from tests.integration.test_health_listener import _get
-from tests.integration.test_roles_as_processes import _role_environment
+from tests.integration.test_roles_as_processes import _role_environment, spawn_collect
 
 STOP_TIMEOUT_S = 5
 TEARDOWN_MARGIN_S = 20
@@ -35,13 +34,7 @@ def test_sigterm_with_the_broker_gone_stops_the_process_within_its_stop_timeout(
     }
     log_path = tmp_path / "collect.log"
     with log_path.open("w") as log:
-        collect = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "run", "collect"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        collect = spawn_collect(env, tmp_path, log)
         base = f"http://127.0.0.1:{port}"
         try:
             wait_for(
