@@ -49,9 +49,11 @@ class Figures:
     seconds: float = 0.0
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     unhealthy_s: float | None = None
+    """Seconds /healthz answered 503 while the fault lasted (sampled each second), where the scenario looks."""
     redelivered: int | None = None
     """Re-deliveries the store recognized and skipped (a batch output again after a kill), where the scenario looks."""
-    """Seconds /healthz answered 503 while the fault lasted (sampled each second), where the scenario looks."""
+    wrong_decisions: int | None = None
+    """Uses and disclosures the monitor decided otherwise than the state they followed requires."""
     command: str = ""
 
 
@@ -436,12 +438,27 @@ def burst(workdir: Path, events: int) -> Figures:
     return figures
 
 
+def monitor_state(workdir: Path, subjects: int) -> Figures:
+    """The monitor's state scenario (grant, withdraw, suspend, lift, delete) for ``subjects`` subjects, with the
+    monitor stopped, killed and rebalanced between each state change and the uses it governs."""
+    from tests.integration.test_monitor_state import STEPS, state_scenario
+
+    figures = Figures(scenario=f"monitor state, {subjects} subjects")
+    started = time.monotonic()
+    sent, decisions, wrong = state_scenario(workdir, subjects)
+    figures.produced, figures.stored, figures.faults = sent, decisions, len(STEPS)
+    figures.wrong_decisions = len(wrong)
+    figures.seconds = round(time.monotonic() - started, 1)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--interval", type=float, default=6.0, help="seconds between kills")
     parser.add_argument("--burst", type=int, default=200_000)
+    parser.add_argument("--subjects", type=int, default=2_000, help="subjects of the monitor's state scenario")
     parser.add_argument("--results", type=Path, default=Path("chaos-results.json"))
     parser.add_argument("--workdir", type=Path, default=Path("var/chaos"))
     args = parser.parse_args()
@@ -469,6 +486,7 @@ def main() -> None:
         print(f"store disk full: not run ({exc})", flush=True)
     record(poison_rows(fresh("poison"), args.events // 10))
     record(burst(fresh("burst"), args.burst))
+    record(monitor_state(fresh("monitor-state"), args.subjects))
 
 
 if __name__ == "__main__":

@@ -113,11 +113,13 @@ def _disrupt(stack: Stack, how: str) -> None:
     stack.wait_for_api()
 
 
-def test_state_survives_every_restart_and_rebalance_exactly(tmp_path: Path) -> None:
-    subjects = [f"holder-{i:03d}@kobe-logistics.example" for i in range(200)]
-    stack = Stack(tmp_path)
+def state_scenario(workdir: Path, subject_count: int) -> tuple[int, int, dict[str, Any]]:
+    """Run the steps for ``subject_count`` subjects; (activity events sent, decisions expected, the wrong ones)."""
+    subjects = [f"holder-{i:05d}@kobe-logistics.example" for i in range(subject_count)]
+    stack = Stack(workdir)
     stack.env.update(LINEAGE_TOPIC_PARTITIONS="4", LINEAGE_CONSUMER_SESSION_TIMEOUT_S="6")
     expected: dict[str, list[str]] = {}
+    sent = 0
     try:
         stack.broker.start()
         stack.env["LINEAGE_KAFKA_BOOTSTRAP"] = stack.broker.bootstrap
@@ -133,11 +135,18 @@ def test_state_survives_every_restart_and_rebalance_exactly(tmp_path: Path) -> N
             uses = [decided(s) for s in subjects]
             expected |= {e["event_id"]: codes for e in uses}
             _send(stack, uses)
+            sent += 2 * len(subjects)
         decided_count = _wait_for(reader, "SELECT uniqExact(event_id) FROM activity_decisions", len(expected))
-        assert decided_count == len(expected)
+        assert decided_count == len(expected), f"{decided_count} of {len(expected)} uses decided"
         rows = reader.query("SELECT toString(event_id), violation_codes FROM activity_decisions FINAL").rows
     finally:
         stack.stop()
     got = {event_id: list(codes) for event_id, codes in rows}
     wrong = {e: (codes, got.get(e)) for e, codes in expected.items() if got.get(e) != codes}
-    assert not wrong, f"{len(wrong)} of {len(expected)} decisions wrong, e.g. {list(wrong.values())[:3]}"
+    return sent, len(expected), wrong
+
+
+def test_state_survives_every_restart_and_rebalance_exactly(tmp_path: Path) -> None:
+    _, decisions, wrong = state_scenario(tmp_path, 200)
+    assert decisions == 1_000
+    assert not wrong, f"{len(wrong)} of {decisions} decisions wrong, e.g. {list(wrong.values())[:3]}"
