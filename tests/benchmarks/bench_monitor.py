@@ -58,7 +58,7 @@ def bench_monitor(
         harness.start()
         settle_heap()  # as a role process does after start-up (services/stack.py)
         try:
-            rate, drain_s = _drain_rate(lambda: _decided(harness), decisions)
+            rate, drain_s, _ = _drain_rate(lambda: _decided(harness), decisions)
             figures = {"monitor_decisions_s": rate}
             print(
                 f"monitor: backlog of {len(backlog):,} activity events ({decisions:,} uses and disclosures), "

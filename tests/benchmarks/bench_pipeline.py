@@ -102,27 +102,30 @@ def bench_settings(bootstrap: str, workdir: Path) -> Settings:
     )
 
 
-def _drain_rate(stored: Callable[[], int], events: int, timeout_s: float = 600.0) -> tuple[float, float]:
-    """Steady-state rate of a backlog draining: rows from the first stored ones to the last, over that time.
+def _drain_rate(
+    progress: Callable[[], int], events: int, timeout_s: float = 600.0, poll_s: float = 0.05
+) -> tuple[float, float, int]:
+    """Steady-state rate of a backlog draining: from the first progress seen to the last, over that time; also the
+    progress reached.
 
-    Timed from the first rows seen, not from the start: roles that joined their groups early would otherwise
+    Timed from the first progress seen, not from the start: roles that joined their groups early would otherwise
     drain part of the backlog before the clock starts (earlier figures of this bench were inflated so).
     """
     started = time.perf_counter()
     first: tuple[float, int] | None = None
     count = 0
     while count < events and time.perf_counter() - started < timeout_s:
-        time.sleep(0.05)
-        count = stored()
+        time.sleep(poll_s)
+        count = progress()
         if first is None and count:
             first = (time.perf_counter(), count)
     if first is None:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), count
     if count <= first[1]:  # all of it in the first poll (a toy backlog): the rate since the start, a lower bound
         drain_s = first[0] - started
-        return count / drain_s, drain_s
+        return count / drain_s, drain_s, count
     drain_s = time.perf_counter() - first[0]
-    return (count - first[1]) / drain_s, drain_s
+    return (count - first[1]) / drain_s, drain_s, count
 
 
 def bench_processes(events: int, workdir: Path) -> dict[str, float]:
@@ -141,7 +144,7 @@ def bench_processes(events: int, workdir: Path) -> dict[str, float]:
         stack.wait_for_api()
         reader = ApiLineageReader(stack.url)
         count_sql = "SELECT (SELECT count() FROM collection_lineage) + (SELECT count() FROM dead_letters)"
-        rate, drain_s = _drain_rate(lambda: int(reader.query(count_sql).rows[0][0]), events)
+        rate, drain_s, _ = _drain_rate(lambda: int(reader.query(count_sql).rows[0][0]), events)
         stack.sample_rss()
     finally:
         stack.stop()
@@ -345,7 +348,7 @@ def bench_end_to_end(events: int, workdir: Path) -> dict[str, float]:
         harness.start()  # returns once the consumer groups own every topic
         settle_heap()  # as `up` does once its roles have started
         try:
-            rate, drain_s = _drain_rate(lambda: _stored(harness), events)
+            rate, drain_s, _ = _drain_rate(lambda: _stored(harness), events)
             # Half the rate just measured, as the issue asks: produce -> queryable while the pipeline keeps up.
             figures |= _latency(harness, rate=rate / 2, seconds=10)
         finally:

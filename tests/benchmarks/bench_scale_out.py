@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,7 +52,7 @@ from services.pseudonymize import PartitionKey
 from services.roles import Role, consumer_group
 from services.settings import Settings
 from services.topics import Topics
-from tests.benchmarks.bench_pipeline import bench_settings
+from tests.benchmarks.bench_pipeline import _drain_rate, bench_settings
 from tests.integration.harness import consumer_group_members, wait_for
 
 PARTITIONS = 4
@@ -261,7 +260,9 @@ def drain(bootstrap: str, broker: int, workers: int, events: int, workdir: Path)
             cpu.start()
             for process in processes:
                 process.send_signal(signal.SIGCONT)
-        rate, drain_s, done = _drain_rate(lambda: sum(_committed(admin, group, partitions).values()) - baseline, events)
+        rate, drain_s, done = _drain_rate(
+            lambda: sum(_committed(admin, group, partitions).values()) - baseline, events, poll_s=0.25
+        )
         cores = cpu.cores()
     finally:
         admin.close()
@@ -291,24 +292,6 @@ def drain(bootstrap: str, broker: int, workers: int, events: int, workdir: Path)
         "cores": cores,
         "workers_cores": round(worker_cores, 2),
     }
-
-
-def _drain_rate(progress: Callable[[], int], events: int, timeout_s: float = 600.0) -> tuple[float, float, int]:
-    """Steady-state rate from the first committed progress to the last event; also how many were committed."""
-    started = time.perf_counter()
-    first: tuple[float, int] | None = None
-    done = 0
-    while done < events and time.perf_counter() - started < timeout_s:
-        time.sleep(0.25)
-        done = progress()
-        if first is None and done:
-            first = (time.perf_counter(), done)
-    if first is None:
-        return float("nan"), float("nan"), done
-    if done <= first[1]:  # all of it in the first poll (a toy backlog): the rate since the resume, a lower bound
-        return done / (first[0] - started), first[0] - started, done
-    drain_s = time.perf_counter() - first[0]
-    return (done - first[1]) / drain_s, drain_s, done
 
 
 def bench_scale_out(events: int, workdir: Path, rounds: int = 1) -> dict[str, Any]:
