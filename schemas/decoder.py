@@ -285,7 +285,7 @@ def decode(document: Mapping[str, Any]) -> Any | None:
         return None
     try:
         return decoder(document)
-    except (msgspec.ValidationError, ValueError, OverflowError):
+    except Exception:  # noqa: BLE001 - refused, or a fault of the compiled path itself: either way pydantic decides
         return None
 
 
