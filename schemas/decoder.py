@@ -82,6 +82,17 @@ def _pattern(pattern: str) -> str:
     return re.sub(r"(?<!\\)\$$", r"\\Z", pattern)
 
 
+_BOUNDS: dict[type, str] = {
+    annotated_types.MinLen: "min_length",
+    annotated_types.MaxLen: "max_length",
+    annotated_types.Ge: "ge",
+    annotated_types.Le: "le",
+    annotated_types.Gt: "gt",
+    annotated_types.Lt: "lt",
+}
+"""annotated_types' bounds, each named alike as its attribute and as msgspec's ``Meta`` argument."""
+
+
 def _constraints(metadata: list[Any]) -> tuple[dict[str, Any], tuple[Check, ...]]:
     meta: dict[str, Any] = {}
     checks: list[Check] = []
@@ -95,18 +106,8 @@ def _constraints(metadata: list[Any]) -> tuple[dict[str, Any], tuple[Check, ...]
                 meta["max_length"] = item.max_length
             if item.pattern is not None:
                 meta["pattern"] = _pattern(str(item.pattern))
-        elif isinstance(item, annotated_types.MinLen):
-            meta["min_length"] = item.min_length
-        elif isinstance(item, annotated_types.MaxLen):
-            meta["max_length"] = item.max_length
-        elif isinstance(item, annotated_types.Ge):
-            meta["ge"] = item.ge
-        elif isinstance(item, annotated_types.Le):
-            meta["le"] = item.le
-        elif isinstance(item, annotated_types.Gt):
-            meta["gt"] = item.gt
-        elif isinstance(item, annotated_types.Lt):
-            meta["lt"] = item.lt
+        elif (bound := _BOUNDS.get(type(item))) is not None:
+            meta[bound] = getattr(item, bound)
         elif isinstance(item, AfterValidator):
             checks.append(item.func)  # type: ignore[arg-type]
         elif isinstance(item, FieldInfo):
