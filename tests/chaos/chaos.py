@@ -31,6 +31,7 @@ from services.api.client import ApiLineageReader, api_is_up
 from services.broker.local import LocalBroker, free_port
 from services.demo.simulator import demo_stream
 from services.emitter.client import Emitter
+from services.pseudonymize import PartitionKey
 from services.replay import Produced, account
 from services.topics import Topics
 
@@ -172,13 +173,34 @@ def _event_id(value: bytes) -> str | None:
 
 
 class Producer(threading.Thread):
-    """Produces ``count`` events at ``rate`` per second (0: as fast as possible), remembering where each went."""
+    """Produces ``count`` events at ``rate`` per second (0: as fast as possible), remembering where each went.
 
-    def __init__(self, stack: Stack, count: int, rate: float, seed: int = 11) -> None:
-        super().__init__(name="chaos-producer", daemon=True)
-        self.stack, self.count, self.rate, self.seed = stack, count, rate, seed
+    ``pace_every`` events it waits for the rate to catch up; ``partition_key`` keys the events as the pipeline
+    does (default: the emitter's own, from the settings).
+    """
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Topics,
+        count: int,
+        rate: float,
+        *,
+        seed: int = 11,
+        pace_every: int = 100,
+        partition_key: PartitionKey | None = None,
+        source_service: str = "chaos",
+    ) -> None:
+        super().__init__(name=f"{source_service}-producer", daemon=True)
+        self.bootstrap, self.topics, self.count, self.rate, self.seed = bootstrap, topics, count, rate, seed
+        self.pace_every, self.partition_key, self.source_service = pace_every, partition_key, source_service
         self.produced: list[Produced] = []
         self.error: BaseException | None = None
+
+    @classmethod
+    def of(cls, stack: Stack, count: int, rate: float) -> Producer:
+        """Into a chaos scenario's stack."""
+        return cls(stack.broker.bootstrap, Topics(stack.prefix), count, rate)
 
     def run(self) -> None:
         try:
@@ -187,14 +209,16 @@ class Producer(threading.Thread):
             self.error = exc
 
     def _produce(self) -> None:
-        topics = Topics(self.stack.prefix)
+        topics = self.topics
         pending = []
         started = time.monotonic()
-        with Emitter(self.stack.broker.bootstrap, source_service="chaos", topics=topics) as emitter:
+        with Emitter(
+            self.bootstrap, source_service=self.source_service, topics=topics, partition_key=self.partition_key
+        ) as emitter:
             for number, (kind, value, subject) in enumerate(_events(self.count, self.seed), start=1):
                 future = emitter.emit_for_subject(topics.collection(kind), value, *subject)
                 pending.append((number, _event_id(value), future))
-                if self.rate and number % 100 == 0:
+                if self.rate and number % self.pace_every == 0:
                     ahead = number / self.rate - (time.monotonic() - started)
                     if ahead > 0:
                         time.sleep(ahead)
@@ -232,7 +256,7 @@ def kill_role(workdir: Path, role: str, kills: int, events: int, interval_s: flo
     figures = Figures(scenario=f"kill -9 {role} x{kills}")
     started = time.monotonic()
     with running_stack(workdir) as stack:
-        producer = Producer(stack, events, rate=events / max(kills * interval_s, 1.0))
+        producer = Producer.of(stack, events, rate=events / max(kills * interval_s, 1.0))
         producer.start()
         for _ in range(kills):
             time.sleep(interval_s)
@@ -257,7 +281,7 @@ def kill_one_of_two_collectors(workdir: Path, kills: int, events: int, interval_
     try:
         stack.start()
         stack.spawn("collect", workers[1])
-        producer = Producer(stack, events, rate=events / max(kills * interval_s, 1.0))
+        producer = Producer.of(stack, events, rate=events / max(kills * interval_s, 1.0))
         producer.start()
         for number in range(kills):
             time.sleep(interval_s)
@@ -288,7 +312,7 @@ def sigterm_during_outage(workdir: Path, events: int) -> Figures:
         stack.kill("store", signal.SIGTERM)
         _store_command(stack, "RENAME TABLE lineage.collection_lineage TO lineage.collection_lineage_away")
         stack.spawn("store")  # now failing every lineage insert
-        producer = Producer(stack, events, rate=0)
+        producer = Producer.of(stack, events, rate=0)
         producer.start()
         producer.join()
         time.sleep(10)  # the store role joins its group, fetches and fails
@@ -374,7 +398,7 @@ def disk_full(workdir: Path, events: int, full_s: float = 60.0, size_mb: int = 5
         stack.env["LINEAGE_UNHEALTHY_AFTER_S"] = "5"  # shorter than the fault, so that health can show it
         try:
             stack.start()
-            producer = Producer(stack, events, rate=events / (full_s + 20))
+            producer = Producer.of(stack, events, rate=events / (full_s + 20))
             producer.start()
             time.sleep(10)
             filler = _fill(disk)
@@ -400,7 +424,7 @@ def poison_rows(workdir: Path, events: int) -> Figures:
     figures = Figures(scenario="poison rows")
     started = time.monotonic()
     with running_stack(workdir) as stack:
-        producer = Producer(stack, events, rate=events / 10)
+        producer = Producer.of(stack, events, rate=events / 10)
         producer.start()
         poison: list[tuple[bytes, str]] = []
         for month in range(5):
@@ -428,7 +452,7 @@ def burst(workdir: Path, events: int) -> Figures:
     figures = Figures(scenario=f"burst of {events:,}")
     started = time.monotonic()
     with running_stack(workdir) as stack:
-        producer = Producer(stack, events, rate=0)
+        producer = Producer.of(stack, events, rate=0)
         producer.start()
         while producer.is_alive():
             stack.sample_rss()

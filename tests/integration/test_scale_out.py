@@ -14,7 +14,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,15 +25,14 @@ from kafka import KafkaProducer
 
 from schemas.events import CollectionKind
 from services.demo.simulator import demo_stream
-from services.emitter.client import Emitter
 from services.keys import load_partition_key
-from services.replay import Produced, account
+from services.replay import account
 from services.roles import Role, consumer_group
 from services.settings import Settings
 from services.store.lineage_store import Delivery
 from services.topics import Topics
 from tests.benchmarks.bench_scale_out import bench_scale_out
-from tests.chaos.chaos import _event_id, _events
+from tests.chaos.chaos import Producer
 from tests.integration.harness import PipelineHarness, consumer_group_members, wait_for
 from tests.integration.test_roles_as_processes import _role_environment
 
@@ -79,39 +77,6 @@ class CollectWorker:
             self.process.kill()
             self.process.wait(timeout=30)
         self._log.close()
-
-
-class Traffic(threading.Thread):
-    """Demo collection events at ``rate`` per second, keyed by subject; remembers where each went."""
-
-    def __init__(self, settings: Settings, topics: Topics, count: int, rate: float) -> None:
-        super().__init__(name="scale-out-traffic", daemon=True)
-        self.settings, self.topics, self.count, self.rate = settings, topics, count, rate
-        self.produced: list[Produced] = []
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self._produce()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            self.error = exc
-
-    def _produce(self) -> None:
-        pending = []
-        started = time.monotonic()
-        key = load_partition_key(self.settings)
-        with Emitter(self.settings.bootstrap, source_service="scale-out", topics=self.topics, partition_key=key) as em:
-            for number, (kind, value, subject) in enumerate(_events(self.count, seed=21), start=1):
-                pending.append(
-                    (number, _event_id(value), em.emit_for_subject(self.topics.collection(kind), value, *subject))
-                )
-                ahead = number / self.rate - (time.monotonic() - started)
-                if ahead > 0:
-                    time.sleep(ahead)
-            em.flush()
-        for number, event_id, future in pending:
-            metadata = future.get(timeout=60)
-            self.produced.append(Produced(number, event_id, metadata.topic, metadata.partition, metadata.offset))
 
 
 class Probes:
@@ -266,7 +231,17 @@ def test_collect_workers_split_the_partitions_and_a_killed_ones_move_to_the_surv
 
         # (b) kill -9 of a worker while events are produced: its partitions move, nothing lost or duplicated.
         before = _rows_from(store, owned_by_a)
-        traffic = Traffic(settings, topics, count=TRAFFIC, rate=150)
+        key = load_partition_key(settings)
+        traffic = Producer(
+            settings.bootstrap,
+            topics,
+            TRAFFIC,
+            rate=150,
+            seed=21,
+            pace_every=1,
+            partition_key=key,
+            source_service="scale-out",
+        )
         traffic.start()
         wait_for(
             lambda: _rows_from(store, owned_by_a) >= before + 50,
