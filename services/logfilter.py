@@ -42,3 +42,30 @@ class RepeatFilter(logging.Filter):
         if held:
             record.msg = f"{record.msg} (and {held} more like it in the last {self._interval_s:.0f} s)"
         return True
+
+
+class ClosedTransportFilter(logging.Filter):
+    """Demote to DEBUG what a kafka-python transport reports after it was closed.
+
+    kafka-python 3's network thread can be between "the socket is readable" and ``recv`` when the caller's
+    thread closes the client: it then logs ``Error receiving network data`` (an ``AttributeError`` on the
+    socket the close already dropped) or ``socket disconnected`` at ERROR, for a connection we ended on
+    purpose. A transport that was not closing keeps its ERROR: a lost broker is still reported.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        transport = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        is_closing = getattr(transport, "is_closing", None)
+        if record.levelno >= logging.ERROR and callable(is_closing) and is_closing() is True:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_TRANSPORT_LOGGER = "kafka.net.transport"
+
+
+def quiet_closed_transports() -> None:
+    """Install :class:`ClosedTransportFilter` on kafka-python's transport logger (once; idempotent)."""
+    logger = logging.getLogger(_TRANSPORT_LOGGER)
+    if not any(isinstance(f, ClosedTransportFilter) for f in logger.filters):
+        logger.addFilter(ClosedTransportFilter())

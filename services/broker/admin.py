@@ -11,6 +11,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from services.errors import LineageError
+from services.logfilter import quiet_closed_transports
 
 
 class BrokerUnavailable(LineageError, RuntimeError):
@@ -84,6 +85,7 @@ def check_topics(bootstrap: str, specs: Sequence[TopicSpec], timeout: float = 30
 
 
 def _admin(bootstrap: str, timeout: float) -> KafkaAdminClient:
+    quiet_closed_transports()
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -32,7 +32,7 @@ from services.cli.report import report
 from services.emitter.client import Emitter
 from services.errors import LineageError
 from services.keys import load_keyring
-from services.logfilter import RepeatFilter
+from services.logfilter import RepeatFilter, quiet_closed_transports
 from services.replay import account, produce_lines
 from services.settings import Settings
 from services.store.client import StoreUnavailable, connect
@@ -62,6 +62,7 @@ def _logging(verbose: bool) -> None:
     )
     for noisy in ("aiokafka", "kafka", "faust", "mode", "uvicorn"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    quiet_closed_transports()
     repeats = RepeatFilter()  # a lost broker: one line a minute from the Kafka clients, not hundreds a second
     for handler in logging.getLogger().handlers:
         handler.addFilter(repeats)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from services.logfilter import quiet_closed_transports
+
 log = logging.getLogger(__name__)
 
 
@@ -51,6 +53,7 @@ class LagProbe:
 
     def _measure(self) -> dict[str, int]:
         if self._admin is None or self._consumer is None:
+            quiet_closed_transports()  # closing these clients must not log a kafka-python race as an error
             # Short request timeouts: a broker that is gone is reported within seconds, not after 30.
             self._admin = KafkaAdminClient(
                 bootstrap_servers=self.bootstrap, client_id="purpose-lineage-lag", request_timeout_ms=5_000

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from services.logfilter import quiet_closed_transports
 from services.settings import Settings
 from tests.integration.harness import PipelineHarness
 from tests.integration.infrastructure import Infrastructure, start_infrastructure
@@ -15,6 +16,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.fspath):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _closed_transports_quiet() -> None:
+    """The tests' own kafka-python clients close as the pipeline's do: a close race is not a pipeline error."""
+    quiet_closed_transports()
 
 
 @pytest.fixture(scope="session")

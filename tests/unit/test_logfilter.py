@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import socket
 
-from services.logfilter import RepeatFilter
+import pytest
+
+from services.logfilter import ClosedTransportFilter, RepeatFilter, quiet_closed_transports
 
 
 def _record(name: str, msg: str, *args: object) -> logging.LogRecord:
@@ -34,3 +37,40 @@ def test_our_own_records_and_other_messages_are_never_held_back() -> None:
     assert all(repeats.filter(_record("services.roles", "the broker does not answer")) for _ in range(3))
     assert repeats.filter(_record("kafka.client", "first"))
     assert repeats.filter(_record("kafka.client", "second"))
+
+
+class _Net:
+    """Just enough of kafka-python's network loop for a transport to close its socket."""
+
+    def unregister_event(self, sock: object, events: int) -> None:
+        return None
+
+
+def test_kafka_pythons_read_after_our_close_is_demoted_and_a_live_transports_error_is_not(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from kafka.net.transport import KafkaTCPTransport
+
+    quiet_closed_transports()
+    quiet_closed_transports()  # idempotent
+    assert sum(isinstance(f, ClosedTransportFilter) for f in logging.getLogger("kafka.net.transport").filters) == 1
+
+    ours, theirs = socket.socketpair()
+    theirs.close()
+    closed = KafkaTCPTransport(_Net(), ours)
+    closed.close()  # our thread closes the client ...
+    with caplog.at_level(logging.DEBUG, logger="kafka.net.transport"):
+        _, error = closed._sock_recv()  # ... while the network thread was about to read: the library's own race
+    assert error is not None
+    race = [r for r in caplog.records if "Error receiving network data" in r.getMessage()]
+    assert race
+    assert all(r.levelno == logging.DEBUG for r in race)
+
+    caplog.clear()
+    live_sock, peer = socket.socketpair()
+    peer.close()  # the other end went away while we still wanted the connection
+    live = KafkaTCPTransport(_Net(), live_sock)
+    with caplog.at_level(logging.DEBUG, logger="kafka.net.transport"):
+        live._sock_recv()
+    live_sock.close()
+    assert [r.levelno for r in caplog.records if "socket disconnected" in r.getMessage()] == [logging.ERROR]
