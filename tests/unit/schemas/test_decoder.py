@@ -247,6 +247,8 @@ def _base_events() -> list[dict[str, Any]]:
         events.append(make_event(CollectionKind.ALLIED, payload=payload))
     profile = next(e for e in events if e["kind"] == "user_profile")
     profile["payload"]["organization"]["division"] = "Head office"
+    for number, event in enumerate(events):  # fixed ids: a derandomized run mutates the same events every time
+        event["event_id"] = str(uuid.UUID(int=number + 1, version=4))
     return events
 
 
@@ -304,14 +306,15 @@ def test_generated_mutations_reach_both_verdicts():
     """The generator is worth its name: it makes events both contracts accept and events they refuse."""
     outcomes = {"accepted": 0, "refused": 0}
 
-    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=1000, deadline=None, database=None, derandomize=True)
     @given(raw=_mutated())
     def count(raw: bytes) -> None:
         outcomes["accepted" if _check(raw) else "refused"] += 1
 
     count()
-    assert outcomes["accepted"] > 20
-    assert outcomes["refused"] > 20
+    # 110 of 1,000 accepted on every run here; with random ids it varied (15 to 35 of 300).
+    assert outcomes["accepted"] >= 50
+    assert outcomes["refused"] >= 50
 
 
 # Where the engines differ, the compiled contract is the narrower one.
