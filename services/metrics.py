@@ -5,7 +5,66 @@ Labels carry only bounded, non-personal values: kinds, stages, reasons and table
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
+
+
+class MergingRegistry(CollectorRegistry):
+    """A registry whose families include those of other processes (`up`'s collect workers), merged by name."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sources: list[Callable[[], Iterable[Metric]]] = []
+
+    def include(self, source: Callable[[], Iterable[Metric]]) -> None:
+        """Add ``source``'s families to every collection of this registry."""
+        self._sources.append(source)
+
+    def collect(self) -> Iterator[Metric]:
+        own = super().collect()
+        if not self._sources:
+            yield from own
+            return
+        yield from merge_families(own, [family for source in self._sources for family in source()])
+
+
+def merge_families(own: Iterable[Metric], others: Iterable[Metric]) -> list[Metric]:
+    """``own`` with ``others``' samples added: counters and histograms summed, gauges at their highest.
+
+    Samples are matched by name and labels; a family or sample only ``others`` have is added as it is.
+    Creation times (``_created``) and info metrics stay as ``own`` has them.
+    """
+    merged: dict[str, Metric] = {}
+    values: dict[str, dict[tuple[str, tuple[tuple[str, str], ...]], Any]] = {}
+    for family in own:
+        copy = Metric(family.name, family.documentation, family.type, family.unit)
+        merged[family.name] = copy
+        values[family.name] = {(s.name, tuple(sorted(s.labels.items()))): s for s in family.samples}
+    for family in others:
+        if family.name.endswith("_created"):
+            continue  # another process's creation times (the text format makes them gauge families of their own)
+        if family.name not in merged:
+            merged[family.name] = Metric(family.name, family.documentation, family.type, family.unit)
+            values[family.name] = {}
+        kind = merged[family.name].type
+        samples = values[family.name]
+        for sample in family.samples:
+            key = (sample.name, tuple(sorted(sample.labels.items())))
+            present = samples.get(key)
+            if present is None:
+                samples[key] = sample
+            elif sample.name.endswith("_created") or kind in ("info", "stateset", "unknown"):
+                continue
+            elif kind == "gauge":
+                samples[key] = present._replace(value=max(present.value, sample.value))
+            else:
+                samples[key] = present._replace(value=present.value + sample.value)
+    for name, family in merged.items():
+        family.samples = list(values[name].values())
+    return list(merged.values())
 
 
 class PipelineMetrics:
@@ -118,7 +177,13 @@ class PipelineMetrics:
             registry=registry,
         )
 
+    def include(self, source: Callable[[], Iterable[Metric]]) -> None:
+        """Serve ``source``'s families (another process's) with these, merged (:func:`merge_families`)."""
+        if not isinstance(self.registry, MergingRegistry):
+            raise TypeError("only metrics on a MergingRegistry can include another process's")
+        self.registry.include(source)
+
     @classmethod
     def create(cls, registry: CollectorRegistry | None = None) -> PipelineMetrics:
         """Metrics on ``registry``, or on a fresh private registry (tests, several stacks in one process)."""
-        return cls(registry if registry is not None else CollectorRegistry())
+        return cls(registry if registry is not None else MergingRegistry())

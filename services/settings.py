@@ -6,6 +6,7 @@ in-process ClickHouse engine (chDB) under ``./var/lineage``.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -114,6 +115,14 @@ class Settings(BaseSettings):
         gt=0,
         description="How far past ingestion an event's occurred_at may lie before it is refused.",
     )
+    collect_processes: int = Field(
+        default=1,
+        ge=0,
+        le=32,
+        description="`up` only: worker processes running the collect role (each a `run collect` child, supervised "
+        "and restarted by `up`), so that collection and the store use separate cores; 0 runs collection inside "
+        "the `up` process.",
+    )
     monitor_consumers: int = Field(
         default=1,
         ge=1,
@@ -175,6 +184,21 @@ class Settings(BaseSettings):
     progress_interval_s: float = Field(default=10.0, gt=0, description="How often `up` logs the lineage totals.")
     demo_employees: int = Field(default=50, ge=1, description="Simulated employees in `up --demo`.")
     demo_rate: float = Field(default=20.0, gt=0, description="Simulated events per second in `up --demo`.")
+
+    def environment(self) -> dict[str, str]:
+        """These settings as ``LINEAGE_*`` variables: a child process started with them reads the same settings."""
+        variables: dict[str, str] = {}
+        for name, value in self:
+            if value is None:
+                continue
+            if isinstance(value, SecretStr):
+                text = value.get_secret_value()
+            elif isinstance(value, list):
+                text = json.dumps([str(item) for item in value])
+            else:
+                text = str(value)
+            variables[f"LINEAGE_{name.upper()}"] = text
+        return variables
 
     @property
     def embedded_broker(self) -> bool:

@@ -7,8 +7,9 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
@@ -20,6 +21,7 @@ from services.errors import LineageError
 from services.roles import ALL_ROLES, Pipeline, Role
 from services.runtime import settle_heap
 from services.settings import Settings
+from services.workers import CollectWorkers
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +49,14 @@ async def run_stack(
     demo: bool = False,
     roles: frozenset[Role] = ALL_ROLES,
     api: bool = True,
+    collect_processes: int = 0,
 ) -> None:
-    """Run ``roles`` (and the API) until ``stop`` is set, then shut down in reverse order."""
+    """Run ``roles`` (and the API) until ``stop`` is set, then shut down in reverse order.
+
+    With ``collect_processes``, the collect role runs in that many supervised child processes instead of this
+    one (:mod:`services.workers`; `up` passes ``LINEAGE_COLLECT_PROCESSES``). The children read the settings
+    from their environment, which ``settings`` fills in.
+    """
     if api and not settings.api_on_loopback and settings.api_token is None:
         raise StackConfigError(
             f"the API would listen on {settings.api_host} without a token: set LINEAGE_API_TOKEN or bind to 127.0.0.1"
@@ -69,7 +77,7 @@ async def run_stack(
                 listener.close()
             raise
     try:
-        await _run(settings, stop, demo, roles, listener, health_listener)
+        await _run(settings, stop, demo, roles, listener, health_listener, collect_processes)
     finally:
         for sock in (listener, health_listener):
             if sock is not None:
@@ -97,9 +105,14 @@ async def _run(
     roles: frozenset[Role],
     listener: socket.socket | None,
     health_listener: socket.socket | None = None,
+    collect_processes: int = 0,
 ) -> None:
     api = listener is not None  # the API runs exactly when its port was taken
-    pipeline = Pipeline(settings, roles=roles)  # loads policy and key first: a bad file fails before anything starts
+    children = collect_processes if Role.COLLECT in roles else 0
+    in_process = roles - {Role.COLLECT} if children else roles
+    # Loads policy and keys first (a bad file fails before anything starts; a local key file is made here, before
+    # any child reads it).
+    pipeline = Pipeline(settings, roles=in_process)
     broker: LocalBroker | None = None
     if settings.embedded_broker:
         log_file = Path("var/tansu.log")
@@ -112,8 +125,15 @@ async def _run(
     server_task: asyncio.Task[None] | None = None
     health_server: _ApiServer | None = None
     health_task: asyncio.Task[None] | None = None
+    workers: CollectWorkers | None = None
     try:
-        await pipeline.start()
+        await pipeline.start()  # creates the topics: the children find them
+        health_report = pipeline.health_report
+        if children:
+            workers = CollectWorkers(settings, children)
+            workers.start()
+            pipeline.metrics.include(workers.scrape)
+            health_report = _with_workers(pipeline, workers)
         settle_heap()  # start-up's objects live as long as the process: the collector need not walk them again
         if listener is not None:
             assert pipeline.store is not None
@@ -124,7 +144,7 @@ async def _run(
                 token,
                 pipeline.keyring,
                 pipeline.context.engine,
-                health=pipeline.health_report,
+                health=health_report,
             )
             server = _ApiServer(
                 uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="off")
@@ -132,7 +152,7 @@ async def _run(
             server_task = asyncio.create_task(server.serve(sockets=[listener]))
             log.info("API on %s (OpenAPI at /docs)", settings.resolved_api_url)
         if health_listener is not None:
-            health_app = create_health_app(pipeline.health_report, pipeline.metrics)
+            health_app = create_health_app(health_report, pipeline.metrics)
             health_server = _ApiServer(
                 uvicorn.Config(health_app, log_level="warning", lifespan="off", access_log=False)
             )
@@ -143,15 +163,23 @@ async def _run(
                 target=_demo, args=(settings, pipeline, demo_stop), name="demo-emitter", daemon=True
             )
             demo_thread.start()
-        log.info("running %s: Ctrl-C stops it", ", ".join(sorted([*roles, *(["api"] if api else [])])))
-        progress = asyncio.create_task(_report_progress(pipeline, settings.progress_interval_s))
-        stopped, failed = asyncio.create_task(stop.wait()), asyncio.create_task(pipeline.failure())
-        await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (progress, stopped, failed):
+        named = [*in_process, *(["api"] if api else [])]
+        if children:
+            named.append(f"collect ({children} worker process{'es' if children > 1 else ''})")
+        log.info("running %s: Ctrl-C stops it", ", ".join(sorted(named)))
+        background = [asyncio.create_task(_report_progress(pipeline, settings.progress_interval_s))]
+        failures = [asyncio.create_task(pipeline.failure())]
+        if workers is not None:
+            background += [asyncio.create_task(workers.supervise()), asyncio.create_task(workers.refresh_metrics())]
+            failures.append(asyncio.create_task(workers.failure()))
+        stopped = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopped, *failures}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (*background, stopped, *failures):
             task.cancel()
-        if failed.done() and not failed.cancelled():
-            # A role that no longer consumes must not idle behind a green API: stop, and exit non-zero.
-            raise RoleFailed(failed.result())
+        for failed in failures:
+            if failed.done() and not failed.cancelled():
+                # A role that no longer consumes must not idle behind a green API: stop, and exit non-zero.
+                raise RoleFailed(failed.result())
     finally:
         log.info("stopping")
         demo_stop.set()
@@ -161,10 +189,21 @@ async def _run(
             if running is not None and serving is not None:
                 running.should_exit = True
                 await serving
+        if workers is not None:  # before the broker they publish to
+            await workers.stop(settings.stop_timeout_s)
         await pipeline.stop()
         if broker is not None:
             broker.stop()
         log.info("stopped")
+
+
+def _with_workers(pipeline: Pipeline, workers: CollectWorkers) -> Callable[[], dict[str, dict[str, Any]]]:
+    """/healthz of `up` with collect workers: this process's roles, then each worker process."""
+
+    def report() -> dict[str, dict[str, Any]]:
+        return {**pipeline.health_report(), **workers.health()}
+
+    return report
 
 
 async def _report_progress(pipeline: Pipeline, interval_s: float) -> None:

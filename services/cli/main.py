@@ -96,7 +96,7 @@ def up(
     _logging(verbose)
     settings = Settings()
 
-    _until_signalled(lambda stop: run_stack(settings, stop, demo=demo))
+    _until_signalled(lambda stop: run_stack(settings, stop, demo=demo, collect_processes=settings.collect_processes))
 
 
 @cli.command()

@@ -128,19 +128,21 @@ def _drain_rate(
     return (count - first[1]) / drain_s, drain_s, count
 
 
-def bench_processes(events: int, workdir: Path) -> dict[str, float]:
-    """The full path as it is deployed: `run collect` and `run store monitor api` as two processes (two cores)."""
+def bench_processes(events: int, workdir: Path, up: bool = False) -> dict[str, float]:
+    """The full path on two cores: `run collect` and `run store monitor api` as two processes as deployed, or (``up``)
+    `purpose-lineage up` as a user starts it, its collect role in a worker process of its own."""
     from tests.chaos.chaos import Stack
 
-    (workdir / "processes").mkdir(parents=True, exist_ok=True)
-    stack = Stack(workdir / "processes")
+    name = "up" if up else "processes"
+    (workdir / name).mkdir(parents=True, exist_ok=True)
+    stack = Stack(workdir / name)
     try:
         stack.broker.start()
         stack.env["LINEAGE_KAFKA_BOOTSTRAP"] = stack.broker.bootstrap
         settings = bench_settings(stack.broker.bootstrap, workdir).model_copy(update={"topic_prefix": stack.prefix})
         _produce_backlog(settings, events)
-        stack.spawn("store")
-        stack.spawn("collect")
+        for role in ("up",) if up else ("store", "collect"):
+            stack.spawn(role)
         stack.wait_for_api()
         reader = ApiLineageReader(stack.url)
         count_sql = "SELECT (SELECT count() FROM collection_lineage) + (SELECT count() FROM dead_letters)"
@@ -148,6 +150,12 @@ def bench_processes(events: int, workdir: Path) -> dict[str, float]:
         stack.sample_rss()
     finally:
         stack.stop()
+    if up:
+        print(
+            f"`up` (collect in a worker process): {events} events, steady state {rate:,.0f} events/s "
+            f"over {drain_s:.2f} s"
+        )
+        return {"full_path_up_events_s": rate, "up_process_peak_rss_mb": stack.peak_rss_mb.get("up", 0.0)}
     print(
         f"pipeline as processes (run collect | run store monitor api): {events} events, steady state "
         f"{rate:,.0f} events/s over {drain_s:.2f} s; peak RSS collect {stack.peak_rss_mb.get('collect', 0):,.0f} MB, "
@@ -403,9 +411,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         figures |= bench_end_to_end(args.e2e_events, Path(workdir))
         figures |= bench_processes(args.e2e_events, Path(workdir))
-        figures["full_path_processes_over_relay"] = (
-            figures["full_path_processes_events_s"] / figures["raw_relay_events_s"]
-        )
+        figures |= bench_processes(args.e2e_events, Path(workdir), up=True)
+        for path in ("processes", "up"):
+            rate = figures[f"full_path_{path}_events_s"]
+            figures[f"full_path_{path}_over_relay"] = rate / figures["raw_relay_events_s"]
+            figures[f"full_path_{path}_over_faust"] = rate / figures["faust_pass_through_events_s"]
+            print(
+                f"  {path}: / raw relay = {figures[f'full_path_{path}_over_relay']:.3f}; "
+                f"/ faust pass-through = {figures[f'full_path_{path}_over_faust']:.2f}"
+            )
         from tests.benchmarks.bench_monitor import bench_monitor
 
         figures |= bench_monitor(args.monitor_events, Path(workdir))

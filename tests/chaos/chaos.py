@@ -104,12 +104,16 @@ class Stack:
             time.sleep(0.5)
 
     def spawn(self, role: str, name: str | None = None) -> None:
-        """Start ``role`` in a process known as ``name`` (default: the role; a second worker of it needs another)."""
+        """Start ``role`` in a process known as ``name`` (default: the role; a second worker of it needs another).
+
+        ``up`` is the whole stack as a user starts it (its collect role in worker processes of its own).
+        """
         name = name or role
         roles = STORE_ROLES if role == "store" else (role,)
+        command = ["up"] if role == "up" else ["run", *roles]
         log = (self.workdir / f"{name}.log").open("ab")
         self.processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "run", *roles],
+            [sys.executable, "-m", "services.cli", *command],
             cwd=self.workdir,
             env=self.env,
             stdout=log,

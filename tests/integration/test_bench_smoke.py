@@ -22,6 +22,9 @@ def test_the_benchmarks_run_and_report_every_figure(tmp_path: Path) -> None:
     processes = bench_processes(400, tmp_path)
     assert processes["full_path_processes_events_s"] > 0
     assert processes["collect_peak_rss_mb"] > 0
+    up = bench_processes(400, tmp_path, up=True)
+    assert up["full_path_up_events_s"] > 0
+    assert up["up_process_peak_rss_mb"] > 0
 
 
 def test_the_monitor_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:

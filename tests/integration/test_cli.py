@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.api.client import api_is_up
 from services.broker.local import free_port
@@ -134,6 +137,73 @@ def test_up_demo_replay_sql_and_clean_stop(
     assert stack.wait(timeout=60) == 0
     after = _lineage_count(tmp_path, environment)  # the embedded store persists, and is read directly now
     assert after >= count + 1
+
+
+def _get(url: str) -> bytes:
+    """The body of a GET, whatever its status (/healthz answers 503 while a role is not ready)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body: bytes = response.read()
+    except urllib.error.HTTPError as error:
+        body = error.read()
+    return body
+
+
+def _collected(url: str) -> float:
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(_get(f"{url}/metrics").decode())
+        for sample in family.samples
+        if sample.name == "lineage_collection_events_total"
+    )
+
+
+def test_up_runs_collection_in_a_worker_process_restarts_it_when_killed_and_loses_nothing(
+    stack: subprocess.Popen[str], tmp_path: Path, environment: dict[str, str]
+) -> None:
+    url = f"http://127.0.0.1:{environment['LINEAGE_API_PORT']}"
+    worker = orjson.loads(_get(f"{url}/healthz"))["roles"]["collect-1"]
+    assert worker["state"] == "running"
+    deadline = time.monotonic() + 60
+    while _collected(url) == 0:  # the worker's counts are served by `up` itself
+        assert time.monotonic() < deadline, "the collect worker's metrics never reached `up`'s /metrics"
+        time.sleep(1)
+
+    os.kill(worker["pid"], signal.SIGKILL)
+    deadline = time.monotonic() + 60
+    while (now := orjson.loads(_get(f"{url}/healthz"))["roles"]["collect-1"])["pid"] == worker["pid"] or now[
+        "state"
+    ] != "running":
+        assert time.monotonic() < deadline, f"the killed worker was not restarted: {now}"
+        time.sleep(0.5)
+    assert now["restarts"] == 1
+    assert stack.poll() is None
+
+    events = [
+        {
+            "spec": "rakuro.collection/v1",
+            "event_id": str(uuid.uuid4()),
+            "kind": "terminal",
+            "kind_version": 1,
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "tenant_id": "sapporo-foods",
+            "source_service": "kiosk",
+            "subject": {"type": "analyzed_account_holder", "id": f"emp-{n}"},
+            "payload": {"terminal_id": f"kiosk-{n}", "terminal_type": "tablet"},
+        }
+        for n in range(300)
+    ]
+    replay_file = tmp_path / "after-kill.jsonl"
+    replay_file.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in events))
+    replayed = _cli("replay", str(replay_file), "--json", "--timeout", "120", cwd=tmp_path, env=environment)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    summary = orjson.loads(replayed.stdout)
+    assert (summary["produced"], summary["in_lineage"], summary["unaccounted"]) == (300, 300, 0)
+
+    stack.send_signal(signal.SIGTERM)
+    assert stack.wait(timeout=60) == 0
+    leftover = subprocess.run(["ps", "-o", "pid=", "-p", str(now["pid"])], capture_output=True, text=True, check=False)
+    assert leftover.stdout.strip() == "", "the worker outlived `up`"
 
 
 def test_replay_exits_non_zero_when_events_are_not_accounted_for(tmp_path: Path, environment: dict[str, str]) -> None:
