@@ -123,6 +123,12 @@ class Settings(BaseSettings):
         "and restarted by `up`), so that collection and the store use separate cores; 0 runs collection inside "
         "the `up` process.",
     )
+    stop_with_parent: bool = Field(
+        default=False,
+        description="Stop when standard input closes. `up` sets it for its collect worker processes, whose standard "
+        "input is a pipe from `up`: the pipe closes when `up` ends, however it ends (kill -9 included), so a worker "
+        "never outlives it.",
+    )
     monitor_consumers: int = Field(
         default=1,
         ge=1,

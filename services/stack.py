@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -65,6 +66,8 @@ async def run_stack(
         raise StackConfigError(
             "a single role joins a running broker: set LINEAGE_KAFKA_BOOTSTRAP, or run everything with `up`"
         )
+    if settings.stop_with_parent:
+        _stop_when_stdin_closes(stop)
     # The API's port is taken before anything starts: a busy port fails in a moment, with one line, exit 2.
     listener = _listen(settings.api_host, settings.api_port) if api else None
     # A process without the API serves health and metrics on LINEAGE_HEALTH_PORT, for probes and Prometheus.
@@ -82,6 +85,20 @@ async def run_stack(
         for sock in (listener, health_listener):
             if sock is not None:
                 sock.close()
+
+
+def _stop_when_stdin_closes(stop: asyncio.Event) -> None:
+    """Set ``stop`` once standard input reaches its end: the supervisor holding the other end of the pipe ended."""
+    loop = asyncio.get_running_loop()
+
+    def watch() -> None:
+        with contextlib.suppress(OSError, ValueError):
+            while sys.stdin.buffer.read(4096):
+                pass
+        log.info("standard input closed: the supervising process ended, stopping")
+        loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=watch, name="stop-with-parent", daemon=True).start()
 
 
 def _listen(host: str, port: int, what: str = "API") -> socket.socket:

@@ -76,6 +76,7 @@ class CollectWorkers:
         # The children serve health and metrics on loopback only, for the parent; never the API.
         environment["LINEAGE_API_HOST"] = "127.0.0.1"
         environment["LINEAGE_KAFKA_BOOTSTRAP"] = settings.bootstrap
+        environment["LINEAGE_STOP_WITH_PARENT"] = "true"  # their stdin is our pipe: it closes when we end
         self._environment = environment
         self._command = list(command)
         self._workers = [_Worker(f"collect-{number}", free_port()) for number in range(1, count + 1)]
@@ -89,7 +90,9 @@ class CollectWorkers:
 
     def _spawn(self, worker: _Worker) -> None:
         environment = {**self._environment, "LINEAGE_HEALTH_PORT": str(worker.health_port)}
-        worker.process = subprocess.Popen(self._command, env=environment)  # noqa: S603 - our command, no shell
+        worker.process = subprocess.Popen(  # noqa: S603 - our command, no shell
+            self._command, env=environment, stdin=subprocess.PIPE
+        )
         worker.started_at = time.monotonic()
         worker.families = []  # a new process counts from zero
         log.info("%s started (pid %d)", worker.name, worker.process.pid)

@@ -206,6 +206,35 @@ def test_up_runs_collection_in_a_worker_process_restarts_it_when_killed_and_lose
     assert leftover.stdout.strip() == "", "the worker outlived `up`"
 
 
+def _running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie left for its new parent to reap is not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def test_a_worker_never_outlives_up_even_killed_with_sigkill(
+    stack: subprocess.Popen[str], environment: dict[str, str]
+) -> None:
+    url = f"http://127.0.0.1:{environment['LINEAGE_API_PORT']}"
+    worker = orjson.loads(_get(f"{url}/healthz"))["roles"]["collect-1"]["pid"]
+    assert _running(worker)
+    try:
+        stack.kill()  # SIGKILL: `up` stops nothing itself
+        stack.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _running(worker):
+            assert time.monotonic() < deadline, "the collect worker outlived `up`"
+            time.sleep(0.2)
+    finally:
+        # The embedded broker runs in a session of its own (so Ctrl-C reaches the stack, which stops it last):
+        # after a SIGKILL of `up` nothing stops it, so the test does.
+        broker = f"tcp://127.0.0.1:{environment['LINEAGE_LOCAL_BROKER_PORT']}"
+        subprocess.run(["pkill", "-f", broker], check=False)
+
+
 def test_replay_exits_non_zero_when_events_are_not_accounted_for(tmp_path: Path, environment: dict[str, str]) -> None:
     from services.broker.local import LocalBroker
 
