@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, get_args
 
+import msgspec
 import orjson
 from pydantic import BaseModel
 
@@ -209,8 +210,9 @@ def _sorted_items(items: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted(set(items)))
 
 
-@dataclass(frozen=True)
-class Reduction:
+class Reduction(msgspec.Struct, frozen=True, gc=False):
+    """A payload reduced to what is kept, with the items it is kept as and evidence of the rest."""
+
     kept: dict[str, Any]
     items: tuple[str, ...]
     removed: tuple[RemovedField, ...]
@@ -250,20 +252,34 @@ def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList)
     field an object. Declared fields are visited in declaration order, unknown keys after them, sorted.
     """
     record_type = payload.get(allow.record_type_field) if allow.record_type_field is not None else None
-    record_type = record_type if isinstance(record_type, str) else None
+    walk = _Walk(allow, record_type if isinstance(record_type, str) else None)
     kept: dict[str, Any] = {}
-    items: list[str] = []
-    removed: list[RemovedField] = []
-    flagged: list[FlaggedField] = []
+    walk.node(payload, model, "", kept)
+    return Reduction(kept, _sorted_items(tuple(walk.items)), tuple(walk.removed), tuple(walk.flagged))
 
-    def walk(node: Mapping[str, Any], node_model: type[BaseModel], prefix: str, into: dict[str, Any]) -> None:
-        for step in _steps(allow, record_type, node_model, prefix):
+
+class _Walk:
+    """One payload's walk: what it keeps as which items, and the evidence of what it removes."""
+
+    __slots__ = ("allow", "flagged", "items", "record_type", "removed")
+
+    def __init__(self, allow: AllowList, record_type: str | None) -> None:
+        self.allow = allow
+        self.record_type = record_type
+        self.items: list[str] = []
+        self.removed: list[RemovedField] = []
+        self.flagged: list[FlaggedField] = []
+
+    def node(self, node: Mapping[str, Any], node_model: type[BaseModel], prefix: str, into: dict[str, Any]) -> None:
+        allow = self.allow
+        removed = self.removed
+        for step in _steps(allow, self.record_type, node_model, prefix):
             value = node.get(step.name)
             if value is None:
                 continue
             if step.model is not None and isinstance(value, Mapping):
                 inner: dict[str, Any] = {}
-                walk(value, step.model, step.path + ".", inner)
+                self.node(value, step.model, step.path + ".", inner)
                 if inner:
                     into[step.name] = inner
                 continue
@@ -276,9 +292,9 @@ def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList)
                 removed.append(RemovedField(step.shown, size_of(value), RemovalReason.IDENTIFIER_IN_FREE_TEXT))
             else:
                 into[step.name] = value
-                items.append(step.item)
+                self.items.append(step.item)
                 if step.flag_identifiers and isinstance(value, str) and (found := find_identifiers(value)):
-                    flagged.append(FlaggedField(step.shown, tuple(kind.value for kind in found)))
+                    self.flagged.append(FlaggedField(step.shown, tuple(kind.value for kind in found)))
         declared = _declared(node_model)
         if len(node) <= len(declared) and declared.issuperset(node):
             return
@@ -289,9 +305,6 @@ def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList)
             # kept, whatever it spells ("organization.name", a full-width "TITLE").
             reason = allow.removal_reason(prefix + _folded(name), name, value)
             removed.append(RemovedField(shown + safe_name(name), size_of(value), reason))
-
-    walk(payload, model, "", kept)
-    return Reduction(kept=kept, items=_sorted_items(tuple(items)), removed=tuple(removed), flagged=tuple(flagged))
 
 
 def inventory(document: Mapping[str, Any], allow: AllowList | None) -> list[dict[str, Any]]:
