@@ -75,6 +75,21 @@ def stack(tmp_path: Path, environment: dict[str, str]) -> Iterator[subprocess.Po
         log.close()
 
 
+def _terminal_event(subject_id: str, terminal_id: str) -> dict[str, object]:
+    """A valid terminal event of tenant sapporo-foods, occurring now."""
+    return {
+        "spec": "rakuro.collection/v1",
+        "event_id": str(uuid.uuid4()),
+        "kind": "terminal",
+        "kind_version": 1,
+        "occurred_at": datetime.now(UTC).isoformat(),
+        "tenant_id": "sapporo-foods",
+        "source_service": "kiosk",
+        "subject": {"type": "analyzed_account_holder", "id": subject_id},
+        "payload": {"terminal_id": terminal_id, "terminal_type": "tablet"},
+    }
+
+
 def _lineage_count(cwd: Path, env: dict[str, str]) -> int:
     result = _cli(
         "sql", "SELECT count(DISTINCT event_id) AS n FROM collection_lineage", "--format", "json", cwd=cwd, env=env
@@ -91,17 +106,7 @@ def test_up_demo_replay_sql_and_clean_stop(
         time.sleep(1)
     assert count > 0, "demo events never reached lineage"
 
-    good = {
-        "spec": "rakuro.collection/v1",
-        "event_id": str(uuid.uuid4()),
-        "kind": "terminal",
-        "kind_version": 1,
-        "occurred_at": datetime.now(UTC).isoformat(),
-        "tenant_id": "sapporo-foods",
-        "source_service": "kiosk",
-        "subject": {"type": "analyzed_account_holder", "id": "emp-777"},
-        "payload": {"terminal_id": "kiosk-1", "terminal_type": "tablet"},
-    }
+    good = _terminal_event("emp-777", "kiosk-1")
     replay_file = tmp_path / "replay.jsonl"
     replay_file.write_bytes(orjson.dumps(good) + b"\n{broken\n\n")
     replayed = _cli("replay", str(replay_file), "--json", "--timeout", "90", cwd=tmp_path, env=environment)
@@ -179,20 +184,7 @@ def test_up_runs_collection_in_a_worker_process_restarts_it_when_killed_and_lose
     assert now["restarts"] == 1
     assert stack.poll() is None
 
-    events = [
-        {
-            "spec": "rakuro.collection/v1",
-            "event_id": str(uuid.uuid4()),
-            "kind": "terminal",
-            "kind_version": 1,
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "tenant_id": "sapporo-foods",
-            "source_service": "kiosk",
-            "subject": {"type": "analyzed_account_holder", "id": f"emp-{n}"},
-            "payload": {"terminal_id": f"kiosk-{n}", "terminal_type": "tablet"},
-        }
-        for n in range(300)
-    ]
+    events = [_terminal_event(f"emp-{n}", f"kiosk-{n}") for n in range(300)]
     replay_file = tmp_path / "after-kill.jsonl"
     replay_file.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in events))
     replayed = _cli("replay", str(replay_file), "--json", "--timeout", "120", cwd=tmp_path, env=environment)
