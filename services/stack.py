@@ -206,9 +206,14 @@ async def _run(
             if running is not None and serving is not None:
                 running.should_exit = True
                 await serving
-        if workers is not None:  # before the broker they publish to
-            await workers.stop(settings.stop_timeout_s)
-        await pipeline.stop()
+        # The workers and this process's roles stop side by side, within one LINEAGE_STOP_TIMEOUT_S, before the
+        # broker they use. Neither waits for the other: what a worker publishes last is read at the next start.
+        stopping = [pipeline.stop()]
+        if workers is not None:
+            stopping.append(workers.stop(settings.stop_timeout_s))
+        for outcome in await asyncio.gather(*stopping, return_exceptions=True):  # both finish before the broker
+            if isinstance(outcome, BaseException):
+                raise outcome
         if broker is not None:
             broker.stop()
         log.info("stopped")
