@@ -11,7 +11,8 @@ its own health port on loopback. The parent:
   (``MAX_RESTARTS`` within ``RESTART_WINDOW_S``) stops the stack, as a role that stops consuming does;
 - serves the children's metrics with its own (:meth:`CollectWorkers.scrape`), so `/metrics` and the dashboard
   count the whole stack;
-- stops them first on shutdown (SIGTERM, then SIGKILL after the stop timeout), before the broker they use.
+- stops them alongside its own roles on shutdown (SIGTERM, then SIGKILL after the stop timeout), before the
+  broker they use.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +33,7 @@ from typing import Any
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.broker.local import free_port
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,20 +46,11 @@ COLLECT_COMMAND = (sys.executable, "-m", "services.cli", "run", "collect")
 """What each child runs: the command an operator runs by hand."""
 
 
-def free_port() -> int:
-    """A TCP port on loopback that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @dataclass
 class _Worker:
     name: str
     health_port: int
     process: subprocess.Popen[bytes] | None = None
-    started_at: float = 0.0
     restarts: deque[float] = field(default_factory=deque)
     """When it was restarted, within the last ``RESTART_WINDOW_S``."""
     families: list[Metric] = field(default_factory=list)
@@ -93,7 +85,6 @@ class CollectWorkers:
         worker.process = subprocess.Popen(  # noqa: S603 - our command, no shell
             self._command, env=environment, stdin=subprocess.PIPE
         )
-        worker.started_at = time.monotonic()
         worker.families = []  # a new process counts from zero
         log.info("%s started (pid %d)", worker.name, worker.process.pid)
 
@@ -102,7 +93,7 @@ class CollectWorkers:
         while not self._stopping:
             await asyncio.sleep(poll_s)
             for worker in self._workers:
-                if self._stopping or worker.process is None or worker.process.poll() is None:
+                if self._stopping or worker.process is None or worker.alive():
                     continue
                 code = worker.process.returncode
                 now = time.monotonic()
@@ -129,7 +120,7 @@ class CollectWorkers:
     async def stop(self, timeout_s: float) -> None:
         """SIGTERM every child, wait for them within ``timeout_s``, SIGKILL the ones still running."""
         self._stopping = True
-        running = [w.process for w in self._workers if w.process is not None and w.process.poll() is None]
+        running = [w.process for w in self._workers if w.process is not None and w.alive()]
         for process in running:
             process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + timeout_s
@@ -145,7 +136,7 @@ class CollectWorkers:
         """Each child as /healthz shows it: running or not, its pid and its restarts in the last minute."""
         report: dict[str, dict[str, Any]] = {}
         for worker in self._workers:
-            alive = worker.process is not None and worker.process.poll() is None
+            alive = worker.alive()
             report[worker.name] = {
                 "state": "running" if alive else "stopped" if self._stopping else "restarting",
                 "healthy": alive,
@@ -155,7 +146,7 @@ class CollectWorkers:
         return report
 
     def pids(self) -> list[int]:
-        return [w.process.pid for w in self._workers if w.process is not None and w.process.poll() is None]
+        return [w.process.pid for w in self._workers if w.process is not None and w.alive()]
 
     def scrape(self) -> list[Metric]:
         """The metric families the running children exposed at their last scrape (``refresh_metrics``)."""
