@@ -85,14 +85,15 @@ class ConsumerConfig:
 
 def source_record(message: ConsumerRecord[bytes, bytes]) -> SourceRecord:
     """The consumed message as the stages see it."""
-    return SourceRecord(
-        topic=message.topic,
-        partition=message.partition,
-        offset=message.offset,
-        value=message.value,
-        key=message.key,
-        headers=record_headers(message.headers),
-        timestamp_ms=message.timestamp if message.timestamp and message.timestamp > 0 else None,
+    timestamp = message.timestamp
+    return SourceRecord(  # positional: built once per consumed message
+        message.topic,
+        message.partition,
+        message.offset,
+        message.value,
+        message.key,
+        record_headers(message.headers),
+        timestamp if timestamp and timestamp > 0 else None,
     )
 
 

@@ -12,7 +12,11 @@ def record_headers(
     headers: Mapping[str, bytes] | Sequence[tuple[str, bytes | None]] | None,
 ) -> tuple[tuple[str, bytes], ...]:
     """Headers as the stages see them, whatever the client gave (a mapping, pairs, a null value)."""
-    pairs = headers.items() if isinstance(headers, Mapping) else (headers or ())
+    if not headers:  # most messages: checked before the (slower) abstract Mapping test
+        return ()
+    if type(headers) is tuple and all(type(value) is bytes for _, value in headers):
+        return headers  # already pairs of name and bytes, as the clients give them
+    pairs = headers.items() if isinstance(headers, Mapping) else headers
     return tuple((key, value if isinstance(value, bytes) else str(value).encode()) for key, value in pairs)
 
 

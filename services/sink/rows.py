@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 import orjson
 
 from services.errors import LineageError
 from services.records import SourceRecord
-from services.stages.messages import DEAD_LETTER_HEADER_PREFIX, TAGGED_SPEC
+from services.stages.messages import (
+    DEAD_LETTER_HEADER_PREFIX,
+    DIGEST_HEADER,
+    TAGGED_SPEC,
+    content_digest,
+    read_tagged,
+)
 
 LINEAGE_COLUMNS = (
     "event_id",
@@ -97,54 +103,45 @@ class UnreadableMessage(LineageError, ValueError):
     """A message on a store topic that is not what the collection stages publish."""
 
 
-def lineage_row(document: Any) -> Row:
-    """One collection_lineage row from a tagged record document; raises on anything malformed."""
-    if not isinstance(document, dict) or document.get("spec") != TAGGED_SPEC:
-        raise UnreadableMessage("not a tagged record")
-    lineage = document["lineage"]
-    source = lineage["source"]
-    removed = lineage["removed"]
-    flagged = lineage.get("flagged", [])
-    return (
-        UUID(document["event_id"]),
-        document["kind"],
-        int(document["kind_version"]),
-        document["tenant_id"],
-        document["source_service"],
-        document["subject"]["type"],
-        document["subject"]["pseudonym"],
-        document["subject"]["key_id"],
-        list(lineage["data_categories"]),
-        list(lineage.get("data_items", [])),
-        sorted(document["payload"]),
-        list(lineage["purposes"]),
-        list(lineage["legal_bases"]),
-        lineage["policy_id"],
-        lineage["policy_version"],
-        [r["path"] for r in removed],
-        [int(r["size"]) for r in removed],
-        [str(r.get("reason", "not_allowed")) for r in removed],
-        datetime.fromisoformat(document["occurred_at"]),
-        datetime.fromisoformat(lineage["ingested_at"]),
-        source["topic"],
-        int(source["partition"]),
-        int(source["offset"]),
-        content_digest(document),
-        [f["path"] for f in flagged],
-        [",".join(f["identifiers"]) for f in flagged],
-    )
+def lineage_row(value: bytes, digest: str | None = None) -> Row:
+    """One collection_lineage row from a tagged record message's value; raises on anything malformed.
 
-
-def content_digest(document: dict[str, Any]) -> str:
-    """SHA-256 of what a tagged record says, without when it was ingested or where it was read.
-
-    Two records of one identity (tenant, event id) with the same digest are one event delivered twice; with
-    different digests, two different events under one id. The document is pseudonymous and minimized, so
-    the digest holds nothing the lineage row does not.
+    ``digest`` is the record's content digest as its message's header carries it; without one (a message made
+    before the header existed), it is computed from the document.
     """
-    lineage = {k: v for k, v in document["lineage"].items() if k not in {"ingested_at", "source"}}
-    stable = {**document, "lineage": lineage}
-    return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    document = read_tagged(value)
+    if document.spec != TAGGED_SPEC:
+        raise UnreadableMessage("not a tagged record")
+    lineage, subject, source = document.lineage, document.subject, document.lineage.source
+    removed, flagged = lineage.removed, lineage.flagged
+    return (
+        document.event_id,
+        document.kind,
+        document.kind_version,
+        document.tenant_id,
+        document.source_service,
+        subject.type,
+        subject.pseudonym,
+        subject.key_id,
+        lineage.data_categories,
+        lineage.data_items,
+        sorted(document.payload),
+        lineage.purposes,
+        lineage.legal_bases,
+        lineage.policy_id,
+        lineage.policy_version,
+        [r.path for r in removed],
+        [r.size for r in removed],
+        [r.reason for r in removed],
+        document.occurred_at,
+        lineage.ingested_at,
+        source.topic,
+        source.partition,
+        source.offset,
+        digest if digest is not None else content_digest(orjson.loads(value)),
+        [f.path for f in flagged],
+        [",".join(f.identifiers) for f in flagged],
+    )
 
 
 Identity = tuple[str, UUID]
@@ -241,6 +238,17 @@ def _original_bytes(headers: dict[str, str], message: SourceRecord) -> int:
     return int(original) if original.isdigit() else len(message.value or b"")
 
 
+def _digest(headers: Sequence[tuple[str, bytes]]) -> str | None:
+    """The content digest a tagged message's header carries, if it is one (64 hex digits); else None."""
+    for name, value in headers:
+        if name == DIGEST_HEADER:
+            return value.decode() if len(value) == 64 and _HEX.issuperset(value) else None
+    return None
+
+
+_HEX = frozenset(b"0123456789abcdef")
+
+
 def sink_rows(messages: Sequence[SourceRecord], dead_letter_topic: str) -> SinkRows:
     """Rows for a consumed batch. A tagged message that cannot be read becomes a dead-letter row itself."""
     rows = SinkRows()
@@ -250,8 +258,8 @@ def sink_rows(messages: Sequence[SourceRecord], dead_letter_topic: str) -> SinkR
             rows.add_dead_letter(dead_letter_row(message), origin)
             continue
         try:
-            rows.add_lineage(lineage_row(orjson.loads(message.value or b"")), origin)
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            rows.add_lineage(lineage_row(message.value or b"", _digest(message.headers)), origin)
+        except (msgspec.DecodeError, orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
             rows.add_dead_letter(
                 (
                     message.topic,

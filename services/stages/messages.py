@@ -6,7 +6,11 @@ only sends and the sink only reads, and both sides share one definition of the f
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import msgspec
 import orjson
@@ -66,20 +70,97 @@ def tagged_document(record: TaggedRecord) -> dict[str, Any]:
     }
 
 
+DIGEST_HEADER = "lineage.content_digest"
+"""The header that carries a tagged record's :func:`content_digest`, so that the store need not recompute it."""
+
+
+def content_digest(document: Mapping[str, Any]) -> str:
+    """SHA-256 of what a tagged record says, without when it was ingested or where it was read.
+
+    Two records of one identity (tenant, event id) with the same digest are one event delivered twice; with
+    different digests, two different events under one id. The document is pseudonymous and minimized, so
+    the digest holds nothing the lineage row does not. The same for the document as made (``datetime``
+    objects) and as read back from its message (their text): orjson writes one as the other.
+    """
+    lineage = {k: v for k, v in document["lineage"].items() if k not in {"ingested_at", "source"}}
+    stable = {**document, "lineage": lineage}
+    return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
 def encode_tagged(record: TaggedRecord, topic: str) -> OutgoingMessage:
     """Key by the subject's partition key, as the emitters key its activity: per-subject order survives, one
-    subject has one key on every topic, and the raw id is never a key."""
+    subject has one key on every topic, and the raw id is never a key.
+
+    The content digest is computed here, where the document is made, and travels in a header: collect workers
+    scale out, while the store is one process per database and reads it instead of re-serializing every record.
+    """
+    document = tagged_document(record)
     headers: Headers = [
         ("lineage.purposes", ",".join(record.purposes).encode()),
         ("lineage.policy_version", record.policy_version.encode()),
         ("lineage.data_categories", ",".join(record.data_categories).encode()),
+        (DIGEST_HEADER, content_digest(document).encode()),
     ]
-    return OutgoingMessage(
-        topic=topic,
-        key=record.subject_key,
-        value=orjson.dumps(tagged_document(record)),
-        headers=headers,
-    )
+    return OutgoingMessage(topic=topic, key=record.subject_key, value=orjson.dumps(document), headers=headers)
+
+
+class _Source(msgspec.Struct, frozen=True, gc=False):
+    topic: str
+    partition: int
+    offset: int
+
+
+class _Removed(msgspec.Struct, frozen=True, gc=False):
+    path: str
+    size: int
+    reason: str = "not_allowed"  # records made before removals had reasons
+
+
+class _Flagged(msgspec.Struct, frozen=True, gc=False):
+    path: str
+    identifiers: list[str]
+
+
+class _Lineage(msgspec.Struct, frozen=True, gc=False):
+    data_categories: list[str]
+    purposes: list[str]
+    legal_bases: list[str]
+    policy_id: str
+    policy_version: str
+    removed: list[_Removed]
+    ingested_at: datetime
+    source: _Source
+    data_items: list[str] = []  # records made before data items were tagged
+    flagged: list[_Flagged] = []
+
+
+class _Subject(msgspec.Struct, frozen=True, gc=False):
+    type: str
+    pseudonym: str
+    key_id: str
+
+
+class TaggedDocument(msgspec.Struct, frozen=True, gc=False):
+    """A tagged record's document as the store reads it (the reading side of :func:`tagged_document`).
+
+    Typed and read in one pass: a message that is not such a document fails to decode. The payload's values
+    stay undecoded (the store keeps only which fields were kept).
+    """
+
+    spec: str
+    event_id: UUID
+    kind: str
+    kind_version: int
+    occurred_at: datetime
+    tenant_id: str
+    source_service: str
+    subject: _Subject
+    payload: dict[str, msgspec.Raw]
+    lineage: _Lineage
+
+
+read_tagged = msgspec.json.Decoder(TaggedDocument).decode
+"""bytes -> :class:`TaggedDocument`; raises ``msgspec.DecodeError`` (or ``ValidationError``) on anything else."""
 
 
 def dead_letter_value(letter: DeadLetter, quarantine: QuarantineKey) -> bytes:

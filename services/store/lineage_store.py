@@ -108,7 +108,7 @@ class LineageStore:
         result = self._client.query(
             f"SELECT tenant_id, event_id, groupUniqArray(content_digest) FROM {self.database}.collection_lineage "
             "WHERE event_id IN {ids:Array(UUID)} GROUP BY tenant_id, event_id",
-            parameters={"ids": sorted({event_id for _, event_id in wanted})},
+            parameters={"ids": list({event_id for _, event_id in wanted})},  # unsorted: UUIDs compare in Python
         )
         found = {(row[0], row[1]): frozenset(row[2]) for row in result.result_rows}
         return {identity: digests for identity, digests in found.items() if identity in wanted}

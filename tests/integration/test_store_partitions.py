@@ -47,7 +47,7 @@ def test_one_insert_over_more_than_a_hundred_months_is_stored(settings: Settings
     store = LineageStore(connect(settings), settings.clickhouse_database)
     store.migrate()
     records = [_record(month) for month in range(125)]  # July 2018 to late 2028: every month one row
-    rows = [lineage_row(orjson.loads(orjson.dumps(tagged_document(record)))) for record in records]
+    rows = [lineage_row(orjson.dumps(tagged_document(record))) for record in records]
 
     store.insert_rows("collection_lineage", LINEAGE_COLUMNS, rows)
 
@@ -62,9 +62,7 @@ def _physical_rows(store: LineageStore) -> int:
 def test_a_retried_insert_of_the_same_batch_leaves_no_physical_duplicate(settings: Settings) -> None:
     store = LineageStore(connect(settings), settings.clickhouse_database)
     store.migrate()
-    rows = [
-        lineage_row(orjson.loads(orjson.dumps(tagged_document(_record(m))))) for m in range(0, 40, 3)
-    ]  # several partitions
+    rows = [lineage_row(orjson.dumps(tagged_document(_record(m)))) for m in range(0, 40, 3)]  # several partitions
 
     store.insert(rows, [], token="topic[0]@0..13")
     store.insert(rows, [], token="topic[0]@0..13")  # the store role's retry after a lost acknowledgement

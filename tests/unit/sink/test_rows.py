@@ -13,13 +13,14 @@ from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage, 
 from services.sink.rows import (
     DEAD_LETTER_COLUMNS,
     LINEAGE_COLUMNS,
+    LINEAGE_DIGEST,
     content_digest,
     dead_letter_row,
     lineage_row,
     sink_rows,
 )
 from services.stages.collection import process_collection_batch
-from services.stages.messages import encode_dead_letter, encode_tagged, tagged_document
+from services.stages.messages import DIGEST_HEADER, encode_dead_letter, encode_tagged, tagged_document
 
 INGESTED_AT = datetime(2024, 1, 15, 3, 0, 0, 250000, tzinfo=UTC)
 TIMESTAMP_MS = 1_705_287_600_123
@@ -38,9 +39,10 @@ def consumed(topic: str, value: bytes | None, *, headers=(), offset: int = 9) ->
 
 
 def test_lineage_row_round_trips_a_tagged_document(tagged_record):
-    document = orjson.loads(orjson.dumps(tagged_document(tagged_record)))
+    value = orjson.dumps(tagged_document(tagged_record))
+    document = orjson.loads(value)
 
-    row = dict(zip(LINEAGE_COLUMNS, lineage_row(document), strict=True))
+    row = dict(zip(LINEAGE_COLUMNS, lineage_row(value), strict=True))
 
     assert row == {
         "event_id": UUID(tagged_record.event_id),
@@ -76,7 +78,27 @@ def test_lineage_row_refuses_a_document_of_another_spec(tagged_record):
     document = {**tagged_document(tagged_record), "spec": "rakuro.collection/v1"}
 
     with pytest.raises(ValueError, match="not a tagged record"):
-        lineage_row(document)
+        lineage_row(orjson.dumps(document))
+
+
+def test_the_digest_travels_in_a_header_equal_to_the_one_read_back_from_the_document(tagged_record, topics):
+    message = encode_tagged(tagged_record, topics.tagged(CollectionKind.TERMINAL))
+    (header,) = (value for name, value in message.headers if name == DIGEST_HEADER)
+    recomputed = content_digest(orjson.loads(message.value))
+
+    assert header.decode() == recomputed
+    (row,) = sink_rows([consumed(message.topic, message.value, headers=message.headers)], topics.dead_letter).lineage
+    assert row[LINEAGE_DIGEST] == recomputed
+
+
+@pytest.mark.parametrize("header", [b"", b"not-a-digest", b"A" * 64, b"0" * 63])
+def test_a_digest_header_that_is_no_digest_is_not_trusted(tagged_record, topics, header):
+    message = encode_tagged(tagged_record, topics.tagged(CollectionKind.TERMINAL))
+    headers = [(name, header if name == DIGEST_HEADER else value) for name, value in message.headers]
+
+    (row,) = sink_rows([consumed(message.topic, message.value, headers=headers)], topics.dead_letter).lineage
+
+    assert row[LINEAGE_DIGEST] == content_digest(orjson.loads(message.value))
 
 
 def test_dead_letter_row_reads_origin_and_reason_from_the_headers(make_event, make_record, topics, quarantine):

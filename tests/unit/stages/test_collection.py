@@ -12,7 +12,14 @@ from schemas.events import CollectionKind
 from services.quarantine import unseal
 from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
 from services.stages.collection import process_collection_batch
-from services.stages.messages import DEAD_LETTER_HEADER_PREFIX, TAGGED_SPEC, encode_dead_letter, encode_tagged
+from services.stages.messages import (
+    DEAD_LETTER_HEADER_PREFIX,
+    DIGEST_HEADER,
+    TAGGED_SPEC,
+    content_digest,
+    encode_dead_letter,
+    encode_tagged,
+)
 
 INGESTED_AT = datetime(2024, 1, 15, 3, 0, tzinfo=UTC)
 RAW_ID = "taro.yamada@example.jp"
@@ -88,6 +95,7 @@ def test_encoded_tagged_message_is_keyed_as_its_subjects_activity_and_carries_it
         "lineage.purposes": b"service_provision",
         "lineage.policy_version": b"2022-06-01",
         "lineage.data_categories": b"terminal_information",
+        DIGEST_HEADER: content_digest(document).encode(),
     }
     assert document["spec"] == TAGGED_SPEC
     assert document["subject"] == {
