@@ -41,9 +41,13 @@ _HEADER_NAME_KEYS = frozenset({"name", "key", "field", "header"})
 _HEADER_LINE = re.compile(r"^\s*([^\s:]{2,40})\s*[:\uff1a]")  # ASCII or full-width colon
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Markers:
-    """How the policy recognises excluded content by name."""
+    """How the policy recognises excluded content by name.
+
+    Compared and hashed by identity (``eq=False``): ``marks`` is cached per instance, and hashing the markers
+    themselves on every call cost more than the cache saved.
+    """
 
     anywhere: tuple[str, ...]
     """Normalized markers found anywhere in a normalized key (``emailbody`` has ``body``)."""

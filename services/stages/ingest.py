@@ -21,9 +21,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jiter
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from schemas.decoder import decode
+from schemas.decoder import MODEL_ATTRIBUTE, decode
 from schemas.events import (
     PAYLOAD_MODELS,
     CollectionEnvelope,
@@ -158,20 +158,22 @@ def ingest_one(
     text, document = parsed
     # The compiled contract reads the parsed object; whatever it refuses, pydantic reads (and names the reason).
     compiled = decoder(document)
-    envelope = _envelope_of_compiled(compiled) if compiled is not None else None
-    if envelope is None:
+    if compiled is not None:
+        envelope = _envelope_of_compiled(compiled)
+        # The struct the payload was read into was compiled from its record's model.
+        model: type[BaseModel] = getattr(compiled.payload, MODEL_ATTRIBUTE)
+    else:
         try:
             event = collection_adapter().validate_json(text, strict=True)  # one pass in pydantic-core
         except ValidationError as exc:
             return _contract_breach(source, text, exc)
         envelope = _envelope_of_model(event)
+        model = record_model(PAYLOAD_MODELS[(envelope.kind, envelope.kind_version)], document["payload"])
     expected_kind = kind_of_topic(source.topic)
     if expected_kind is not None and expected_kind is not envelope.kind:
         message = f"kind '{envelope.kind.value}' does not belong on the '{expected_kind.value}' topic"
         return _dead(source, DeadLetterReason.KIND_TOPIC_MISMATCH, message, envelope)
-    payload: dict[str, Any] = document["payload"]
-    model = record_model(PAYLOAD_MODELS[(envelope.kind, envelope.kind_version)], payload)
-    return Ingested(source=source, envelope=envelope, payload=payload, record_model=model)
+    return Ingested(source, envelope, document["payload"], model)  # positional: built once per event
 
 
 _KINDS = {kind.value: kind for kind in CollectionKind}
@@ -179,15 +181,15 @@ _KINDS = {kind.value: kind for kind in CollectionKind}
 
 def _envelope_of_compiled(event: Any) -> Envelope:
     subject = event.subject
-    return Envelope(
-        event_id=event.event_id,  # the canonical text of the UUID (schemas.decoder)
-        kind=_KINDS[event.kind],
-        kind_version=event.kind_version,
-        occurred_at=event.occurred_at,
-        tenant_id=event.tenant_id,
-        source_service=event.source_service,
-        subject_type=subject.type,
-        subject_id=subject.id,
+    return Envelope(  # positional, in the field order of Envelope
+        event.event_id,  # the canonical text of the UUID (schemas.decoder)
+        _KINDS[event.kind],
+        event.kind_version,
+        event.occurred_at,
+        event.tenant_id,
+        event.source_service,
+        subject.type,
+        subject.id,
     )
 
 

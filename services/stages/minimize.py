@@ -52,14 +52,15 @@ def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLett
         )
     # The payload ingest validated: its record type's model says what exists.
     reduction = reduce(record.payload, record.record_model, allow)
-    return Minimized(
-        source=record.source,
-        envelope=record.envelope,
-        payload=reduction.kept,
-        data_categories=categories_of(reduction.items),
-        data_items=reduction.items,
-        removed=reduction.removed,
-        flagged=reduction.flagged,
+    items = reduction.items
+    return Minimized(  # positional, in the field order of Minimized: built once per event
+        record.source,
+        record.envelope,
+        reduction.kept,
+        categories_of(items),
+        items,
+        reduction.removed,
+        reduction.flagged,
     )
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from enum import StrEnum
 
+from schemas.events import CollectionKind, SubjectType
 from services.policy.engine import PolicyEngine
 from services.pseudonymize import PartitionKey, PseudonymKey, pseudonymize
 from services.records import (
@@ -58,31 +60,36 @@ def _tag(
         message = f"occurred_at is before the first version of policy '{engine.policy_id}'"
         return _refused(record, DeadLetterReason.NO_POLICY_IN_FORCE, message)
     # Purposes are granted on the items actually kept: a purpose allowed some items of a category gets them.
-    subject_type = envelope.subject_type.value
+    subject_type = _VALUE[envelope.subject_type]
     tags = engine.tags_for(record.data_items, subject_type, version)
-    return TaggedRecord(
-        source=record.source,
-        event_id=envelope.event_id,
-        kind=envelope.kind.value,
-        kind_version=envelope.kind_version,
-        occurred_at=envelope.occurred_at,
-        ingested_at=ingested_at,
-        tenant_id=envelope.tenant_id,
-        source_service=envelope.source_service,
-        subject_type=subject_type,
-        subject_pseudonym=pseudonymize(key, envelope.tenant_id, envelope.subject_id),
-        pseudonym_key_id=key.key_id,
-        subject_key=partition_key.of(envelope.tenant_id, envelope.subject_id),
-        payload=record.payload,
-        data_categories=record.data_categories,
-        data_items=record.data_items,
-        purposes=tags.purposes,
-        legal_bases=tags.legal_bases,
-        policy_id=engine.policy_id,
-        policy_version=version.version,
-        removed=record.removed,
-        flagged=record.flagged,
+    tenant_id, subject_id = envelope.tenant_id, envelope.subject_id
+    return TaggedRecord(  # positional, in the field order of TaggedRecord: built once per event
+        record.source,
+        envelope.event_id,
+        _VALUE[envelope.kind],
+        envelope.kind_version,
+        envelope.occurred_at,
+        ingested_at,
+        tenant_id,
+        envelope.source_service,
+        subject_type,
+        pseudonymize(key, tenant_id, subject_id),
+        key.key_id,
+        partition_key.of(tenant_id, subject_id),
+        record.payload,
+        record.data_categories,
+        record.data_items,
+        tags.purposes,
+        tags.legal_bases,
+        engine.policy_id,
+        version.version,
+        record.removed,
+        record.flagged,
     )
+
+
+_VALUE: dict[StrEnum, str] = {member: member.value for enum in (CollectionKind, SubjectType) for member in enum}
+"""Each kind and subject type -> its text: a dict lookup, cheaper per event than an enum's ``.value``."""
 
 
 def tag(
