@@ -108,7 +108,7 @@ def _on_cluster(statement: str, cluster: str) -> Iterator[str]:
             if kept:
                 yield f"ALTER TABLE {db}.{table}{LOCAL_SUFFIX} ON CLUSTER `{cluster}` MODIFY SETTING {','.join(kept)}"
             return
-        if action.startswith("ADD INDEX "):  # skip indexes live with the data, not on the Distributed table
+        if action.startswith(("ADD INDEX ", "DROP INDEX ")):  # skip indexes live with the data, not the Distributed
             yield f"ALTER TABLE {db}.{table}{LOCAL_SUFFIX} ON CLUSTER `{cluster}` {action}"
             return
         if action.startswith("ADD COLUMN "):
