@@ -17,7 +17,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import faust
@@ -25,7 +25,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from schemas.events import CollectionKind
-from services.api.client import ApiLineageReader
+from services.api.client import ApiLineageReader, LineageReader
 from services.broker.admin import ensure_topics
 from services.broker.local import LocalBroker, free_port
 from services.demo.simulator import demo_stream
@@ -136,6 +136,7 @@ def bench_processes(events: int, workdir: Path, up: bool = False) -> dict[str, f
     name = "up" if up else "processes"
     (workdir / name).mkdir(parents=True, exist_ok=True)
     stack = Stack(workdir / name)
+    latency: dict[str, float] = {}
     try:
         stack.broker.start()
         stack.env["LINEAGE_KAFKA_BOOTSTRAP"] = stack.broker.bootstrap
@@ -148,6 +149,8 @@ def bench_processes(events: int, workdir: Path, up: bool = False) -> dict[str, f
         count_sql = "SELECT (SELECT count() FROM collection_lineage) + (SELECT count() FROM dead_letters)"
         rate, drain_s, _ = _drain_rate(lambda: int(reader.query(count_sql).rows[0][0]), events)
         stack.sample_rss()
+        if up:  # at half the rate just measured, on the stack as a user runs it
+            latency = _latency(reader, stack.broker.bootstrap, stack.prefix, rate=rate / 2, seconds=10)
     finally:
         stack.stop()
     if up:
@@ -155,7 +158,10 @@ def bench_processes(events: int, workdir: Path, up: bool = False) -> dict[str, f
             f"`up` (collect in a worker process): {events} events, steady state {rate:,.0f} events/s "
             f"over {drain_s:.2f} s"
         )
-        return {"full_path_up_events_s": rate, "up_process_peak_rss_mb": stack.peak_rss_mb.get("up", 0.0)}
+        figures = {"full_path_up_events_s": rate, "up_process_peak_rss_mb": stack.peak_rss_mb.get("up", 0.0)}
+        if latency.get("latency_events"):
+            _print_latency("`up`", latency)
+        return figures | {f"up_{name}": value for name, value in latency.items()}
     print(
         f"pipeline as processes (run collect | run store monitor api): {events} events, steady state "
         f"{rate:,.0f} events/s over {drain_s:.2f} s; peak RSS collect {stack.peak_rss_mb.get('collect', 0):,.0f} MB, "
@@ -258,29 +264,28 @@ async def _faust_pass_through(settings: Settings, events: int) -> float:
     return time.perf_counter() - first[0] if first else float("nan")
 
 
-def watch(harness: PipelineHarness, table: str, wanted: set[str], deadline: float, poll_s: float) -> dict[str, float]:
+def watch(reader: LineageReader, table: str, wanted: set[str], deadline: float, poll_s: float) -> dict[str, float]:
     """When each of ``wanted`` (event ids) became queryable in ``table``: its row's ``stored_at`` (set by the
-    insert itself), as a Unix time.
+    insert itself), as a Unix time. ``reader``: the store in this process, or a running stack's API.
 
     Read from the row rather than from when a poll saw it, so the poll can be rare: a watcher querying every
     few milliseconds would compete with the inserts it times (the embedded engine runs one query at a time).
+    Times travel as integer milliseconds, the same through the API's JSON as in process.
     """
     seen: dict[str, float] = {}
-    since = datetime.now(UTC) - timedelta(seconds=1)
+    since_ms = int((time.time() - 1) * 1000)
     while len(seen) < len(wanted) and time.perf_counter() < deadline:
         time.sleep(poll_s)
-        rows = harness.query(
-            f"SELECT toString(event_id), min(stored_at) FROM {table} "
-            "WHERE stored_at >= {since:DateTime64(3)} GROUP BY event_id",
-            {"since": since},
+        rows = reader.query(
+            f"SELECT toString(event_id), toUnixTimestamp64Milli(min(stored_at)) FROM {table} "
+            "WHERE stored_at >= fromUnixTimestamp64Milli({since:Int64}) GROUP BY event_id",
+            {"since": since_ms},
         ).rows
-        for event_id, stored_at in rows:
+        for event_id, stored_ms in rows:
             if event_id in wanted:  # rows of a backlog may still be in the window
-                seen.setdefault(
-                    event_id, (stored_at if stored_at.tzinfo else stored_at.replace(tzinfo=UTC)).timestamp()
-                )
+                seen.setdefault(event_id, int(stored_ms) / 1000)
         if rows:
-            since = max(row[1] for row in rows) - timedelta(seconds=2)
+            since_ms = max(int(row[1]) for row in rows) - 2000
     return seen
 
 
@@ -301,13 +306,13 @@ def _produce_timed(
     Path(out).write_bytes(orjson.dumps(sent))
 
 
-def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str, float]:
+def _latency(reader: LineageReader, bootstrap: str, prefix: str, rate: float, seconds: float) -> dict[str, float]:
     """Produce at ``rate`` for ``seconds`` and time each event from its send to its row being queryable.
 
     The producer is a process of its own, as the emitting services are: a thread of the bench process would
     share the pipeline's interpreter lock (kafka-python's producer is pure Python) and time itself.
     """
-    topics = harness.pipeline.topics
+    topics = Topics(prefix)
     count = int(rate * seconds)
     collection = (e for e in demo_stream(3, 500) if isinstance(e.kind, CollectionKind) and e.malformed is None)
     events = [
@@ -318,14 +323,12 @@ def _latency(harness: PipelineHarness, rate: float, seconds: float) -> dict[str,
     with tempfile.TemporaryDirectory() as scratch:
         out = str(Path(scratch) / "sent.json")
         producer = multiprocessing.get_context("spawn").Process(
-            target=_produce_timed,
-            args=(harness.settings.bootstrap, harness.settings.topic_prefix, events, rate, out),
-            name="latency-producer",
+            target=_produce_timed, args=(bootstrap, prefix, events, rate, out), name="latency-producer"
         )
         producer.start()
         # stored_at is set by the insert itself: unlike ingested_at, it grows with the order rows became
         # queryable, whichever topic's batch the store wrote first (ingested_at could skip a lagging topic).
-        seen = watch(harness, "collection_lineage", sent_ids, time.perf_counter() + seconds + 30, 0.5)
+        seen = watch(reader, "collection_lineage", sent_ids, time.perf_counter() + seconds + 30, 0.5)
         producer.join()
         sent: dict[str, float] = orjson.loads(Path(out).read_bytes()) if Path(out).exists() else {}
     latencies = sorted(seen[e] - sent[e] for e in seen if e in sent)
@@ -358,7 +361,8 @@ def bench_end_to_end(events: int, workdir: Path) -> dict[str, float]:
         try:
             rate, drain_s, _ = _drain_rate(lambda: _stored(harness), events)
             # Half the rate just measured, as the issue asks: produce -> queryable while the pipeline keeps up.
-            figures |= _latency(harness, rate=rate / 2, seconds=10)
+            settings = harness.settings
+            figures |= _latency(harness, settings.bootstrap, settings.topic_prefix, rate=rate / 2, seconds=10)
         finally:
             harness.stop()
     figures["full_path_events_s"] = rate
@@ -368,17 +372,21 @@ def bench_end_to_end(events: int, workdir: Path) -> dict[str, float]:
         f"{drain_s:.2f} s (collect + tag + publish + store, one process)"
     )
     if figures.get("latency_events"):
-        print(
-            f"latency at {figures['latency_rate_events_s']:,.0f} events/s (half the drain rate): produce -> queryable "
-            f"p50 {figures['latency_p50_s'] * 1000:,.0f} ms, p99 {figures['latency_p99_s'] * 1000:,.0f} ms "
-            f"({figures['latency_events']:,.0f} events, {figures['latency_missing']:,.0f} not seen in time)"
-        )
+        _print_latency("one process", figures)
     print(
         f"  full path / raw relay = {figures['full_path_events_s'] / figures['raw_relay_events_s']:.3f}; "
         f"full path / faust pass-through = {figures['full_path_events_s'] / figures['faust_pass_through_events_s']:.2f}"
         f"; peak RSS of the bench process {figures['peak_rss_mb']:,.0f} MB"
     )
     return figures
+
+
+def _print_latency(path: str, figures: dict[str, float]) -> None:
+    print(
+        f"latency of {path} at {figures['latency_rate_events_s']:,.0f} events/s (half its drain rate): produce -> "
+        f"queryable p50 {figures['latency_p50_s'] * 1000:,.0f} ms, p99 {figures['latency_p99_s'] * 1000:,.0f} ms "
+        f"({figures['latency_events']:,.0f} events, {figures['latency_missing']:,.0f} not seen in time)"
+    )
 
 
 def _machine() -> dict[str, object]:
@@ -400,7 +408,7 @@ def _machine() -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--stage-events", type=int, default=100_000)
-    parser.add_argument("--e2e-events", type=int, default=50_000)
+    parser.add_argument("--e2e-events", type=int, default=150_000)
     parser.add_argument("--monitor-events", type=int, default=50_000)
     parser.add_argument("--results", type=Path, default=Path("bench-results.json"))
     args = parser.parse_args()

@@ -25,6 +25,8 @@ def test_the_benchmarks_run_and_report_every_figure(tmp_path: Path) -> None:
     up = bench_processes(400, tmp_path, up=True)
     assert up["full_path_up_events_s"] > 0
     assert up["up_process_peak_rss_mb"] > 0
+    assert up["up_latency_events"] > 0  # produce -> queryable measured on `up` too
+    assert up["up_latency_missing"] == 0
 
 
 def test_the_monitor_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
