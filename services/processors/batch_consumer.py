@@ -116,6 +116,7 @@ class BatchConsumer:
         self.failure: str | None = None  # what failed: our own message for a LineageError, else the class name
         self.last_commit: float | None = None  # monotonic time of the last successful commit
         self.last_progress = time.monotonic()  # the last fetch that returned, or the last attempt at a batch
+        self._window_opened: float | None = None  # when the next batch's window opened (the last fetch returned)
 
     async def start(self) -> None:
         config = self._config
@@ -240,9 +241,26 @@ class BatchConsumer:
         return False
 
     async def _fetch(self, consumer: AIOKafkaConsumer) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
-        """Up to ``batch_size`` messages, waiting at most ``batch_window_s`` for the batch to fill."""
+        """Up to ``batch_size`` messages, waiting at most ``batch_window_s`` for the batch to fill.
+
+        The window opens when the previous fetch returned, not when this one starts: messages that came while the
+        previous batch was handled have waited already (the client buffers them). A handler slower than the window
+        gets what came meanwhile at once — batches grow with the load instead of every message waiting a handler's
+        time plus a whole window.
+        """
         config = self._config
-        deadline = time.monotonic() + config.batch_window_s
+        now = time.monotonic()
+        opened = self._window_opened if self._window_opened is not None else now
+        deadline = max(opened + config.batch_window_s, now)
+        try:
+            return await self._fill(consumer, deadline)
+        finally:
+            self._window_opened = time.monotonic()
+
+    async def _fill(
+        self, consumer: AIOKafkaConsumer, deadline: float
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        config = self._config
         fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {}
         count = 0
         while count < config.batch_size and not self._stopping.is_set():
