@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import TracebackType
@@ -44,8 +46,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _stopped_with_this_process() -> list[str]:
+    """A prefix that has the kernel stop the broker (SIGTERM) when the process that started it dies, however it
+    dies: ``setpriv --pdeathsig`` (util-linux) sets that and then runs the broker in its place. Without it (not
+    Linux), the broker outlives a ``kill -9`` of its parent, as before."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv and sys.platform.startswith("linux") else []
+
+
 class LocalBroker:
-    """Starts Tansu on 127.0.0.1:``port`` and stops it; usable as a context manager."""
+    """Starts Tansu on 127.0.0.1:``port`` and stops it; usable as a context manager.
+
+    The broker runs in a session of its own (Ctrl-C reaches the stack, which stops the broker last) and, on Linux,
+    is stopped by the kernel when the process that started it dies: a ``kill -9`` of ``up`` leaves no broker
+    holding the port. The start must come from a thread that lives as long as the broker should (the main one):
+    the kernel watches the thread that started it.
+    """
 
     def __init__(self, port: int, log_file: Path | None = None) -> None:
         self.port = port
@@ -65,6 +81,7 @@ class LocalBroker:
         output = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self._process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
             [
+                *_stopped_with_this_process(),
                 broker_binary(),
                 "broker",
                 "--listener-url",
