@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from pydantic import SecretStr
 
 from services.errors import LineageError
+from services.key_files import create_once
 from services.pseudonymize import PartitionKey, PseudonymKey, PseudonymKeyring
 from services.settings import Settings
 
@@ -28,16 +28,6 @@ def _read_key_file(path: Path) -> bytes:
         return text.encode("utf-8")
 
 
-def _generate_local_key(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_bytes(32)
-    # O_EXCL: two processes racing to create the key never end up with different keys.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(secret.hex())
-    return secret
-
-
 def _secret(inline: SecretStr | None, file: Path | None, local: Path, create: bool) -> bytes:
     """A key as configured: inline, from its file, or the local file of the embedded default (made on first use)."""
     if inline is not None:
@@ -46,10 +36,8 @@ def _secret(inline: SecretStr | None, file: Path | None, local: Path, create: bo
         return _read_key_file(file)
     if local.exists() or not create:
         return _read_key_file(local)
-    try:
-        return _generate_local_key(local)
-    except FileExistsError:  # another process generated it a moment ago
-        return _read_key_file(local)
+    create_once(local, secrets.token_bytes(32).hex())  # or the key another process created a moment ago
+    return _read_key_file(local)
 
 
 def load_pseudonym_key(settings: Settings, *, create: bool = True) -> PseudonymKey:

@@ -31,7 +31,6 @@ import os
 import re
 import secrets
 import struct
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +40,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.errors import LineageError
+from services.key_files import create_once
 from services.settings import Settings
 
 ALGORITHM = "AES-256-GCM"
@@ -233,31 +233,6 @@ def _read_key_file(path: Path, source: str) -> QuarantineKey:
     return _parse_hex_key(text, source)
 
 
-def _generate_local_key(path: Path, source: str) -> QuarantineKey:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = QuarantineKey.generate()
-    try:
-        # O_EXCL: two processes racing to create the key never end up with different keys; 0o600: only its owner.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _read_racing_key(path, source)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(key.secret.hex())
-    return key
-
-
-def _read_racing_key(path: Path, source: str, wait_s: float = 2.0) -> QuarantineKey:
-    """The key another process just created: it may not have written it yet, so wait briefly for the text."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            return _read_key_file(path, source)
-        except QuarantineKeyError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def load_quarantine_key(settings: Settings, *, create: bool = True) -> QuarantineKey:
     """The configured quarantine key: ``quarantine_key``, else ``quarantine_key_file``, else the local key file.
 
@@ -272,4 +247,5 @@ def load_quarantine_key(settings: Settings, *, create: bool = True) -> Quarantin
     source = f"local quarantine key file {local}"
     if local.exists() or not create:
         return _read_key_file(local, source)
-    return _generate_local_key(local, source)
+    # The key another process created a moment ago, if one did: never a second key.
+    return _parse_hex_key(create_once(local, QuarantineKey.generate().secret.hex()), source)

@@ -99,6 +99,7 @@ class Stack:
         """Wait until the store process (which serves the API) answers."""
         deadline = time.monotonic() + timeout_s
         while not api_is_up(self.url):
+            self.check_alive()
             if time.monotonic() > deadline:
                 raise RuntimeError("the store process never served its API: see " + str(self.workdir))
             time.sleep(0.5)
@@ -125,6 +126,15 @@ class Stack:
         self.sample_rss()
         process.send_signal(how)
         process.wait(timeout=120)
+
+    def check_alive(self) -> None:
+        """Raise if a role process ended on its own (a scenario restarts those it stops): waiting on is futile."""
+        for name, process in self.processes.items():
+            code = process.poll()
+            if code is not None:
+                log = self.workdir / f"{name}.log"
+                tail = log.read_text(errors="replace").splitlines()[-5:] if log.exists() else []
+                raise RuntimeError(f"the {name} process exited ({code}) on its own; {log} ends:\n" + "\n".join(tail))
 
     def sample_rss(self) -> None:
         for role, process in self.processes.items():
@@ -238,7 +248,10 @@ def _settle(stack: Stack, producer: Producer, figures: Figures, timeout_s: float
         raise producer.error
     reader = ApiLineageReader(stack.url)
     try:
-        report = account(reader, producer.produced, timeout_s=timeout_s, poll_s=1.0)
+        # A role process that ended on its own fails the scenario at once, with its log's last lines.
+        report = account(
+            reader, producer.produced, timeout_s=timeout_s, poll_s=1.0, on_progress=lambda *_: stack.check_alive()
+        )
         duplicates = reader.query(
             "SELECT (SELECT count() - uniqExact(tenant_id, event_id) FROM collection_lineage) + "
             "(SELECT count() - uniqExact(source_topic, source_partition, source_offset) FROM dead_letters)"
@@ -319,7 +332,7 @@ def sigterm_during_outage(workdir: Path, events: int) -> Figures:
         producer = Producer.of(stack, events, rate=0)
         producer.start()
         producer.join()
-        time.sleep(10)  # the store role joins its group, fetches and fails
+        _wait_until_failing(stack, "store")  # it joined its group, fetched a batch and cannot store it
         stack.kill("store", signal.SIGTERM)  # the clean stop lands while the batch waits for the store
         figures.faults = 1
         _store_command(stack, "RENAME TABLE lineage.collection_lineage_away TO lineage.collection_lineage")
@@ -328,6 +341,23 @@ def sigterm_during_outage(workdir: Path, events: int) -> Figures:
         _settle(stack, producer, figures, timeout_s=300)
     figures.seconds = round(time.monotonic() - started, 1)
     return figures
+
+
+def _wait_until_failing(stack: Stack, consumer: str, timeout_s: float = 180.0) -> None:
+    """Wait until /healthz shows ``consumer`` failing its output: the outage is what it is handling right now.
+
+    A fixed sleep is not enough: on a loaded machine the restarted role may still be joining its group when the
+    signal lands, and the scenario would test a stop during start-up instead.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        stack.check_alive()
+        with suppress(httpx.HTTPError, ValueError):
+            roles = httpx.get(f"{stack.url}/healthz", timeout=2.0).json().get("roles", {})
+            if roles.get(consumer, {}).get("state") == "failing":
+                return
+        time.sleep(0.5)
+    raise RuntimeError(f"the {consumer} consumer never reported its failing output: see {stack.workdir}")
 
 
 def _store_command(stack: Stack, sql: str) -> None:

@@ -327,11 +327,14 @@ def test_without_create_an_existing_local_key_is_read(tmp_path: Path) -> None:
     assert load_quarantine_key(Settings(local_quarantine_key_file=path), create=False) == KEY
 
 
-def test_a_process_losing_the_creation_race_uses_the_winners_key(tmp_path: Path) -> None:
+def test_a_process_losing_the_creation_race_uses_the_winners_key(tmp_path: Path, monkeypatch) -> None:
     path = tmp_path / "quarantine.key"
-    path.write_text(HEX)  # the other process created it between our check and our O_EXCL open
+    settings = Settings(local_quarantine_key_file=path)
+    # The other process creates it between our check for the file and our creation of it.
+    monkeypatch.setattr(Path, "exists", lambda self: False)
+    path.write_text(HEX)
 
-    assert quarantine._generate_local_key(path, "local quarantine key file") == KEY
+    assert load_quarantine_key(settings) == KEY
     assert path.read_text() == HEX
 
 
