@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from services import key_files
+from services.errors import LineageError
 from services.key_files import create_once
 from services.keys import load_partition_key, load_pseudonym_key
 from services.quarantine import load_quarantine_key
@@ -87,3 +88,15 @@ def test_processes_starting_together_all_get_one_key(name: str, tmp_path: Path) 
 
             assert len(set(keys)) == 1, f"round {round_}: {len(set(keys))} different keys"
             assert len(keys[0]) >= 32
+
+
+@pytest.mark.parametrize("name", sorted(LOADERS))
+def test_a_key_file_that_cannot_be_made_refuses_the_start_with_a_clear_error(name: str, tmp_path: Path) -> None:
+    load, field = LOADERS[name]
+    blocker = tmp_path / "var"
+    blocker.write_text("a file where the key's folder should be")
+
+    with pytest.raises(LineageError, match=r"cannot create the local key file .*var/.*\.key \(") as raised:
+        load(Settings(**{field: blocker / f"{name}.key"}))
+
+    assert "a file where" not in str(raised.value)
