@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import uvicorn
 
 from services.api.app import create_api, create_health_app
-from services.broker.local import LocalBroker
+from services.broker.local import LocalBroker, port_open
 from services.demo.simulator import run_demo
 from services.emitter.client import Emitter
 from services.errors import LineageError
@@ -67,7 +69,7 @@ async def run_stack(
             "a single role joins a running broker: set LINEAGE_KAFKA_BOOTSTRAP, or run everything with `up`"
         )
     if settings.stop_with_parent:
-        _stop_when_stdin_closes(stop)
+        _stop_when_stdin_closes(stop, settings)
     # The API's port is taken before anything starts: a busy port fails in a moment, with one line, exit 2.
     listener = _listen(settings.api_host, settings.api_port) if api else None
     # A process without the API serves health and metrics on LINEAGE_HEALTH_PORT, for probes and Prometheus.
@@ -87,8 +89,19 @@ async def run_stack(
                 sock.close()
 
 
-def _stop_when_stdin_closes(stop: asyncio.Event) -> None:
-    """Set ``stop`` once standard input reaches its end: the supervisor holding the other end of the pipe ended."""
+STRANDED_GRACE_S = 3.0
+"""How long a process whose supervisor and broker are both gone waits for its own stop before it exits."""
+
+
+def _stop_when_stdin_closes(stop: asyncio.Event, settings: Settings) -> None:
+    """Set ``stop`` once standard input reaches its end: the supervisor holding the other end of the pipe ended.
+
+    If the broker is gone too (``up`` killed with SIGKILL takes its embedded broker along), the process is
+    stranded: no offset can be committed, no group left, and a start-up or a stop may wait long for a broker that
+    will not come back (a topic check retries for 30 s, a stop waits out ``LINEAGE_STOP_TIMEOUT_S``). It then
+    exits after :data:`STRANDED_GRACE_S`, stopped or not: what it had not committed is delivered again at the
+    next start, as after any crash.
+    """
     loop = asyncio.get_running_loop()
 
     def watch() -> None:
@@ -97,8 +110,25 @@ def _stop_when_stdin_closes(stop: asyncio.Event) -> None:
                 pass
         log.info("standard input closed: the supervising process ended, stopping")
         loop.call_soon_threadsafe(stop.set)
+        deadline = time.monotonic() + settings.stop_timeout_s  # a broker that answers: the stop's own bound
+        while time.monotonic() < deadline:
+            if not broker_answers(settings.bootstrap):
+                time.sleep(STRANDED_GRACE_S)  # the stop's chance to end on its own (the thread is a daemon)
+                log.warning("the supervising process and the broker are gone: exiting without waiting for them")
+                logging.shutdown()
+                os._exit(1)
+            time.sleep(0.5)
 
     threading.Thread(target=watch, name="stop-with-parent", daemon=True).start()
+
+
+def broker_answers(bootstrap: str) -> bool:
+    """Whether any of the ``host:port`` bootstrap servers accepts a connection."""
+    for server in bootstrap.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if host and port.isdigit() and port_open(host.strip("[]"), int(port)):
+            return True
+    return False
 
 
 def _listen(host: str, port: int, what: str = "API") -> socket.socket:
