@@ -18,6 +18,7 @@ import uvicorn
 
 from services.api.app import create_api, create_health_app
 from services.broker.local import LocalBroker, port_open
+from services.broker.servers import bootstrap_servers
 from services.demo.simulator import run_demo
 from services.emitter.client import Emitter
 from services.errors import LineageError
@@ -123,12 +124,8 @@ def _stop_when_stdin_closes(stop: asyncio.Event, settings: Settings) -> None:
 
 
 def broker_answers(bootstrap: str) -> bool:
-    """Whether any of the ``host:port`` bootstrap servers accepts a connection."""
-    for server in bootstrap.split(","):
-        host, _, port = server.strip().rpartition(":")
-        if host and port.isdigit() and port_open(host.strip("[]"), int(port)):
-            return True
-    return False
+    """Whether any of the bootstrap servers accepts a connection."""
+    return any(port_open(host.strip("[]"), port) for host, port in bootstrap_servers(bootstrap))
 
 
 def _listen(host: str, port: int, what: str = "API") -> socket.socket:

@@ -14,9 +14,9 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 
 from schemas.events import CollectionKind
+from services.broker.servers import bootstrap_server
 from services.topics import Topics
 
-DEFAULT_KAFKA_PORT = 9092
 EMBEDDED_CLICKHOUSE = "clickhouse://chdb"
 
 LINEAGE_TABLE = "collection_lineage"
@@ -71,16 +71,7 @@ class PipelineLayout:
 
 def kafka_namespace(bootstrap: str) -> str:
     """``kafka://host:port`` of the first bootstrap server; the port defaults to Kafka's 9092."""
-    first = bootstrap.split(",")[0].strip()
-    if "://" in first:  # tolerate faust-style URLs (kafka://host:port)
-        first = first.split("://", 1)[1]
-    if not first:
-        raise ValueError("no bootstrap server given")
-    host, sep, port = first.rpartition(":")
-    if ":" in host and not host.startswith("["):  # a bare IPv6 address, which cannot carry a port
-        host, port = f"[{first}]", str(DEFAULT_KAFKA_PORT)
-    elif not sep or not port.isdigit():
-        host, port = first, str(DEFAULT_KAFKA_PORT)
+    host, port = bootstrap_server(bootstrap.split(",")[0])
     return f"kafka://{host}:{port}"
 
 
