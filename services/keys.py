@@ -19,9 +19,15 @@ class PseudonymKeyError(LineageError, ValueError):
 
 def _read_key_file(path: Path) -> bytes:
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PseudonymKeyError(f"cannot read pseudonym key file {path} ({exc.strerror})") from exc
+    return _key_bytes(text)
+
+
+def _key_bytes(text: str) -> bytes:
+    """A key file's text as the key: hex digits, else the text itself."""
+    text = text.strip()
     try:
         return bytes.fromhex(text)
     except ValueError:
@@ -36,8 +42,8 @@ def _secret(inline: SecretStr | None, file: Path | None, local: Path, create: bo
         return _read_key_file(file)
     if local.exists() or not create:
         return _read_key_file(local)
-    create_once(local, secrets.token_bytes(32).hex())  # or the key another process created a moment ago
-    return _read_key_file(local)
+    # The key another process created a moment ago, if one did: never a second key.
+    return _key_bytes(create_once(local, secrets.token_bytes(32).hex()))
 
 
 def load_pseudonym_key(settings: Settings, *, create: bool = True) -> PseudonymKey:
