@@ -40,9 +40,10 @@ deploy-check: $(STAMP) system-deps ## Prometheus rules and their unit tests, Ale
 	amtool check-config deploy/alertmanager/alertmanager.yml
 	$(BIN)/pytest tests/unit/deploy
 
-bench: $(STAMP) ## Throughput benchmarks (stages alone, broker -> ClickHouse end to end, the monitor's decisions, 1 vs 2 collect workers)
+bench: $(STAMP) ## Throughput benchmarks (stages alone, broker -> ClickHouse end to end, the monitor's decisions, 1 vs 2 collect workers, identity lookup vs history)
 	$(BIN)/python -m tests.benchmarks.bench_pipeline
 	$(BIN)/python -m tests.benchmarks.bench_scale_out
+	$(BIN)/python -m tests.benchmarks.bench_identity
 
 chaos: $(STAMP) ## Fault injection on real processes (kill -9 of each role x10 in 100,000 events, SIGTERM during a store outage, a 200,000 burst); writes chaos-results.json
 	$(BIN)/python -m tests.chaos.chaos

@@ -7,8 +7,9 @@
 --
 -- Who reads and writes what (services/sink/writer.py, services/processors/monitor.py, services/store/):
 --   collect   no ClickHouse access at all (Kafka in, Kafka out): it has no role here.
---   store     INSERT collection_lineage, dead_letters, redeliveries; SELECT collection_lineage (identity of
---             re-delivered events: tenant, event id, content digest), dead_letters (the progress log line).
+--   store     INSERT event_identity, collection_lineage, dead_letters, redeliveries; SELECT event_identity
+--             (claimed identities: tenant, event id, content digest), collection_lineage (whether a claimed
+--             identity's row landed, by primary key), dead_letters (the progress log line).
 --   monitor   INSERT activity_decisions, violations, provision_records, monitor_state, alerts; SELECT
 --             monitor_state (state below the resume offset), alerts (open windows), violations (window
 --             summaries), collection_lineage and dead_letters (the progress log line).
@@ -27,6 +28,8 @@ CREATE ROLE IF NOT EXISTS lineage_migrator;
 CREATE SETTINGS PROFILE IF NOT EXISTS lineage_writer SETTINGS distributed_foreground_insert = 1 TO lineage_store, lineage_monitor;
 
 GRANT SELECT ON lineage.schema_migrations TO lineage_store;
+GRANT INSERT, SELECT ON lineage.event_identity TO lineage_store;
+GRANT INSERT, SELECT ON lineage.event_identity_local TO lineage_store;
 GRANT INSERT, SELECT ON lineage.collection_lineage TO lineage_store;
 GRANT INSERT, SELECT ON lineage.collection_lineage_local TO lineage_store;
 GRANT INSERT, SELECT ON lineage.dead_letters TO lineage_store;

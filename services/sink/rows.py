@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,7 +50,7 @@ LINEAGE_COLUMNS = (
     "flagged_paths",
     "flagged_identifiers",
 )
-LINEAGE_EVENT_ID, LINEAGE_KIND, LINEAGE_TENANT = 0, 1, 3
+LINEAGE_EVENT_ID, LINEAGE_KIND, LINEAGE_TENANT, LINEAGE_PSEUDONYM = 0, 1, 3, 6
 LINEAGE_SOURCE = slice(20, 23)
 LINEAGE_DIGEST = 23
 
@@ -65,6 +66,9 @@ DEAD_LETTER_COLUMNS = (
     "payload_bytes",
     "dead_lettered_at",
 )
+
+IDENTITY_COLUMNS = ("event_id", "tenant_id", "content_digest")
+"""event_identity: the identities claimed before their lineage rows are inserted (migration 0013)."""
 
 REDELIVERY_COLUMNS = ("tenant_id", "event_id", "source_topic", "source_partition", "source_offset", "redelivered_at")
 
@@ -161,7 +165,40 @@ class Resolved:
         return len(self.redelivered)
 
 
-def resolve_identities(rows: SinkRows, stored: Mapping[Identity, frozenset[str]], now: datetime) -> Resolved:
+def identity_rows(lineage: Sequence[Row]) -> list[Row]:
+    """The event_identity rows that claim the identities of ``lineage`` rows (each with its content digest)."""
+    return [(row[LINEAGE_EVENT_ID], row[LINEAGE_TENANT], row[LINEAGE_DIGEST]) for row in lineage]
+
+
+def claims_to_confirm(rows: SinkRows, claimed: Mapping[Identity, frozenset[str]]) -> list[Row]:
+    """The lineage rows whose content is already claimed for their identity: stored, or claimed by a write that
+    stopped before its row landed. Only these are looked up in collection_lineage itself (by primary key).
+
+    '' claims (rows stored before content digests) were copied from collection_lineage: landed by definition.
+    """
+    return [
+        row
+        for row in rows.lineage
+        if row[LINEAGE_DIGEST] in claimed.get((row[LINEAGE_TENANT], row[LINEAGE_EVENT_ID]), ())
+    ]
+
+
+def unlanded_claims(confirmed: Sequence[Row], landed: AbstractSet[Identity]) -> set[Identity]:
+    """The claimed identities of ``confirmed`` rows that have no row in collection_lineage.
+
+    Such a claim is the trace of a write that stopped between claiming and inserting; its event, which was not
+    committed, comes again and is stored then. The claim still holds against other content: the first claim
+    wins, landed or not yet.
+    """
+    return {(row[LINEAGE_TENANT], row[LINEAGE_EVENT_ID]) for row in confirmed} - landed
+
+
+def resolve_identities(
+    rows: SinkRows,
+    stored: Mapping[Identity, frozenset[str]],
+    now: datetime,
+    unlanded: AbstractSet[Identity] = frozenset(),
+) -> Resolved:
     """Keep one row per identity; a second one with other content becomes an ``event_id_conflict`` dead letter.
 
     A second one with the same content is a re-delivery: not stored again, but recorded (``redelivered``) at
@@ -169,8 +206,11 @@ def resolve_identities(rows: SinkRows, stored: Mapping[Identity, frozenset[str]]
 
     ``stored`` holds the digests the store already has for the batch's identities ('' for rows older than
     digests: taken as the same content). The first row of an identity in the batch wins over later ones.
+    ``unlanded`` identities are claimed with content whose row was never stored: the first row with that
+    content is stored now (:func:`unlanded_claims`).
     """
     seen: dict[Identity, frozenset[str]] = dict(stored)
+    awaited = set(unlanded)
     resolved = Resolved(
         SinkRows(dead_letters=list(rows.dead_letters), dead_letter_origins=list(rows.dead_letter_origins))
     )
@@ -179,6 +219,9 @@ def resolve_identities(rows: SinkRows, stored: Mapping[Identity, frozenset[str]]
         digests = seen.get(identity)
         if digests is None:
             seen[identity] = frozenset({row[LINEAGE_DIGEST]})
+            resolved.rows.add_lineage(row, origin)
+        elif identity in awaited and row[LINEAGE_DIGEST] in digests:
+            awaited.discard(identity)
             resolved.rows.add_lineage(row, origin)
         elif row[LINEAGE_DIGEST] in digests or "" in digests:
             resolved.redelivered.append((*identity, *row[LINEAGE_SOURCE], now))

@@ -10,16 +10,21 @@ from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
 from services.sink.rows import (
     DEAD_LETTER_COLUMNS,
+    IDENTITY_COLUMNS,
     LINEAGE_COLUMNS,
     LINEAGE_EVENT_ID,
+    LINEAGE_PSEUDONYM,
     LINEAGE_TENANT,
     REDELIVERY_COLUMNS,
     Origin,
     Resolved,
     Row,
     SinkRows,
+    claims_to_confirm,
+    identity_rows,
     refused_row,
     resolve_identities,
+    unlanded_claims,
 )
 from services.store.async_store import AsyncLineageStore
 from services.store.client import describe_store_error, refuses_data
@@ -37,7 +42,9 @@ class LineageWriter:
 
         The identities are first looked up in the store (:func:`resolve_identities`): a re-delivery is not
         inserted again (only its coordinates, in ``redeliveries``), a conflict becomes an ``event_id_conflict``
-        dead letter.
+        dead letter. A new identity is claimed in ``event_identity`` before its row is inserted; a claim whose
+        row never landed (a stop between the two inserts) is found by :meth:`LineageStore.landed` when its
+        event comes again, and the row is inserted then.
 
         A store that is down raises :class:`OutputFailed` (with ClickHouse's code, no values): the store role's
         consumer pauses and retries the same batch, and the same token makes the retried insert leave no second
@@ -48,12 +55,16 @@ class LineageWriter:
         now = datetime.now(UTC)
         identities = [(row[LINEAGE_TENANT], row[LINEAGE_EVENT_ID]) for row in parsed.lineage]
         try:
-            stored = await self._store.stored_digests(identities)
+            claimed = await self._store.stored_digests(identities)
+            confirm = claims_to_confirm(parsed, claimed)
+            keys = [(row[LINEAGE_TENANT], row[LINEAGE_PSEUDONYM], row[LINEAGE_EVENT_ID]) for row in confirm]
+            landed = await self._store.landed(keys) if keys else set()
         except Exception as exc:
             self._failed()
             raise OutputFailed(f"identity lookup failed: {describe_store_error(exc)}") from exc
-        resolved = resolve_identities(parsed, stored, now)
+        resolved = resolve_identities(parsed, claimed, now, unlanded_claims(confirm, landed))
         rows = resolved.rows
+        await self._isolating("event_identity", IDENTITY_COLUMNS, identity_rows(rows.lineage), [], token, now)
         refused = await self._isolating(
             "collection_lineage", LINEAGE_COLUMNS, rows.lineage, rows.lineage_origins, token, now
         )

@@ -56,6 +56,10 @@ class AsyncLineageStore:
         """On the writing thread: the lookup must see every insert the store role made before it."""
         return await self._write(self.store.stored_digests, identities)
 
+    async def landed(self, keys: Sequence[tuple[str, str, UUID]]) -> set[tuple[str, UUID]]:
+        """On the writing thread, like the claims it confirms."""
+        return await self._write(self.store.landed, keys)
+
     async def monitor_state(self, topic: str, partition: int, before_offset: int) -> dict[str, dict[str, str]]:
         """On the writing thread: the state must include every change the monitor inserted before."""
         return await self._write(self.store.monitor_state, topic, partition, before_offset)

@@ -12,6 +12,8 @@ statements are rendered by :func:`render_statements`, one small transform per st
 - ``ALTER TABLE db.t ADD COLUMN`` runs ``ON CLUSTER`` on both tables; ``ADD INDEX`` on the local table only.
 - ``non_replicated_deduplication_window`` is dropped wherever it appears: replicated tables deduplicate inserts
   by default (through Keeper, so one ``insert_deduplication_token`` holds across replicas).
+- ``INSERT INTO db.t ... SELECT ... FROM db.u`` (a backfill) runs once, as written: through the Distributed
+  tables it reads every shard and writes each row to its own.
 
 Any other statement form is refused while rendering for a cluster, so a new migration cannot silently stay
 single-node. Without a cluster the statements are exactly those of the files.
@@ -91,6 +93,7 @@ _CREATE = re.compile(
     r"ENGINE = (?P<engine>\w*MergeTree)(?:\((?P<args>[^()]*)\))?(?P<rest>.*)$",
     re.DOTALL,
 )
+_INSERT_SELECT = re.compile(r"^INSERT INTO \w+\.\w+ \([\w, ]+\)\s+SELECT\b", re.DOTALL)
 _ALTER = re.compile(r"^ALTER TABLE (?P<db>\w+)\.(?P<table>\w+) (?P<action>.*)$", re.DOTALL)
 _ORDER_BY = re.compile(r"\bORDER BY\s+(?:\((?P<columns>[^()]*)\)|(?P<column>\w+))")
 _SETTINGS = re.compile(r"\s*\bSETTINGS\s+(?P<settings>.*)$", re.DOTALL)
@@ -100,6 +103,9 @@ _NON_REPLICATED = re.compile(r"^\s*non_replicated_\w+\s*=")
 def _on_cluster(statement: str, cluster: str) -> Iterator[str]:
     if (create := _CREATE.match(statement)) is not None:
         yield from _create_on_cluster(create, cluster)
+        return
+    if _INSERT_SELECT.match(statement) is not None:
+        yield statement
         return
     if (alter := _ALTER.match(statement)) is not None:
         db, table, action = alter["db"], alter["table"], alter["action"]

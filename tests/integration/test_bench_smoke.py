@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.benchmarks.bench_monitor import bench_monitor
@@ -35,3 +37,15 @@ def test_the_monitor_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> 
     assert figures["monitor_decisions_s"] > 0  # nan (a backlog stored in one poll) fails too
     assert figures["monitor_latency_events"] > 0
     assert figures["monitor_latency_missing"] == 0
+
+
+def test_the_identity_lookup_benchmark_runs_and_reports_its_figures() -> None:
+    # Its own process: the embedded engine of this one is the integration tests'.
+    done = subprocess.run(
+        [sys.executable, "-m", "tests.benchmarks.bench_identity", "--smoke"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert "identity lookup at 10,000 rows over 24 months: 2,000 new ids" in done.stdout

@@ -70,7 +70,7 @@ def test_store_and_monitor_insert_exactly_the_tables_their_code_writes() -> None
     }
     sink = _written(ROOT / "services" / "sink" / "writer.py", r'_isolating\(\s*"(\w+)"')
     monitor = _written(ROOT / "services" / "processors" / "monitor.py", r'"(\w+)": \(\w+_COLUMNS')
-    assert sink == {"collection_lineage", "dead_letters", "redeliveries"}
+    assert sink == {"event_identity", "collection_lineage", "dead_letters", "redeliveries"}
     assert monitor == {"activity_decisions", "violations", "provision_records", "monitor_state", "alerts"}
     assert inserted["lineage_store"] == sink
     assert inserted["lineage_monitor"] == monitor
@@ -87,7 +87,8 @@ def test_store_and_monitor_read_what_their_code_reads() -> None:
         assert f"def {method}(" in store
         assert table in reads("lineage_monitor")
     assert "violations" in reads("lineage_monitor")  # violation_summary counts a window from it
-    assert "collection_lineage" in reads("lineage_store")  # stored_digests: identity of re-deliveries
+    assert "event_identity" in reads("lineage_store")  # stored_digests: the claimed identities
+    assert "collection_lineage" in reads("lineage_store")  # landed: whether a claim's row is stored
     assert {"schema_migrations"} <= reads("lineage_store") & reads("lineage_monitor")
 
 

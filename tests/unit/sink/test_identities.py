@@ -16,8 +16,11 @@ from services.sink.rows import (
     LINEAGE_TENANT,
     Row,
     SinkRows,
+    claims_to_confirm,
     content_digest,
+    identity_rows,
     resolve_identities,
+    unlanded_claims,
 )
 
 NOW = datetime(2026, 12, 3, tzinfo=UTC)
@@ -121,3 +124,65 @@ def test_every_row_is_kept_counted_as_redelivery_or_dead_lettered_and_identities
             if (r[LINEAGE_TENANT], r[LINEAGE_EVENT_ID]) == (row[LINEAGE_TENANT], row[LINEAGE_EVENT_ID])
         )
         assert row == first
+
+
+def test_a_claim_whose_row_never_landed_lets_its_event_be_stored_when_it_comes_again() -> None:
+    batch = _rows(_row("kobe", IDS[0], "d" * 64, 1), _row("kobe", IDS[1], "e" * 64, 2))
+    claimed = {("kobe", IDS[0]): frozenset({"d" * 64}), ("kobe", IDS[1]): frozenset({"e" * 64})}
+    confirm = claims_to_confirm(batch, claimed)
+    assert [row[LINEAGE_EVENT_ID] for row in confirm] == [IDS[0], IDS[1]]
+
+    # IDS[0]'s row is in collection_lineage; IDS[1] was claimed by a write that stopped before its insert.
+    resolved = resolve_identities(batch, claimed, NOW, unlanded_claims(confirm, {("kobe", IDS[0])}))
+
+    assert [row[LINEAGE_EVENT_ID] for row in resolved.rows.lineage] == [IDS[1]]
+    assert [row[:2] for row in resolved.redelivered] == [("kobe", IDS[0])]
+    assert identity_rows(resolved.rows.lineage) == [(IDS[1], "kobe", "e" * 64)]
+
+
+def test_other_content_under_a_claim_is_a_conflict_whether_or_not_the_claim_landed() -> None:
+    batch = _rows(_row("kobe", IDS[0], "f" * 64, 1))
+    claimed = {("kobe", IDS[0]): frozenset({"d" * 64})}
+    confirm = claims_to_confirm(batch, claimed)
+    assert confirm == []  # nothing to confirm: the content differs from the claim
+
+    resolved = resolve_identities(batch, claimed, NOW, unlanded_claims(confirm, set()))
+
+    assert resolved.rows.lineage == []
+    assert resolved.conflicts == 1
+
+
+def test_claims_made_before_content_digests_count_as_landed_and_are_not_looked_up() -> None:
+    batch = _rows(_row("kobe", IDS[0], "d" * 64, 1))
+    claimed = {("kobe", IDS[0]): frozenset({""})}
+
+    assert claims_to_confirm(batch, claimed) == []
+    resolved = resolve_identities(batch, claimed, NOW, unlanded_claims([], set()))
+    assert resolved.rows.lineage == []
+    assert resolved.redeliveries == 1
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(IDS), st.sampled_from(["a" * 64, "b" * 64])), min_size=1, max_size=8),
+    st.dictionaries(st.sampled_from(IDS), st.sampled_from(["a" * 64, "b" * 64])),
+    st.sets(st.sampled_from(IDS)),
+)
+def test_every_row_ends_stored_redelivered_or_refused_once_whatever_was_claimed_or_landed(
+    incoming: list[tuple[UUID, str]], claims: dict[UUID, str], landed_ids: set[UUID]
+) -> None:
+    batch = _rows(*(_row("kobe", event_id, digest, n) for n, (event_id, digest) in enumerate(incoming)))
+    claimed = {("kobe", event_id): frozenset({digest}) for event_id, digest in claims.items()}
+    landed = {("kobe", event_id) for event_id in landed_ids if event_id in claims}
+    confirm = claims_to_confirm(batch, claimed)
+
+    resolved = resolve_identities(batch, claimed, NOW, unlanded_claims(confirm, landed))
+
+    assert len(resolved.rows.lineage) + resolved.redeliveries + resolved.conflicts == len(incoming)
+    stored_ids = [row[LINEAGE_EVENT_ID] for row in resolved.rows.lineage]
+    assert len(stored_ids) == len(set(stored_ids))  # one row per identity
+    for event_id in stored_ids:  # stored only where nothing landed, and never against another claim
+        assert ("kobe", event_id) not in landed
+        digest = next(
+            d for row in resolved.rows.lineage if row[LINEAGE_EVENT_ID] == event_id for d in [row[LINEAGE_DIGEST]]
+        )
+        assert claims.get(event_id, digest) == digest

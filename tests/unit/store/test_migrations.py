@@ -53,7 +53,7 @@ def test_single_node_migrations_run_on_chdb_once_then_only_read() -> None:
     tables = outcome["tables"]
     assert set(tables) == {
         "schema_migrations", "collection_lineage", "dead_letters", "activity_decisions", "violations",
-        "provision_records", "redeliveries", "monitor_state", "alerts",
+        "provision_records", "redeliveries", "monitor_state", "alerts", "event_identity",
     }  # fmt: skip
     for name, engine in tables.items():
         assert not engine.startswith(("Replicated", "Distributed")), name
@@ -63,7 +63,11 @@ def test_single_node_migrations_run_on_chdb_once_then_only_read() -> None:
 
 def test_cluster_rendering_runs_every_statement_on_the_cluster_with_replicated_engines() -> None:
     statements = _cluster_statements()
-    assert all(f"ON CLUSTER `{CLUSTER}`" in s.splitlines()[0] for s in statements)
+    # A backfill (INSERT ... SELECT) runs once, through the Distributed tables: every other statement on the cluster.
+    backfills = [s for s in statements if s.startswith("INSERT INTO ")]
+    assert [s.split(" (")[0] for s in backfills] == ["INSERT INTO lineage.event_identity"]
+    assert all(LOCAL_SUFFIX not in s for s in backfills)
+    assert all(f"ON CLUSTER `{CLUSTER}`" in s.splitlines()[0] for s in statements if s not in backfills)
     assert not any("non_replicated" in s for s in statements)
     created = {m[1]: s for s in statements if (m := CREATED.match(s))}
     single = {m[1] for p in MIGRATIONS for s in render_statements(p.read_text(), "lineage") if (m := CREATED.match(s))}
