@@ -230,6 +230,7 @@ async def _faust_pass_through(settings: Settings, events: int) -> float:
     topics = Pipeline(settings).topics
     app = faust.App(
         f"{settings.app_id}-faust",
+        datadir=str(settings.clickhouse_path.parent / "faust-data"),  # the run's own folder, not the checkout
         broker=f"kafka://{settings.bootstrap}",
         web_enabled=False,
         topic_disable_leader=True,
