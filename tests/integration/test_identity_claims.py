@@ -14,7 +14,7 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from services.metrics import PipelineMetrics
-from services.records import SourceRecord, TaggedRecord
+from services.records import TaggedRecord
 from services.settings import Settings
 from services.sink.rows import IDENTITY_COLUMNS, SinkRows, identity_rows, lineage_row
 from services.sink.writer import LineageWriter
@@ -23,31 +23,11 @@ from services.store.async_store import AsyncLineageStore
 from services.store.client import connect
 from services.store.lineage_store import LineageStore
 from services.store.migrations import render_statements
+from tests.integration.test_store_partitions import tagged_record
 
 
 def _record(offset: int, terminal: str, event_id: str) -> TaggedRecord:
-    return TaggedRecord(
-        source=SourceRecord("collection.terminal.v1", 0, offset, b"{}"),
-        event_id=event_id,
-        kind="terminal",
-        kind_version=1,
-        occurred_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
-        ingested_at=datetime.now(UTC),
-        tenant_id="kobe-logistics",
-        source_service="attendance-web",
-        subject_type="analyzed_account_holder",
-        subject_pseudonym="ab" * 32,
-        pseudonym_key_id="k1-000000000000",
-        subject_key=b"cd" * 16,
-        payload={"terminal_id": terminal, "terminal_type": "pc"},
-        data_categories=("terminal_information",),
-        data_items=("terminal_information.terminal_id", "terminal_information.terminal_type"),
-        purposes=("service_provision",),
-        legal_bases=("published_purpose_of_use",),
-        policy_id="rakuro",
-        policy_version="2022-06-01",
-        removed=(),
-    )
+    return tagged_record(offset, datetime(2026, 11, 2, 9, 0, tzinfo=UTC), terminal, event_id)
 
 
 def _batch(*records: TaggedRecord) -> SinkRows:

@@ -17,11 +17,11 @@ from services.store.lineage_store import LineageStore
 FIRST = datetime(2018, 7, 15, tzinfo=UTC)
 
 
-def _record(month: int) -> TaggedRecord:
-    occurred_at = FIRST + timedelta(days=30.44 * month)
+def tagged_record(offset: int, occurred_at: datetime, terminal: str, event_id: str | None = None) -> TaggedRecord:
+    """A tagged terminal record as the collect role publishes it (the store tests' input)."""
     return TaggedRecord(
-        source=SourceRecord("collection.terminal.v1", 0, month, b"{}"),
-        event_id=str(uuid.uuid4()),
+        source=SourceRecord("collection.terminal.v1", 0, offset, b"{}"),
+        event_id=event_id or str(uuid.uuid4()),
         kind="terminal",
         kind_version=1,
         occurred_at=occurred_at,
@@ -32,7 +32,7 @@ def _record(month: int) -> TaggedRecord:
         subject_pseudonym="ab" * 32,
         pseudonym_key_id="k1-000000000000",
         subject_key=b"cd" * 16,
-        payload={"terminal_id": f"pc-{month}", "terminal_type": "pc"},
+        payload={"terminal_id": terminal, "terminal_type": "pc"},
         data_categories=("terminal_information",),
         data_items=("terminal_information.terminal_id", "terminal_information.terminal_type"),
         purposes=("service_provision",),
@@ -41,6 +41,10 @@ def _record(month: int) -> TaggedRecord:
         policy_version="2022-06-01",
         removed=(),
     )
+
+
+def _record(month: int) -> TaggedRecord:
+    return tagged_record(month, FIRST + timedelta(days=30.44 * month), f"pc-{month}")
 
 
 def test_one_insert_over_more_than_a_hundred_months_is_stored(settings: Settings) -> None:
