@@ -91,7 +91,9 @@ def test_the_digest_travels_in_a_header_equal_to_the_one_read_back_from_the_docu
     assert row[LINEAGE_DIGEST] == recomputed
 
 
-@pytest.mark.parametrize("header", [b"", b"not-a-digest", b"A" * 64, b"0" * 63])
+@pytest.mark.parametrize(
+    "header", [b"", b"not-a-digest", b"A" * 64, b"0" * 63, b"g" * 64, b"0" * 63 + b"\xff", b"0" * 65]
+)
 def test_a_digest_header_that_is_no_digest_is_not_trusted(tagged_record, topics, header):
     message = encode_tagged(tagged_record, topics.tagged(CollectionKind.TERMINAL))
     headers = [(name, header if name == DIGEST_HEADER else value) for name, value in message.headers]
