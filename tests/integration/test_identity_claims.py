@@ -16,7 +16,15 @@ from prometheus_client import CollectorRegistry
 from services.metrics import PipelineMetrics
 from services.records import TaggedRecord
 from services.settings import Settings
-from services.sink.rows import IDENTITY_COLUMNS, SinkRows, identity_rows, lineage_row
+from services.sink.rows import (
+    IDENTITY_COLUMNS,
+    LINEAGE_COLUMNS,
+    LINEAGE_DIGEST,
+    LINEAGE_EVENT_ID,
+    SinkRows,
+    identity_rows,
+    lineage_row,
+)
 from services.sink.writer import LineageWriter
 from services.stages.messages import tagged_document
 from services.store.async_store import AsyncLineageStore
@@ -66,7 +74,7 @@ def test_a_claim_whose_row_never_landed_is_stored_when_its_event_comes_again(set
     again = _batch(_record(1, "pc-1", landed), _record(3, "pc-3", claimed_only))
     resolved = asyncio.run(writer.write(again, "t[0]@1..3"))
 
-    assert [str(row[0]) for row in resolved.rows.lineage] == [claimed_only]
+    assert [str(row[LINEAGE_EVENT_ID]) for row in resolved.rows.lineage] == [claimed_only]
     assert resolved.redeliveries == 1
     assert dict(_physical(store)) == {landed: 1, stranded: 1, claimed_only: 1}
 
@@ -87,17 +95,15 @@ def test_other_content_under_a_claim_that_never_landed_is_a_conflict_and_the_cla
     assert len(claim.rows.lineage) == 1
     assert _physical(store) == [[event_id, 1]]
     digest = store.query("SELECT content_digest FROM collection_lineage").rows
-    assert digest == [[claimed.lineage[0][23]]]  # the claimed content, not the conflicting one
+    assert digest == [[claimed.lineage[0][LINEAGE_DIGEST]]]  # the claimed content, not the conflicting one
 
 
 def test_the_migration_claims_every_identity_stored_before_it(settings: Settings) -> None:
     store, writer = _store(settings)
     event_id = str(uuid.uuid4())
-    old = _batch(_record(1, "pc-1", event_id))
+    (old,) = _batch(_record(1, "pc-1", event_id)).lineage
     # A row as a store before migration 0013 wrote it: in collection_lineage, with no claim.
-    store.insert_rows("collection_lineage", ("event_id", "tenant_id", "subject_pseudonym", "occurred_at",
-                      "ingested_at", "content_digest"), [(old.lineage[0][0], old.lineage[0][3], "ab" * 32,
-                      old.lineage[0][18], old.lineage[0][19], old.lineage[0][23])])  # fmt: skip
+    store.insert_rows("collection_lineage", LINEAGE_COLUMNS, [old])
     assert store.stored_digests([("kobe-logistics", uuid.UUID(event_id))]) == {}
 
     script = (resources.files("services.store") / "migrations" / "0013_event_identity_index.sql").read_text()
@@ -106,7 +112,7 @@ def test_the_migration_claims_every_identity_stored_before_it(settings: Settings
         client.command(statement)
 
     assert store.stored_digests([("kobe-logistics", uuid.UUID(event_id))]) == {
-        ("kobe-logistics", uuid.UUID(event_id)): frozenset({old.lineage[0][23]})
+        ("kobe-logistics", uuid.UUID(event_id)): frozenset({old[LINEAGE_DIGEST]})
     }
     again = asyncio.run(writer.write(_batch(_record(1, "pc-1", event_id)), "t[0]@1..1"))
     assert again.redeliveries == 1
