@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.benchmarks.bench_monitor import bench_monitor
-from tests.benchmarks.bench_pipeline import bench_end_to_end, bench_minimize, bench_processes, bench_stages
+from tests.benchmarks.bench_pipeline import bench_end_to_end, bench_minimize, bench_processes, bench_stages, up_rounds
 
 
 def test_the_benchmarks_run_and_report_every_figure(tmp_path: Path) -> None:
@@ -24,11 +24,19 @@ def test_the_benchmarks_run_and_report_every_figure(tmp_path: Path) -> None:
     processes = bench_processes(400, tmp_path)
     assert processes["full_path_processes_events_s"] > 0
     assert processes["collect_peak_rss_mb"] > 0
-    up = bench_processes(400, tmp_path, up=True)
+    baselines = {name: figures[name] for name in ("raw_relay_events_s", "faust_pass_through_events_s")}
+    up = up_rounds(400, tmp_path, 2, baselines)  # round 2 measures its own baselines next to its `up`
+    assert [r["raw_relay_events_s"] for r in up["up_rounds"]][0] == figures["raw_relay_events_s"]
+    for measured in up["up_rounds"]:
+        assert measured["raw_relay_events_s"] > 0
+        assert measured["faust_pass_through_events_s"] > 0
+        assert measured["full_path_up_over_faust"] == (
+            measured["full_path_up_events_s"] / measured["faust_pass_through_events_s"]
+        )
+        assert measured["up_latency_events"] > 0  # produce -> queryable measured on `up` too
+        assert measured["up_latency_missing"] == 0
     assert up["full_path_up_events_s"] > 0
     assert up["up_process_peak_rss_mb"] > 0
-    assert up["up_latency_events"] > 0  # produce -> queryable measured on `up` too
-    assert up["up_latency_missing"] == 0
 
 
 def test_the_monitor_benchmark_runs_and_reports_every_figure(tmp_path: Path) -> None:
