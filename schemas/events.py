@@ -42,9 +42,22 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
+from schemas.encoded_text import not_encoded_text
+
 SPEC = "rakuro.collection/v1"
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
+Identifier = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"),
+    AfterValidator(not_encoded_text),
+    Field(
+        description="An opaque token; one that decodes to text (base64, base32, base85, hex, percent-escapes of 15 "
+        "bytes or more) is refused: a message in disguise, not an identifier.",
+        json_schema_extra={"x-lineage-not-encoded-text": True},
+    ),
+]
+"""A tenant, a service, a terminal, a cookie, a login: the contract refuses one that is encoded text
+(:mod:`schemas.encoded_text`), since an identifier is kept and stored as it is."""
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 

@@ -3,8 +3,12 @@
 The privacy policy promises that message subjects and texts (e-mail, chat, social media) and attachment contents
 are never collected. A kept free-text field — a scheduler title, an application or screen name, a person,
 department or organization name — is where a careless or hostile service smuggles them anyway, in the encoded
-shapes mail and web software produce: data URIs, base64, quoted-printable, RFC 2047 encoded words and HTML. A value
-in which :func:`detect` finds one of them is removed by minimization and evidenced as ``excluded_content``.
+shapes mail and web software produce: data URIs, base64, quoted-printable, RFC 2047 encoded words and HTML; in the
+shapes of a message itself: a header line (``Subject:``, ``件名:``, ``Content-Type:``), a quoted reply, a JSON object;
+and in any other common encoding of text: percent-escapes, string-literal escapes, hex, base32, base85, uuencode.
+The value is read as :func:`visible` makes it (one width, nothing invisible), so a zero-width space every few
+characters, full-width letters or groups split by spaces do not hide an encoding. A value in which :func:`detect`
+finds one of them is removed by minimization and evidenced as ``excluded_content``.
 
 Every detector is tuned against false positives on the values these fields legitimately hold (Japanese and
 English titles, long snake_case/camelCase operation names, UUIDs, URLs, file names, addresses, hex digests).
@@ -21,10 +25,15 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import itertools
 import re
+import unicodedata
 from enum import StrEnum
+from functools import cache, lru_cache
+
+import orjson
+
+from schemas.encoded_text import base32_text, base64_text, base85_text, hex_text, is_text
 
 
 class Finding(StrEnum):
@@ -35,6 +44,10 @@ class Finding(StrEnum):
     QUOTED_PRINTABLE = "quoted_printable"
     MIME_ENCODED_WORD = "mime_encoded_word"
     HTML = "html"
+    MAIL_HEADER = "mail_header"
+    STRUCTURED = "structured"
+    ESCAPED_TEXT = "escaped_text"
+    ENCODED_TEXT = "encoded_text"
     TOO_LONG = "too_long"
 
 
@@ -51,7 +64,48 @@ _SUSPICIOUS = re.compile(
     r"|<[A-Za-z!/?]"  # a tag, a closing tag, a doctype, a comment, an XML declaration
     r"|&#?[A-Za-z0-9]+;"  # a character entity
     r"|[Dd][Aa][Tt][Aa]:"  # a data URI
+    r"|%[0-9A-Fa-f]{2}|\\[uUx][0-9A-Fa-f]{2}"  # a percent-escape, a backslash escape
+    r"|[!-~]{20}"  # a run long enough for base85, hex or base32
+    r"|^\s*[\[{]"  # a JSON object or array
 )
+
+# Lines of a mail header or a MIME part (RFC 5322, 2045), and their Japanese labels: a value that holds one is a
+# message, whatever follows. From, To, Cc and Date also open ordinary titles ("To do: …"): two of them make a
+# header block. Read on the normalized value, where a full-width colon is ":".
+_MAIL_HEADER = re.compile(
+    r"^[ \t>]*(?:subject|content-(?:type|transfer-encoding|disposition|id|description)|mime-version|message-id"
+    r"|in-reply-to|references|return-path|received|dkim-signature|x-mailer|thread-(?:topic|index)"
+    r"|件名|題名|表題|本文)[ \t]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+_ADDRESS_HEADER = re.compile(
+    r"^[ \t>]*(?:from|to|cc|bcc|reply-to|sender|date|差出人|宛先|送信者|送信日時)[ \t]*:", re.IGNORECASE | re.MULTILINE
+)
+
+# Escaped text: two percent-escapes are an encoded string (a phrase "Re:%20pay%20cut", a URL's query; one alone is
+# "100%25"); two "\uXXXX" escapes or three "\xXX" are a string literal's escapes.
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_UNICODE_ESCAPE = re.compile(r"\\[uU][0-9A-Fa-f]{4}")
+_BYTE_ESCAPE = re.compile(r"\\x[0-9A-Fa-f]{2}")
+
+# Runs other encodings of text take: hex (30 digits: 15 bytes), base32 (24 characters: 15 bytes), Ascii85 in its
+# delimiters, base85 (a run with a character base64 has not), uuencode's header line.
+_HEX_RUN = re.compile(r"[0-9A-Fa-f]{30,}")
+_BASE32_RUN = re.compile(r"[A-Za-z2-7]{24,}=*")
+_ASCII85 = re.compile(r"<~[!-u\s]{20,}~>")
+_SYMBOL_RUN = re.compile(r"[!-~]{20,}")
+_NOT_BASE64 = re.compile(r"[^A-Za-z0-9+/=_-]")
+_UUENCODE = re.compile(r"^begin [0-7]{3} ", re.MULTILINE)
+_UU_LINE = re.compile(r"^[!-M][ -`]{19,}$", re.MULTILINE)  # a length character ("M": 45 bytes), then the data
+
+# A value made only of base64-alphabet groups split by spaces, line breaks or punctuation ("U0VOVElO RUwtRjJh …",
+# hex bytes "53 45 4e …"): joined, it is decoded as one run, and counts when it decodes to text.
+_GROUPS = re.compile(r"[A-Za-z0-9+/_=-]+(?:[\s.,;:|]+[A-Za-z0-9+/_=-]+)+")
+_SPACE_AND_PADDING = re.compile(r"[\s.,;:|=]+")
+
+# A quoted reply ("> …" on two lines or more) is a message; so is a pair of tags around text, whatever their names.
+_QUOTED_LINES = re.compile(r"^[ \t]*>", re.MULTILINE)
+_ELEMENT = re.compile(r"<([a-z][a-z0-9:-]*)(?:\s[^<>]*)?>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 # RFC 2397 needs a media type or a parameter before the comma: "data:," and "data: 10 rows" are prose.
 _DATA_URI = re.compile(r"data:(?:[a-z]+/[a-z0-9.+-]+|(?=;))(?:;[a-z0-9.+_-]+(?:=[^;,\s]*)?)*,", re.IGNORECASE)
@@ -135,32 +189,134 @@ _TEXT_EVIDENCE_PER_CHAR = 0.4
 _LONG_RUN = 32
 _TWO_UPPER = re.compile(r"[A-Z][^A-Z]*[A-Z]")
 _TWO_LOWER = re.compile(r"[a-z][^a-z]*[a-z]")
-# Whitespace a text may hold; any other control character means binary.
-_TEXT_WHITESPACE = str.maketrans("", "", "\t\n\r")
 
 
 def detect(value: str, max_chars: int | None = None) -> Finding | None:
-    """The first kind of encoded or oversized content found in ``value``, or None for plain text.
+    """The first kind of encoded, structured or oversized content found in ``value``, or None for plain text.
 
     A value longer than ``max_chars`` is :attr:`Finding.TOO_LONG` before anything else is looked at (no scan of a
-    hostile megabyte); ``None`` means unbounded. The shapes that contain base64 — data URIs, encoded words — are
-    named before base64 itself.
+    hostile megabyte); ``None`` means unbounded. The detectors read the value as :func:`visible` makes it — one
+    width, no invisible characters — so a zero-width space every few characters or full-width letters hide
+    nothing. The shapes that contain base64 — data URIs, encoded words — are named before base64 itself.
     """
     if max_chars is not None and len(value) > max_chars:
         return Finding.TOO_LONG
-    if _SUSPICIOUS.search(value) is None:
-        return None
-    if _DATA_URI.search(value):
+    return _detect_recent(value) if len(value) <= _CACHED_CHARS else _detect(value)
+
+
+_CACHED_CHARS = 512
+"""Kept values come again and again (a department, a screen, a subject's name and address on each of their events):
+a value this short is judged once while it is among the most recent ones, like a subject's pseudonym."""
+
+
+@lru_cache(maxsize=65_536)
+def _detect_recent(value: str) -> Finding | None:
+    return _detect(value)
+
+
+def _detect(value: str) -> Finding | None:
+    text = visible(value)
+    if _MAIL_HEADER.search(text) or len(_ADDRESS_HEADER.findall(text)) >= 2 or len(_QUOTED_LINES.findall(text)) >= 2:
+        return Finding.MAIL_HEADER
+    grouped = _grouped(text)  # groups of base64, hex or base32 characters, each too short for the prefilter's runs
+    if grouped is None and _SUSPICIOUS.search(text) is None:
+        # A uuencoded line is the one shape the prefilter's runs can miss (spaces are among its characters).
+        return Finding.ENCODED_TEXT if any(_uu_text(line.group()) for line in _UU_LINE.finditer(text)) else None
+    if _DATA_URI.search(text):
         return Finding.DATA_URI
-    if _MIME_WORD.search(value):
+    if _MIME_WORD.search(text):
         return Finding.MIME_ENCODED_WORD
-    if _quoted_printable(value):
+    if _quoted_printable(text):
         return Finding.QUOTED_PRINTABLE
-    if _HTML.search(value) or len(_ENTITY.findall(value)) >= _MIN_ENTITIES:
+    if _HTML.search(text) or _ELEMENT.search(text) or len(_ENTITY.findall(text)) >= _MIN_ENTITIES:
         return Finding.HTML
-    if any(_base64(run.group()) for run in _BASE64_RUN.finditer(value)):
+    if grouped is not None:
+        return grouped
+    if _structured(text):
+        return Finding.STRUCTURED
+    if _escaped(text):
+        return Finding.ESCAPED_TEXT
+    if any(_base64(run.group()) for run in _BASE64_RUN.finditer(text)):
         return Finding.BASE64
+    if _encoded(text):
+        return Finding.ENCODED_TEXT
     return None
+
+
+@cache
+def _invisible() -> dict[int, None]:
+    """Every code point that shows nothing by itself: format characters (zero-width spaces and joiners, marks of
+    direction, the soft hyphen, the byte-order mark), combining marks, and control characters other than tab and
+    line breaks. Built on first use (a walk over Unicode), not at import."""
+    drop = {"Cf", "Mn", "Me", "Cc"}
+    return {
+        point: None
+        for point in range(0x110000)
+        if unicodedata.category(chr(point)) in drop and chr(point) not in "\t\n\r"
+    }
+
+
+def visible(value: str) -> str:
+    """``value`` as the detectors read it: NFKC-normalized (full-width letters and digits, the ideographic space
+    and the full-width colon become their ASCII forms) without the characters that show nothing."""
+    if value.isascii() and value.isprintable():
+        return value  # the common case: nothing to normalize, nothing invisible
+    # Decomposed first, so that a combining mark glued to a letter ("m" + U+0301, which NFKC would compose into
+    # "ḿ") is dropped from it; composed again after.
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKD", value).translate(_invisible()))
+
+
+def _structured(text: str) -> bool:
+    """A JSON object or array, which no name or title is (an e-mail as ``{"subject": …, "body": …}``)."""
+    stripped = text.strip()
+    if not stripped or stripped[0] not in "[{" or stripped[-1] not in "]}":
+        return False
+    try:
+        document = orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(document, dict | list) and len(document) > 0
+
+
+def _escaped(text: str) -> bool:
+    return (
+        len(_PERCENT.findall(text)) >= 2
+        or len(_UNICODE_ESCAPE.findall(text)) >= 2
+        or len(_BYTE_ESCAPE.findall(text)) >= 3
+    )
+
+
+def _grouped(text: str) -> Finding | None:
+    stripped = text.strip()
+    if _GROUPS.fullmatch(stripped) is None:
+        return None
+    joined = _SPACE_AND_PADDING.sub("", stripped)
+    if len(joined) < _MIN_BASE64:
+        return None
+    # Only what decodes to text: the joins of a phrase's words ("HAS_TLSv1_1HAS_TLSv1_2") look random to the
+    # statistics of _window, which judge one run of characters, not words put together.
+    if base64_text(joined):
+        return Finding.BASE64
+    return Finding.ENCODED_TEXT if hex_text(joined) or base32_text(joined) else None
+
+
+def _encoded(text: str) -> bool:
+    """Hex, base32, Ascii85 or base85 of text, a uuencoded file or line of text."""
+    return (
+        _UUENCODE.search(text) is not None
+        or any(hex_text(run.group()) for run in _HEX_RUN.finditer(text))
+        or any(base32_text(run.group()) for run in _BASE32_RUN.finditer(text))
+        or any(base85_text(_WRAPPING.sub("", run.group())) for run in _ASCII85.finditer(text))
+        or any(_NOT_BASE64.search(run.group()) and base85_text(run.group()) for run in _SYMBOL_RUN.finditer(text))
+        or any(_uu_text(line.group()) for line in _UU_LINE.finditer(text))
+    )
+
+
+def _uu_text(line: str) -> bool:
+    try:
+        return is_text(binascii.a2b_uu(line))
+    except binascii.Error:
+        return False
 
 
 def looks_encoded(value: str) -> bool:
@@ -215,7 +371,7 @@ def _window(chars: str, altchars: bytes | None) -> bool:
     # printable UTF-8 only when it repeats itself ("ScheduleSchedule"), and then it is plainly a name; base64 of text
     # never scored above 0.15 a character in 10^5 samples.
     if evidence < _TEXT_EVIDENCE_PER_CHAR * len(chars) and any(
-        _text(_decode(chars[offset:], altchars)) for offset in range(4)
+        is_text(_decode(chars[offset:], altchars)) for offset in range(4)
     ):
         return True
     if _repeated_word(chars):
@@ -246,34 +402,6 @@ def _decode(chars: str, altchars: bytes | None) -> bytes | None:
         return base64.b64decode(chars + "=" * (-len(chars) % 4), altchars=altchars, validate=True)
     except binascii.Error:
         return None
-
-
-def _text(data: bytes | None) -> bool:
-    if data is None or len(data) < _MIN_BASE64 * 3 // 4:
-        return False
-    try:
-        # Incremental: a window may end inside a multi-byte character.
-        text = codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
-    except UnicodeDecodeError:
-        return False
-    text = text.translate(_TEXT_WHITESPACE)
-    return text.isprintable() and len({_script(char) for char in text}) <= 2
-
-
-def _script(char: str) -> int:
-    """A coarse script class: text mixes at most two (English, Japanese with ASCII, European with Latin-1).
-
-    A name that happens to decode to printable UTF-8 ("weeklyUserWeeklyInWeekly0") strews ASCII, Latin
-    extensions and CJK characters together, which no text does.
-    """
-    point = ord(char)
-    if point < 0x80:
-        return 0
-    if point < 0x300:
-        return 1
-    if 0x3000 <= point < 0xA000 or 0xFF00 <= point < 0xFFF0:
-        return 2
-    return 3
 
 
 def _name_evidence(chars: str) -> float:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 from msgspec.structs import replace
 
+from schemas.encoded_text import encoded_text
 from schemas.events import CollectionKind, SubjectType
 from services.policy.engine import PolicyEngine
 from services.pseudonymize import PartitionKey, PseudonymKey, pseudonymize
@@ -26,22 +29,51 @@ from services.stages.minimize import allow_list_for
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}$")
 """Metadata as a valid envelope holds it; no "@" (an e-mail address is personal data), no spaces (prose)."""
 _ENVELOPE_FIELDS = ("spec", "event_id", "kind", "kind_version", "occurred_at", "tenant_id", "source_service")
+_KINDS = frozenset(CollectionKind)
 
 
-def _safe(value: Any) -> Any:
-    """Envelope metadata is kept only when it looks like metadata (short, no spaces): anything else is dropped."""
+def _safe(name: str, value: Any) -> Any:
+    """Envelope metadata is kept only when it is what its field holds; anything else is dropped.
+
+    The event was refused, so no field of it is known to be what it claims: an event id is shown only as a UUID, a
+    kind only as a kind, a time only as a time; any other text only when it looks like metadata (short, no spaces)
+    and is not an encoding of text (base64 of a message subject sent as a tenant id).
+    """
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     if isinstance(value, int):
-        return value
-    return value if _SAFE_VALUE.match(value) else None
+        return value if name == "kind_version" else None
+    if not _SAFE_VALUE.match(value) or encoded_text(value):
+        return None
+    if name == "event_id":
+        return _uuid(value)
+    if name == "kind":
+        return value if value in _KINDS else None
+    if name == "occurred_at":
+        return value if _moment(value) else None
+    return value
+
+
+def _uuid(value: str) -> str | None:
+    try:
+        return str(UUID(value))
+    except ValueError:
+        return None
+
+
+def _moment(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def redacted_document(document: Mapping[str, Any], engine: PolicyEngine, key: PseudonymKey) -> dict[str, Any]:
     """The minimized form of a refused event."""
     result: dict[str, Any] = {"spec": DEAD_LETTER_SPEC}
     for name in _ENVELOPE_FIELDS:
-        value = _safe(document.get(name))
+        value = _safe(name, document.get(name))
         if value is not None:
             result[f"original_{name}" if name == "spec" else name] = value
     subject = document.get("subject")

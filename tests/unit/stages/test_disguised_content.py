@@ -1,0 +1,303 @@
+"""Message content in disguise: every encoding and wrapping of it is detected, in kept text and in identifiers.
+
+The red team's classes (2026-12-06): mail header lines, JSON and MIME parts in a kept text field; base64 split by
+invisible characters, written full-width or in groups; percent-escapes, hex, base32, base85, uuencode; encoded text
+as an identifier (a cookie, a tenant); such a value echoed by a refused event's dead letter. Each shape is generated
+over arbitrary texts, not written once.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import urllib.parse
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from schemas.decoder import decode
+from schemas.encoded_text import encoded_text
+from schemas.events import CollectionKind, collection_adapter
+from services.records import DeadLetterReason
+from services.stages.collection import process_collection_batch
+from services.stages.detectors import detect, visible
+from services.stages.messages import encode_dead_letter, encode_tagged
+from services.topics import Topics
+
+INGESTED_AT = datetime(2024, 1, 1, tzinfo=UTC)
+
+# Message content long enough to matter (15 bytes and more), in English or Japanese, with a sentinel to look for.
+texts = st.builds(
+    lambda words, sentinel: f"Re: {words} SENTINEL{sentinel}",
+    st.text(
+        alphabet=st.sampled_from("abcdefghijklmnopqrstuvwxyz 給与残業申請についてお願いします。"),
+        min_size=6,
+        max_size=60,
+    ),
+    st.integers(min_value=0, max_value=10**6),
+)
+
+INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200f", "\u202e", "\u00ad", "\u0301", "\x00", "\ufe0f"]
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _split(value: str, every: int, separator: str) -> str:
+    return separator.join(value[i : i + every] for i in range(0, len(value), every))
+
+
+def _full_width(value: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in value)
+
+
+def _uu_line(text: str) -> str:
+    return binascii.b2a_uu(text.encode()[:45]).decode().rstrip("\n")
+
+
+DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
+    "base64 split by an invisible character": lambda draw, text: _split(
+        _b64(text), draw(st.integers(2, 16)), draw(st.sampled_from(INVISIBLE))
+    ),
+    "base64 written full-width": lambda draw, text: _full_width(_b64(text)),
+    "base64 in groups": lambda draw, text: _split(
+        _b64(text).rstrip("="), draw(st.integers(4, 19)), draw(st.sampled_from([" ", "\n", ".", " | ", "\u3000"]))
+    ),
+    "url-safe unpadded base64 with a space every few characters": lambda draw, text: _split(
+        base64.urlsafe_b64encode(text.encode()).decode().rstrip("="), draw(st.integers(3, 8)), "\u00a0"
+    ),
+    "hex": lambda draw, text: draw(st.sampled_from(["", "0x"])) + text.encode().hex(),
+    "hex bytes spaced": lambda draw, text: " ".join(f"{b:02x}" for b in text.encode()),
+    "base32": lambda draw, text: draw(st.sampled_from([str.upper, str.lower]))(
+        base64.b32encode(text.encode()).decode()
+    ),
+    "base85": lambda draw, text: base64.b85encode(text.encode()).decode(),
+    "ascii85": lambda draw, text: base64.a85encode(text.encode(), adobe=draw(st.booleans())).decode(),
+    "percent-escapes": lambda draw, text: urllib.parse.quote(text, safe=draw(st.sampled_from(["", "/", ":"]))),
+    "unicode escapes": lambda draw, text: json.dumps(text, ensure_ascii=True)[1:-1].replace(" ", "\\u0020"),
+    "uuencoded line": lambda draw, text: _uu_line(text),
+    "mail header line": lambda draw, text: (
+        draw(st.sampled_from(["Subject", "SUBJECT", "件名", "Ｓｕｂｊｅｃｔ"]))
+        + draw(st.sampled_from([": ", "：", " : "]))
+        + text
+    ),
+    "MIME part": lambda draw, text: f"Content-Type: text/plain; charset=utf-8\n\n{text}",
+    "header block": lambda draw, text: f"From: a@example.jp\nTo: b@example.jp\n\n{text}",
+    "quoted reply": lambda draw, text: f"> {text}\n> {text}",
+    "JSON object": lambda draw, text: json.dumps({draw(st.sampled_from(["subject", "body", "t"])): text}),
+    "JSON array": lambda draw, text: json.dumps([text]),
+    "tags around it": lambda draw, text: f"<x-mail>{text}</x-mail>",
+}
+
+
+@st.composite
+def disguised(draw: st.DrawFn) -> tuple[str, str, str]:
+    """(shape, text, the text in that disguise)."""
+    shape = draw(st.sampled_from(sorted(DISGUISES)))
+    text = draw(texts)
+    return shape, text, DISGUISES[shape](draw, text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(disguised())
+def test_every_disguise_of_message_content_is_detected(case: tuple[str, str, str]) -> None:
+    shape, _, value = case
+    assert detect(value) is not None, shape
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(max_size=300))
+def test_detect_never_raises_and_reads_any_text(value: str) -> None:
+    detect(value)
+    detect(value, 256)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(codec="ascii", categories=["L", "N", "P", "S", "Zs"]), min_size=20, max_size=120))
+def test_detect_never_raises_on_the_alphabets_of_encodings(value: str) -> None:
+    detect(value)
+    encoded_text(value.replace(" ", ""))
+
+
+def test_visible_drops_what_shows_nothing_and_folds_width() -> None:
+    assert visible("U0VO\u200bVElO\u00adRUwt\u0301") == "U0VOVElORUwt"
+    assert visible("Ｓｕｂｊｅｃｔ：\u3000給与") == "Subject: 給与"
+    assert visible("plain value") == "plain value"
+
+
+PLAIN = [
+    "週次定例ミーティング",
+    "週次定例 (営業部) 10:00〜11:00",
+    "To do: submit expense report",
+    "Meeting w/ ACME Corp. re: contract renewal (draft v3)",
+    "Sprint planning Q3 review",
+    "HAS_TLSv1_1, HAS_TLSv1_2, HAS_TLSv1_3",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "/api/v1/employees/emp-00042/timesheets?month=2025-03",
+    "https://rakuro.example.jp/admin/settings/notifications#email",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko)",
+    "C:\\Users\\tanaka\\Documents\\report_2025_Q3_final.xlsx",
+    "release/v2.14.0-rc.3+build.20251203",
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "INV-2025-000123 / PO-88812-A / REF-7781",
+    "[WIP] budget: phase 2",
+    "50% off; 100% done",
+    "<Tanaka> weekly sync",
+]
+
+
+@pytest.mark.parametrize("value", PLAIN)
+def test_a_plain_title_name_path_or_type_is_not_taken_for_content(value: str) -> None:
+    assert detect(value) is None
+
+
+# Identifiers: the contract refuses one that is encoded text, and only such a one.
+@settings(max_examples=300, deadline=None)
+@given(
+    text=texts,
+    encode=st.sampled_from(
+        [
+            lambda b: base64.b64encode(b).decode().rstrip("="),
+            lambda b: base64.urlsafe_b64encode(b).decode().rstrip("="),
+            lambda b: base64.b32encode(b).decode().rstrip("="),
+            lambda b: b.hex(),
+        ]
+    ),
+    field=st.sampled_from(["tenant_id", "source_service", "cookie_id"]),
+)
+def test_an_identifier_that_decodes_to_text_is_refused_by_both_readers_of_the_contract(
+    make_event: Callable[..., dict[str, Any]], text: str, encode: Callable[[bytes], str], field: str
+) -> None:
+    token = encode(text.encode())[:128]
+    event = make_event(CollectionKind.COOKIE)
+    if field == "cookie_id":
+        event["payload"]["cookie_id"] = token
+    else:
+        event[field] = token
+    raw = orjson.dumps(event)
+
+    with pytest.raises(ValidationError):
+        collection_adapter().validate_json(raw, strict=True)
+    assert decode(orjson.loads(raw)) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(min_value=0), size=st.integers(min_value=15, max_value=90), hexed=st.booleans())
+def test_an_opaque_random_token_is_an_identifier(
+    make_event: Callable[..., dict[str, Any]], seed: int, size: int, hexed: bool
+) -> None:
+    data = random.Random(seed).randbytes(size)  # uniform bytes: what session ids and cookie ids are made of
+    # The identifier pattern: a letter or digit first, then letters, digits and . _ : @ - (no "_").
+    token = "c" + (data.hex() if hexed else base64.urlsafe_b64encode(data).decode().rstrip("=").replace("_", "."))
+    token = token[:128]
+    event = make_event(CollectionKind.COOKIE)
+    event["payload"]["cookie_id"] = token
+    event["tenant_id"] = token[:40]
+
+    collection_adapter().validate_json(orjson.dumps(event), strict=True)
+    assert decode(event) is not None
+
+
+# Through the stages: a disguised message in any kept free-text field, or in the envelope of a refused event,
+# reaches no message (tagged or dead letter) in any form.
+KEPT_TEXT = [
+    (CollectionKind.ACCESS_LOG, None, "screen"),
+    (CollectionKind.ACCESS_LOG, None, "operation"),
+    (CollectionKind.USER_PROFILE, None, "department"),
+    (CollectionKind.ALLIED, "scheduler_entry", "title"),
+    (CollectionKind.ALLIED, "scheduler_entry", "application"),
+]
+
+
+def _messages(result: Any, context: Any, kind: CollectionKind) -> list[bytes]:
+    topics = Topics()
+    blobs: list[bytes] = []
+    for record in result.ok:
+        message = encode_tagged(record, topics.tagged(kind))
+        blobs += [message.value or b"", message.key or b"", *(v for _, v in message.headers)]
+    for letter in result.dead:
+        message = encode_dead_letter(letter, topics.dead_letter, context.quarantine)
+        document = orjson.loads(message.value or b"{}")
+        document.pop("quarantine", None)  # sealed with the quarantine key: the one place the input may be
+        blobs += [orjson.dumps(document), message.key or b"", *(v for _, v in message.headers)]
+    return blobs
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=disguised(), where=st.sampled_from(KEPT_TEXT))
+def test_a_disguised_message_in_a_kept_text_field_reaches_no_message(
+    make_event: Callable[..., dict[str, Any]],
+    make_record: Callable[..., Any],
+    context: Any,
+    case: tuple[str, str, str],
+    where: tuple[CollectionKind, str | None, str],
+) -> None:
+    shape, text, value = case
+    kind, record_type, field = where
+    event = make_event(kind)
+    event["payload"][field] = value
+
+    result = process_collection_batch([make_record(event)], context, INGESTED_AT)
+
+    assert len(result.ok) + len(result.dead) == 1
+    for blob in _messages(result, context, kind):
+        assert value.encode() not in blob, shape
+        assert text.encode() not in blob, shape
+    for record in result.ok:
+        assert field not in record.payload, shape
+        assert any(r.path == f"payload.{field}" and r.reason.value == "excluded_content" for r in record.removed)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=texts,
+    field=st.sampled_from(["event_id", "tenant_id", "source_service", "kind", "occurred_at", "spec"]),
+    broken=st.booleans(),
+)
+def test_a_refused_events_dead_letter_echoes_no_encoded_envelope_value(
+    make_event: Callable[..., dict[str, Any]],
+    make_record: Callable[..., Any],
+    context: Any,
+    text: str,
+    field: str,
+    broken: bool,
+) -> None:
+    token = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")[:120]
+    event = make_event(CollectionKind.ACCESS_LOG)
+    event[field] = token
+    if broken:
+        event["kind_version"] = 99  # refused for another reason as well
+
+    result = process_collection_batch([make_record(event)], context, INGESTED_AT)
+
+    assert not result.ok
+    assert result.dead[0].reason in {
+        DeadLetterReason.SCHEMA_INVALID,
+        DeadLetterReason.UNSUPPORTED_VERSION,
+        DeadLetterReason.KIND_TOPIC_MISMATCH,
+    }
+    for blob in _messages(result, context, CollectionKind.ACCESS_LOG):
+        assert token.encode() not in blob
+        assert text.encode() not in blob
+
+
+def test_a_refused_events_dead_letter_still_names_its_valid_envelope(
+    make_event: Callable[..., dict[str, Any]], make_record: Callable[..., Any], context: Any
+) -> None:
+    event = make_event(CollectionKind.ACCESS_LOG, kind_version=99)
+
+    (letter,) = process_collection_batch([make_record(event)], context, INGESTED_AT).dead
+
+    assert letter.redacted is not None
+    shown = {k: letter.redacted.get(k) for k in ("event_id", "kind", "occurred_at", "tenant_id", "source_service")}
+    assert shown == {k: event[k] for k in shown}
+    assert letter.redacted["kind_version"] == 99
