@@ -145,13 +145,7 @@ def _encoded_text(value: str) -> bool:
 
 
 def _decodes(value: str) -> bool:
-    return (
-        base64_text(value)
-        or base32_text(value)
-        or hex_text(value)
-        or percent_text(value)
-        or base85_text(value)
-    )
+    return base64_text(value) or base32_text(value) or hex_text(value) or percent_text(value) or base85_text(value)
 
 
 def not_encoded_text(value: str) -> str:
