@@ -282,6 +282,12 @@ class Policy(_Strict):
         description="The controller's own services that emit events; any other source is reported as a gap.",
     )
     violations: dict[Key, ViolationRule] = Field(min_length=1)
+    evidence_names: list[DataKey] = Field(
+        default_factory=list,
+        description="Names of fields a service may send that no kind collects (password, user_agent): a removal or "
+        "a gap is evidenced by the name when its words are these names', the contract's field names' or the "
+        "markers' words, and by '?' otherwise (a name made of other words could carry content or a person's id).",
+    )
 
     def resolves(self, ref: str) -> bool:
         """True when ``ref`` names a known category or a known item of one."""

@@ -38,7 +38,7 @@ from services.cli.dead_letter_reader import (
 from services.cli.output import JsonFlag
 from services.quarantine import QuarantineError, QuarantineKey, QuarantineKeyError, load_quarantine_key, unseal
 from services.settings import Settings
-from services.stages.errors import describe_validation_error
+from services.stages.errors import describe_validation_error, vocabulary_of
 from services.topics import Topics
 
 REPLAY_HEADER = "lineage.replay.dead_letter"
@@ -87,7 +87,7 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        raise _fail(f"invalid settings: {describe_validation_error(exc)}") from exc
+        raise _fail(f"invalid settings: {describe_validation_error(exc, vocabulary=vocabulary_of(Settings))}") from exc
 
 
 def _key(settings: Settings) -> QuarantineKey:

@@ -22,7 +22,7 @@ from services.policy.engine import PolicyEngine
 from services.policy.fideslang_export import FideslangExportError, to_fideslang, validate_fideslang
 from services.policy.loader import PolicyFileError, load_policy
 from services.settings import Settings
-from services.stages.errors import describe_validation_error
+from services.stages.errors import describe_validation_error, vocabulary_of
 
 policy_cli = typer.Typer(
     help="Check, show, evaluate against and export the policy file (default: LINEAGE_POLICY).",
@@ -58,7 +58,7 @@ def _load(file: Path | None) -> Policy:
     try:
         path = file if file is not None else Settings().policy
     except ValidationError as exc:
-        raise _fail(f"invalid settings: {describe_validation_error(exc)}") from exc
+        raise _fail(f"invalid settings: {describe_validation_error(exc, vocabulary=vocabulary_of(Settings))}") from exc
     try:
         return load_policy(path)
     except PolicyFileError as exc:
@@ -193,7 +193,7 @@ def _read_request() -> UseRequest:
     try:
         return UseRequest.model_validate(document)
     except ValidationError as exc:
-        raise _fail(f"invalid request: {describe_validation_error(exc)}") from exc
+        raise _fail(f"invalid request: {describe_validation_error(exc, vocabulary=vocabulary_of(UseRequest))}") from exc
 
 
 @policy_cli.command()

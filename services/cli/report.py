@@ -20,7 +20,7 @@ from services.reports.period import InvalidPeriod, check_period
 from services.reports.queries import build_report
 from services.reports.render import ReportFormat, render
 from services.settings import Settings
-from services.stages.errors import describe_validation_error
+from services.stages.errors import describe_validation_error, vocabulary_of
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILED = 1
@@ -61,7 +61,7 @@ def report(
         settings = Settings()
         engine = PolicyEngine(load_policy(settings.policy))
     except ValidationError as exc:
-        typer.echo(f"invalid settings: {describe_validation_error(exc)}", err=True)
+        typer.echo(f"invalid settings: {describe_validation_error(exc, vocabulary=vocabulary_of(Settings))}", err=True)
         raise typer.Exit(code=EXIT_BAD_INPUT) from exc
     except PolicyFileError as exc:
         typer.echo(str(exc), err=True)

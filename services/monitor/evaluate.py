@@ -33,7 +33,7 @@ from schemas.policy import RightsRequestType
 from services.policy.decide import Decider
 from services.pseudonymize import PseudonymKey, pseudonymize
 from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
-from services.stages.errors import describe_validation_error
+from services.stages.errors import describe_validation_error, vocabulary_of
 
 ActivityEvent = Annotated[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent, Field(discriminator="spec")]
 _ACTIVITY: TypeAdapter[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent] = TypeAdapter(ActivityEvent)
@@ -203,7 +203,11 @@ def monitor_batch(
             event = _ACTIVITY.validate_json(source.value or b"", strict=True)  # JSON types, as the schema says
         except ValidationError as exc:
             reason = DeadLetterReason.SCHEMA_INVALID
-            result.dead.append(DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc)))
+            # Its contract's words only: any other key of the event could carry content or personal data.
+            words = vocabulary_of(UseEvent, DisclosureEvent, ConsentEvent, RightsRequestEvent)
+            result.dead.append(
+                DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc, vocabulary=words))
+            )
             continue
         pseudonym = _pseudonym(key, event.tenant_id, event.subject.id)
         skey = subject_key(event.tenant_id, pseudonym)

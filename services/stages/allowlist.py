@@ -19,7 +19,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from typing import Any, get_args
 
 import msgspec
@@ -31,7 +31,7 @@ from schemas.policy import CollectionKindRule, FieldRule
 from services.policy.engine import normalize_key
 from services.records import FlaggedField, RemovalReason, RemovedField
 from services.stages.detectors import detect, looks_encoded
-from services.stages.errors import safe_name
+from services.stages.errors import Vocabulary, extended_vocabulary, safe_name
 from services.stages.identifiers import find_identifiers
 
 _SEGMENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -90,9 +90,11 @@ class AllowList:
     """Kept text fields checked for identifiers (:mod:`services.stages.identifiers`), removed on a hit."""
     flag_paths: frozenset[str] = frozenset()
     """Kept text fields checked the same way, kept and flagged on a hit."""
+    evidence_names: tuple[str, ...] = ()
+    """Names of fields no kind collects whose words may name a removal (the policy's ``evidence_names``)."""
 
     @classmethod
-    def of(cls, rule: CollectionKindRule, markers: Markers) -> AllowList:
+    def of(cls, rule: CollectionKindRule, markers: Markers, evidence_names: tuple[str, ...] = ()) -> AllowList:
         fields = {
             path: KeptField(spec.item, frozenset(spec.record_types), RemovalReason(spec.elsewhere))
             if isinstance(spec, FieldRule)
@@ -105,6 +107,7 @@ class AllowList:
             record_type_field=rule.record_type_field,
             identifier_paths=frozenset(rule.redact_identifiers),
             flag_paths=frozenset(rule.flag_identifiers),
+            evidence_names=evidence_names,
         )
 
     @property
@@ -130,6 +133,13 @@ class AllowList:
 
     def __hash__(self) -> int:
         return id(self)
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        """Words a removed key's name may be shown with: the contract's, the markers', header lists', the paths',
+        the policy's evidence names'."""
+        names = (*self.markers.anywhere, *self.markers.words, *_HEADER_NAME_KEYS, *self.fields, *self.evidence_names)
+        return extended_vocabulary(names)
 
 
 @lru_cache(maxsize=8192)
@@ -308,7 +318,7 @@ class _Walk:
             # Folded, the key is compared with the policy's paths for its reason only: an unknown key is never
             # kept, whatever it spells ("organization.name", a full-width "TITLE").
             reason = allow.removal_reason(prefix + _folded(name), name, value)
-            removed.append(RemovedField(shown + safe_name(name), size_of(value), reason))
+            removed.append(RemovedField(shown + safe_name(name, allow.vocabulary), size_of(value), reason))
 
 
 def inventory(document: Mapping[str, Any], allow: AllowList | None) -> list[dict[str, Any]]:
@@ -324,7 +334,7 @@ def inventory(document: Mapping[str, Any], allow: AllowList | None) -> list[dict
         for raw_name, value in sorted(node.items(), key=lambda kv: str(kv[0])):
             name = str(raw_name)
             path = prefix + name if _SEGMENT.match(name) else None
-            evidence = f"{shown}.{safe_name(name)}"
+            evidence = f"{shown}.{safe_name(name, allow.vocabulary if allow is not None else None)}"
             if allow is None:
                 disposition = "unknown_kind"
             elif path is not None and path in branches and isinstance(value, Mapping):

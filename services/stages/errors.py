@@ -1,39 +1,147 @@
-"""Turn validation errors into reasons that name the schema path and rule, never the input value."""
+"""Turn validation errors into reasons that name the schema path and rule, never the input value.
+
+A key name in the input is shown only when it is made of known vocabulary (:func:`safe_name`): the words of the
+contract's field names and constants, and of the policy's markers and allow-listed paths. Anything else in a key —
+a sentence split over keys, hex, base64, a raw subject id — could be content or personal data, and is shown as
+``?``.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from functools import cache, lru_cache
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+
+from schemas.events import PAYLOAD_MODELS, CollectionEnvelope
 
 _SAFE_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+"""A word of a key name: split on ``_`` and on case changes (``emailBody``, ``EMAIL_BODY``, ``HTMLBody``)."""
+_MAX_DIGITS = 2
+"""Longest digit run a shown name may have (``line_1``, ``address2``), right after a known word."""
 # Context keys that carry schema constants (limits, expected literals), not input.
 _SAFE_CONTEXT = ("expected", "min_length", "max_length", "ge", "gt", "le", "lt", "pattern")
 _MAX_ERRORS = 5
 
+Vocabulary = frozenset[str]
+"""Lower-case words a shown key name may be made of."""
 
-def safe_name(name: int | str) -> str:
-    """A key name as it may be shown: schema-like names as they are, anything else as '?'.
 
-    A key name in the input could itself carry personal data (an e-mail address used as a key).
+def words_of(names: Iterable[str]) -> Vocabulary:
+    """The lower-case words of ``names`` (``bank_account.bank_code`` gives bank, account, code), digits left out."""
+    return frozenset(w.lower() for name in names for w in _WORD.findall(name) if not w.isdigit())
+
+
+def _constants(annotation: Any) -> list[str]:
+    """String literals and enum values in an annotation: contract constants (``email_transmission``, ``pc``)."""
+    if isinstance(annotation, type) and issubclass(annotation, Enum):
+        return [str(member.value) for member in annotation]
+    if get_origin(annotation) is Literal:
+        return [str(arg.value if isinstance(arg, Enum) else arg) for arg in get_args(annotation)]
+    return []
+
+
+def _names_of(models: Iterable[type[BaseModel]]) -> list[str]:
+    """Every field name (and alias) and string constant of ``models`` and the models nested in them."""
+    names: list[str] = []
+    seen: set[type[BaseModel]] = set()
+    pending: list[Any] = list(models)
+    while pending:
+        annotation = pending.pop()
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if annotation in seen:
+                continue
+            seen.add(annotation)
+            for name, info in annotation.model_fields.items():
+                names.extend(a for a in (name, info.alias) if isinstance(a, str))
+                pending.append(info.annotation)
+            continue
+        names.extend(_constants(annotation))
+        if get_origin(annotation) is Annotated:
+            pending.append(get_args(annotation)[0])
+        elif get_origin(annotation) is not Literal:
+            pending.extend(arg for arg in get_args(annotation) if not isinstance(arg, str | int | float))
+    return names
+
+
+@cache
+def vocabulary_of(*models: type[BaseModel]) -> Vocabulary:
+    """The words of the field names and string constants of ``models`` (nested models included)."""
+    return words_of(_names_of(models))
+
+
+@cache
+def contract_vocabulary() -> Vocabulary:
+    """The words of the collection contract: the envelope, its subject and every payload and record model."""
+    return vocabulary_of(CollectionEnvelope, *PAYLOAD_MODELS.values())
+
+
+@cache
+def extended_vocabulary(names: tuple[str, ...]) -> Vocabulary:
+    """The contract vocabulary and the words of ``names`` (a policy's markers and allow-listed paths)."""
+    return contract_vocabulary() | words_of(names)
+
+
+def _known(word: str, vocabulary: Vocabulary) -> bool:
+    folded = word.lower()
+    # A plural or singular of a known word is known too (``attachment`` of ``has_attachments``).
+    return folded in vocabulary or folded + "s" in vocabulary or (folded.endswith("s") and folded[:-1] in vocabulary)
+
+
+@lru_cache(maxsize=8192)
+def _shown(name: str, vocabulary: Vocabulary) -> bool:
+    if not _SAFE_PART.match(name):
+        return False
+    words = _WORD.findall(name)
+    if not words:
+        return False
+    after_word = False
+    for word in words:
+        if word.isdigit():
+            # A short number after a known word (``line_1``); never a run of them (``_12_34_56``: any content).
+            if not after_word or len(word) > _MAX_DIGITS:
+                return False
+            after_word = False
+        elif _known(word, vocabulary):
+            after_word = True
+        else:
+            return False
+    return True
+
+
+def safe_name(name: int | str, vocabulary: Vocabulary | None = None) -> str:
+    """A key name as it may be shown: a list index, or a name made of ``vocabulary``'s words; anything else '?'.
+
+    A key name in the input could itself carry content or personal data (an e-mail subject spelled in key names,
+    hex or base64 split over keys, a raw subject id used as a key). ``vocabulary`` defaults to the contract's.
     """
-    return str(name) if isinstance(name, int) or _SAFE_PART.match(name) else "?"
+    if isinstance(name, int):
+        return str(name)
+    return name if _shown(name, contract_vocabulary() if vocabulary is None else vocabulary) else "?"
 
 
-def _path(loc: tuple[int | str, ...]) -> str:
-    return ".".join(safe_name(p) for p in loc) or "(root)"
+def _path(loc: tuple[int | str, ...], vocabulary: Vocabulary | None) -> str:
+    return ".".join(safe_name(p, vocabulary) for p in loc) or "(root)"
 
 
-def describe_validation_error(exc: ValidationError | Sequence[Any], prefix: str = "") -> str:
-    """``subject.id: string_too_short (min_length=1); ...`` for the first few errors (of an error or its list)."""
+def describe_validation_error(
+    exc: ValidationError | Sequence[Any], prefix: str = "", vocabulary: Vocabulary | None = None
+) -> str:
+    """``subject.id: string_too_short (min_length=1); ...`` for the first few errors (of an error or its list).
+
+    A location's key names are shown when made of ``vocabulary``'s words (:func:`safe_name`; by default the
+    collection contract's): pass :func:`vocabulary_of` the models validated against when they are others.
+    """
     described: list[str] = []
     errors = exc.errors(include_url=False, include_input=False) if isinstance(exc, ValidationError) else exc
     for err in errors[:_MAX_ERRORS]:
         context = err.get("ctx") or {}
         details = ", ".join(f"{k}={context[k]}" for k in _SAFE_CONTEXT if k in context)
-        path = _path(tuple(err["loc"]))
+        path = _path(tuple(err["loc"]), vocabulary)
         described.append(f"{prefix}{path}: {err['type']}" + (f" ({details})" if details else ""))
     if len(errors) > _MAX_ERRORS:
         described.append(f"and {len(errors) - _MAX_ERRORS} more")

@@ -28,7 +28,8 @@ def allow_list_for(engine: PolicyEngine, kind: str) -> AllowList | None:
     rule = engine.kind_rule(kind)
     if rule is None:
         return None
-    return AllowList.of(rule, Markers(anywhere=engine.excluded_markers, words=engine.excluded_word_markers))
+    markers = Markers(anywhere=engine.excluded_markers, words=engine.excluded_word_markers)
+    return AllowList.of(rule, markers, tuple(engine.policy.evidence_names))
 
 
 @lru_cache(maxsize=4096)

@@ -257,7 +257,7 @@ def test_removed_message_content_is_evidenced_as_excluded_content(result):
 
     assert reasons[RemovalReason.EXCLUDED_CONTENT] > 0
     assert {"payload.subject", "payload.body", "payload.text", "payload.message", "payload.attachment"} <= paths
-    assert "payload.content_base64" in paths
+    assert "payload.?" in paths  # content_base64: "base" is no word of the contract or the policy, not shown
 
 
 def test_scheduler_titles_are_kept(result):

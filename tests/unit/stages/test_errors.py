@@ -7,7 +7,7 @@ from typing import Any, Literal
 import pytest
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from services.stages.errors import describe_validation_error
+from services.stages.errors import describe_validation_error, vocabulary_of
 
 SECRET = "taro.yamada@example.jp"
 
@@ -41,7 +41,7 @@ class SevenRequired(BaseModel):
 def describe(model: type[BaseModel], data: Any, prefix: str = "") -> str:
     with pytest.raises(ValidationError) as caught:
         model.model_validate(data)
-    return describe_validation_error(caught.value, prefix)
+    return describe_validation_error(caught.value, prefix, vocabulary_of(model))
 
 
 @pytest.mark.parametrize(
@@ -71,10 +71,17 @@ def test_key_names_that_are_not_schema_like_are_shown_as_a_question_mark(key):
     assert message == "scores.?: int_parsing"
 
 
-def test_schema_like_key_names_and_list_indexes_are_shown():
-    message = describe(Employee, {"name": "abc", "scores": {"night_shift": "x"}, "shifts": [1, "x"]})
+def test_key_names_made_of_the_models_words_and_list_indexes_are_shown():
+    message = describe(Employee, {"name": "abc", "scores": {"shift_grade": "x"}, "shifts": [1, "x"]})
 
-    assert message == "scores.night_shift: int_parsing; shifts.1: int_parsing"
+    assert message == "scores.shift_grade: int_parsing; shifts.1: int_parsing"
+
+
+def test_schema_like_key_names_with_a_word_outside_the_vocabulary_are_shown_as_a_question_mark():
+    # "night" is no word of the model: a key can spell anything, "Re_salary_cut" as much as "night_shift".
+    message = describe(Employee, {"name": "abc", "scores": {"night_shift": "x", "Re_salary_cut": "x"}})
+
+    assert message == "scores.?: int_parsing; scores.?: int_parsing"
 
 
 def test_input_echoed_by_a_validator_is_not_shown():
