@@ -15,6 +15,8 @@ import base64
 import hashlib
 import quopri
 import random
+import textwrap
+import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -166,6 +168,19 @@ def encodings(secret: str, rng: random.Random) -> dict[str, str]:
         "html-body": f"<html><body><p>{secret}</p></body></html>",
         "gmail-quote-html": f'<div class="gmail_quote">{secret}<br></div>',
         "value-40kb": (secret + " ") * 1400,
+        # The red team's shapes (2026-12-06): a message's own form, and other encodings of its text.
+        "mail-header": f"Subject: {secret}",
+        "mime-part": f"Content-Type: text/plain; charset=utf-8\n\n{secret}",
+        "json-object": orjson.dumps({"subject": secret, "body": secret}).decode(),
+        "quoted-reply": f"> {secret}\n> {secret}",
+        "base64-zero-width": "\u200b".join(textwrap.wrap(base64.b64encode(data).decode(), 8)),
+        "base64-full-width": full_width(base64.b64encode(data).decode()),
+        "base64-grouped": " ".join(textwrap.wrap(base64.b64encode(data).decode(), 16)),
+        "percent": urllib.parse.quote(secret),
+        "hex": data.hex(),
+        "base32": base64.b32encode(data).decode(),
+        "base85": base64.b85encode(data).decode(),
+        "unicode-escapes": secret.encode("ascii", "backslashreplace").decode(),  # \u672c\u6587 as text
     }
 
 
@@ -272,6 +287,7 @@ class _Builder:
         shape = f"encoded:{form}@{field}"
         kind, record_type, name = TEXT_FIELDS[field]
         value = encodings(self.secret(shape), self.rng)[form]
+        self.forbid(value.encode()[:48], shape)  # the disguise itself: hex or base32 of the text hides its sentinel
         payload = self.payload(kind, record_type)
         if name == "organization.name":
             payload["organization"] = {"name": value}
