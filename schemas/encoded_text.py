@@ -144,8 +144,23 @@ def _encoded_text(value: str) -> bool:
     return _decodes(value)
 
 
+_SEPARATOR = re.compile(r"[._:@/-]")
+
+
 def _decodes(value: str) -> bool:
-    return base64_text(value) or base32_text(value) or hex_text(value) or percent_text(value) or base85_text(value)
+    # The value itself, what follows each of its first separators ("ck-" + hex of text), and each piece between
+    # separators: a prefix or a suffix glued to an encoding hides nothing.
+    starts = [m.end() for m, _ in zip(_SEPARATOR.finditer(value), range(3), strict=False)]
+    candidates = [value, *(value[start:] for start in starts), *_SEPARATOR.split(value)]
+    return any(
+        base64_text(candidate)
+        or base32_text(candidate)
+        or hex_text(candidate)
+        or percent_text(candidate)
+        or base85_text(candidate)
+        for candidate in dict.fromkeys(candidates)
+        if len(candidate) >= 20
+    )
 
 
 def not_encoded_text(value: str) -> str:
