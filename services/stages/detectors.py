@@ -204,12 +204,13 @@ def detect(value: str, max_chars: int | None = None) -> Finding | None:
     return _detect_recent(value) if len(value) <= _CACHED_CHARS else _detect(value)
 
 
-_CACHED_CHARS = 512
+_CACHED_CHARS = 256
 """Kept values come again and again (a department, a screen, a subject's name and address on each of their events):
-a value this short is judged once while it is among the most recent ones, like a subject's pseudonym."""
+a value this short is judged once while it is among the most recent ones, like a subject's pseudonym. Bounded so
+that hostile unique values hold at most ~16 MB (16,384 values of 256 characters of four bytes)."""
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def _detect_recent(value: str) -> Finding | None:
     return _detect(value)
 
