@@ -15,21 +15,26 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import itertools
 import re
+import unicodedata
 import urllib.parse
+import zlib
 from collections.abc import Callable
 from functools import lru_cache
 
 MIN_TEXT_BYTES = 15
 """Fewer decoded bytes are too short to tell text from chance, and too short to carry a message worth hiding."""
+PREFIX_TEXT_BYTES = 24
+"""What pieces joined back together must begin with: several joins are tried per value, so the bar is higher."""
 
 # Whitespace a text may hold; any other control character means binary.
 _TEXT_WHITESPACE = str.maketrans("", "", "\t\n\r")
 
 
-def is_text(data: bytes | None) -> bool:
-    """Is ``data`` at least :data:`MIN_TEXT_BYTES` of printable UTF-8 in at most two scripts?"""
-    if data is None or len(data) < MIN_TEXT_BYTES:
+def is_text(data: bytes | None, minimum: int = MIN_TEXT_BYTES) -> bool:
+    """Is ``data`` at least ``minimum`` bytes of printable UTF-8 in at most two scripts?"""
+    if data is None or len(data) < minimum:
         return False
     try:
         # Incremental: a window of a longer run may end inside a multi-byte character.
@@ -38,6 +43,96 @@ def is_text(data: bytes | None) -> bool:
         return False
     text = text.translate(_TEXT_WHITESPACE)
     return text.isprintable() and len({_script(char) for char in text}) <= 2
+
+
+_COMPRESSED = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
+"""The magic numbers of gzip and zlib streams."""
+
+
+def _inflated(data: bytes) -> bytes | None:
+    """The first 4 KB of a gzip or zlib stream's content, or None for anything else."""
+    if not data.startswith(_COMPRESSED):
+        return None
+    try:
+        return zlib.decompressobj(wbits=47).decompress(data, 4096)  # 47: gzip or zlib, by the header
+    except zlib.error:
+        return None
+
+
+_LEGACY_CHARSETS = ("cp932", "euc_jp", "iso2022_jp")
+_WORDLIKE = re.compile(r"[A-Za-z0-9 .,:;!?'\u3000-\u30ff\u4e00-\u9fff\uff01-\uff5e-]")
+LEGACY_MIN_BYTES = 36
+"""Below this, random bytes decode in a Japanese charset to letters, digits, kana and kanji too often (measured:
+211 in 2 x 10^5 draws at 16 bytes, 2 at 24, 2 at 32, none in 4 x 10^5 at 36): a 32-byte token's hex is no text."""
+
+
+def legacy_text(data: bytes, minimum: int = LEGACY_MIN_BYTES) -> bool:
+    """Text in Shift_JIS, EUC-JP or ISO-2022-JP: printable, and at least 80 % letters, digits, kana and kanji."""
+    if len(data) < minimum:
+        return False
+    for charset, cut in itertools.product(_LEGACY_CHARSETS, (0, 1)):  # cut: a last double-byte character cut short
+        try:
+            text = data[: len(data) - cut].decode(charset)
+        except UnicodeDecodeError:
+            continue
+        if text.isprintable() and len(_WORDLIKE.findall(text)) >= 0.8 * len(text):
+            return True
+    return False
+
+
+def compressed_text(data: bytes | None) -> bool:
+    """A gzip or zlib stream of text."""
+    inflated = _inflated(data) if data is not None else None
+    return inflated is not None and (
+        starts_with_text(inflated, MIN_TEXT_BYTES) or legacy_text(inflated, MIN_TEXT_BYTES)
+    )
+
+
+def encoded_bytes_text(data: bytes | None, minimum: int = MIN_TEXT_BYTES) -> bool:
+    """Bytes behind an encoding that are text: UTF-8 (letters of two scripts, any symbols) or a Japanese charset,
+    compressed or not (a NUL or two before it hide nothing)."""
+    if data is None:
+        return False
+    data = data.lstrip(b"\0")
+    inflated = _inflated(data)
+    if inflated is not None:  # perhaps cut short, as an identifier's 128 characters cut it: what it begins with
+        return starts_with_text(inflated, minimum) or legacy_text(inflated, minimum)
+    return is_utf8_text(data, minimum) or legacy_text(data, max(minimum, LEGACY_MIN_BYTES))
+
+
+def is_utf8_text(data: bytes | None, minimum: int = MIN_TEXT_BYTES) -> bool:
+    """Is ``data`` at least :data:`MIN_TEXT_BYTES` of printable UTF-8 whose letters are of two scripts at most, with
+    any symbols among them (an emoji among Japanese, which :func:`is_text` refuses)?"""
+    if data is None or len(data) < minimum:
+        return False
+    try:
+        # A character cut at the very end (a value cut at its field's length) is left out, and not counted.
+        text = codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+    except UnicodeDecodeError:
+        return False
+    if len(text.encode()) < minimum:
+        return False
+    text = text.translate(_TEXT_WHITESPACE)
+    # Symbols and punctuation (an emoji, ※, →) belong to no script; the letters of a text are of two at most.
+    letters = {_script(char) for char in text if unicodedata.category(char)[0] not in "SPZ"}
+    return text.isprintable() and len(letters) <= 2
+
+
+def starts_with_text(data: bytes | None, minimum: int = PREFIX_TEXT_BYTES) -> bool:
+    """Do ``data`` begin with :data:`PREFIX_TEXT_BYTES` or more of printable UTF-8 in at most two scripts?
+
+    For decodings of pieces joined back together, whose tail may be a glued suffix ("…@example.jp"): random bytes
+    begin so once in millions of draws, as they are so whole.
+    """
+    if data is None or len(data) < minimum:
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        text = data[: error.start].decode("utf-8")
+    end = next((i for i, char in enumerate(text) if not (char.isprintable() or char in "\t\n\r")), len(text))
+    prefix = text[:end]
+    return len(prefix.encode()) >= minimum and len({_script(char) for char in prefix}) <= 2
 
 
 def _script(char: str) -> int:
@@ -56,55 +151,72 @@ def _script(char: str) -> int:
     return 3
 
 
-_BASE64 = re.compile(r"^[A-Za-z0-9+/]*$")
+_BASE64 = re.compile(r"[A-Za-z0-9+/]*")
 _URLSAFE = str.maketrans("-_", "+/")
+_ONE_CASE_HEX = re.compile(r"[0-9a-f]*|[0-9A-F]*")
 
 
-def base64_text(chars: str) -> bool:
+def base64_text(chars: str, text: Callable[[bytes], bool] = is_text) -> bool:
     """Is ``chars`` (no whitespace) base64 of text, standard or URL-safe, at any of the four alignments?"""
     chars = chars.rstrip("=")
     if not ("+" in chars or "/" in chars) or not ("-" in chars or "_" in chars):
         chars = chars.translate(_URLSAFE)  # one alphabet or the other: as standard base64
-    if len(chars) < 20 or not _BASE64.match(chars):
-        return False
+    if len(chars) < 20 or not _BASE64.fullmatch(chars) or _ONE_CASE_HEX.fullmatch(chars):
+        return False  # hex digits in one case are hex (a digest, a token): base64 of text has both cases
     for offset in range(4):
         piece = chars[offset:]
         piece = piece[: len(piece) - 1] if len(piece) % 4 == 1 else piece  # a glued character
-        if is_text(binascii.a2b_base64(piece + "=" * (-len(piece) % 4))):
+        try:
+            decoded = binascii.a2b_base64(piece + "=" * (-len(piece) % 4))
+        except binascii.Error:
+            continue
+        if text(decoded):
             return True
     return False
 
 
-_BASE32 = re.compile(r"^[A-Z2-7]+=*$")
+_BASE32 = re.compile(r"[A-Z2-7]+=*")
 
 
-def base32_text(chars: str) -> bool:
+def base32_text(chars: str, text: Callable[[bytes], bool] = encoded_bytes_text) -> bool:
     """Is ``chars`` base32 (RFC 4648, either case) of text?"""
     upper = chars.upper()
-    if not _BASE32.match(upper):
+    if not _BASE32.fullmatch(upper):
         return False
     payload = upper.rstrip("=")
     usable = len(payload) - len(payload) % 8 if len(payload) % 8 in (1, 3, 6) else len(payload)
     try:
-        return is_text(base64.b32decode(payload[:usable] + "=" * (-usable % 8)))
+        return text(base64.b32decode(payload[:usable] + "=" * (-usable % 8)))
     except binascii.Error:
         return False
 
 
-_HEX = re.compile(r"^(?:0x)?([0-9A-Fa-f]+)$")
+_HEX = re.compile(r"(?:0x)?([0-9A-Fa-f]*[A-Fa-f][0-9A-Fa-f]*)")
+"""Hex digits with a letter among them: a long run of decimal digits is a number (an order or tracking number),
+read as hex its digit pairs 20-79 would be printable."""
 
 
-def hex_text(chars: str) -> bool:
+def hex_text(chars: str, text: Callable[[bytes], bool] = encoded_bytes_text) -> bool:
     """Is ``chars`` hexadecimal of text (a digest's hex decodes to random bytes, never to text)?"""
-    match = _HEX.match(chars)
+    match = _HEX.fullmatch(chars)
     if match is None:
         return False
     digits = match.group(1)
-    return any(is_text(bytes.fromhex(digits[offset : offset + (len(digits) - offset) // 2 * 2])) for offset in (0, 1))
+    for offset in (0, 1):
+        data = bytes.fromhex(digits[offset : offset + (len(digits) - offset) // 2 * 2])
+        if text(data):
+            return True
+    return False
 
 
 def base85_text(chars: str) -> bool:
-    """Is ``chars`` base85 (RFC 1924 / git) or Ascii85 (Adobe, with or without ``<~ ~>``) of text?"""
+    """Is ``chars`` base85 (RFC 1924 / git) or Ascii85 (Adobe, with or without ``<~ ~>``) of text?
+
+    A run of letters and digits alone is left to the other encodings: base85 of 15 bytes or more holds a symbol
+    all but always, and a token of letters and digits decodes as base85 to printable bytes too often.
+    """
+    if chars.isalnum():
+        return False
     decoders: tuple[Callable[[str], bytes], ...] = (
         base64.b85decode,
         lambda text: base64.a85decode(text, adobe=text.startswith("<~")),
@@ -129,9 +241,11 @@ def percent_text(chars: str) -> bool:
 
 
 def encoded_text(value: str) -> bool:
-    """Is ``value``, as a whole, an encoding of text in any of the encodings above?
+    """Is ``value`` an opaque token that is really an encoding of text: base64 (also backwards, also of compressed
+    text), base32, hex (also of text in a Japanese charset, or compressed) or percent-escapes, as a whole, after a
+    prefix, or in pieces between separators put back together?
 
-    For opaque tokens: a value shorter than 20 characters holds under 15 bytes in any of them and is not decoded.
+    A value shorter than 20 characters holds under 15 bytes in any of them and is not decoded.
     """
     if len(value) < 20:
         return False
@@ -147,19 +261,47 @@ def _encoded_text(value: str) -> bool:
 _SEPARATOR = re.compile(r"[._:@/-]")
 
 
+IDENTIFIER_TEXT_BYTES = 20
+"""The text an identifier must decode to, to be refused: an identifier is tried at many offsets, pieces and in
+several encodings, and random tokens decode to 15 bytes of something printable once in ~10^5 values (measured).
+Base85 is not tried: an identifier's alphabet ([A-Za-z0-9._:@-]) leaves it almost no symbols, while hex and
+random tokens in that alphabet decode as base85 to printable bytes too often."""
+
+
+def _text(data: bytes | None) -> bool:
+    return is_text(data, IDENTIFIER_TEXT_BYTES)
+
+
+def _bytes_text(data: bytes | None) -> bool:
+    return encoded_bytes_text(data, IDENTIFIER_TEXT_BYTES)
+
+
 def _decodes(value: str) -> bool:
     # The value itself, what follows each of its first separators ("ck-" + hex of text), and each piece between
     # separators: a prefix or a suffix glued to an encoding hides nothing.
     starts = [m.end() for m, _ in zip(_SEPARATOR.finditer(value), range(3), strict=False)]
     candidates = [value, *(value[start:] for start in starts), *_SEPARATOR.split(value)]
-    return any(
-        base64_text(candidate)
-        or base32_text(candidate)
-        or hex_text(candidate)
+    if base64_text(value[::-1], _text) or base64_text(value, compressed_text):
+        return True  # base64 written backwards, or of compressed text
+    if any(
+        base64_text(candidate, _text)
+        or base32_text(candidate, _bytes_text)
+        or hex_text(candidate, _bytes_text)
         or percent_text(candidate)
-        or base85_text(candidate)
         for candidate in dict.fromkeys(candidates)
         if len(candidate) >= 20
+    ):
+        return True
+    # Pieces put back together ("U3ViamVj.dDogcGF5…", "53:75:62:…"), from each of the first pieces on: what they
+    # begin with is judged, so that a glued suffix ("@example.jp") hides nothing either.
+    pieces = _SEPARATOR.split(value)
+    joins = ["".join(pieces[start:]) for start in range(min(len(pieces), 4))] if len(pieces) > 1 else []
+    return any(
+        base64_text(joined, starts_with_text)
+        or hex_text(joined, starts_with_text)
+        or base32_text(joined, starts_with_text)
+        for joined in joins
+        if len(joined) >= 20
     )
 
 
@@ -175,9 +317,14 @@ __all__ = [
     "base32_text",
     "base64_text",
     "base85_text",
+    "compressed_text",
+    "encoded_bytes_text",
     "encoded_text",
     "hex_text",
     "is_text",
+    "is_utf8_text",
+    "legacy_text",
     "not_encoded_text",
     "percent_text",
+    "starts_with_text",
 ]

@@ -33,7 +33,16 @@ from functools import cache, lru_cache
 
 import orjson
 
-from schemas.encoded_text import base32_text, base64_text, base85_text, hex_text, is_text
+from schemas.encoded_text import (
+    MIN_TEXT_BYTES,
+    base32_text,
+    base64_text,
+    base85_text,
+    hex_text,
+    is_text,
+    legacy_text,
+    starts_with_text,
+)
 
 
 class Finding(StrEnum):
@@ -63,8 +72,9 @@ _SUSPICIOUS = re.compile(
     r"|=(?:[0-9A-Fa-f]{2}|\?|\r?\n)"  # a quoted-printable escape or soft break, an encoded word's opening
     r"|<[A-Za-z!/?]"  # a tag, a closing tag, a doctype, a comment, an XML declaration
     r"|&#?[A-Za-z0-9]+;"  # a character entity
-    r"|[Dd][Aa][Tt][Aa]:"  # a data URI
-    r"|%[0-9A-Fa-f]{2}|\\[uUx][0-9A-Fa-f]{2}"  # a percent-escape, a backslash escape
+    r"|[Dd][Aa][Tt][Aa]\s*:"  # a data URI
+    r"|%[0-9A-Fa-f]{2}|%u[0-9A-Fa-f]{4}|\\(?:[uUx][0-9A-Fa-f]{2}|u\{|[0-7]{3})"  # percent and backslash escapes
+    r"|&#|\\N\{|(?:\d{1,8}[\s,;]+){7}"  # character references, named escapes; numbers that may be bytes
     r"|[!-~]{20}"  # a run long enough for base85, hex or base32
     r"|^\s*[\[{]"  # a JSON object or array
 )
@@ -73,9 +83,11 @@ _SUSPICIOUS = re.compile(
 # message, whatever follows. From, To, Cc and Date also open ordinary titles ("To do: …"): two of them make a
 # header block. Read on the normalized value, where a full-width colon is ":".
 _MAIL_HEADER = re.compile(
-    r"^[ \t>]*(?:subject|content-(?:type|transfer-encoding|disposition|id|description)|mime-version|message-id"
+    r"^[ \t>|*•・-]*(?:subject|content-(?:type|transfer-encoding|disposition|id|description)|mime-version|message-id"
     r"|in-reply-to|references|return-path|received|dkim-signature|x-mailer|thread-(?:topic|index)"
-    r"|件名|題名|表題|本文)[ \t]*:",
+    r"|件名|題名|表題|本文)[ \t]*[:=]"
+    r"|[【\[](?:件名|題名|本文|subject)[】\]]"  # a quoted mail's labels: 【件名】
+    r"|^[ \t]*(?:re|fwd?|fw|aw|wg|tr|返信|転送)[ \t]*:[ \t]*(?:re|fwd?|fw|aw|wg|tr|返信|転送)[ \t]*:",  # Re: Fwd:
     re.IGNORECASE | re.MULTILINE,
 )
 _ADDRESS_HEADER = re.compile(
@@ -84,9 +96,14 @@ _ADDRESS_HEADER = re.compile(
 
 # Escaped text: two percent-escapes are an encoded string (a phrase "Re:%20pay%20cut", a URL's query; one alone is
 # "100%25"); two "\uXXXX" escapes or three "\xXX" are a string literal's escapes.
-_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
-_UNICODE_ESCAPE = re.compile(r"\\[uU][0-9A-Fa-f]{4}")
-_BYTE_ESCAPE = re.compile(r"\\x[0-9A-Fa-f]{2}")
+_PERCENT = re.compile(r"%(?:[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4})")  # %XX, and JavaScript's escape() %uXXXX
+_UNICODE_ESCAPE = re.compile(r"\\[uU](?:[0-9A-Fa-f]{4}|\{[0-9A-Fa-f]{1,6}\})")  # \uXXXX, \u{XXXXX}
+_BYTE_ESCAPE = re.compile(r"\\(?:x[0-9A-Fa-f]{2}|[0-7]{3})")  # \xXX, octal \347
+_CHARACTER_REFERENCE = re.compile(r"&#(?:x[0-9A-Fa-f]{1,6}|[0-9]{1,7})")  # &#x53 with or without its ";"
+# Bytes or code points written as numbers: "83,117,98,106,…", "01010011 01110101 …".
+_NUMBER_LIST = re.compile(r"(?:\d{1,7}[\s,;]+){7,}\d{1,7}")
+_NAMED_ESCAPE = re.compile(r"\\N\{[A-Za-z0-9 -]+\}")  # \N{HIRAGANA LETTER A}
+_OCTETS = re.compile(r"(?:[01]{8}[\s,]*){15,}")
 
 # Runs other encodings of text take: hex (30 digits: 15 bytes), base32 (24 characters: 15 bytes), Ascii85 in its
 # delimiters, base85 (a run with a character base64 has not), uuencode's header line.
@@ -100,15 +117,16 @@ _UU_LINE = re.compile(r"^[!-M][ -`]{19,}$", re.MULTILINE)  # a length character 
 
 # A value made only of base64-alphabet groups split by spaces, line breaks or punctuation ("U0VOVElO RUwtRjJh …",
 # hex bytes "53 45 4e …"): joined, it is decoded as one run, and counts when it decodes to text.
-_GROUPS = re.compile(r"[A-Za-z0-9+/_=-]+(?:[\s.,;:|]+[A-Za-z0-9+/_=-]+)+")
-_SPACE_AND_PADDING = re.compile(r"[\s.,;:|=]+")
+_GROUPS = re.compile(r"[A-Za-z0-9+/_=-]+(?:[^A-Za-z0-9+/_=\w]+[A-Za-z0-9+/_=-]+)+", re.ASCII)
+_GROUP = re.compile(r"[A-Za-z0-9+/_-]+")
+_FIRST_GROUPS = 4
 
 # A quoted reply ("> …" on two lines or more) is a message; so is a pair of tags around text, whatever their names.
-_QUOTED_LINES = re.compile(r"^[ \t]*>", re.MULTILINE)
+_QUOTED_LINES = re.compile(r"^[ \t]*[>〉|]", re.MULTILINE)
 _ELEMENT = re.compile(r"<([a-z][a-z0-9:-]*)(?:\s[^<>]*)?>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 
 # RFC 2397 needs a media type or a parameter before the comma: "data:," and "data: 10 rows" are prose.
-_DATA_URI = re.compile(r"data:(?:[a-z]+/[a-z0-9.+-]+|(?=;))(?:;[a-z0-9.+_-]+(?:=[^;,\s]*)?)*,", re.IGNORECASE)
+_DATA_URI = re.compile(r"data\s*:\s*(?:[a-z]+/[a-z0-9.+-]+|(?=;))(?:;[a-z0-9.+_-]+(?:=[^;,\s]*)?)*,", re.IGNORECASE)
 
 # RFC 2047: =?charset[*language]?B|Q?text?=; a colon or a lone "=?" in a title is not one.
 _MIME_WORD = re.compile(r"=\?[^?\s]+\?[bq]\?[^?\s]+\?=", re.IGNORECASE)
@@ -263,15 +281,30 @@ def visible(value: str) -> str:
     if value.isascii() and value.isprintable():
         return value  # the common case: nothing to normalize, nothing invisible
     # Decomposed first, so that a combining mark glued to a letter ("m" + U+0301, which NFKC would compose into
-    # "ḿ") is dropped from it; composed again after.
-    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKD", value).translate(_invisible()))
+    # "ḿ") is dropped from it; composed again after. Then Cyrillic and Greek letters that look Latin are read as
+    # the Latin ones (NFKC keeps them apart): "U3Vi\u0430mVj", with a Cyrillic a, is base64 to a reader's eye.
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKD", value).translate(_invisible()))
+    return text if text.isascii() else text.translate(_LOOK_ALIKES)
+
+
+_LOOK_ALIKES = str.maketrans(
+    "АВЕЅІЈКМНОРСТХУаеіјорсхуѕԁһԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧαβεικνορτυχ",
+    "ABESIJKMHOPCTXYaeijopcxysdhqwABEZHIKMNOPTYXaBeikvoptux",
+)
+"""Cyrillic and Greek letters a reader takes for Latin ones (the common part of Unicode's confusables)."""
+
+
+_MAPPING_ENTRY = re.compile(r"[{,]\s*(['\"]?)[^\s'\":,{}]{1,40}\1\s*:\s*\S")
 
 
 def _structured(text: str) -> bool:
-    """A JSON object or array, which no name or title is (an e-mail as ``{"subject": …, "body": …}``)."""
+    """A JSON object or array, which no name or title is (an e-mail as ``{"subject": …, "body": …}``); also a
+    mapping written in another language's syntax (``{'subject': 'pay cut'}``)."""
     stripped = text.strip()
     if not stripped or stripped[0] not in "[{" or stripped[-1] not in "]}":
         return False
+    if stripped[0] == "{" and _MAPPING_ENTRY.search(stripped):
+        return True
     try:
         document = orjson.loads(stripped)
     except orjson.JSONDecodeError:
@@ -284,33 +317,98 @@ def _escaped(text: str) -> bool:
         len(_PERCENT.findall(text)) >= 2
         or len(_UNICODE_ESCAPE.findall(text)) >= 2
         or len(_BYTE_ESCAPE.findall(text)) >= 3
+        or len(_CHARACTER_REFERENCE.findall(text)) >= 3
+        or len(_NAMED_ESCAPE.findall(text)) >= 2
+        or _OCTETS.search(text) is not None
+        or any(_numbers_text(run.group()) for run in _NUMBER_LIST.finditer(text))
     )
 
 
+def _numbers_text(run: str) -> bool:
+    """A list of numbers that are the bytes, or the code points, of a text."""
+    numbers = [int(n) for n in re.findall(r"\d+", run)]
+    if all(n < 256 for n in numbers) and _begins_with_text(bytes(numbers)):
+        return True
+    if all(n < 0x110000 for n in numbers):
+        text = "".join(map(chr, numbers))
+        return _begins_with_text(text.encode("utf-8", "replace"))
+    return False
+
+
+_HEX_GROUP = re.compile(r"[0-9A-Fa-f]+")
+
+
+def _begins_with_text(data: bytes) -> bool:
+    # One value's few joins are tried here, not an identifier's many: the bar of a whole decoding.
+    return starts_with_text(data, MIN_TEXT_BYTES)
+
+
 def _grouped(text: str) -> Finding | None:
-    stripped = text.strip()
-    if _GROUPS.fullmatch(stripped) is None:
-        return None
-    joined = _SPACE_AND_PADDING.sub("", stripped)
-    if len(joined) < _MIN_BASE64:
-        return None
-    # Only what decodes to text: the joins of a phrase's words ("HAS_TLSv1_1HAS_TLSv1_2") look random to the
-    # statistics of _window, which judge one run of characters, not words put together.
-    if base64_text(joined):
-        return Finding.BASE64
-    return Finding.ENCODED_TEXT if hex_text(joined) or base32_text(joined) else None
+    """Groups of base64, hex or base32 characters split by anything else ("U3Vi!amVj!dDog…", "53:75:62:…", a
+    word before them, an address after them): put back together from each of the first groups on, and judged by
+    the text their decoding begins with. Only text counts: the joins of a phrase's words ("HAS_TLSv1_1HAS_TLSv1_2")
+    look random to the statistics of _window, which judge one run of characters, not words put together."""
+    for sequence in _GROUPS.finditer(text):
+        groups = _GROUP.findall(sequence.group())
+        for start in range(min(len(groups) - 1, _FIRST_GROUPS)):
+            joined = "".join(groups[start:])
+            if len(joined) < _MIN_BASE64:
+                break
+            if base64_text(joined, _begins_with_text):
+                return Finding.BASE64
+            if hex_text(joined, _begins_with_text) or base32_text(joined, _begins_with_text):
+                return Finding.ENCODED_TEXT
+    # Hex digits split by what base64 has too ("5375-626a-…", "53/75/62/…"): its groups, joined the same way.
+    hex_groups = _HEX_GROUP.findall(text)
+    for start in range(min(len(hex_groups) - 1, _FIRST_GROUPS)):
+        joined = "".join(hex_groups[start:])
+        if len(joined) < 2 * MIN_TEXT_BYTES:
+            break
+        if hex_text(joined, _begins_with_text):
+            return Finding.ENCODED_TEXT
+    return None
 
 
 def _encoded(text: str) -> bool:
     """Hex, base32, Ascii85 or base85 of text, a uuencoded file or line of text."""
     return (
         _UUENCODE.search(text) is not None
-        or any(hex_text(run.group()) for run in _HEX_RUN.finditer(text))
-        or any(base32_text(run.group()) for run in _BASE32_RUN.finditer(text))
+        or any(_hex_bytes(run.group()) for run in _HEX_RUN.finditer(text))
+        or any(_base32_bytes(run.group()) for run in _BASE32_RUN.finditer(text))
         or any(base85_text(_WRAPPING.sub("", run.group())) for run in _ASCII85.finditer(text))
         or any(_NOT_BASE64.search(run.group()) and base85_text(run.group()) for run in _SYMBOL_RUN.finditer(text))
         or any(_uu_text(line.group()) for line in _UU_LINE.finditer(text))
     )
+
+
+_DIGEST_HEX_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})
+"""MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512 in hex: the lengths a hex run in a name or title legitimately has."""
+
+
+def _hex_bytes(run: str) -> bool:
+    """Hex of text, or hex of bytes that is no digest: text in another charset (Shift_JIS, UTF-16), compressed."""
+    if hex_text(run):
+        return True
+    digits = run[2:] if run[:2].lower() == "0x" else run
+    if digits.isdigit() or digits.isalpha() or not (digits.islower() or digits.isupper()):
+        return False  # a number, a word of hex letters ("aaaa…", "deadbeef"), or a mixed-case run: no byte dump
+    if len(digits) not in _DIGEST_HEX_LENGTHS:
+        return True
+    return legacy_text(
+        bytes.fromhex(digits), 20
+    )  # MD5's 16 bytes (and a UUID's) are not looked into  # padded to a digest's length: another charset?
+
+
+def _base32_bytes(run: str) -> bool:
+    """Base32 of text, or a long single-case base32 run with its digits: bytes in another charset, compressed."""
+    if base32_text(run):
+        return True
+    letters = run.rstrip("=")
+    if len(letters) < 32:
+        return False
+    # Upper case: base32 as it is written (a name in capitals has underscores or spaces between its words); lower
+    # case only with its digits (words run together are lower case too).
+    return letters.isupper() or (letters.islower() and sum(c in "234567" for c in letters) >= 3)
 
 
 def _uu_text(line: str) -> bool:
@@ -371,8 +469,10 @@ def _window(chars: str, altchars: bytes | None) -> bool:
     # Base64 of text, at one of four offsets (a glued character shifts the alignment). A name decodes to 15 bytes of
     # printable UTF-8 only when it repeats itself ("ScheduleSchedule"), and then it is plainly a name; base64 of text
     # never scored above 0.15 a character in 10^5 samples.
+    if _said_again(chars):
+        return False  # "ListWeeklyInWeekly12": a name that says a word twice decodes to bytes said twice
     if evidence < _TEXT_EVIDENCE_PER_CHAR * len(chars) and any(
-        is_text(_decode(chars[offset:], altchars)) for offset in range(4)
+        _varied_text(_decode(chars[offset:], altchars)) for offset in range(4)
     ):
         return True
     if _repeated_word(chars):
@@ -381,6 +481,25 @@ def _window(chars: str, altchars: bytes | None) -> bool:
         _decode(chars, altchars) is not None
     )
 
+
+def _varied_text(data: bytes | None) -> bool:
+    """Text, and not one short unit said again: a name repeating its words ("getWeeklyInWeeklyInWeekly0") decodes to
+    the same few bytes again and again ('Y礗"' three times), which no message does in 15 bytes."""
+    if not is_text(data):
+        return False
+    assert data is not None
+    return len(set(data.decode("utf-8", "ignore"))) >= _VARIED_CHARACTERS
+
+
+_VARIED_CHARACTERS = 6
+_CAPITALIZED_WORD = re.compile(r"[A-Z][a-z]{4,}")
+
+
+def _said_again(chars: str) -> bool:
+    """Does the run say one capitalized word of five letters or more twice? Base64 of anything does not: its
+    characters follow no words, and a repeated phrase of the text lands at other offsets of the alphabet."""
+    words = _CAPITALIZED_WORD.findall(chars)
+    return len(words) != len(set(words))
 
 _WORD_UNIT = re.compile(r"^([a-z]{4,}?)\1+$")
 _VOWELS = frozenset("aeiouy")

@@ -22,7 +22,9 @@ _SAFE_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 """A word of a key name: split on ``_`` and on case changes (``emailBody``, ``EMAIL_BODY``, ``HTMLBody``)."""
 _MAX_DIGITS = 2
-"""Longest digit run a shown name may have (``line_1``, ``address2``), right after a known word."""
+"""Longest digit run a shown name may have (``line_1``, ``address2``), at its end, after a known word."""
+_MAX_WORDS = 4
+"""Most words a shown name may have: a choice among known words carries a few bits a word, so a name says little."""
 # Context keys that carry schema constants (limits, expected literals), not input.
 _SAFE_CONTEXT = ("expected", "min_length", "max_length", "ge", "gt", "le", "lt", "pattern")
 _MAX_ERRORS = 5
@@ -94,23 +96,20 @@ def _known(word: str, vocabulary: Vocabulary) -> bool:
 
 @lru_cache(maxsize=8192)
 def _shown(name: str, vocabulary: Vocabulary) -> bool:
-    if not _SAFE_PART.match(name):
+    if not _SAFE_PART.fullmatch(name):
         return False
     words = _WORD.findall(name)
-    if not words:
+    if not words or len(words) > _MAX_WORDS:
         return False
-    after_word = False
-    for word in words:
-        if word.isdigit():
-            # A short number after a known word (``line_1``); never a run of them (``_12_34_56``: any content).
-            if not after_word or len(word) > _MAX_DIGITS:
-                return False
-            after_word = False
-        elif _known(word, vocabulary):
-            after_word = True
-        else:
+    *named, last = words
+    if last.isdigit():
+        # One short number at the end, after a known word (``line_1``, ``address2``); a number anywhere else
+        # would let a name spell anything a few digits at a time (``s00s51s85…``).
+        if not named or len(last) > _MAX_DIGITS:
             return False
-    return True
+    else:
+        named.append(last)
+    return all(not word.isdigit() and _known(word, vocabulary) for word in named)
 
 
 def safe_name(name: int | str, vocabulary: Vocabulary | None = None) -> str:

@@ -26,7 +26,7 @@ from services.stages.allowlist import inventory
 from services.stages.messages import DEAD_LETTER_SPEC
 from services.stages.minimize import allow_list_for
 
-_SAFE_VALUE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}$")
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}")
 """Metadata as a valid envelope holds it; no "@" (an e-mail address is personal data), no spaces (prose)."""
 _ENVELOPE_FIELDS = ("spec", "event_id", "kind", "kind_version", "occurred_at", "tenant_id", "source_service")
 _KINDS = frozenset(CollectionKind)
@@ -43,7 +43,7 @@ def _safe(name: str, value: Any) -> Any:
         return None
     if isinstance(value, int):
         return value if name == "kind_version" else None
-    if not _SAFE_VALUE.match(value) or encoded_text(value):
+    if not _SAFE_VALUE.fullmatch(value) or encoded_text(value):
         return None
     if name == "event_id":
         return _uuid(value)

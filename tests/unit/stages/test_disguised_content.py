@@ -13,13 +13,14 @@ import binascii
 import json
 import random
 import urllib.parse
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
@@ -96,6 +97,32 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     "JSON object": lambda draw, text: json.dumps({draw(st.sampled_from(["subject", "body", "t"])): text}),
     "JSON array": lambda draw, text: json.dumps([text]),
     "tags around it": lambda draw, text: f"<x-mail>{text}</x-mail>",
+    # Round 2 of the red team (2026-12-06): bypasses of the first fixes.
+    "base64 after a word, in groups": lambda draw, text: (
+        draw(st.sampled_from(["会議 ", "Meeting notes "])) + _split(_b64(text), draw(st.integers(4, 16)), " ")
+    ),
+    "base64 split by a symbol": lambda draw, text: _split(
+        _b64(text), draw(st.integers(4, 8)), draw(st.sampled_from("!~*#"))
+    ),
+    "hex split by dashes or slashes": lambda draw, text: _split(text.encode().hex(), 4, draw(st.sampled_from("-/"))),
+    "base64 with Cyrillic look-alikes": lambda draw, text: _b64(text).translate(
+        str.maketrans("aeopcxAEOPCTHKMB", "аеорсхАЕОРСТНКМВ")
+    ),
+    "hex of Shift_JIS": lambda draw, text: (text + " 給与のお知らせです").encode("cp932").hex(),
+    "hex of zlib": lambda draw, text: zlib.compress(text.encode()).hex(),
+    "base32 of Shift_JIS": lambda draw, text: base64.b32encode((text + " 給与のお知らせです").encode("cp932")).decode(),
+    "character references without ';'": lambda draw, text: "".join(f"&#x{ord(c):x}" for c in text),
+    "decimal bytes": lambda draw, text: ",".join(str(b) for b in text.encode()),
+    "decimal code points": lambda draw, text: " ".join(str(ord(c)) for c in text),
+    "JavaScript %u escapes": lambda draw, text: "".join(f"%u{ord(c):04x}" for c in text),
+    "ES6 escapes": lambda draw, text: "".join(f"\\u{{{ord(c):x}}}" for c in text),
+    "octal escapes": lambda draw, text: "".join(f"\\{b:03o}" for b in text.encode()),
+    "a mapping in Python's syntax": lambda draw, text: repr({"subject": text, "body": "x"}),
+    "a YAML list of header lines": lambda draw, text: f"- subject: {text}\n- body: x",
+    "Subject with a Cyrillic e": lambda draw, text: f"Subj\u0435ct: {text}",
+    "a quoted mail's label": lambda draw, text: f"【件名】{text}",
+    "reply prefixes": lambda draw, text: f"Re: Fwd: {text}",
+    "quoted with bars": lambda draw, text: f"| {text}\n| {text}",
 }
 
 
@@ -189,6 +216,48 @@ def test_an_identifier_that_decodes_to_text_is_refused_by_both_readers_of_the_co
     with pytest.raises(ValidationError):
         collection_adapter().validate_json(raw, strict=True)
     assert decode(orjson.loads(raw)) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=texts,
+    shape=st.sampled_from(["mac", "dotted base64", "reversed base64", "hex of Shift_JIS", "hex of zlib", "emoji"]),
+)
+def test_an_identifier_hiding_text_in_pieces_or_other_bytes_is_refused(
+    make_event: Callable[..., dict[str, Any]], text: str, shape: str
+) -> None:
+    data = (text + " 給与のお知らせ").encode()
+    token = {
+        "mac": ":".join(f"{b:02x}" for b in data),
+        "dotted base64": _split(base64.b64encode(data).decode().rstrip("="), 12, "."),
+        "reversed base64": base64.urlsafe_b64encode(data).decode().rstrip("=")[::-1],
+        "hex of Shift_JIS": (text + " 給与のお知らせです").encode("cp932").hex(),
+        "hex of zlib": zlib.compress(data).hex(),
+        "emoji": (text + " 😢").encode().hex(),
+    }[shape][:128]
+    assume(not set(token) & set("+/_"))  # what the identifier pattern allows: the other tokens are refused anyway
+    event = make_event(CollectionKind.COOKIE)
+    event["payload"]["cookie_id"] = token
+    raw = orjson.dumps(event)
+
+    with pytest.raises(ValidationError):
+        collection_adapter().validate_json(raw, strict=True)
+    assert decode(orjson.loads(raw)) is None, shape
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(field=st.sampled_from(["event_id", "tenant_id", "source_service", "kind", "spec", "occurred_at"]))
+def test_an_envelope_value_ending_in_a_newline_is_refused_and_stops_no_batch(
+    make_event: Callable[..., dict[str, Any]], make_record: Callable[..., Any], context: Any, field: str
+) -> None:
+    bad = make_event(CollectionKind.ACCESS_LOG)
+    bad[field] = "kobe-logistics-tokyo-01\n" if field != "occurred_at" else "2023-05-01T09:00:00+09:00\n"
+    batch = [make_record(make_event(CollectionKind.ACCESS_LOG)), make_record(bad), make_record(make_event())]
+
+    result = process_collection_batch(batch, context, INGESTED_AT)
+
+    assert len(result.ok) == 2
+    assert len(result.dead) == 1
 
 
 @settings(max_examples=300, deadline=None)

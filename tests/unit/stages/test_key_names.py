@@ -72,6 +72,10 @@ def test_names_made_of_vocabulary_are_shown_as_they_are(allied: AllowList, name:
         "name_123",  # a digit run longer than two
         "email_12_34_56",  # digit runs after digit runs: a number in pairs
         "_12",  # a digit run after no word
+        "s00s51s85s66s74s69",  # short numbers between one-letter words: text spelled two digits at a time
+        "body_12_name",  # a number anywhere but at the end
+        "body\n",  # a line break after a known word
+        "subject_body_text_message_content",  # five words: a choice among known words carries a few bits each
         "_",
         "__",
         "taro.yamada@example.jp",
