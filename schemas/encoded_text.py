@@ -32,17 +32,26 @@ PREFIX_TEXT_BYTES = 24
 _TEXT_WHITESPACE = str.maketrans("", "", "\t\n\r")
 
 
-def is_text(data: bytes | None, minimum: int = MIN_TEXT_BYTES) -> bool:
-    """Is ``data`` at least ``minimum`` bytes of printable UTF-8 in at most two scripts?"""
+def _printable(data: bytes | None, minimum: int) -> str | None:
+    """``data`` as printable UTF-8 of at least ``minimum`` bytes in whole characters (line breaks and tabs left
+    out), or None. A character cut at the very end (a window of a longer run, a value cut at its field's length)
+    is left out, and not counted."""
     if data is None or len(data) < minimum:
-        return False
+        return None
     try:
-        # Incremental: a window of a longer run may end inside a multi-byte character.
         text = codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
     except UnicodeDecodeError:
-        return False
+        return None
+    if len(text.encode()) < minimum:
+        return None
     text = text.translate(_TEXT_WHITESPACE)
-    return text.isprintable() and len({_script(char) for char in text}) <= 2
+    return text if text.isprintable() else None
+
+
+def is_text(data: bytes | None, minimum: int = MIN_TEXT_BYTES) -> bool:
+    """Is ``data`` at least ``minimum`` bytes of printable UTF-8 in at most two scripts?"""
+    text = _printable(data, minimum)
+    return text is not None and len({_script(char) for char in text}) <= 2
 
 
 _COMPRESSED = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
@@ -101,21 +110,11 @@ def encoded_bytes_text(data: bytes | None, minimum: int = MIN_TEXT_BYTES) -> boo
 
 
 def is_utf8_text(data: bytes | None, minimum: int = MIN_TEXT_BYTES) -> bool:
-    """Is ``data`` at least :data:`MIN_TEXT_BYTES` of printable UTF-8 whose letters are of two scripts at most, with
-    any symbols among them (an emoji among Japanese, which :func:`is_text` refuses)?"""
-    if data is None or len(data) < minimum:
-        return False
-    try:
-        # A character cut at the very end (a value cut at its field's length) is left out, and not counted.
-        text = codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
-    except UnicodeDecodeError:
-        return False
-    if len(text.encode()) < minimum:
-        return False
-    text = text.translate(_TEXT_WHITESPACE)
+    """Is ``data`` at least ``minimum`` bytes of printable UTF-8 whose letters are of two scripts at most, with any
+    symbols among them (an emoji among Japanese, which :func:`is_text` refuses)?"""
+    text = _printable(data, minimum)
     # Symbols and punctuation (an emoji, ※, →) belong to no script; the letters of a text are of two at most.
-    letters = {_script(char) for char in text if unicodedata.category(char)[0] not in "SPZ"}
-    return text.isprintable() and len(letters) <= 2
+    return text is not None and len({_script(c) for c in text if unicodedata.category(c)[0] not in "SPZ"}) <= 2
 
 
 def starts_with_text(data: bytes | None, minimum: int = PREFIX_TEXT_BYTES) -> bool:
