@@ -501,6 +501,7 @@ def _said_again(chars: str) -> bool:
     words = _CAPITALIZED_WORD.findall(chars)
     return len(words) != len(set(words))
 
+
 _WORD_UNIT = re.compile(r"^([a-z]{4,}?)\1+$")
 _VOWELS = frozenset("aeiouy")
 
