@@ -106,8 +106,11 @@ def _stop_when_stdin_closes(stop: asyncio.Event, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
 
     def watch() -> None:
+        # The descriptor, not sys.stdin's buffer: a daemon thread still blocked on the buffer's lock when the
+        # process stops on its own (a Ctrl-C reaches every process of the terminal) is a fatal error at exit.
         with contextlib.suppress(OSError, ValueError):
-            while sys.stdin.buffer.read(4096):
+            fd = sys.stdin.fileno()
+            while os.read(fd, 4096):
                 pass
         log.info("standard input closed: the supervising process ended, stopping")
         loop.call_soon_threadsafe(stop.set)

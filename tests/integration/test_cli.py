@@ -58,6 +58,7 @@ def stack(tmp_path: Path, environment: dict[str, str]) -> Iterator[subprocess.Po
         stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group, as a terminal's: a Ctrl-C reaches `up` and its workers
     )
     url = f"http://127.0.0.1:{environment['LINEAGE_API_PORT']}"
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
@@ -138,8 +139,12 @@ def test_up_demo_replay_sql_and_clean_stop(
     assert records.returncode == 0, records.stderr
     assert isinstance(orjson.loads(records.stdout), list)
 
-    stack.send_signal(signal.SIGINT)
+    os.killpg(stack.pid, signal.SIGINT)  # Ctrl-C in a terminal: `up` and its collect worker alike
     assert stack.wait(timeout=60) == 0
+    time.sleep(1)  # the worker ends after `up` has reaped it; its last words are in the same log
+    log = (tmp_path / "up.log").read_text()
+    assert "Fatal Python error" not in log, log[-2000:]
+    assert "Traceback" not in log, log[-2000:]
     after = _lineage_count(tmp_path, environment)  # the embedded store persists, and is read directly now
     assert after >= count + 1
 
