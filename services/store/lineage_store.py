@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError
 
 from services.sink.rows import DEAD_LETTER_COLUMNS, LINEAGE_COLUMNS, Origin, Row
 from services.store.migrations import DATABASE_NAME, migrate
@@ -188,8 +189,17 @@ class LineageStore:
         return (count, subjects, tuple(event_id for _, event_id in sample), _utc(first), _utc(last), *rest)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
-        """Run a read-only query (the server refuses writes, DDL and settings changes)."""
-        result = self._client.query(sql, parameters=parameters or {}, settings={"readonly": 1})
+        """Run a read-only query (the server refuses writes, DDL and settings changes).
+
+        An INSERT or a command (DDL, SET, DELETE …) is refused here, before the client sends it: clickhouse-connect
+        applies their settings with SET and restores them after, and once ``readonly`` is set on the embedded
+        engine's one session it cannot be set back, so every later insert of the store would fail until a
+        restart. Anything else carries ``readonly`` in its own SETTINGS clause.
+        """
+        context = self._client.create_query_context(query=sql, parameters=parameters or {}, settings={"readonly": 1})
+        if context.is_insert or context.is_command:
+            raise DatabaseError("Code: 164. the query endpoint runs reads only: a write is refused. (READONLY)")
+        result = self._client.query(context=context)
         return QueryResult(columns=list(result.column_names), rows=[list(r) for r in result.result_rows])
 
     def accounting(self, deliveries: Sequence[Delivery]) -> Accounting:
