@@ -89,12 +89,15 @@ def legacy_text(data: bytes, minimum: int = LEGACY_MIN_BYTES) -> bool:
     return False
 
 
+def _inflated_text(inflated: bytes, minimum: int) -> bool:
+    # Perhaps cut short (as an identifier's 128 characters cut it): what the stream's content begins with.
+    return starts_with_text(inflated, minimum) or legacy_text(inflated, minimum)
+
+
 def compressed_text(data: bytes | None) -> bool:
     """A gzip or zlib stream of text."""
     inflated = _inflated(data) if data is not None else None
-    return inflated is not None and (
-        starts_with_text(inflated, MIN_TEXT_BYTES) or legacy_text(inflated, MIN_TEXT_BYTES)
-    )
+    return inflated is not None and _inflated_text(inflated, MIN_TEXT_BYTES)
 
 
 def encoded_bytes_text(data: bytes | None, minimum: int = MIN_TEXT_BYTES) -> bool:
@@ -104,8 +107,8 @@ def encoded_bytes_text(data: bytes | None, minimum: int = MIN_TEXT_BYTES) -> boo
         return False
     data = data.lstrip(b"\0")
     inflated = _inflated(data)
-    if inflated is not None:  # perhaps cut short, as an identifier's 128 characters cut it: what it begins with
-        return starts_with_text(inflated, minimum) or legacy_text(inflated, minimum)
+    if inflated is not None:
+        return _inflated_text(inflated, minimum)
     return is_utf8_text(data, minimum) or legacy_text(data, max(minimum, LEGACY_MIN_BYTES))
 
 
@@ -279,7 +282,8 @@ def _decodes(value: str) -> bool:
     # The value itself, what follows each of its first separators ("ck-" + hex of text), and each piece between
     # separators: a prefix or a suffix glued to an encoding hides nothing.
     starts = [m.end() for m, _ in zip(_SEPARATOR.finditer(value), range(3), strict=False)]
-    candidates = [value, *(value[start:] for start in starts), *_SEPARATOR.split(value)]
+    pieces = _SEPARATOR.split(value)
+    candidates = [value, *(value[start:] for start in starts), *pieces]
     if base64_text(value[::-1], _text) or base64_text(value, compressed_text):
         return True  # base64 written backwards, or of compressed text
     if any(
@@ -293,7 +297,6 @@ def _decodes(value: str) -> bool:
         return True
     # Pieces put back together ("U3ViamVj.dDogcGF5…", "53:75:62:…"), from each of the first pieces on: what they
     # begin with is judged, so that a glued suffix ("@example.jp") hides nothing either.
-    pieces = _SEPARATOR.split(value)
     joins = ["".join(pieces[start:]) for start in range(min(len(pieces), 4))] if len(pieces) > 1 else []
     return any(
         base64_text(joined, starts_with_text)

@@ -31,12 +31,11 @@ from schemas.policy import CollectionKindRule, FieldRule
 from services.policy.engine import normalize_key
 from services.records import FlaggedField, RemovalReason, RemovedField
 from services.stages.detectors import detect, looks_encoded
-from services.stages.errors import Vocabulary, extended_vocabulary, safe_name
+from services.stages.errors import KEY_WORDS, Vocabulary, extended_vocabulary, safe_name
 from services.stages.identifiers import find_identifiers
 
 _SEGMENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 """A policy field path's segment: a key that is not one can never name an allow-listed field."""
-_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_a-zA-Z]+")
 _HEADER_NAME_KEYS = frozenset({"name", "key", "field", "header"})
 _HEADER_LINE = re.compile(r"^\s*([^\s:]{2,40})\s*[:\uff1a]")  # ASCII or full-width colon
 
@@ -62,7 +61,7 @@ class Markers:
             return True
         if not self.words:
             return False
-        for word in _WORDS.findall(unicodedata.normalize("NFKC", name)):
+        for word in KEY_WORDS.findall(unicodedata.normalize("NFKC", name)):
             folded = word.casefold()
             if folded in self.words or (folded.endswith("s") and folded[:-1] in self.words):
                 return True

@@ -385,8 +385,13 @@ _DIGEST_HEX_LENGTHS = frozenset({32, 40, 56, 64, 96, 128})
 """MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512 in hex: the lengths a hex run in a name or title legitimately has."""
 
 
+_LEGACY_DIGEST_BYTES = 20
+"""A digest-length run is read as legacy-charset text from this size on: MD5's 16 bytes (and a UUID's) are not."""
+
+
 def _hex_bytes(run: str) -> bool:
-    """Hex of text, or hex of bytes that is no digest: text in another charset (Shift_JIS, UTF-16), compressed."""
+    """Hex of text, or hex of bytes that is no digest (text in another charset, compressed), or a digest-length run
+    that is Japanese text in a legacy charset, padded to that length."""
     if hex_text(run):
         return True
     digits = run[2:] if run[:2].lower() == "0x" else run
@@ -394,9 +399,7 @@ def _hex_bytes(run: str) -> bool:
         return False  # a number, a word of hex letters ("aaaa…", "deadbeef"), or a mixed-case run: no byte dump
     if len(digits) not in _DIGEST_HEX_LENGTHS:
         return True
-    return legacy_text(
-        bytes.fromhex(digits), 20
-    )  # MD5's 16 bytes (and a UUID's) are not looked into  # padded to a digest's length: another charset?
+    return legacy_text(bytes.fromhex(digits), _LEGACY_DIGEST_BYTES)
 
 
 def _base32_bytes(run: str) -> bool:

@@ -19,8 +19,9 @@ from pydantic import BaseModel, ValidationError
 from schemas.events import PAYLOAD_MODELS, CollectionEnvelope
 
 _SAFE_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-"""A word of a key name: split on ``_`` and on case changes (``emailBody``, ``EMAIL_BODY``, ``HTMLBody``)."""
+KEY_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_a-zA-Z]+")
+"""A word of a key name: split on ``_`` and on case changes (``emailBody``, ``EMAIL_BODY``, ``HTMLBody``); a run of
+letters of another script (``件名``) is a word too. One splitter for shown names and for the policy's markers."""
 _MAX_DIGITS = 2
 """Longest digit run a shown name may have (``line_1``, ``address2``), at its end, after a known word."""
 _MAX_WORDS = 4
@@ -35,7 +36,7 @@ Vocabulary = frozenset[str]
 
 def words_of(names: Iterable[str]) -> Vocabulary:
     """The lower-case words of ``names`` (``bank_account.bank_code`` gives bank, account, code), digits left out."""
-    return frozenset(w.lower() for name in names for w in _WORD.findall(name) if not w.isdigit())
+    return frozenset(w.lower() for name in names for w in KEY_WORDS.findall(name) if not w.isdigit())
 
 
 def _constants(annotation: Any) -> list[str]:
@@ -98,7 +99,7 @@ def _known(word: str, vocabulary: Vocabulary) -> bool:
 def _shown(name: str, vocabulary: Vocabulary) -> bool:
     if not _SAFE_PART.fullmatch(name):
         return False
-    words = _WORD.findall(name)
+    words = KEY_WORDS.findall(name)
     if not words or len(words) > _MAX_WORDS:
         return False
     *named, last = words
