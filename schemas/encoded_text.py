@@ -35,11 +35,16 @@ _TEXT_WHITESPACE = str.maketrans("", "", "\t\n\r")
 def _printable(data: bytes | None, minimum: int) -> str | None:
     """``data`` as printable UTF-8 of at least ``minimum`` bytes in whole characters (line breaks and tabs left
     out), or None. A character cut at the very end (a window of a longer run, a value cut at its field's length)
-    is left out, and not counted."""
+    is left out, and not counted; so are the last bytes of one cut at the very start."""
     if data is None or len(data) < minimum:
         return None
+    # Nor at the very start: a decoding that begins inside a character (an encoding cut or glued at its front)
+    # loses that character's last bytes, never the text after them.
+    start = 0
+    while start < 3 and start < len(data) and 0x80 <= data[start] <= 0xBF:
+        start += 1
     try:
-        text = codecs.getincrementaldecoder("utf-8")().decode(data, final=False)
+        text = codecs.getincrementaldecoder("utf-8")().decode(data[start:], final=False)
     except UnicodeDecodeError:
         return None
     if len(text.encode()) < minimum:
