@@ -159,6 +159,29 @@ class Settings(BaseSettings):
     )
     max_event_bytes: int = Field(default=1_048_576, ge=1, description="Events larger than this are dead-lettered.")
 
+    query_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Longest a read of the query path may run (POST /api/v1/query, `sql`, dashboard, reports, trace, "
+        "records): ClickHouse stops it with TIMEOUT_EXCEEDED. With the embedded store, reads and writes share one "
+        "thread, so this also bounds how long a read can hold back the store's inserts.",
+    )
+    query_max_memory_bytes: int = Field(
+        default=2 * 1024**3,
+        ge=1,
+        description="Most memory one read of the query path may use in ClickHouse (max_memory_usage).",
+    )
+    query_max_result_rows: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Most rows one read of the query path may return (larger results are refused, never cut).",
+    )
+    query_max_result_bytes: int = Field(
+        default=1024**3,
+        ge=1,
+        description="Most bytes (uncompressed) one read of the query path may return (larger results are refused).",
+    )
+
     openlineage_file: Path | None = Field(
         default=None, description="Append OpenLineage run events to this JSON Lines file (off when unset)."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
@@ -26,7 +27,10 @@ from services.reports.provisions import PROVISION_QUERY, provision_csv, provisio
 from services.reports.queries import build_report
 from services.reports.render import MEDIA_TYPES, ReportFormat, render
 from services.store.async_store import AsyncLineageStore
+from services.store.client import describe_store_error
 from services.store.lineage_store import Delivery
+
+log = logging.getLogger(__name__)
 
 
 class QueryRequest(BaseModel):
@@ -39,8 +43,12 @@ class QueryResponse(BaseModel):
     rows: list[list[Any]]
 
 
+Partition = Annotated[int, Field(ge=0, le=2**31 - 1, description="A Kafka partition (int32, not negative).")]
+Offset = Annotated[int, Field(ge=0, le=2**63 - 1, description="A Kafka offset (int64, not negative).")]
+
+
 class AccountingRequest(BaseModel):
-    deliveries: list[tuple[str, int, int, str | None]] = Field(
+    deliveries: list[tuple[str, Partition, Offset, str | None]] = Field(
         default_factory=list,
         max_length=100_000,
         description="(topic, partition, offset, event id or null) of produced messages, as the broker acknowledged.",
@@ -133,6 +141,7 @@ def create_api(
         errors = [{k: v for k, v in error.items() if k in {"type", "loc", "msg"}} for error in exc.errors()]
         return JSONResponse(status_code=422, content={"detail": jsonable_encoder(errors)})
 
+    _add_error_handlers(api)
     _add_health_routes(api, health)
 
     @guarded.get("/metrics", tags=["ops"])
@@ -157,11 +166,14 @@ def create_api(
 
     @guarded.post("/api/v1/query", tags=["lineage"], response_model=QueryResponse)
     async def query(request: Annotated[QueryRequest, Body()]) -> QueryResponse:
-        """Run a read-only query; writes, DDL and settings changes are refused by the store."""
+        """Run one read (SELECT, WITH, EXPLAIN, SHOW TABLES, DESCRIBE TABLE) under the store's time, memory and
+        result limits; writes, INTO OUTFILE, FORMAT and SETTINGS clauses and functions that read files or reach
+        other services are refused. An error names the ClickHouse code (and a syntax error's position), never the
+        query's text or values."""
         try:
             result = await store.query(request.sql, request.parameters)
         except ClickHouseError as exc:
-            raise HTTPException(status_code=400, detail=_first_line(str(exc))) from exc
+            raise HTTPException(status_code=400, detail=describe_store_error(exc)) from exc
         return QueryResponse(columns=result.columns, rows=jsonable_encoder(result.rows))
 
     @guarded.post("/api/v1/accounting", tags=["lineage"], response_model=AccountingResponse)
@@ -281,5 +293,23 @@ def create_health_app(health: Callable[[], dict[str, dict[str, Any]]], metrics: 
     return app
 
 
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0][:500] if text.strip() else "query failed"
+def _add_error_handlers(api: FastAPI) -> None:
+    """Answers, not tracebacks, for what a request can cause beyond its validation; no text from the request."""
+
+    @api.exception_handler(InvalidPeriod)
+    async def invalid_period(request: Request, exc: InvalidPeriod) -> JSONResponse:
+        del request
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @api.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: OverflowError) -> JSONResponse:
+        """A date the request names lies outside what can be computed (a window before year 1, after 9999)."""
+        del request, exc
+        return JSONResponse(status_code=422, content={"detail": "a date or number of the request is out of range"})
+
+    @api.exception_handler(ClickHouseError)
+    async def store_failed(request: Request, exc: ClickHouseError) -> JSONResponse:
+        """The store did not answer a read (down, over a query limit): its code and name, logged and answered."""
+        reason = f"the store did not answer: {describe_store_error(exc)}"
+        log.warning("%s %s: %s", request.method, request.url.path, reason)
+        return JSONResponse(status_code=503, content={"detail": reason})

@@ -16,6 +16,7 @@ import typer
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from fastapi.encoders import jsonable_encoder
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -35,7 +36,7 @@ from services.keys import load_keyring
 from services.logfilter import RepeatFilter, quiet_closed_transports
 from services.replay import account, produce_lines
 from services.settings import Settings
-from services.store.client import StoreUnavailable, connect
+from services.store.client import StoreUnavailable, describe_store_error
 from services.store.lineage_store import LineageStore
 from services.store.trace import trace as trace_subject
 from services.topics import Topics
@@ -121,7 +122,7 @@ def init(
             check_topics(settings.bootstrap, plan)
             console.print(f"topics: {len(created)} created, {len(plan) - len(created)} already there and as specified")
         if store:
-            lineage_store = LineageStore(connect(settings), settings.clickhouse_database, settings.clickhouse_cluster)
+            lineage_store = LineageStore.open(settings)
             applied = lineage_store.migrate()
             lineage_store.close()
             console.print(f"store {settings.clickhouse_database}: {len(applied)} migration(s) applied")
@@ -218,6 +219,10 @@ def replay(
         raise typer.Exit(code=1)
 
 
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:500] if text.strip() else "no reason given"
+
+
 def _print_rows(columns: list[str], rows: list[list[Any]], output: OutputFormat) -> None:
     if output is OutputFormat.JSON:
         records = [dict(zip(columns, row, strict=True)) for row in jsonable_encoder(rows)]
@@ -249,7 +254,9 @@ def sql(
     try:
         result = reader.query(query)
     except (ApiError, ClickHouseError) as exc:
-        console.print(f"[red]query refused:[/red] {str(exc).strip().splitlines()[0][:500]}")
+        # The API's reason is already value-free; the store's own text quotes the query and its values.
+        reason = describe_store_error(exc) if isinstance(exc, ClickHouseError) else _first_line(str(exc))
+        console.print(f"[red]query refused:[/red] {escape(reason)}")
         raise typer.Exit(code=2) from exc
     finally:
         if owned is not None:

@@ -7,7 +7,7 @@ from rich.console import Console
 
 from services.api.client import ApiLineageReader, LineageReader, api_is_up
 from services.settings import Settings
-from services.store.client import StoreUnavailable, connect
+from services.store.client import StoreUnavailable
 from services.store.lineage_store import LineageStore
 
 console = Console(stderr=True)
@@ -19,7 +19,7 @@ def open_reader(settings: Settings) -> tuple[LineageReader, LineageStore | None]
         token = settings.api_token.get_secret_value() if settings.api_token else None
         return ApiLineageReader(settings.resolved_api_url, token=token), None
     try:
-        store = LineageStore(connect(settings), settings.clickhouse_database, settings.clickhouse_cluster)
+        store = LineageStore.open(settings)
     except StoreUnavailable as exc:
         console.print(f"[red]no lineage store:[/red] {exc}")
         raise typer.Exit(code=2) from exc

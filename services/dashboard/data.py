@@ -6,16 +6,19 @@ pipeline do in the last hour". Every figure is a count over policy terms; no sub
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry
 
 from services.policy.engine import PolicyEngine
-from services.reports.period import store_instant
+from services.reports.period import InvalidPeriod, as_utc, store_instant
 from services.store.lineage_store import QueryResult
 
 TIMELINE_BUCKETS = 60
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2299, 12, 31, 23, 59, 59, 999_000, tzinfo=UTC)
+"""A window lies on processing time, within what the store's DateTime64(3) columns hold."""
 
 
 class Reader(Protocol):
@@ -128,7 +131,12 @@ def live_counters(registry: CollectorRegistry) -> dict[str, float]:
 
 
 def dashboard_data(reader: Reader, until: datetime, window: timedelta, controller: str) -> dict[str, Any]:
-    """Counters, flows, the category x purpose matrix, the violations timeline and dead letters of a window."""
+    """Counters, flows, the category x purpose matrix, the violations timeline and dead letters of a window.
+
+    :class:`InvalidPeriod` for a window outside 1970-2299 (UTC).
+    """
+    if not EARLIEST + window <= as_utc(until) <= LATEST:
+        raise InvalidPeriod("the dashboard's window must lie between 1970 and 2299 (UTC)")
     since = until - window
     period = {"since": store_instant(since), "until": store_instant(until)}
     (counts,) = reader.query(_COUNTS, period).rows

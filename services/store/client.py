@@ -19,6 +19,14 @@ class StoreUnavailable(LineageError, RuntimeError):
     """The lineage store cannot be opened or reached."""
 
 
+class StoreQueryError(LineageError, DatabaseError):
+    """The query path refused a statement before sending it, or could not convert what the store answered.
+
+    A ``DatabaseError`` like the store's own refusals, so callers catch both alike; its message is written here
+    and never holds the query's text or values (it is shown as it is).
+    """
+
+
 def connect(settings: Settings) -> Client:
     """A client for the configured store. The embedded engine is owned by one process alone."""
     # The driver logs a row it cannot serialize at ERROR with the value in the text (a FixedString's bytes in
@@ -50,7 +58,11 @@ def connect(settings: Settings) -> Client:
 # ClickHouse error codes that refuse the rows themselves (a value that does not parse, fit or convert), as
 # opposed to a store that is down, full or missing a table: those are retried, these are isolated.
 _DATA_ERROR_CODES = frozenset({6, 27, 38, 41, 53, 69, 70, 72, 117, 131, 321, 349})
-_ERROR_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)\s*$")
+_ERROR_NAME = re.compile(r"\(([A-Z][A-Z0-9_]+)\)[\s.]*$")
+"""ClickHouse ends its message with the error's name; what comes before may quote the query, across lines."""
+_VERSION = re.compile(r"\s*\(version [0-9][^()]*(?:\([^()]*\))?[^()]*\)")
+_SYNTAX_POSITION = re.compile(r"Syntax error: failed at position (\d+)")
+_SYNTAX_ERROR = 62
 _COLUMN = re.compile(r"column\s+(?:name:\s*)?[`']([A-Za-z_][A-Za-z0-9_]*)[`']")
 
 
@@ -62,12 +74,20 @@ def refuses_data(exc: BaseException) -> bool:
 
 
 def describe_store_error(exc: BaseException) -> str:
-    """What the store said, without the values ClickHouse and the client quote in their messages."""
+    """What the store said, without the values ClickHouse and the client quote in their messages.
+
+    A server error is its code and name, and a syntax error also where it failed (a character position);
+    a :class:`StoreQueryError` is its own message, which holds no query text or value.
+    """
+    if isinstance(exc, StoreQueryError):
+        return str(exc)
     code = getattr(exc, "code", None)
     text = str(exc)
     if isinstance(exc, DatabaseError) and isinstance(code, int) and code:
-        name = _ERROR_NAME.search(text.strip().splitlines()[0] if text.strip() else "")
-        return f"ClickHouse error {code}" + (f" ({name.group(1)})" if name else "")
+        name = _ERROR_NAME.search(_VERSION.sub("", text))
+        described = f"ClickHouse error {code}" + (f" ({name.group(1)})" if name else "")
+        position = _SYNTAX_POSITION.search(text) if code == _SYNTAX_ERROR else None
+        return described + (f" at position {position.group(1)}" if position else "")
     column = _COLUMN.search(text)
     where = f" in column {column.group(1)}" if column else ""
     return f"a value the store cannot take{where} ({type(exc).__name__})"

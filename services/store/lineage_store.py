@@ -9,10 +9,12 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import DatabaseError
 
+from services.settings import Settings
 from services.sink.rows import DEAD_LETTER_COLUMNS, LINEAGE_COLUMNS, Origin, Row
+from services.store.client import StoreQueryError, connect
 from services.store.migrations import DATABASE_NAME, migrate
+from services.store.read_guard import DEFAULT_QUERY_LIMITS, QueryLimits, ReadGuard, refused
 
 
 @dataclass(frozen=True)
@@ -73,12 +75,22 @@ def _is_uuid(text: str) -> bool:
 class LineageStore:
     """The lineage database of one deployment."""
 
-    def __init__(self, client: Client, database: str, cluster: str | None = None) -> None:
+    def __init__(
+        self, client: Client, database: str, cluster: str | None = None, limits: QueryLimits = DEFAULT_QUERY_LIMITS
+    ) -> None:
         if not DATABASE_NAME.match(database):
             raise ValueError(f"invalid database name {database!r}")
         self._client = client
         self.database = database
         self.cluster = cluster  # the ClickHouse cluster its tables are replicated on (migrations ON CLUSTER)
+        self.limits = limits  # of every read through query()
+        self._guard = ReadGuard(client, limits.timeout_s)
+
+    @classmethod
+    def open(cls, settings: Settings) -> LineageStore:
+        """The configured store, with the configured query limits."""
+        limits = QueryLimits.from_settings(settings)
+        return cls(connect(settings), settings.clickhouse_database, settings.clickhouse_cluster, limits)
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; return their names. Unqualified table names then resolve here."""
@@ -189,18 +201,32 @@ class LineageStore:
         return (count, subjects, tuple(event_id for _, event_id in sample), _utc(first), _utc(last), *rest)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
-        """Run a read-only query (the server refuses writes, DDL and settings changes).
+        """Run one read (SELECT, WITH, EXPLAIN, SHOW TABLES, DESCRIBE TABLE) under :attr:`limits`.
 
-        An INSERT or a command (DDL, SET, DELETE …) is refused here, before the client sends it: clickhouse-connect
-        applies their settings with SET and restores them after, and once ``readonly`` is set on the embedded
-        engine's one session it cannot be set back, so every later insert of the store would fail until a
-        restart. Anything else carries ``readonly`` in its own SETTINGS clause.
+        The statement is checked by ClickHouse's own lexer and parser before it is sent (:class:`ReadGuard`):
+        INTO OUTFILE, FORMAT and SETTINGS clauses, writes and functions that reach past the database (file, url,
+        s3, remote, …) are refused with a :class:`StoreQueryError` that names what was refused, never the text.
+        An INSERT or a command is refused before anything else: clickhouse-connect would apply their settings
+        with SET, and once ``readonly`` is set on the embedded engine's one session it cannot be set back, so
+        every later insert of the store would fail until a restart. A read carries ``readonly`` and the limits
+        in its own SETTINGS clause.
         """
-        context = self._client.create_query_context(query=sql, parameters=parameters or {}, settings={"readonly": 1})
-        if context.is_insert or context.is_command:
-            raise DatabaseError("Code: 164. the query endpoint runs reads only: a write is refused. (READONLY)")
-        result = self._client.query(context=context)
-        return QueryResult(columns=list(result.column_names), rows=[list(r) for r in result.result_rows])
+        try:
+            context = self._client.create_query_context(
+                query=sql, parameters=parameters or {}, settings=self.limits.server_settings()
+            )
+            if context.is_insert or context.is_command:
+                raise refused("a write")
+            if not isinstance(context.final_query, str):
+                raise refused("a query with binary parameters")
+            self._guard.check(context.final_query)
+            result = self._client.query(context=context)
+            rows = [list(row) for row in result.result_rows]
+        except (ValueError, OverflowError) as exc:
+            raise StoreQueryError(
+                f"the query or its result holds a value the client cannot convert ({type(exc).__name__})"
+            ) from exc
+        return QueryResult(columns=list(result.column_names), rows=rows)
 
     def accounting(self, deliveries: Sequence[Delivery]) -> Accounting:
         """Where each of ``deliveries`` ended: stored (lineage or re-delivery) or dead-lettered, by coordinates.
