@@ -192,6 +192,7 @@ async def _run(
                 pipeline.keyring,
                 pipeline.context.engine,
                 health=health_report,
+                loopback_hosts_only=token is None,  # without a token it serves loopback alone: no other name
             )
             server = _ApiServer(
                 uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="off")

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, HTTPException, Query, Request, Response
@@ -16,6 +17,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.dashboard.routes import add_dashboard
 from services.metrics import PipelineMetrics
@@ -117,6 +121,43 @@ def _period(start: datetime, end: datetime) -> None:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def is_loopback_host(host_header: str) -> bool:
+    """Does a request's Host header name this machine's loopback (``127.0.0.1:8765``, ``[::1]``, ``localhost``)?"""
+    try:
+        parts = urlsplit(f"//{host_header}")
+        parts.port  # noqa: B018 - read for its check: a port that is no number raises
+    except ValueError:  # an unbalanced "[" or a port that is no number
+        return False
+    return parts.hostname in LOOPBACK_NAMES and parts.username is None
+
+
+class LoopbackHostsOnly:
+    """Answers 421 to a request whose Host header is not a loopback name: a defence against DNS rebinding.
+
+    Without a token the API serves loopback alone, so any local process may ask — and so may a web page the
+    operator opens, once its own host name resolves to 127.0.0.1: the browser then sends that name as the Host.
+    Every route is covered, the dashboard's static files included. With a token this is not needed (a page
+    cannot know the token) and not used (a proxy or a probe may use any name).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in {"http", "websocket"} and not is_loopback_host(Headers(scope=scope).get("host", "")):
+            refusal = PlainTextResponse(
+                "this API answers loopback host names only (localhost, 127.0.0.1, [::1]); "
+                "set LINEAGE_API_TOKEN to serve it under another name",
+                status_code=421,
+            )
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_api(
     store: AsyncLineageStore,
     metrics: PipelineMetrics,
@@ -124,14 +165,18 @@ def create_api(
     keyring: PseudonymKeyring | None = None,
     engine: PolicyEngine | None = None,
     health: Callable[[], dict[str, dict[str, Any]]] | None = None,
+    loopback_hosts_only: bool = False,
 ) -> FastAPI:
     """The API over one store (owned by the caller); every route but /healthz needs ``token`` when set.
 
     Without ``keyring`` the trace route answers 503, without ``engine`` (the policy) the report route does.
     ``health`` reports the roles of this process (name -> its state, with a ``healthy`` flag): /healthz is 503
-    while any of them is not healthy.
+    while any of them is not healthy. ``loopback_hosts_only`` refuses requests whose Host header is no loopback
+    name (:class:`LoopbackHostsOnly`); the stack sets it when it serves without a token.
     """
     api = FastAPI(title="purpose-lineage", version="0.1.0", description="Privacy lineage queries and metrics.")
+    if loopback_hosts_only:
+        api.add_middleware(LoopbackHostsOnly)
     guarded = APIRouter(dependencies=_token_guard(token))
 
     @api.exception_handler(RequestValidationError)

@@ -174,6 +174,11 @@ def test_up_runs_collection_in_a_worker_process_restarts_it_when_killed_and_lose
     url = f"http://127.0.0.1:{environment['LINEAGE_API_PORT']}"
     worker = orjson.loads(_get(f"{url}/healthz"))["roles"]["collect-1"]
     assert worker["state"] == "running"
+    # Served without a token, so for loopback names only: a page whose name resolves here is refused.
+    rebound = urllib.request.Request(f"{url}/metrics", headers={"Host": "rebind.attacker.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(rebound, timeout=10)
+    assert refused.value.code == 421
     deadline = time.monotonic() + 60
     while _collected(url) == 0:  # the worker's counts are served by `up` itself
         assert time.monotonic() < deadline, "the collect worker's metrics never reached `up`'s /metrics"
