@@ -12,25 +12,46 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.decisions import Aggregate, Name, Recipient, RecipientKind
-from schemas.events import Identifier, ShortText, Subject
-from schemas.policy import DataRef, RightsRequestType
+from schemas.decisions import (
+    MAX_CONTENT_TYPES,
+    Aggregate,
+    DataTerm,
+    Recipient,
+    RecipientKind,
+    RecordText,
+    Reference,
+    Term,
+)
+from schemas.events import Moment, Subject
+from schemas.policy import RightsRequestType
 
 USE_SPEC = "rakuro.use/v1"
 DISCLOSURE_SPEC = "rakuro.disclosure/v1"
 CONSENT_SPEC = "rakuro.consent/v1"
 RIGHTS_SPEC = "rakuro.rights/v1"
 
+MAX_CONSENT_PURPOSES = 64
+"""Purposes one consent may name (kept with the consent in the monitor's state)."""
+
 
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     event_id: UUID = Field(description="Unique per event; the idempotency key of the store.")
-    occurred_at: AwareDatetime
-    tenant_id: Identifier
-    source_service: Identifier = Field(description="The service or job acting on the data (the actor).")
+    occurred_at: Moment = Field(
+        description="When it happened: a point between 1970 and 9999 in UTC; the monitor refuses one more than "
+        "its clock skew after it received the event (occurred_in_future)."
+    )
+    tenant_id: Reference = Field(
+        description="The Registered User (a company) the data belongs to, as in its collection events; never a "
+        "mailbox: it is copied into alerts and rows."
+    )
+    source_service: Reference = Field(
+        description="The service or job acting on the data (the actor); one the policy's service register does "
+        "not list is reported as a gap."
+    )
     subject: Subject
 
 
@@ -38,9 +59,11 @@ class UseEvent(_Event):
     """Rakuro's own use of a subject's data for a purpose (Art. 3)."""
 
     spec: Literal["rakuro.use/v1"]
-    purpose: Name
-    data: list[DataRef] = Field(min_length=1, description="Categories or category.item entries used.")
-    content_types: list[Name] = Field(default_factory=list, description="Message content involved, if any.")
+    purpose: Term
+    data: list[DataTerm] = Field(min_length=1, description="Categories or category.item entries used.")
+    content_types: list[Term] = Field(
+        default_factory=list, max_length=MAX_CONTENT_TYPES, description="Message content involved, if any."
+    )
     aggregate: Aggregate | None = Field(default=None, description="For statistics: what the output aggregates.")
 
 
@@ -54,14 +77,14 @@ class DisclosureEvent(_Event):
     """Data leaving Rakuro: to a third party (Art. 4), a consignee (Art. 5) or a collection module (Art. 6)."""
 
     spec: Literal["rakuro.disclosure/v1"]
-    purpose: Name
-    data: list[DataRef] = Field(min_length=1)
-    content_types: list[Name] = Field(default_factory=list)
+    purpose: Term
+    data: list[DataTerm] = Field(min_length=1)
+    content_types: list[Term] = Field(default_factory=list, max_length=MAX_CONTENT_TYPES)
     recipient: ExternalRecipient
-    recipient_name: ShortText | None = Field(default=None, description="Art. 4.2(2): the third party's name.")
-    recipient_address_or_representative: ShortText | None = Field(default=None, description="Art. 4.2(2).")
-    legal_basis: Name | None = Field(default=None, description="consent, or one of the Art. 4.1 exceptions.")
-    consent_reference: Name | None = None
+    recipient_name: RecordText | None = Field(default=None, description="Art. 4.2(2): the third party's name.")
+    recipient_address_or_representative: RecordText | None = Field(default=None, description="Art. 4.2(2).")
+    legal_basis: Term | None = Field(default=None, description="consent, or one of the Art. 4.1 exceptions.")
+    consent_reference: Reference | None = None
     aggregate: Aggregate | None = None
 
 
@@ -75,9 +98,11 @@ class ConsentEvent(_Event):
 
     spec: Literal["rakuro.consent/v1"]
     action: ConsentAction
-    consent_reference: Name
-    recipient_id: Name = Field(description="The third party the consent is for.")
-    purposes: list[Name] = Field(default_factory=list, description="Empty means every purpose of the provision.")
+    consent_reference: Reference
+    recipient_id: Reference = Field(description="The third party the consent is for.")
+    purposes: list[Term] = Field(
+        default_factory=list, max_length=MAX_CONSENT_PURPOSES, description="Empty means every purpose of the provision."
+    )
 
 
 class RightsRequestEvent(_Event):

@@ -6,6 +6,7 @@ decision depends on (consent, suspension), so that the decision itself is a pure
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,11 +14,92 @@ from enum import StrEnum
 from typing import Annotated, Any, Protocol
 
 import orjson
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
-from schemas.policy import DataRef, Severity
+from schemas.encoded_text import not_encoded_text
+from schemas.events import Moment
+from schemas.policy import DataRef, Key, Severity
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+# The values below are copied into rows, alert documents and their Kafka keys, violation messages, reports and
+# the Art. 4.2 records: each type admits what its field names and nothing a message or a person's address could
+# hide in (no whitespace or control characters in a term or a reference, no '@', nothing that decodes to text).
+
+Term = Annotated[
+    Key,
+    AfterValidator(not_encoded_text),
+    Field(
+        description="A word of the policy's vocabulary (a purpose, a legal basis, a content type, a data subject "
+        "type): lower-case letters, digits, '_' and '-', at most 63 characters; one that decodes to text (hex, "
+        "base32, percent-escapes of 15 bytes or more) is refused. A term the policy does not define is decided "
+        "as a violation.",
+        json_schema_extra={"x-lineage-not-encoded-text": True},
+    ),
+]
+"""A policy term: the policy's own keys have exactly this shape (:data:`schemas.policy.Key`), so a value of any
+other shape could never name one; what it admits is a word, never an address, a sentence or a line break."""
+
+Reference = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
+    AfterValidator(not_encoded_text),
+    Field(
+        description="An id or reference (a tenant, a recipient, a consent record, a service): letters, digits, '.', "
+        "'_', ':' and '-', at most 128 characters, no '@' (a company, a record or a service, never a mailbox); one "
+        "that decodes to text (base64, base32, base85, hex, percent-escapes of 15 bytes or more) is refused.",
+        json_schema_extra={"x-lineage-not-encoded-text": True},
+    ),
+]
+"""A tenant's, a recipient's, a consent record's or an acting service's id: an :data:`schemas.events.Identifier`
+without '@', since these name companies, records and services, never a person, and an e-mail address is the one
+shape of a person's id that the identifier charset admits (collection events keep it for login ids)."""
+
+DataTerm = Annotated[
+    DataRef,
+    AfterValidator(not_encoded_text),
+    Field(
+        description="A data category (log_information) or one item of it (log_information.ip_address); one that "
+        "decodes to text is refused.",
+        json_schema_extra={"x-lineage-not-encoded-text": True},
+    ),
+]
+"""Data a use or disclosure names, in the policy's shape (:data:`schemas.policy.DataRef`), never encoded text."""
+
+MAX_CONTENT_TYPES = 16
+"""Content types one use or disclosure may name: each unknown or excluded one is a violation of its own, so an
+unbounded list would make one event thousands of rows and alerts."""
+
+
+def _unprintable(char: str) -> bool:
+    """A control, format, surrogate, private-use or unassigned character, or a line or paragraph separator."""
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")
+
+
+def printable_text(value: str) -> str:
+    """The contract's check of a record's free text: the value unchanged, or ValueError when it holds a control,
+    format, private-use or unassigned character, a line or paragraph separator, or an e-mail address's '@'."""
+    # isprintable() is the fast verdict; spaces other than ' ' (U+3000 in a Japanese address) fail it too.
+    if not value.isprintable() and any(_unprintable(char) for char in value):
+        raise ValueError("a name or address holds no control, format or unassigned characters or line breaks")
+    if "@" in value or "\uff20" in value or "\ufe6b" in value:  # '@', full-width and small commercial at
+        raise ValueError("a name or address holds no e-mail address")
+    return value
+
+
+RecordText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256),
+    AfterValidator(printable_text),
+    Field(
+        description="Free text of an Art. 4.2 record (a name, an address, a representative), at most 256 "
+        "characters on one line: no control, format or unassigned characters, no '@'. The purpose monitor "
+        "refuses a value in which the content detectors find encoded or structured content.",
+        json_schema_extra={"x-lineage-printable-text": True},
+    ),
+]
+"""What a provision record says of its recipient: required by law as free text (a company's name and address in
+any script), so it carries no charset; what cannot be a name or an address is refused here, and the content
+detectors, which live with the stages, run on it where the monitor decides (:mod:`services.monitor.evaluate`)."""
 
 
 class _Strict(BaseModel):
@@ -42,15 +124,15 @@ class RecipientKind(StrEnum):
 
 class Recipient(_Strict):
     kind: RecipientKind
-    id: Name = Field(description="Registry key for consignees and modules; the third party's own id otherwise.")
+    id: Reference = Field(description="Registry key for consignees and modules; the third party's own id otherwise.")
 
 
 class ProvisionRecord(_Strict):
     """The Art. 4.2 record of a provision to a third party with consent."""
 
     consent_obtained: bool = False
-    recipient_name: str | None = None
-    recipient_address_or_representative: str | None = None
+    recipient_name: RecordText | None = None
+    recipient_address_or_representative: RecordText | None = None
     subject_identification: str | None = Field(default=None, description="E.g. the subject's pseudonym.")
     data_items: list[DataRef] = Field(default_factory=list)
 
@@ -77,20 +159,22 @@ class UseRequest(_Strict):
     """A use of a subject's data for a purpose, or its disclosure to a recipient."""
 
     action: Action
-    at: AwareDatetime = Field(description="When the use or disclosure happens; selects the policy version.")
-    purpose: Name
-    data: list[DataRef] = Field(min_length=1, description="Categories or category.item entries used.")
-    content_types: list[Name] = Field(
-        default_factory=list, description="Kinds of message content involved, e.g. email_body (never allowed)."
+    at: Moment = Field(description="When the use or disclosure happens; selects the policy version.")
+    purpose: Term
+    data: list[DataTerm] = Field(min_length=1, description="Categories or category.item entries used.")
+    content_types: list[Term] = Field(
+        default_factory=list,
+        max_length=MAX_CONTENT_TYPES,
+        description="Kinds of message content involved, e.g. email_body (never allowed).",
     )
-    subject_type: Name
-    actor: Name = Field(description="The service or job that uses or discloses the data.")
+    subject_type: Term
+    actor: Reference = Field(description="The service or job that uses or discloses the data.")
     recipient: Recipient = Field(
         default_factory=lambda: CONTROLLER,
         description="Whom the data goes to; for a use, the controller itself (kind internal).",
     )
-    legal_basis: Name | None = Field(default=None, description="The legal basis the actor claims, if any.")
-    consent_reference: Name | None = None
+    legal_basis: Term | None = Field(default=None, description="The legal basis the actor claims, if any.")
+    consent_reference: Reference | None = None
     consent_granted: bool = Field(default=False, description="Consent in force for this subject and provision.")
     provision_record: ProvisionRecord | None = None
     aggregate: Aggregate | None = None

@@ -17,6 +17,7 @@ each announce it once, which errs on the side of telling.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,11 +50,25 @@ class AlertKey:
     recipient_kind: str
     recipient_id: str
 
-    def message_key(self) -> bytes:
-        """The Kafka key: one group's alerts stay in order on one partition."""
+    def identity(self) -> str:
+        """The group as one text (what the alert id is derived from); never sent as it is."""
         return "/".join(
             (self.tenant_id, self.code, self.activity, self.actor, self.purpose, self.recipient_kind, self.recipient_id)
-        ).encode()
+        )
+
+    def message_key(self) -> bytes:
+        """The Kafka key: a digest of the group (32 hex digits), so that one group's alerts stay in order on one
+        partition, on every worker and after any restart, while no value of an event is in a key.
+
+        Keys are what brokers, tools and logs show of a message without reading it; the group's values are
+        shown in the alert itself, and only as the contract admits them. Unkeyed on purpose: every worker
+        computes the same key without a secret, and the digest tells nothing the alert's own value does not.
+        """
+        return _group_digest(self.identity())
+
+
+def _group_digest(identity: str) -> bytes:
+    return hashlib.sha256(b"purpose-lineage alert group\x1f" + identity.encode()).hexdigest()[:32].encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +152,7 @@ class Alert:
     @property
     def alert_id(self) -> str:
         """Deterministic: a re-published alert (a retried batch) keeps its id, so consumers can drop repeats."""
-        name = f"{self.key.message_key().decode()}|{self.status}|{self.window_start.isoformat()}|{self.event_ids[0]}"
+        name = f"{self.key.identity()}|{self.status}|{self.window_start.isoformat()}|{self.event_ids[0]}"
         return str(uuid.uuid5(_ALERT_NAMESPACE, name))
 
     def document(self) -> bytes:

@@ -7,13 +7,19 @@ events reach this function in the order the broker accepted them (services/proce
 
 State lives in two mappings keyed per tenant and subject pseudonym; every change is also returned
 (``MonitorResult.changes``), at the message that made it, for the store to keep it (table monitor_state).
+
+An event is refused (dead-lettered) when its contract refuses it (``schema_invalid``), when it happened more than
+the clock skew after it was received (``occurred_in_future``, as at the collection tag stage), and when the
+content detectors find encoded or structured content in the recipient's name or address of a disclosure
+(``schema_invalid``): those two are free text the law requires in the Art. 4.2 record, which is kept and handed
+over; the detectors live with the stages, so they run here rather than in the contract.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any, Protocol
 
@@ -33,7 +39,9 @@ from schemas.policy import RightsRequestType
 from services.policy.decide import Decider
 from services.pseudonymize import PseudonymKey, pseudonymize
 from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
+from services.stages.detectors import detect
 from services.stages.errors import describe_validation_error, vocabulary_of
+from services.stages.tag import DEFAULT_MAX_SKEW
 
 ActivityEvent = Annotated[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent, Field(discriminator="spec")]
 _ACTIVITY: TypeAdapter[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent] = TypeAdapter(ActivityEvent)
@@ -193,11 +201,47 @@ def request_of(
     )
 
 
+_RECORD_TEXTS = ("recipient_name", "recipient_address_or_representative")
+
+
+def _received_ms(source: SourceRecord, now_ms: int) -> int:
+    """When the event was received: the broker's timestamp, so that a retried batch is decided as the first time,
+    but never later than ``now`` (a producer sets its messages' timestamps, and may set them in the future)."""
+    return now_ms if source.timestamp_ms is None else min(source.timestamp_ms, now_ms)
+
+
+def _refusal(event: ActivityEvent, received_ms: int, max_skew: timedelta) -> tuple[DeadLetterReason, str] | None:
+    """Why a contract-valid event is refused, or None: a time in the future, or content in an Art. 4.2 text.
+
+    The message names the rule and the field, never a value.
+    """
+    if event.occurred_at.timestamp() * 1000 > received_ms + max_skew.total_seconds() * 1000:
+        message = f"occurred_at is more than {max_skew.total_seconds():.0f} s after the event was received"
+        return DeadLetterReason.OCCURRED_IN_FUTURE, message
+    if isinstance(event, DisclosureEvent):
+        for name in _RECORD_TEXTS:
+            value = getattr(event, name)
+            if value is not None and (finding := detect(value)) is not None:
+                return DeadLetterReason.SCHEMA_INVALID, f"{name}: holds {finding.value} content, not a name or address"
+    return None
+
+
 def monitor_batch(
-    batch: Sequence[SourceRecord], subjects: StateTable, consents: StateTable, decider: Decider, key: PseudonymKey
+    batch: Sequence[SourceRecord],
+    subjects: StateTable,
+    consents: StateTable,
+    decider: Decider,
+    key: PseudonymKey,
+    now: datetime | None = None,
+    max_skew: timedelta = DEFAULT_MAX_SKEW,
 ) -> MonitorResult:
-    """Apply consent and rights events to the state and decide every use and disclosure, in stream order."""
+    """Apply consent and rights events to the state and decide every use and disclosure, in stream order.
+
+    An event that occurred more than ``max_skew`` after it was received (its broker timestamp, at the latest
+    ``now``: by default the wall clock) is refused as ``occurred_in_future``.
+    """
     result = MonitorResult()
+    now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
     for source in batch:
         try:
             event = _ACTIVITY.validate_json(source.value or b"", strict=True)  # JSON types, as the schema says
@@ -208,6 +252,10 @@ def monitor_batch(
             result.dead.append(
                 DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc, vocabulary=words))
             )
+            continue
+        refused = _refusal(event, _received_ms(source, now_ms), max_skew)
+        if refused is not None:
+            result.dead.append(DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id)))
             continue
         pseudonym = _pseudonym(key, event.tenant_id, event.subject.id)
         skey = subject_key(event.tenant_id, pseudonym)

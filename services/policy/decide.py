@@ -2,12 +2,16 @@
 
 Pure and deterministic: the same request and policy always give the same decision, and nothing is read
 from outside (consent and suspension state come in the request).
+
+A violation's message names policy terms only (its purposes, data, data subjects, content types, registered
+consignees and modules): a value of the request that the policy does not define is data the request brought, so
+it is called what it is ("an undeclared purpose", "the consignee"), never quoted. Messages go into alerts, the
+violations table and reports, where a request's own text would be copied to everyone who reads them.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from schemas.decisions import Decision, DecisionRequest, ProvisionRecord, RecipientKind, Violation
 from schemas.policy import PolicyVersion, Purpose
@@ -19,12 +23,10 @@ RememberedKey = tuple[object, ...]
 REMEMBERED_DECISIONS = 16_384
 """How many distinct requests :meth:`Decider.decide_remembered` keeps the decision of (then it starts afresh)."""
 
-_TERM = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
 
-
-def _term(text: str) -> str:
-    """Request text shown in a message only when it looks like a policy term; anything else could be data."""
-    return text if _TERM.match(text) else "?"
+def _named(value: str, terms: Collection[str], otherwise: str) -> str:
+    """``'value'`` when the policy defines it, else ``otherwise``: a message quotes policy terms only."""
+    return f"'{value}'" if value in terms else otherwise
 
 
 class Decider:
@@ -44,6 +46,7 @@ class Decider:
         self._min_group = policy.statistics.min_group_size
         self._policy_id = policy.policy_id
         self._purposes = policy.purposes
+        self._subjects = policy.data_subjects
         # The Art. 4.2 record fields the policy names (data_items and consent_obtained are checked on their own).
         self._record_fields = tuple(
             name
@@ -109,12 +112,13 @@ class Decider:
             if content in self._excluded:
                 add(self._violation("excluded_content", f"'{content}' is never collected, used or disclosed"))
             else:
-                add(self._violation("unknown_data", f"content type '{_term(content)}' is not in the policy"))
+                add(self._violation("unknown_data", "a content type the policy does not declare"))
 
         data = tuple(request.data)
         if not engine.known_refs.issuperset(data):
-            unknown = sorted(set(data) - engine.known_refs)
-            add(self._violation("unknown_data", f"not in the policy: {', '.join(_term(u) for u in unknown)}"))
+            unknown = len(set(data) - engine.known_refs)
+            references = "a data reference" if unknown == 1 else f"{unknown} data references"
+            add(self._violation("unknown_data", f"{references} the policy does not declare"))
         items = engine.expand_cached(data)
 
         purpose = self._purposes.get(request.purpose)
@@ -127,7 +131,7 @@ class Decider:
             if version is None:
                 add(self._violation("purpose_not_in_force", "no version of the policy was in force at that time"))
         elif purpose is None:
-            add(self._violation("unknown_purpose", f"purpose '{_term(request.purpose)}' is not in the policy"))
+            add(self._violation("unknown_purpose", "an undeclared purpose, not in the policy"))
         else:
             self._check_purpose(request, purpose, items, version, add)
 
@@ -159,7 +163,7 @@ class Decider:
             add(
                 self._violation(
                     "subject_not_permitted_for_purpose",
-                    f"'{request.purpose}' does not cover data of a {_term(request.subject_type)}",
+                    f"'{request.purpose}' does not cover data of {self._subject(request.subject_type)}",
                 )
             )
         covered = request.subject_type in purpose.data_subjects
@@ -171,8 +175,8 @@ class Decider:
             add(
                 self._violation(
                     "subject_not_permitted_for_purpose",
-                    f"'{request.purpose}' uses {', '.join(sorted(limited))} only of other data subjects than a "
-                    f"{_term(request.subject_type)}",
+                    f"'{request.purpose}' uses {', '.join(sorted(limited))} only of other data subjects than "
+                    f"{self._subject(request.subject_type)}",
                 )
             )
         outside = items - self.engine.purpose_items[request.purpose]
@@ -190,6 +194,9 @@ class Decider:
                     f"statistics must be non-identifying aggregates of at least {self._min_group} people",
                 )
             )
+
+    def _subject(self, subject_type: str) -> str:
+        return "a " + subject_type if subject_type in self._subjects else "a data subject the policy does not declare"
 
     def _is_statistic(self, request: DecisionRequest, purpose: Purpose | None) -> bool:
         """A non-identifying aggregate is no provision of personal data (Art. 3.4)."""
@@ -240,8 +247,8 @@ class Decider:
 
     def _check_consignee(self, request: DecisionRequest, add: Add) -> None:
         consignee = self._consignees.get(request.recipient.id)
-        if consignee is None:
-            add(self._violation("consignee_not_registered", f"consignee '{request.recipient.id}' is not registered"))
+        if consignee is None:  # its id is the request's, not the policy's: not quoted
+            add(self._violation("consignee_not_registered", "the consignee is not registered"))
             return
         if not consignee.confidentiality_agreement:
             add(
@@ -252,19 +259,22 @@ class Decider:
         if request.purpose not in consignee.purposes:
             add(
                 self._violation(
-                    "consignee_outside_purpose", f"'{request.recipient.id}' is not engaged for '{request.purpose}'"
+                    "consignee_outside_purpose",
+                    f"'{request.recipient.id}' is not engaged for "
+                    + _named(request.purpose, self._purposes, "an undeclared purpose"),
                 )
             )
 
     def _check_module(self, request: DecisionRequest, items: frozenset[str], add: Add) -> None:
         if request.recipient.id not in self._modules:
-            add(self._violation("module_not_registered", f"module '{request.recipient.id}' is not named in the policy"))
+            add(self._violation("module_not_registered", "the module is not named in the policy"))
         identifying = items & self.engine.identifiable_items
         if identifying:
             add(
                 self._violation(
                     "module_receives_identifiable_data",
-                    f"'{request.recipient.id}' may receive no personally identifiable information: "
+                    _named(request.recipient.id, self._modules, "an unregistered module")
+                    + " may receive no personally identifiable information: "
                     + ", ".join(sorted(identifying)),
                 )
             )

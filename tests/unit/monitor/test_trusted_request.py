@@ -177,7 +177,8 @@ def test_the_monitors_request_is_the_validated_request_and_decides_as_it_does(ev
 def test_a_batch_is_decided_as_its_validated_requests_are(events):
     batch = [SourceRecord("t.activity.v1", 0, offset, e.model_dump_json().encode()) for offset, e in enumerate(events)]
 
-    result = monitor_batch(batch, {}, {}, _remembering(), KEY)
+    # Received after the latest generated time: one further in the future is refused (occurred_in_future).
+    result = monitor_batch(batch, {}, {}, _remembering(), KEY, now=datetime(2031, 1, 1, tzinfo=UTC))
 
     assert [item.event for item in result.evaluated] == events
     for item in result.evaluated:

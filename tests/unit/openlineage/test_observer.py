@@ -43,7 +43,7 @@ KAFKA = "kafka://broker-1:9092"
 EXCLUDED_TEXT = "残業の件でご相談があります"
 ATTACHMENT_NAME = "給与明細_2023-04.pdf"
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64)"
-FREE_TEXT_PURPOSE = "gift for taro.yamada@example.jp"
+FREE_TEXT_PURPOSE = "gift-for-taro-yamada"  # an undeclared purpose naming a person, in a term's shape
 JOBS = [JobName.COLLECT.value, JobName.STORE.value, JobName.MONITOR.value]
 
 

@@ -20,6 +20,7 @@ from services.policy.loader import PolicyFileError, load_policy
 
 TAKEN_AT = "2023-05-01T09:00:00+09:00"
 EMAIL = "taro.yamada@example.jp"  # a data value: it must never appear in a decision
+PERSON = "taro.yamada"  # a person's id in a reference's shape (the contract refuses EMAIL there)
 
 CONTACT_DATA = [
     "user_information.name",
@@ -596,7 +597,7 @@ def test_unknown_data_is_a_gap_not_an_allowance(decider, data):
 
 def _request_raising(code: str) -> UseRequest:
     """A request that raises ``code`` under the real policy changed by ``_without_payroll_agreement``."""
-    email = {"consent_reference": EMAIL, "provision_record": {**COMPLETE_RECORD, "subject_identification": EMAIL}}
+    email = {"consent_reference": PERSON, "provision_record": {**COMPLETE_RECORD, "subject_identification": EMAIL}}
     requests = {
         "excluded_content": lambda: use_request(content_types=["email_body"]),
         "unknown_purpose": lambda: use_request(purpose="behavioural_advertising"),
@@ -609,7 +610,7 @@ def _request_raising(code: str) -> UseRequest:
         "statistics_not_aggregate": lambda: valid_statistic(aggregate={"group_size": 3, "identifies": True}),
         "third_party_without_consent": lambda: with_consent(consent_granted=False, **email),
         "provision_record_incomplete": lambda: with_consent(
-            consent_reference=EMAIL,
+            consent_reference=PERSON,
             provision_record={**COMPLETE_RECORD, "subject_identification": EMAIL, "recipient_name": None},
         ),
         "consignee_not_registered": lambda: disclosure("consignee", "unknown-bpo", **email),
