@@ -66,16 +66,43 @@ def role_topics(topics: Topics, role: Role) -> list[str]:
     return topics.all_activity
 
 
+MESSAGE_GROWTH = 16
+"""How many times its size a message the pipeline writes for one accepted event can be, at most.
+
+A tagged record keeps at most the event's payload, and names every removed field (path, size, reason). A dead
+letter seals the whole event (base64 of the AES-GCM ciphertext: 4/3) and lists every field of a payload that
+parsed (path, size, disposition): about 60 bytes of inventory for a field that takes 6 or 7 (``"ab":0,``), more
+when the path repeats a branch the policy names. Payloads made of nothing but such fields give dead letters of
+8.6 (flat) to 11.4 (inside a named branch) times the event (tests/unit/test_message_limits.py replays them);
+this bound keeps a margin over that. An alert is a few kilobytes whatever the event."""
+MESSAGE_HEADROOM = 64 * 1024
+"""What a message and its record batch carry besides what grows with the event: envelope metadata, reason
+headers, key, record and batch framing."""
+
+
+def max_message_bytes(max_event_bytes: int) -> int:
+    """The largest message the pipeline can write for an event it accepts (``LINEAGE_MAX_EVENT_BYTES``): every
+    topic takes it (``max.message.bytes``), so no batch is ever refused by the broker for an output's size.
+
+    The input topics take it too: an event over the limit then reaches the pipeline and is dead-lettered as
+    ``too_large`` (with nothing of it kept), instead of being refused at the emitter with no trace in the store.
+    """
+    return MESSAGE_GROWTH * max_event_bytes + MESSAGE_HEADROOM
+
+
 def topic_plan(settings: Settings) -> list[TopicSpec]:
     """Every topic of the pipeline, laid out as the settings say: the one place topics are specified.
 
     Refused events stay, sealed, only on the dead-letter topic, and only for a short, documented while. The
-    monitor keeps its state in the store (table monitor_state), not in changelog topics.
+    monitor keeps its state in the store (table monitor_state), not in changelog topics. Every topic takes the
+    largest message the pipeline can write (:func:`max_message_bytes`): a broker's default (1 MiB) is less
+    than a dead letter of an event near ``LINEAGE_MAX_EVENT_BYTES``.
     """
     topics = Topics(settings.topic_prefix)
     common: dict[str, str] = {}
     if settings.topic_min_insync_replicas is not None:
         common["min.insync.replicas"] = str(settings.topic_min_insync_replicas)
+    common["max.message.bytes"] = str(max_message_bytes(settings.max_event_bytes))
     retention = {"retention.ms": str(int(settings.dead_letter_retention_h * 3_600_000))}
     configs = {topics.dead_letter: {**common, **retention}}
     names = topics.all
@@ -139,7 +166,7 @@ class Pipeline:
                 acks="all",
                 linger_ms=5,
                 max_batch_size=1_048_576,
-                max_request_size=settings.max_event_bytes * 4 + 1_048_576,
+                max_request_size=max_message_bytes(settings.max_event_bytes),
             )
             await self._producer.start()
         if Role.COLLECT in self.roles:
@@ -174,6 +201,8 @@ class Pipeline:
                     self.metrics,
                     timedelta(seconds=settings.alert_window_s),
                     self.observer,
+                    max_event_bytes=settings.max_event_bytes,
+                    max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
                 )
                 name = "monitor" if number == 1 else f"monitor-{number}"
                 self.consumers[name] = BatchConsumer(name, config, worker.handle, worker.forget)
@@ -194,6 +223,7 @@ class Pipeline:
             batch_window_s=window_s,
             session_timeout_s=settings.consumer_session_timeout_s,
             rebalance_timeout_s=settings.consumer_rebalance_timeout_s,
+            max_message_bytes=max_message_bytes(settings.max_event_bytes),
         )
 
     async def failure(self) -> str:

@@ -10,9 +10,10 @@
 --   store     INSERT event_identity, collection_lineage, dead_letters, redeliveries; SELECT event_identity
 --             (claimed identities: tenant, event id, content digest), collection_lineage (whether a claimed
 --             identity's row landed, by primary key), dead_letters (the progress log line).
---   monitor   INSERT activity_decisions, violations, provision_records, monitor_state, alerts; SELECT
---             monitor_state (state below the resume offset), alerts (open windows), violations (window
---             summaries), collection_lineage and dead_letters (the progress log line).
+--   monitor   INSERT activity_decisions, violations, provision_records, monitor_state, alerts, and dead_letters
+--             (a row the store refuses is dead-lettered at its message's coordinates); SELECT monitor_state
+--             (state below the resume offset), alerts (open windows), violations (window summaries),
+--             collection_lineage and dead_letters (the progress log line).
 --   reader    SELECT on the database: the API (dashboard, reports, trace, read-only queries) and Grafana.
 --   migrator  `purpose-lineage init`: creates the database and tables and applies migrations (ON CLUSTER).
 -- Every role that starts a store reads schema_migrations: with every migration applied, it runs no DDL.
@@ -50,8 +51,8 @@ GRANT INSERT, SELECT ON lineage.alerts TO lineage_monitor;
 GRANT INSERT, SELECT ON lineage.alerts_local TO lineage_monitor;
 GRANT SELECT ON lineage.collection_lineage TO lineage_monitor;
 GRANT SELECT ON lineage.collection_lineage_local TO lineage_monitor;
-GRANT SELECT ON lineage.dead_letters TO lineage_monitor;
-GRANT SELECT ON lineage.dead_letters_local TO lineage_monitor;
+GRANT INSERT, SELECT ON lineage.dead_letters TO lineage_monitor;
+GRANT INSERT, SELECT ON lineage.dead_letters_local TO lineage_monitor;
 
 GRANT SELECT ON lineage.* TO lineage_reader;
 

@@ -18,7 +18,11 @@ How it stays right on any number of workers, after any restart (issue 12):
   kept and re-published, not decided again.
 - **Alert grouping from the store.** A group's summary is counted from the violations table when its window
   closes, and every published alert is recorded in the alerts table, from which a (re)started worker and its
-  peers read which windows are open (:mod:`services.monitor.alerts`).
+  peers read which windows are open (:mod:`services.monitor.alerts`). Each group is summarized on its own: one
+  whose stored violations cannot be read never holds back the summaries of the others.
+- **No event blocks the others.** An event over ``LINEAGE_MAX_EVENT_BYTES`` is dead-lettered as ``too_large``
+  (not kept); a row the store refuses is dead-lettered with ClickHouse's reason, and the rest of the batch is
+  stored (:class:`services.sink.writer.LineageWriter`).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,11 +62,14 @@ from services.processors.batches import batch_token
 from services.processors.publisher import publish_batch
 from services.pseudonymize import PseudonymKey
 from services.quarantine import QuarantineKey
-from services.records import SourceRecord
-from services.sink.writer import LineageWriter
+from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
+from services.settings import Settings
+from services.sink.rows import Origin, Row
+from services.sink.writer import LineageWriter, TableRows
 from services.stages.messages import OutgoingMessage, encode_dead_letter
+from services.stages.tag import DEFAULT_MAX_SKEW
 from services.store.async_store import AsyncLineageStore
-from services.store.client import describe_store_error
+from services.store.client import describe_store_error, refuses_data
 from services.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -115,6 +122,32 @@ def _as_stored(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+DEFAULT_MAX_EVENT_BYTES: int = Settings.model_fields["max_event_bytes"].default
+
+
+def _origin(source: SourceRecord) -> Origin:
+    return source.topic, source.partition, source.offset
+
+
+def _too_large(source: SourceRecord, max_bytes: int) -> DeadLetter:
+    """An event over the size limit is never parsed nor kept (its dead letter says only that, unsealed)."""
+    message = f"{len(source.value or b'')} bytes exceeds the limit of {max_bytes}"
+    return DeadLetter(source, Stage.INGEST, DeadLetterReason.TOO_LARGE, message)
+
+
+def _rows_by_event(
+    build: Callable[[Sequence[Evaluated], datetime], list[Row]], evaluated: Sequence[Evaluated], at: datetime
+) -> tuple[list[Row], list[Origin]]:
+    """The rows ``build`` makes of each decided event, with the coordinates of the event each row came from."""
+    rows: list[Row] = []
+    origins: list[Origin] = []
+    for item in evaluated:
+        made = build([item], at)
+        rows += made
+        origins += [_origin(item.source)] * len(made)
+    return rows, origins
+
+
 def _by_partition(batch: Sequence[SourceRecord]) -> dict[tuple[str, int], list[SourceRecord]]:
     """The batch per partition, each in offset order (the order that counts: one subject, one partition)."""
     parts: dict[tuple[str, int], list[SourceRecord]] = {}
@@ -138,6 +171,8 @@ class MonitorWorker:
         metrics: PipelineMetrics,
         alert_window: timedelta,
         observer: LineageObserver | None = None,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_clock_skew: timedelta = DEFAULT_MAX_SKEW,
     ) -> None:
         self._decider = decider
         self._key = key
@@ -148,11 +183,14 @@ class MonitorWorker:
         self._topics = topics
         self._metrics = metrics
         self._observer = observer
+        self._max_event_bytes = max_event_bytes
+        self._max_clock_skew = max_clock_skew
         self._gaps = GapFinder(decider.engine)
         self.aggregator = AlertAggregator(alert_window)
         self._states: dict[tuple[str, int], PartitionState] = {}
         self._unpublished: dict[str, tuple[list[OutgoingMessage], list[Alert]]] = {}
         self._windows_read = False  # the alerts table's open windows were adopted since the start
+        self.unsummarized = 0  # alert windows whose summary could not be read from the store, since the start
 
     def forget(self, partitions: set[TopicPartition]) -> None:
         """Partitions revoked or newly assigned: their state is reloaded from the store when next needed."""
@@ -191,7 +229,7 @@ class MonitorWorker:
     async def _record(self, alerts: Sequence[Alert], token: str) -> None:
         """Record published alerts: what tells a restarted worker, and its peers, which windows are open."""
         if alerts:
-            await self._writer.write_tables({"alerts": (ALERT_COLUMNS, alert_rows(alerts))}, token)
+            await self._writer.write_tables({"alerts": TableRows(ALERT_COLUMNS, alert_rows(alerts))}, token)
 
     async def _state(self, topic: str, partition: int, first_offset: int) -> PartitionState:
         """The partition's state as every message below ``first_offset`` left it."""
@@ -215,21 +253,37 @@ class MonitorWorker:
     ) -> tuple[list[OutgoingMessage], list[Alert]]:
         result = MonitorResult()
         applied: list[tuple[PartitionState, Overlay, Overlay, int]] = []
+        limit = self._max_event_bytes
         for (topic, partition), records in _by_partition(batch).items():
             state = await self._state(topic, partition, records[0].offset)
             subjects, consents = Overlay(state.subjects), Overlay(state.consents)
-            part = monitor_batch(records, subjects, consents, self._decider, self._key)
+            fitting = [record for record in records if len(record.value or b"") <= limit]
+            if len(fitting) < len(records):
+                result.dead += [_too_large(record, limit) for record in records if len(record.value or b"") > limit]
+            part = monitor_batch(fitting, subjects, consents, self._decider, self._key, max_skew=self._max_clock_skew)
             result.evaluated += part.evaluated
             result.changes += part.changes
             result.dead += part.dead
             applied.append((state, subjects, consents, records[-1].offset + 1))
         decided_at = _as_stored(datetime.now(UTC))
-        await self._writer.write_tables(
+        refused = await self._writer.write_tables(
             {
-                "activity_decisions": (ACTIVITY_COLUMNS, activity_rows(result.evaluated, decided_at)),
-                "violations": (VIOLATION_COLUMNS, violation_rows(result.evaluated, decided_at)),
-                "provision_records": (PROVISION_COLUMNS, provision_rows(result.evaluated, decided_at)),
-                "monitor_state": (STATE_COLUMNS, state_rows(result.changes, decided_at)),
+                "activity_decisions": TableRows(
+                    ACTIVITY_COLUMNS,
+                    activity_rows(result.evaluated, decided_at),
+                    [_origin(item.source) for item in result.evaluated],
+                ),
+                "violations": TableRows(
+                    VIOLATION_COLUMNS, *_rows_by_event(violation_rows, result.evaluated, decided_at)
+                ),
+                "provision_records": TableRows(
+                    PROVISION_COLUMNS, *_rows_by_event(provision_rows, result.evaluated, decided_at)
+                ),
+                "monitor_state": TableRows(
+                    STATE_COLUMNS,
+                    state_rows(result.changes, decided_at),
+                    [_origin(change.source) for change in result.changes],
+                ),
             },
             token,
         )
@@ -237,6 +291,10 @@ class MonitorWorker:
             state.subjects.update(subjects.changes)
             state.consents.update(consents.changes)
             state.next_offset = next_offset
+        if refused:  # dead-lettered, not decided: no alert or count of them; state reloads from what was stored
+            result.evaluated = [item for item in result.evaluated if _origin(item.source) not in refused]
+            for topic, partition, _ in refused:
+                self._states.pop((topic, partition), None)
         count_decisions(self._metrics, result.evaluated, self._gaps)
         alerts = self.aggregator.add(result.evaluated, decided_at)
         for letter in result.dead:
@@ -264,19 +322,39 @@ class MonitorWorker:
 
     async def summarize_closed_windows(self, now: datetime) -> list[Alert]:
         """Publish and record a ``repeated`` alert for each window ``now`` closed that had violations, counted
-        from the violations table; forget the quiet ones. A window whose summary fails stays open (retried)."""
+        from the violations table; forget the quiet ones.
+
+        Each group is summarized on its own. One whose summary the store cannot give now (down, busy) stays open
+        and is tried again next time; one whose stored violations cannot be read as they are (a value the client
+        cannot convert: trying again reads the same rows) is closed without a summary, so that its next violation
+        is alerted as ``new`` instead of the group falling silent. Either way the others are published, and the
+        failures are logged once per pass, by count and class, and counted (``unsummarized``).
+        """
         now = _as_stored(now)
         await self._adopt_windows()
         due = self.aggregator.due(now)
-        summaries: dict[AlertKey, ViolationSummary | None] = {}
+        alerts: list[Alert] = []
+        failures: Counter[str] = Counter()
         for key, start in due.items():
-            row = await self._store.violation_summary(astuple(key), start, now, self.aggregator.sample_size)
-            summaries[key] = ViolationSummary(*row) if row is not None else None
-        alerts = [
-            alert
-            for key, summary in summaries.items()
-            if (alert := self.aggregator.close(key, due[key], summary, now)) is not None
-        ]
+            try:
+                row = await self._store.violation_summary(astuple(key), start, now, self.aggregator.sample_size)
+            except Exception as exc:  # noqa: BLE001 - one group's failure must not hold back the others
+                failures[type(exc).__name__] += 1
+                if refuses_data(exc):
+                    self.aggregator.close(key, start, None, now)
+                continue
+            summary = ViolationSummary(*row) if row is not None else None
+            if (alert := self.aggregator.close(key, start, summary, now)) is not None:
+                alerts.append(alert)
+        if failures:
+            self.unsummarized += failures.total()
+            log.warning(
+                "%d of %d alert windows not summarized (%s); windows the store cannot read now stay open, "
+                "those whose stored violations cannot be read are closed without a summary",
+                failures.total(),
+                len(due),
+                ", ".join(f"{name} x{count}" for name, count in sorted(failures.items())),
+            )
         try:
             await publish_batch(self._producer, self._alert_messages(alerts))
             await self._record(alerts, f"alerts-{now.isoformat()}-{len(alerts)}")

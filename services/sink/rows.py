@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -77,6 +77,68 @@ Row = tuple[Any, ...]
 
 Origin = tuple[str, int, int]
 """Where a row's message was consumed (topic, partition, offset): always valid, whatever the message says."""
+
+PARTITION_TIMES: Mapping[str, str] = {
+    "collection_lineage": "occurred_at",
+    "dead_letters": "dead_lettered_at",
+    "redeliveries": "redelivered_at",
+    "activity_decisions": "occurred_at",
+    "violations": "occurred_at",
+    "provision_records": "provided_at",
+    "alerts": "published_at",
+}
+"""table -> the time column its ``PARTITION BY`` takes the month (``toYYYYMM``) or year (``toYear``) of, as the
+migrations create them (tests/integration/test_partitioned_inserts.py checks the two agree). Tables not named
+here are not partitioned."""
+
+Block = tuple[Sequence[Row], Sequence[Origin] | None]
+
+
+def partition_blocks(
+    rows: Sequence[Row], origins: Sequence[Origin] | None, time_at: int | None, max_partitions: int
+) -> list[Block]:
+    """``rows`` (and their ``origins``) in blocks that each fall into at most ``max_partitions`` partitions.
+
+    A month is read as the value has it, without converting it to UTC (a value before year 1 or after 9999 in UTC
+    is still a Python datetime as written): a month in any offset overlaps at most two UTC months, so a block
+    holds at most half the limit in such months. The common batch (fewer rows, or fewer months, than that) is one
+    block, as given; a split is deterministic (months in order of first appearance), so a retried batch makes
+    the same blocks, with the same deduplication tokens.
+    """
+    per_block = max(max_partitions // 2, 1)
+    if time_at is None or len(rows) <= per_block:
+        return [(rows, origins)]
+    try:  # times, as a valid batch has them: read in one pass
+        months: list[Hashable] = [row[time_at].year * 12 + row[time_at].month for row in rows]
+    except (AttributeError, TypeError):
+        months = [_month(row[time_at]) for row in rows]
+    if len(set(months)) <= per_block:
+        return [(rows, origins)]
+    block_of: dict[Hashable, int] = {}
+    blocks: list[tuple[list[Row], list[Origin]]] = []
+    in_last = per_block  # months of the last block: full, so the first month opens one
+    for index, month in enumerate(months):
+        block = block_of.get(month)
+        if block is None:
+            if in_last == per_block:
+                blocks.append(([], []))
+                in_last = 0
+            in_last += 1
+            block = block_of[month] = len(blocks) - 1
+        blocks[block][0].append(rows[index])
+        if origins is not None:
+            blocks[block][1].append(origins[index])
+    return [(block_rows, block_origins if origins is not None else None) for block_rows, block_origins in blocks]
+
+
+def _month(value: Any) -> Hashable:
+    """The month of a time as written (year * 12 + month); anything else (a value the store refuses) is a key of
+    its type's name."""
+    try:
+        month: int = value.year * 12 + value.month
+    except (AttributeError, TypeError):
+        return type(value).__name__
+    return month
 
 
 @dataclass
@@ -157,6 +219,7 @@ class Resolved:
 
     rows: SinkRows
     redelivered: list[Row] = field(default_factory=list)  # redeliveries rows: identity and coordinates only
+    redelivered_origins: list[Origin] = field(default_factory=list)  # where each re-delivered message was read
     conflicts: int = 0
     refused: int = 0  # rows the store then refused as such (set by the writer)
 
@@ -225,6 +288,7 @@ def resolve_identities(
             resolved.rows.add_lineage(row, origin)
         elif row[LINEAGE_DIGEST] in digests or "" in digests:
             resolved.redelivered.append((*identity, *row[LINEAGE_SOURCE], now))
+            resolved.redelivered_origins.append(origin)
         else:
             resolved.conflicts += 1
             topic, partition, offset = row[LINEAGE_SOURCE]

@@ -1,10 +1,26 @@
-"""Write a consumed batch's rows; a failure raises :class:`OutputFailed`, and the consumer retries the batch."""
+"""Write a consumed batch's rows; a failure raises :class:`OutputFailed`, and the consumer retries the batch.
+
+Every table the writer inserts, the store role's and the monitor's alike, gets the same guarantees:
+
+- **No batch is refused for where its rows fall in time.** A block is split so that it spans no more
+  partitions than ClickHouse takes in one insert (:func:`partition_blocks`); each block carries a deduplication
+  token derived from the batch's, so a retried batch leaves no second copy of a block already inserted.
+- **A poison row never blocks the rest.** A block ClickHouse refuses as such (a value that does not fit its
+  column) is halved until each refused row stands alone; each becomes a ``store_refused`` dead letter at its
+  message's coordinates with ClickHouse's reason and no value, and every other row is stored.
+- **An event is stored whole or dead-lettered.** Tables are written in the order given; the rows of a message
+  refused in one table are not inserted into the tables after it.
+- **Offsets follow acknowledgements.** A store that is down raises :class:`OutputFailed` (with ClickHouse's
+  code, no values); the consumer pauses and retries the same batch, and commits its offsets only after every
+  row is acknowledged as stored or dead-lettered.
+"""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
@@ -15,6 +31,7 @@ from services.sink.rows import (
     LINEAGE_EVENT_ID,
     LINEAGE_PSEUDONYM,
     LINEAGE_TENANT,
+    PARTITION_TIMES,
     REDELIVERY_COLUMNS,
     Origin,
     Resolved,
@@ -22,12 +39,27 @@ from services.sink.rows import (
     SinkRows,
     claims_to_confirm,
     identity_rows,
+    partition_blocks,
     refused_row,
     resolve_identities,
     unlanded_claims,
 )
 from services.store.async_store import AsyncLineageStore
 from services.store.client import describe_store_error, refuses_data
+from services.store.lineage_store import MAX_PARTITIONS_PER_INSERT
+
+REFUSALS_TABLE = "dead_letters"
+"""Where the dead letters of refused rows go: written by whichever role's rows were refused."""
+
+
+class TableRows(NamedTuple):
+    """The rows one batch inserts into one table."""
+
+    columns: Sequence[str]
+    rows: Sequence[Row]
+    origins: Sequence[Origin] | None = None
+    """Where each row's message was consumed (parallel to ``rows``). None for rows the pipeline makes from what it
+    stored itself (the dead letters of refused rows, alerts): a refusal of those is an error, not bad input."""
 
 
 class LineageWriter:
@@ -44,13 +76,7 @@ class LineageWriter:
         inserted again (only its coordinates, in ``redeliveries``), a conflict becomes an ``event_id_conflict``
         dead letter. A new identity is claimed in ``event_identity`` before its row is inserted; a claim whose
         row never landed (a stop between the two inserts) is found by :meth:`LineageStore.landed` when its
-        event comes again, and the row is inserted then.
-
-        A store that is down raises :class:`OutputFailed` (with ClickHouse's code, no values): the store role's
-        consumer pauses and retries the same batch, and the same token makes the retried insert leave no second
-        physical copy. Rows the store refuses as such (a value that does not fit its column) are isolated by
-        halving the block until each refused row stands alone; each becomes a ``store_refused`` dead letter at
-        its message's coordinates, and every other row is stored: a poison row never blocks the rest.
+        event comes again, and the row is inserted then. Refused rows: see the module docstring.
         """
         now = datetime.now(UTC)
         identities = [(row[LINEAGE_TENANT], row[LINEAGE_EVENT_ID]) for row in parsed.lineage]
@@ -64,55 +90,89 @@ class LineageWriter:
             raise OutputFailed(f"identity lookup failed: {describe_store_error(exc)}") from exc
         resolved = resolve_identities(parsed, claimed, now, unlanded_claims(confirm, landed))
         rows = resolved.rows
-        await self._isolating("event_identity", IDENTITY_COLUMNS, identity_rows(rows.lineage), [], token, now)
-        refused = await self._isolating(
-            "collection_lineage", LINEAGE_COLUMNS, rows.lineage, rows.lineage_origins, token, now
+        refused = await self._write(
+            {
+                "event_identity": TableRows(IDENTITY_COLUMNS, identity_rows(rows.lineage), rows.lineage_origins),
+                "collection_lineage": TableRows(LINEAGE_COLUMNS, rows.lineage, rows.lineage_origins),
+                "dead_letters": TableRows(DEAD_LETTER_COLUMNS, rows.dead_letters, rows.dead_letter_origins),
+                "redeliveries": TableRows(REDELIVERY_COLUMNS, resolved.redelivered, resolved.redelivered_origins),
+            },
+            token,
+            now,
         )
-        refused += await self._isolating(
-            "dead_letters", DEAD_LETTER_COLUMNS, rows.dead_letters, rows.dead_letter_origins, token, now
-        )
-        await self._isolating("redeliveries", REDELIVERY_COLUMNS, resolved.redelivered, [], token, now)
-        if refused:
-            await self._isolating("dead_letters", DEAD_LETTER_COLUMNS, refused, [], f"{token}/refused", now)
-            self._metrics.store_refused.inc(len(refused))
         self._metrics.redeliveries.inc(resolved.redeliveries)
         self._metrics.event_id_conflicts.inc(resolved.conflicts)
         resolved.refused = len(refused)
         return resolved
+
+    async def write_tables(
+        self, tables: Mapping[str, TableRows | tuple[Sequence[str], Sequence[Row]]], token: str
+    ) -> set[Origin]:
+        """Insert rows into several tables, in the order given; return the origins whose rows were refused (each
+        dead-lettered once). Raise :class:`OutputFailed` if the store fails.
+
+        The caller's consumer retries the same batch, whose same ``token`` leaves no second physical copy of a
+        block already inserted.
+        """
+        return await self._write({table: TableRows(*spec) for table, spec in tables.items()}, token, datetime.now(UTC))
+
+    async def _write(self, tables: Mapping[str, TableRows], token: str, now: datetime) -> set[Origin]:
+        refused: dict[Origin, Row] = {}
+        for table, (columns, rows, origins) in tables.items():
+            if origins is not None and refused:  # the message is dead-lettered: none of its rows go on
+                kept = [i for i, origin in enumerate(origins) if origin not in refused]
+                rows, origins = [rows[i] for i in kept], [origins[i] for i in kept]
+            for letter in await self._isolating(table, columns, rows, origins, token, now):
+                refused.setdefault((letter[0], letter[1], letter[2]), letter)
+        if refused:
+            letters = list(refused.values())
+            await self._isolating(REFUSALS_TABLE, DEAD_LETTER_COLUMNS, letters, None, f"{token}/refused", now)
+            self._metrics.store_refused.inc(len(letters))
+        return set(refused)
 
     async def _isolating(
         self,
         table: str,
         columns: Sequence[str],
         rows: Sequence[Row],
-        origins: Sequence[Origin],
+        origins: Sequence[Origin] | None,
         token: str,
         now: datetime,
     ) -> list[Row]:
-        """Insert ``rows``; the dead letters of those the store refuses (``origins`` empty: refusal is an error)."""
+        """Insert ``rows`` in blocks within the partition limit; the dead letters of those the store refuses."""
         if not rows:
             return []
+        time_column = PARTITION_TIMES.get(table)
+        time_at = columns.index(time_column) if time_column is not None and time_column in columns else None
+        blocks = partition_blocks(rows, origins, time_at, MAX_PARTITIONS_PER_INSERT)
+        if len(blocks) == 1:  # the same token as ever for a batch that needs no split
+            return await self._bisecting(table, columns, rows, origins, token, now)
+        refused: list[Row] = []
+        for number, (block, block_origins) in enumerate(blocks):
+            refused += await self._bisecting(table, columns, block, block_origins, f"{token}/m{number}", now)
+        return refused
+
+    async def _bisecting(
+        self,
+        table: str,
+        columns: Sequence[str],
+        rows: Sequence[Row],
+        origins: Sequence[Origin] | None,
+        token: str,
+        now: datetime,
+    ) -> list[Row]:
+        """Insert one block; halve a refused one until each refused row stands alone, and dead-letter those."""
         try:
             await self._attempt(lambda: self._store.insert_rows(table, columns, rows, token), {table: len(rows)})
         except Exception as exc:
-            if not refuses_data(exc) or not origins:
+            if not refuses_data(exc) or origins is None:
                 raise OutputFailed(f"insert into {table} failed: {describe_store_error(exc)}") from exc
             if len(rows) == 1:
-                return [refused_row(origins[0], describe_store_error(exc), now)]
+                return [refused_row(origins[0], f"{table}: {describe_store_error(exc)}", now)]
             half = len(rows) // 2
-            first = await self._isolating(table, columns, rows[:half], origins[:half], f"{token}/0", now)
-            return first + await self._isolating(table, columns, rows[half:], origins[half:], f"{token}/1", now)
+            first = await self._bisecting(table, columns, rows[:half], origins[:half], f"{token}/0", now)
+            return first + await self._bisecting(table, columns, rows[half:], origins[half:], f"{token}/1", now)
         return []
-
-    async def write_tables(self, tables: Mapping[str, tuple[Sequence[str], Sequence[Row]]], token: str) -> None:
-        """Insert rows into several tables (table -> (columns, rows)); raise :class:`OutputFailed` if any fails.
-
-        The caller's consumer retries the same batch, whose same ``token`` leaves no second physical copy of a
-        table already inserted. No origins: a row the store refuses is an error here, not a dead letter.
-        """
-        now = datetime.now(UTC)
-        for table, (columns, rows) in tables.items():
-            await self._isolating(table, columns, rows, [], token, now)
 
     def _failed(self) -> None:
         self._metrics.sink_failures.inc()

@@ -51,13 +51,20 @@ class Accounting:
 MAX_PARTITIONS_PER_INSERT = 1200
 """Tables are partitioned by month of the event; a replay of the history since the policy's first version
 (2018-07) spans more months than ClickHouse's default of 100 per insert, which would refuse every such batch
-forever. Each month makes one part whether the batch is split or not, so the limit is raised instead (100
-years of months), bounded because ingest refuses times outside 1970-9999 and occurred_at past now + skew."""
+forever. Each month makes one part whether the batch is split or not, so the limit is raised (100 years of
+months), and the writer splits any block that would still span more (services.sink.rows): no valid batch can
+exceed it, whatever its times."""
 _INSERT = {"max_partitions_per_insert_block": MAX_PARTITIONS_PER_INSERT}
 
 
 _ALERT_KEY = "tenant_id, code, activity, actor, purpose, recipient_kind, recipient_id"
 """What makes violations identical for alerting (services.monitor.alerts.AlertKey), as columns."""
+_READABLE_TIME = (
+    "least(greatest({}, toDateTime64('0001-01-01 00:00:00', 3, 'UTC')), "
+    "toDateTime64('9999-12-31 23:59:59.999', 3, 'UTC'))"
+)
+"""A stored time clamped to what the client can read back (years 1-9999): ClickHouse keeps a time as it was given
+(0001-01-01T00:00+14:00 is stored as 0000-12-31T10:00Z), and one such row must not make a summary unreadable."""
 
 
 def _utc(moment: datetime) -> datetime:
@@ -187,9 +194,10 @@ class LineageStore:
         parameters: dict[str, Any] = {f"k{i}": value for i, value in enumerate(key)}
         parameters.update(after=after, until=until)
         result = self._client.query(
-            f"SELECT count(), uniqExact(subject_pseudonym), "
-            f"arraySlice(arraySort(groupArray((occurred_at, toString(event_id)))), 1, {int(sample_size)}), "
-            "min(occurred_at), max(occurred_at), any(severity), any(article), any(message), any(policy_version) "
+            f"SELECT count(), uniqExact(subject_pseudonym), arrayMap(pair -> pair.2, "
+            f"arraySlice(arraySort(groupArray((occurred_at, toString(event_id)))), 1, {int(sample_size)})), "
+            f"{_READABLE_TIME.format('min(occurred_at)')}, {_READABLE_TIME.format('max(occurred_at)')}, "
+            "any(severity), any(article), any(message), any(policy_version) "
             f"FROM {self.database}.violations FINAL WHERE {where} "
             "AND decided_at > {after:DateTime64(3, 'UTC')} AND decided_at <= {until:DateTime64(3, 'UTC')}",
             parameters=parameters,
@@ -198,7 +206,7 @@ class LineageStore:
         if row is None or not row[0]:
             return None
         count, subjects, sample, first, last, *rest = row
-        return (count, subjects, tuple(event_id for _, event_id in sample), _utc(first), _utc(last), *rest)
+        return (count, subjects, tuple(sample), _utc(first), _utc(last), *rest)
 
     def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         """Run one read (SELECT, WITH, EXPLAIN, SHOW TABLES, DESCRIBE TABLE) under :attr:`limits`.

@@ -68,10 +68,23 @@ def test_store_and_monitor_insert_exactly_the_tables_their_code_writes() -> None
         role: {t for t, p in tables.items() if "INSERT" in p and not t.endswith("_local")}
         for role, tables in grants.items()
     }
-    sink = _written(ROOT / "services" / "sink" / "writer.py", r'_isolating\(\s*"(\w+)"')
-    monitor = _written(ROOT / "services" / "processors" / "monitor.py", r'"(\w+)": \(\w+_COLUMNS')
+    writer = ROOT / "services" / "sink" / "writer.py"
+    # Each role's own tables, and the dead letters of its rows the store refuses (LineageWriter, for both).
+    refusals = _written(writer, r'REFUSALS_TABLE = "(\w+)"')
+    sink = _written(writer, r'"(\w+)": TableRows\(') | refusals
+    monitor = (
+        _written(ROOT / "services" / "processors" / "monitor.py", r'"(\w+)": TableRows\(\s*\w+_COLUMNS') | refusals
+    )
+    assert refusals == {"dead_letters"}
     assert sink == {"event_identity", "collection_lineage", "dead_letters", "redeliveries"}
-    assert monitor == {"activity_decisions", "violations", "provision_records", "monitor_state", "alerts"}
+    assert monitor == {
+        "activity_decisions",
+        "violations",
+        "provision_records",
+        "monitor_state",
+        "alerts",
+        "dead_letters",
+    }
     assert inserted["lineage_store"] == sink
     assert inserted["lineage_monitor"] == monitor
 

@@ -1,0 +1,213 @@
+"""The monitor on the real store and broker: no event, and no row already stored, holds back the others.
+
+- An activity event over LINEAGE_MAX_EVENT_BYTES is dead-lettered as ``too_large`` (nothing of it kept); the
+  rest of its batch is decided.
+- One alert group whose stored violations the client cannot read (a time before year 1 in UTC, stored as year
+  0000) does not stop the summaries of the other groups, and its window closes, so its next violation is alerted.
+- A subject's Art. 8 trace answers every row, whatever time it was stored with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from services.broker.admin import create_topics
+from services.metrics import PipelineMetrics
+from services.monitor.rows import ACTIVITY_COLUMNS, VIOLATION_COLUMNS
+from services.policy.decide import Decider
+from services.policy.engine import PolicyEngine
+from services.policy.loader import load_policy
+from services.processors.monitor import MonitorWorker
+from services.pseudonymize import PseudonymKey, PseudonymKeyring
+from services.quarantine import QuarantineKey
+from services.records import SourceRecord
+from services.roles import topic_plan
+from services.settings import Settings
+from services.sink.writer import LineageWriter
+from services.store.async_store import AsyncLineageStore
+from services.store.client import connect
+from services.store.lineage_store import LineageStore
+from services.store.trace import trace
+from services.topics import Topics
+
+TENANT = "kobe-logistics"
+KEY = PseudonymKey(b"integration-monitor-robustness-key")
+WINDOW = timedelta(minutes=5)
+BEFORE_YEAR_ONE = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))  # 0000-12-31T10:00Z
+AFTER_9999 = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14)))  # 10000-01-01T13:00Z
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[AsyncLineageStore]:
+    lineage = LineageStore(connect(settings), settings.clickhouse_database)
+    lineage.migrate()
+    store = AsyncLineageStore(lineage, separate_reads=False)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _leak(actor: str, subject: str, **extra: Any) -> dict[str, Any]:
+    """A disclosure of identifiable data to a collection module: a violation of the group of ``actor``."""
+    return {
+        "spec": "rakuro.disclosure/v1",
+        "event_id": str(uuid.uuid4()),
+        "occurred_at": (datetime.now(UTC) - timedelta(minutes=1)).isoformat(),
+        "tenant_id": TENANT,
+        "source_service": actor,
+        "subject": {"type": "analyzed_account_holder", "id": subject},
+        "purpose": "service_provision",
+        "data": ["cookie.cookie_id", "log_information.ip_address"],
+        "recipient": {"kind": "collection_module", "id": "google-analytics"},
+        **extra,
+    }
+
+
+async def _records(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every message on ``topic``, read without a consumer group."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in (consumer.partitions_for_topic(topic) or {0})]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[ConsumerRecord[bytes, bytes]] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                found.extend(records)
+        return found
+    finally:
+        await consumer.stop()
+
+
+class Monitor:
+    """A real MonitorWorker over the test's store and broker, fed batches as its consumer would feed them."""
+
+    def __init__(self, settings: Settings, store: AsyncLineageStore, producer: AIOKafkaProducer, **options: Any):
+        self.topics = Topics(settings.topic_prefix)
+        self.store = store
+        self.offset = 0
+        metrics = PipelineMetrics.create()
+        self.worker = MonitorWorker(
+            Decider(PolicyEngine(load_policy(settings.policy))), KEY, QuarantineKey(bytes(range(32))), store,
+            LineageWriter(store, metrics), producer, self.topics, metrics, WINDOW, **options,
+        )  # fmt: skip
+
+    async def handle(self, *values: bytes) -> list[int]:
+        """Hand the values over as one batch; their offsets."""
+        batch = [SourceRecord(self.topics.activity, 0, self.offset + i, value) for i, value in enumerate(values)]
+        self.offset += len(values)
+        await self.worker.handle(batch)
+        return [record.offset for record in batch]
+
+
+def _with_monitor(settings: Settings, store: AsyncLineageStore, scenario: Any, **options: Any) -> Any:
+    create_topics(settings.bootstrap, topic_plan(settings))  # as `init` creates them, max.message.bytes included
+
+    async def run() -> Any:
+        producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, acks="all")
+        await producer.start()
+        try:
+            return await scenario(Monitor(settings, store, producer, **options))
+        finally:
+            await producer.stop()
+
+    return asyncio.run(run())
+
+
+def test_an_oversized_activity_event_is_dead_lettered_as_too_large_and_the_rest_decided(
+    settings: Settings, store: AsyncLineageStore
+) -> None:
+    limit = 4096
+    small = [orjson.dumps(_leak("job-a", f"emp-{n}")) for n in range(3)]
+    large = orjson.dumps(_leak("job-a", "emp-large", padding="A" * limit))
+
+    async def scenario(monitor: Monitor) -> list[int]:
+        return await monitor.handle(small[0], large, *small[1:])
+
+    offsets = _with_monitor(settings, store, scenario, max_event_bytes=limit)
+
+    decided = {row[0] for row in store.store.query("SELECT source_offset FROM activity_decisions").rows}
+    letters = asyncio.run(_records(settings.bootstrap, Topics(settings.topic_prefix).dead_letter))
+    assert len(letters) == 1
+    headers = {name: value.decode() for name, value in letters[0].headers}
+    assert headers["lineage.errors.exception.class.name"] == "too_large"
+    assert headers["lineage.errors.exception.message"] == f"{len(large)} bytes exceeds the limit of {limit}"
+    assert "quarantine" not in orjson.loads(letters[0].value or b"{}")  # nothing of it is kept, not even sealed
+    dead = {int(headers["lineage.errors.offset"])}
+    assert decided == {offsets[0], *offsets[2:]}
+    assert decided | dead == set(offsets)  # nothing lost
+
+
+def test_a_group_whose_stored_violations_cannot_be_read_holds_back_no_other_summary(
+    settings: Settings, store: AsyncLineageStore
+) -> None:
+    async def scenario(monitor: Monitor) -> tuple[list[Any], int, set[str]]:
+        await monitor.handle(orjson.dumps(_leak("job-a", "emp-1")), orjson.dumps(_leak("job-b", "emp-1")))
+        await monitor.handle(orjson.dumps(_leak("job-b", "emp-2")))  # counted in job-b's window
+        # A violation of job-a's group already stored with a time the client cannot convert back.
+        (stored,) = store.store.query(
+            f"SELECT {', '.join(VIOLATION_COLUMNS)} FROM violations WHERE actor = 'job-a'"
+        ).rows  # fmt: skip
+        poisoned = dict(zip(VIOLATION_COLUMNS, stored, strict=True))
+        start = monitor.worker.aggregator.open_windows()
+        (opened,) = set(start.values())
+        poisoned.update(event_id=uuid.uuid4(), occurred_at=BEFORE_YEAR_ONE, decided_at=opened + timedelta(seconds=1))
+        store.store.insert_rows("violations", VIOLATION_COLUMNS, [tuple(poisoned.values())])
+
+        summaries = await monitor.worker.summarize_closed_windows(opened + WINDOW + timedelta(seconds=2))
+        still_open = {key.actor for key in monitor.worker.aggregator.open_windows()}
+        await monitor.handle(orjson.dumps(_leak("job-a", "emp-3")))  # job-a's next violation
+        return summaries, monitor.worker.unsummarized, still_open
+
+    summaries, unsummarized, still_open = _with_monitor(settings, store, scenario)
+
+    by_actor = {alert.key.actor: (alert.status.value, alert.count) for alert in summaries}
+    assert by_actor["job-b"] == ("repeated", 1)  # whatever became of job-a's summary
+    if "job-a" in by_actor:  # a store that reads the time back (clamped): job-a is summarized like any group
+        expected = [("job-a", "new"), ("job-a", "repeated"), ("job-b", "new"), ("job-b", "repeated")]
+        assert (by_actor["job-a"], unsummarized, still_open) == (("repeated", 1), 0, {"job-a", "job-b"})
+    else:  # it cannot: job-a's window is closed without a summary and counted, so its next violation is alerted
+        expected = [("job-a", "new"), ("job-a", "new"), ("job-b", "new"), ("job-b", "repeated")]
+        assert (unsummarized, still_open) == (1, {"job-b"})
+    published = [
+        orjson.loads(record.value or b"{}")
+        for record in asyncio.run(_records(settings.bootstrap, Topics(settings.topic_prefix).violations))
+    ]
+    assert sorted((a["actor"], a["status"]) for a in published) == expected
+    recorded = store.store.query("SELECT actor, status FROM alerts FINAL").rows
+    assert sorted(tuple(row) for row in recorded) == expected  # every alert recorded: windows survive a restart
+
+
+def test_a_trace_answers_every_row_whatever_time_it_was_stored_with(store: AsyncLineageStore) -> None:
+    keyring = PseudonymKeyring(KEY)
+    (pseudonym,) = keyring.pseudonyms(TENANT, "emp-traced").values()
+    normal = datetime(2026, 11, 27, 1, 2, 3, 456000, tzinfo=UTC)
+    rows = [
+        (
+            uuid.UUID(int=offset + 1), "use", TENANT, "attendance-web", pseudonym, "service_provision", ["cookie"],
+            "controller", "rakuro", True, "published_purpose_of_use", "2022-06-01", [], moment,
+            datetime.now(UTC), "activity.v1", 0, offset,
+        )
+        for offset, moment in enumerate([normal, BEFORE_YEAR_ONE, AFTER_9999])
+    ]  # fmt: skip
+    store.store.insert_rows("activity_decisions", ACTIVITY_COLUMNS, rows)
+
+    traced = trace(store.store, keyring, TENANT, "emp-traced")
+
+    times = {row["event_id"]: row["occurred_at"] for row in traced["uses_and_disclosures"]}
+    assert len(times) == 3
+    assert times[str(uuid.UUID(int=1))] == normal.replace(tzinfo=None)  # as the client reads a time
+    assert times[str(uuid.UUID(int=2))] == "0000-12-31T10:00:00.000"  # the store's own text
+    assert isinstance(times[str(uuid.UUID(int=3))], datetime | str)
