@@ -36,7 +36,6 @@ from services.settings import Settings
 from services.sink.writer import LineageWriter
 from services.stages.collection import CollectionContext
 from services.store.async_store import AsyncLineageStore
-from services.store.client import connect
 from services.store.lineage_store import LineageStore
 from services.topics import Topics
 
@@ -149,7 +148,7 @@ class Pipeline:
             log.info("created %d topics", len(created))
         writer: LineageWriter | None = None
         if self.roles != {Role.COLLECT}:  # collect alone touches no store; the API alone (no roles) reads it
-            lineage_store = LineageStore(connect(settings), settings.clickhouse_database, settings.clickhouse_cluster)
+            lineage_store = LineageStore.open(settings)
             applied = await loop.run_in_executor(None, lineage_store.migrate)
             if applied:
                 log.info("applied migrations %s", ", ".join(applied))

@@ -20,6 +20,7 @@ from services.store.async_store import AsyncLineageStore
 from services.store.client import connect
 from services.store.lineage_store import LineageStore
 from services.store.read_guard import DEFAULT_QUERY_LIMITS
+from tests.integration.harness import PipelineHarness
 
 TIMEOUT_EXCEEDED = 159
 READONLY = 164
@@ -121,3 +122,19 @@ def test_a_result_over_the_limits_is_refused_not_cut_short(settings: Settings) -
         store.query("SELECT length(groupArray(number)) FROM numbers(30000000)")
     assert too_much.value.code == MEMORY_LIMIT_EXCEEDED
     store.close()
+
+
+def test_the_roles_store_reads_under_the_configured_limits(settings: Settings) -> None:
+    """`up` and `run store|monitor|api` open their store with the LINEAGE_QUERY_* limits, not the defaults."""
+    harness = PipelineHarness(settings.model_copy(update={"query_timeout_s": 1.0}))
+    harness.start()
+    try:
+        store = harness.pipeline.store
+        assert store is not None
+        started = time.monotonic()
+        with pytest.raises(DatabaseError) as stopped:
+            harness.call(store.query(SLEEPER))
+        assert stopped.value.code == TIMEOUT_EXCEEDED
+        assert time.monotonic() - started < BOUND_S
+    finally:
+        harness.stop()
