@@ -173,12 +173,14 @@ def base64_text(chars: str, text: Callable[[bytes], bool] = is_text) -> bool:
     for offset in range(4):
         piece = chars[offset:]
         piece = piece[: len(piece) - 1] if len(piece) % 4 == 1 else piece  # a glued character
-        try:
-            decoded = binascii.a2b_base64(piece + "=" * (-len(piece) % 4))
-        except binascii.Error:
-            continue
-        if text(decoded):
-            return True
+        # As it ends, and without its last group: characters glued at the end decode to stray bytes there.
+        for whole in (piece, piece[: (len(piece) - 1) // 4 * 4]):
+            try:
+                decoded = binascii.a2b_base64(whole + "=" * (-len(whole) % 4))
+            except binascii.Error:
+                continue
+            if text(decoded):
+                return True
     return False
 
 
@@ -292,13 +294,19 @@ def _decodes(value: str) -> bool:
     if base64_text(value[::-1], _text) or base64_text(value, compressed_text):
         return True  # base64 written backwards, or of compressed text
     if any(
-        base64_text(candidate, _text)
-        or base32_text(candidate, _bytes_text)
+        base64_text(candidate, _text)  # tried at four alignments: up to three glued characters hide nothing
+        or _base32_glued(candidate)
         or hex_text(candidate, _bytes_text)
         or percent_text(candidate)
         for candidate in dict.fromkeys(candidates)
         if len(candidate) >= 20
     ):
+        return True
+    # Hex and base32 runs inside the value: characters glued without a separator ("x" + hex, base32 + "9") hide
+    # nothing.
+    if any(hex_text(run, _bytes_text) for run in _HEX_RUN.findall(value) if len(run) < len(value)):
+        return True
+    if any(_base32_glued(run) for run in _BASE32_RUN.findall(value) if len(run) < len(value)):
         return True
     # Pieces put back together ("U3ViamVj.dDogcGF5…", "53:75:62:…"), from each of the first pieces on: what they
     # begin with is judged, so that a glued suffix ("@example.jp") hides nothing either.
@@ -310,6 +318,29 @@ def _decodes(value: str) -> bool:
         for joined in joins
         if len(joined) >= 20
     )
+
+
+_HEX_RUN = re.compile(rf"[0-9A-Fa-f]{{{2 * IDENTIFIER_TEXT_BYTES},}}")
+"""A run of hex digits long enough to hold an identifier's text; random tokens hold one once in ~10^18."""
+_BASE32_RUN_CHARS = (8 * IDENTIFIER_TEXT_BYTES + 4) // 5
+_BASE32_RUN = re.compile(rf"[A-Z2-7]{{{_BASE32_RUN_CHARS},}}|[a-z2-7]{{{_BASE32_RUN_CHARS},}}")
+"""A run of base32 in one case long enough to hold an identifier's text."""
+_BASE32_ALPHABET = re.compile(r"[A-Za-z2-7]+=*")
+
+
+def _base32_glued(chars: str) -> bool:
+    """Base32 of text, also behind up to seven glued characters of its alphabet ("x" + base32), each of which
+    shifts every 5-bit group (so each such start is tried), or before glued characters (its last group left out)."""
+    if not _BASE32_ALPHABET.fullmatch(chars):
+        return False
+    for skip in range(8):
+        piece = chars[skip:]
+        # As it ends, and without its last group: characters glued at the end decode to stray bytes there.
+        if len(piece) >= 20 and any(
+            base32_text(whole, _bytes_text) for whole in (piece, piece[: (len(piece) - 1) // 8 * 8])
+        ):
+            return True
+    return False
 
 
 def not_encoded_text(value: str) -> str:

@@ -174,12 +174,23 @@ def test_visible_drops_what_shows_nothing_and_folds_width() -> None:
         ]
     ),
     field=st.sampled_from(["tenant_id", "source_service", "cookie_id"]),
-    glued=st.sampled_from(["", "ck-", "cookie-", "dev.", "id:"]),
+    glued=st.sampled_from(["", "ck-", "cookie-", "dev.", "id:", "x", "ck", "zq7"]),
+    suffix=st.sampled_from(["", "z", "x9"]),
+    lower=st.booleans(),
 )
 def test_an_identifier_that_decodes_to_text_is_refused_by_both_readers_of_the_contract(
-    make_event: Callable[..., dict[str, Any]], text: str, encode: Callable[[bytes], str], field: str, glued: str
+    make_event: Callable[..., dict[str, Any]],
+    text: str,
+    encode: Callable[[bytes], str],
+    field: str,
+    glued: str,
+    suffix: str,
+    lower: bool,
 ) -> None:
-    token = (glued + encode(text.encode()))[:128]  # a prefix glued to the encoding hides nothing
+    encoded = encode(text.encode())
+    encoded = encoded.lower() if lower and encoded.isupper() else encoded  # base32 in either case
+    # A prefix or suffix glued to the encoding, with a separator or without one, hides nothing.
+    token = (glued + encoded[: 128 - len(glued) - len(suffix)] + suffix)[:128]
     event = make_event(CollectionKind.COOKIE)
     if field == "cookie_id":
         event["payload"]["cookie_id"] = token
