@@ -25,7 +25,8 @@ from services.topics import Topics
 from tests.chaos.chaos import Stack
 
 TENANT = "kobe-logistics"
-NANIWA = {"kind": "third_party", "id": "naniwa-benefits"}
+NANIWA_ID = "naniwa-benefits"
+NANIWA = {"kind": "third_party", "id": NANIWA_ID}
 RECORD = {
     "recipient_name": "株式会社なにわ福利厚生",
     "recipient_address_or_representative": "大阪府大阪市北区梅田1-1-1",
@@ -49,9 +50,14 @@ def _event(spec: str, subject_id: str, **body: Any) -> Event:
     }
 
 
+def _reference(subject: str) -> str:
+    """The consent record's reference: it names the record, never the person's address (the contract refuses '@')."""
+    return "c-" + subject.split("@", 1)[0]
+
+
 def _provision(subject: str) -> Event:
     return _event("disclosure", subject, purpose="service_provision", data=["user_information.name"],
-                  recipient=NANIWA, legal_basis="consent", consent_reference=f"c-{subject}", **RECORD)  # fmt: skip
+                  recipient=NANIWA, legal_basis="consent", consent_reference=_reference(subject), **RECORD)  # fmt: skip
 
 
 def _use(subject: str) -> Event:
@@ -59,7 +65,7 @@ def _use(subject: str) -> Event:
 
 
 def _consent(action: str) -> Callable[[str], Event]:
-    return lambda s: _event("consent", s, action=action, consent_reference=f"c-{s}", recipient_id="naniwa-benefits")
+    return lambda s: _event("consent", s, action=action, consent_reference=_reference(s), recipient_id=NANIWA_ID)
 
 
 def _rights(request: str, lifted: bool = False) -> Callable[[str], Event]:
