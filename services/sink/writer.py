@@ -17,6 +17,7 @@ Every table the writer inserts, the store role's and the monitor's alike, gets t
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -60,6 +61,19 @@ class TableRows(NamedTuple):
     origins: Sequence[Origin] | None = None
     """Where each row's message was consumed (parallel to ``rows``). None for rows the pipeline makes from what it
     stored itself (the dead letters of refused rows, alerts): a refusal of those is an error, not bad input."""
+
+
+def _part_token(token: str, origins: Sequence[Origin]) -> str:
+    """The deduplication token of part of a batch: named by the messages its rows came from, not by its place.
+
+    A retried batch can hold other rows than the first attempt (those stored then are re-deliveries now), so its
+    parts fall differently: a part named by position ("the first half") would take the token of a part the first
+    attempt stored, and ClickHouse would drop it as that part's duplicate — rows lost, offsets committed.
+    """
+    digest = hashlib.blake2b(digest_size=12)
+    for topic, partition, offset in origins:
+        digest.update(f"{topic}\0{partition}\0{offset}\n".encode())
+    return f"{token}/{digest.hexdigest()}"
 
 
 class LineageWriter:
@@ -149,7 +163,8 @@ class LineageWriter:
             return await self._bisecting(table, columns, rows, origins, token, now)
         refused: list[Row] = []
         for number, (block, block_origins) in enumerate(blocks):
-            refused += await self._bisecting(table, columns, block, block_origins, f"{token}/m{number}", now)
+            block_token = _part_token(token, block_origins) if block_origins is not None else f"{token}/m{number}"
+            refused += await self._bisecting(table, columns, block, block_origins, block_token, now)
         return refused
 
     async def _bisecting(
@@ -170,8 +185,12 @@ class LineageWriter:
             if len(rows) == 1:
                 return [refused_row(origins[0], f"{table}: {describe_store_error(exc)}", now)]
             half = len(rows) // 2
-            first = await self._bisecting(table, columns, rows[:half], origins[:half], f"{token}/0", now)
-            return first + await self._bisecting(table, columns, rows[half:], origins[half:], f"{token}/1", now)
+            first = await self._bisecting(
+                table, columns, rows[:half], origins[:half], _part_token(token, origins[:half]), now
+            )
+            return first + await self._bisecting(
+                table, columns, rows[half:], origins[half:], _part_token(token, origins[half:]), now
+            )
         return []
 
     def _failed(self) -> None:
