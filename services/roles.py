@@ -152,8 +152,8 @@ class Pipeline:
             applied = await loop.run_in_executor(None, lineage_store.migrate)
             if applied:
                 log.info("applied migrations %s", ", ".join(applied))
-            # The embedded engine serializes reads and writes on one thread (see AsyncLineageStore).
-            self.store = AsyncLineageStore(lineage_store, separate_reads=settings.clickhouse_url is not None)
+            # Reads on a connection and a thread of their own (see AsyncLineageStore).
+            self.store = AsyncLineageStore(lineage_store, reader=LineageStore.open_reader(settings))
             writer = LineageWriter(self.store, self.metrics)
         self.observer = self._lineage_observer()
         if self.observer is not None:

@@ -1,10 +1,13 @@
 """The blocking store behind dedicated threads, so the event loop never waits on ClickHouse.
 
-Against a ClickHouse server, one thread writes (the store and monitor roles' lookups and inserts, in order)
-and one reads (API queries, reports, dashboards, accounting): a long report never delays a batch's insert,
-hence its commit, and a burst of inserts never stalls the API. The embedded engine gets one thread for both:
-concurrent queries on one chDB session can hang (chdb-io/chdb#426), and a stalled store is worse than a slow
-report.
+One thread writes (the store and monitor roles' lookups and inserts, in order) and one reads (API queries,
+reports, dashboards, accounting), each on a connection of its own (the roles pass a ``reader`` from
+:meth:`LineageStore.open_reader`): a long report never delays a batch's insert, hence its commit, and a burst of
+inserts never stalls the API. With the embedded engine the two are separate chDB handles: concurrent queries on
+one handle can hang (chdb-io/chdb#426), and until 2026-12-06 reads shared the writer's handle and thread, where
+one slow read (ClickHouse checks its time limit only between blocks) held every insert back, and a failed read's
+leftover block reached the writer's next lookup (fourth red-team pass). Without a ``reader`` (tests, one-off
+tools) reads run on the writer's connection, on its thread unless ``separate_reads``.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ T = TypeVar("T")
 
 
 class AsyncLineageStore:
-    def __init__(self, store: LineageStore, separate_reads: bool = True) -> None:
+    def __init__(self, store: LineageStore, separate_reads: bool = True, reader: LineageStore | None = None) -> None:
+        """``reader``: a connection of its own for the reads (:meth:`LineageStore.open_reader`), on its own thread."""
         self.store = store
+        self.reader = reader if reader is not None else store
         self._writes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store-writes")
         self._reads = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store-reads")
-            if separate_reads
+            if separate_reads or reader is not None
             else self._writes
         )
 
@@ -42,7 +47,7 @@ class AsyncLineageStore:
 
     async def call(self, function: Callable[..., T], *args: Any) -> T:
         """Run ``function(store, *args)`` on the reading thread: for readers that issue several queries."""
-        return await self._run(function, self.store, *args)
+        return await self._run(function, self.reader, *args)
 
     async def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row], token: str | None = None) -> None:
         await self._write(self.store.insert, lineage, dead_letters, token)
@@ -75,18 +80,20 @@ class AsyncLineageStore:
         return await self._write(self.store.violation_summary, key, after, until, sample_size)
 
     async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
-        return await self._run(self.store.query, sql, parameters)
+        return await self._run(self.reader.query, sql, parameters)
 
     async def accounting(self, deliveries: Sequence[Delivery]) -> Accounting:
-        return await self._run(self.store.accounting, deliveries)
+        return await self._run(self.reader.accounting, deliveries)
 
     async def trace(self, keyring: PseudonymKeyring, tenant_id: str, subject_id: str) -> dict[str, Any]:
-        return await self._run(trace, self.store, keyring, tenant_id, subject_id)
+        return await self._run(trace, self.reader, keyring, tenant_id, subject_id)
 
     async def summary(self) -> dict[str, Any]:
-        return await self._run(self.store.summary)
+        return await self._run(self.reader.summary)
 
     def close(self) -> None:
         self._writes.shutdown(wait=True)
-        self._reads.shutdown(wait=True)  # the same pool again for the embedded engine: a no-op
+        self._reads.shutdown(wait=True)  # the same pool again when reads share the writer's: a no-op
+        if self.reader is not self.store:
+            self.reader.close()
         self.store.close()

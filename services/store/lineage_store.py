@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -83,7 +83,12 @@ class LineageStore:
     """The lineage database of one deployment."""
 
     def __init__(
-        self, client: Client, database: str, cluster: str | None = None, limits: QueryLimits = DEFAULT_QUERY_LIMITS
+        self,
+        client: Client,
+        database: str,
+        cluster: str | None = None,
+        limits: QueryLimits = DEFAULT_QUERY_LIMITS,
+        reopen: Callable[[], Client] | None = None,
     ) -> None:
         if not DATABASE_NAME.match(database):
             raise ValueError(f"invalid database name {database!r}")
@@ -92,12 +97,28 @@ class LineageStore:
         self.cluster = cluster  # the ClickHouse cluster its tables are replicated on (migrations ON CLUSTER)
         self.limits = limits  # of every read through query()
         self._guard = ReadGuard(client, limits.timeout_s)
+        self._reopen = reopen  # a fresh connection to the embedded engine, after a read failed on this one
 
     @classmethod
     def open(cls, settings: Settings) -> LineageStore:
         """The configured store, with the configured query limits."""
         limits = QueryLimits.from_settings(settings)
-        return cls(connect(settings), settings.clickhouse_database, settings.clickhouse_cluster, limits)
+        # The embedded engine keeps a failed query's first block on its connection and hands it to the next
+        # query (clickhouse-connect's chdb backend, chdb 4.4): after a failed read the connection is replaced.
+        reopen = (lambda: connect(settings)) if settings.clickhouse_url is None else None
+        return cls(connect(settings), settings.clickhouse_database, settings.clickhouse_cluster, limits, reopen)
+
+    @classmethod
+    def open_reader(cls, settings: Settings) -> LineageStore:
+        """A second connection to the configured store, for the query path; its tables are the writer's to migrate.
+
+        With the embedded engine it is a chDB handle of its own: a read neither waits for the store's inserts nor
+        holds them back (reads were capped by the time limit only, which ClickHouse checks between blocks), and
+        whatever a failed read leaves on its connection never reaches the writer's lookups.
+        """
+        reader = cls.open(settings)
+        reader._client.database = reader.database
+        return reader
 
     def migrate(self) -> list[str]:
         """Apply pending migrations; return their names. Unqualified table names then resolve here."""
@@ -227,14 +248,27 @@ class LineageStore:
                 raise refused("a write")
             if not isinstance(context.final_query, str):
                 raise refused("a query with binary parameters")
-            self._guard.check(context.final_query)
-            result = self._client.query(context=context)
-            rows = [list(row) for row in result.result_rows]
+            try:
+                self._guard.check(context.final_query)
+                result = self._client.query(context=context)
+                rows = [list(row) for row in result.result_rows]
+            except Exception:
+                self._renew()  # nothing a failed read left on the connection reaches the next caller
+                raise
         except (ValueError, OverflowError) as exc:
             raise StoreQueryError(
                 f"the query or its result holds a value the client cannot convert ({type(exc).__name__})"
             ) from exc
         return QueryResult(columns=list(result.column_names), rows=rows)
+
+    def _renew(self) -> None:
+        """Replace the embedded engine's connection (a server's needs nothing: each query is its own request)."""
+        if self._reopen is None:
+            return
+        stale, self._client = self._client, self._reopen()
+        self._client.database = stale.database
+        self._guard = ReadGuard(self._client, self.limits.timeout_s)
+        stale.close()
 
     def accounting(self, deliveries: Sequence[Delivery]) -> Accounting:
         """Where each of ``deliveries`` ended: stored (lineage or re-delivery) or dead-lettered, by coordinates.
