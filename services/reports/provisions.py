@@ -36,11 +36,22 @@ def provision_parameters(start: datetime, end: datetime, tenant: str | None = No
     return dict(period_parameters(start, end, tenant))
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""What a spreadsheet reads a cell as a formula by (full-width too: some read those as well)."""
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (=HYPERLINK(...), =WEBSERVICE(...)) quoted with ``'``:
+    recipient names and addresses are free text, and this file is opened by compliance staff (OWASP: CSV
+    injection). Numbers and times are written as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+
+
 def write_provision_csv_rows(result: QueryResult, out: TextIO) -> None:
     """Write ``result`` of :data:`PROVISION_QUERY` as CSV: a header row, then one row per record."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out)  # RFC 4180: CRLF between records, so a CR or LF inside a cell is quoted too
     writer.writerow(result.columns)
-    writer.writerows(result.rows)
+    writer.writerows([_cell(value) for value in row] for row in result.rows)
 
 
 def provision_csv(result: QueryResult) -> str:

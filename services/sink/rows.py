@@ -310,10 +310,15 @@ def resolve_identities(
     return resolved
 
 
+_LATEST_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z: what a Python datetime and DateTime64 can hold
+
+
 def _timestamp(message: SourceRecord) -> datetime:
+    """The message's broker timestamp, clamped to 1970-9999: any 64-bit value is a valid Kafka timestamp, and one
+    out of range must not make the whole batch fail (it was retried for ever)."""
     if message.timestamp_ms is None:
         return datetime.now(UTC)
-    return datetime.fromtimestamp(message.timestamp_ms / 1000, UTC)
+    return datetime.fromtimestamp(min(max(message.timestamp_ms, 0), _LATEST_MS) / 1000, UTC)
 
 
 def _origin(headers: dict[str, str], message: SourceRecord) -> tuple[str, int, int]:

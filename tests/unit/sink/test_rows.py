@@ -243,3 +243,16 @@ def test_one_batch_yields_lineage_rows_and_dead_letter_rows_in_order(tagged_reco
         ("tagged.terminal.v1", "sink"),
         ("collection.terminal.v1", "tag"),
     ]
+
+
+@pytest.mark.parametrize("timestamp_ms", [253_402_300_800_000, 2**62, 2**63 - 1, -(2**63), -1])
+def test_a_broker_timestamp_out_of_any_calendar_fails_no_batch(timestamp_ms: int) -> None:
+    """Any 64-bit value is a valid Kafka timestamp; one past year 9999 used to fail its whole batch for ever."""
+    unreadable = SourceRecord("tagged.terminal.v1", 0, 2, b"not json", None, (), timestamp_ms)
+    letter = SourceRecord("lineage.dlq.v1", 0, 1, b"{}", None, (), timestamp_ms)
+
+    rows = sink_rows([unreadable, letter], "lineage.dlq.v1")
+
+    assert len(rows.dead_letters) == 2
+    assert all(datetime(1970, 1, 1, tzinfo=UTC) <= row[-1] <= datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+               for row in rows.dead_letters)  # fmt: skip
