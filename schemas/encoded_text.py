@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bz2
 import codecs
 import itertools
+import lzma
 import re
 import unicodedata
 import urllib.parse
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -268,6 +271,7 @@ def _encoded_text(value: str) -> bool:
 
 
 _SEPARATOR = re.compile(r"[._:@/-]")
+_SEPARATOR_BUT_DASH = re.compile(r"[._:@/]")
 
 
 IDENTIFIER_TEXT_BYTES = 20
@@ -277,12 +281,116 @@ Base85 is not tried: an identifier's alphabet ([A-Za-z0-9._:@-]) leaves it almos
 random tokens in that alphabet decode as base85 to printable bytes too often."""
 
 
+# An identifier's decodings are read more widely than a free-text field's runs (whose false positives on kept
+# values are measured apart): control characters are left out, so that one before or among the text hides
+# nothing, and a text's letters need only be 90 % of two scripts (a word of a third hides nothing either).
+_C0_AND_DEL = bytes([*range(0x20), 0x7F])
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")  # U+0080-U+009F in UTF-8
+
+
+def _without_controls(data: bytes) -> bytes:
+    return _C1.sub(b"", data.translate(None, _C0_AND_DEL))  # C0 bytes are never part of a UTF-8 sequence
+
+
+def _mostly_two_scripts(text: str) -> bool:
+    scripts = Counter(_script(char) for char in text if unicodedata.category(char)[0] not in "SPZ")
+    return sum(count for _, count in scripts.most_common(2)) >= 0.9 * sum(scripts.values())
+
+
 def _text(data: bytes | None) -> bool:
-    return is_text(data, IDENTIFIER_TEXT_BYTES)
+    """An identifier's decoding is text: 20 bytes or more of printable UTF-8 once controls are left out.
+
+    Controls besides line breaks and tabs (one before the text, one every 14 bytes among it) are left out if they
+    are few, and what is left must then read as words (90 % letters, digits, spaces and common punctuation, two
+    scripts): random bytes hold a control every 8 bytes, and what is left of them is strewn with symbols.
+    """
+    if data is None:
+        return False
+    cleaned = _without_controls(data)
+    controls = len(data) - len(cleaned) - sum(data.count(byte) for byte in (b"\t", b"\n", b"\r"))
+    if controls > max(1, len(data) // 12):
+        return False
+    text = _printable(cleaned, IDENTIFIER_TEXT_BYTES)
+    if text is None or not _mostly_two_scripts(text):
+        return False
+    if controls == 0:
+        return True
+    # Measured on random tokens: at 80 % words and a stray third-script letter, 1 in 40,000 passed.
+    return len({_script(char) for char in text}) <= 2 and len(_WORDLIKE.findall(text)) >= 0.9 * len(text)
+
+
+def _cp1252_text(data: bytes) -> bool:
+    """Text in Windows-1252 / Latin-1 (a no-break space, an accented letter): as a Japanese charset is judged."""
+    if len(data) < LEGACY_MIN_BYTES or data.isascii():
+        return False
+    try:
+        text = data.decode("cp1252").replace("\xa0", " ")  # a no-break space is a space
+    except UnicodeDecodeError:
+        return False
+    return text.isprintable() and len(_WORDLIKE.findall(text)) >= 0.8 * len(text)
+
+
+def _stream_text(data: bytes) -> bool:
+    """Is ``data`` a whole compressed stream of text? gzip, zlib, bzip2 and xz carry a checksum that random bytes
+    never pass, so their content is read as any decoding (controls left out); a raw deflate stream has none, and
+    random bytes inflate to runs of back-references ("XBv"), so its content must be text as it is."""
+    try:
+        if data.startswith(b"BZh"):
+            return _text(bz2.BZ2Decompressor().decompress(data, 4096))
+        if data.startswith(b"\xfd7zXZ"):
+            return _text(lzma.LZMADecompressor().decompress(data, 4096))
+        checksummed = data.startswith(_COMPRESSED)
+        stream = zlib.decompressobj(47 if checksummed else -15)  # gzip/zlib by their header, or raw deflate
+        content = stream.decompress(data, 4096)
+    except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error):
+        return False
+    if not stream.eof or len(stream.unused_data) > 3:
+        return False
+    if checksummed:
+        return _text(content)
+    # A short message barely compresses; random bytes inflate to runs of a few characters, many times as long.
+    varied = 0 < len(content) <= 3 * len(data) and Counter(content).most_common(1)[0][1] <= len(content) // 4
+    return varied and is_text(content, IDENTIFIER_TEXT_BYTES)
 
 
 def _bytes_text(data: bytes | None) -> bool:
-    return encoded_bytes_text(data, IDENTIFIER_TEXT_BYTES)
+    """Bytes behind an identifier's encoding that are text, in any of the charsets and streams it is read in."""
+    if data is None:
+        return False
+    if encoded_bytes_text(data, IDENTIFIER_TEXT_BYTES) or _text(data.lstrip(b"\0")) or _cp1252_text(data):
+        return True
+    return _stream_text(data)
+
+
+def _base64_bytes_text(data: bytes | None) -> bool:
+    """As :func:`_bytes_text`, but for base64's eight decodings of each candidate: without the Japanese charsets,
+    which random bytes at that many tries read as kana and kanji once in ~10^5 (measured)."""
+    return data is not None and (_text(data) or _cp1252_text(data) or _stream_text(data))
+
+
+def _starts_with_text(data: bytes | None) -> bool:
+    return data is not None and starts_with_text(_without_controls(data))
+
+
+_BASE32HEX = re.compile(r"[0-9A-V]+|[0-9a-v]+")
+_BASE36 = re.compile(r"[0-9A-Z]+|[0-9a-z]+")
+_BEYOND_HEX = re.compile(r"[G-Zg-z]")
+
+
+def _number_text(chars: str) -> bool:
+    """Text written as a number: base32hex, base36 or decimal (digits of hex alone are read as hex)."""
+    decodings: list[bytes] = []
+    beyond_hex = _BEYOND_HEX.search(chars) is not None
+    if beyond_hex and len(chars) >= 32 and _BASE32HEX.fullmatch(chars):
+        whole = chars.upper()[: len(chars) // 8 * 8]
+        decodings.append(base64.b32hexdecode(whole))
+    if beyond_hex and len(chars) >= 30 and _BASE36.fullmatch(chars):
+        number = int(chars, 36)
+        decodings.append(number.to_bytes((number.bit_length() + 7) // 8, "big"))
+    if len(chars) >= 40 and chars.isascii() and chars.isdigit():
+        number = int(chars)
+        decodings.append(number.to_bytes((number.bit_length() + 7) // 8, "big"))
+    return any(_bytes_text(data) for data in decodings)
 
 
 def _decodes(value: str) -> bool:
@@ -294,10 +402,11 @@ def _decodes(value: str) -> bool:
     if base64_text(value[::-1], _text) or base64_text(value, compressed_text):
         return True  # base64 written backwards, or of compressed text
     if any(
-        base64_text(candidate, _text)  # tried at four alignments: up to three glued characters hide nothing
+        base64_text(candidate, _base64_bytes_text)  # at four alignments: three glued characters hide nothing
         or _base32_glued(candidate)
         or hex_text(candidate, _bytes_text)
         or percent_text(candidate)
+        or _number_text(candidate)
         for candidate in dict.fromkeys(candidates)
         if len(candidate) >= 20
     ):
@@ -311,10 +420,13 @@ def _decodes(value: str) -> bool:
     # Pieces put back together ("U3ViamVj.dDogcGF5…", "53:75:62:…"), from each of the first pieces on: what they
     # begin with is judged, so that a glued suffix ("@example.jp") hides nothing either.
     joins = ["".join(pieces[start:]) for start in range(min(len(pieces), 4))] if len(pieces) > 1 else []
+    # "-" is also a character of URL-safe base64: its pieces are joined again with their dashes kept.
+    dashed = _SEPARATOR_BUT_DASH.split(value) if "-" in value else []
+    joins += ["".join(dashed[start:]) for start in range(min(len(dashed), 4))] if len(dashed) > 1 else []
     return any(
-        base64_text(joined, starts_with_text)
-        or hex_text(joined, starts_with_text)
-        or base32_text(joined, starts_with_text)
+        base64_text(joined, _starts_with_text)
+        or hex_text(joined, _starts_with_text)
+        or base32_text(joined, _starts_with_text)
         for joined in joins
         if len(joined) >= 20
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bz2
 import json
 import random
 import urllib.parse
@@ -155,6 +156,20 @@ def test_detect_never_raises_on_the_alphabets_of_encodings(value: str) -> None:
     encoded_text(value.replace(" ", ""))
 
 
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.one_of(
+        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:@-]{19,127}", fullmatch=True),  # the identifier alphabet
+        st.from_regex(r"[0-9]{40,128}|[0-9a-z]{30,128}|[0-9A-V]{32,128}", fullmatch=True),  # numbers, base32hex
+        st.binary(min_size=8, max_size=90).map(lambda data: base64.urlsafe_b64encode(data).decode().rstrip("=")),
+        st.binary(min_size=8, max_size=60).map(lambda data: "BZh" + data.hex()),
+    )
+)
+def test_the_identifier_check_never_raises(value: str) -> None:
+    """Whatever an identifier holds, the check answers (a stream, a number, a charset that does not decode)."""
+    assert encoded_text(value) in {True, False}
+
+
 def test_visible_drops_what_shows_nothing_and_folds_width() -> None:
     assert visible("U0VO\u200bVElO\u00adRUwt\u0301") == "U0VOVElORUwt"
     assert visible("Ｓｕｂｊｅｃｔ：\u3000給与") == "Subject: 給与"
@@ -221,6 +236,52 @@ def test_an_identifier_hiding_text_in_pieces_or_other_bytes_is_refused(
         "emoji": (text + " 😢").encode().hex(),
     }[shape][:128]
     assume(not set(token) & set("+/_"))  # what the identifier pattern allows: the other tokens are refused anyway
+    event = make_event(CollectionKind.COOKIE)
+    event["payload"]["cookie_id"] = token
+    raw = orjson.dumps(event)
+
+    with pytest.raises(ValidationError):
+        collection_adapter().validate_json(raw, strict=True)
+    assert decode(orjson.loads(raw)) is None, shape
+
+
+def _base36(data: bytes) -> str:
+    number, digits = int.from_bytes(data, "big"), ""
+    while number:
+        number, digit = divmod(number, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+    return digits
+
+
+def _every(data: bytes, step: int, control: bytes) -> bytes:
+    return b"".join(data[i : i + step] + control for i in range(0, len(data), step))
+
+
+_B64 = lambda data: base64.urlsafe_b64encode(data).decode().rstrip("=")  # noqa: E731
+IDENTIFIER_DISGUISES: dict[str, Callable[[bytes], str]] = {  # the fourth red-team pass's, over any text
+    "control byte first": lambda data: _B64(b"\x01" + data),
+    "a control every 14 bytes": lambda data: _B64(_every(data, 14, b"\x1b")),
+    "hex, control byte first": lambda data: (b"\x07" + data).hex(),
+    "base32, control byte first": lambda data: base64.b32encode(b"\x01" + data).decode().rstrip("=").lower(),
+    "Latin-1 spaces": lambda data: _B64(data.replace(b" ", b"\xa0")),
+    "raw deflate": lambda data: _B64(zlib.compress(data, 9)[2:-4]),
+    "bzip2": lambda data: _B64(bz2.compress(data)),
+    "zlib of a control byte first": lambda data: _B64(zlib.compress(b"\x01" + data)),
+    "base32hex": lambda data: base64.b32hexencode(data).decode().rstrip("="),
+    "base36": _base36,
+    "decimal": lambda data: str(int.from_bytes(data, "big")),
+    "four junk pieces first": lambda data: "AAAA.AAAA.AAAA.AAAA." + _split(_B64(data), 16, "."),
+}
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts, shape=st.sampled_from(sorted(IDENTIFIER_DISGUISES)))
+def test_an_identifier_hiding_text_behind_controls_charsets_streams_or_numbers_is_refused(
+    make_event: Callable[..., dict[str, Any]], text: str, shape: str
+) -> None:
+    data = ("Subject: " + text + " pay cut for Sato").encode()
+    token = IDENTIFIER_DISGUISES[shape](data)[:128]
+    assume(not set(token) & set("+/_") and len(token) < 128 and (shape != "Latin-1 spaces" or data.isascii()))
     event = make_event(CollectionKind.COOKIE)
     event["payload"]["cookie_id"] = token
     raw = orjson.dumps(event)
