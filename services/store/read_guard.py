@@ -75,6 +75,10 @@ _OUTSIDE_FUNCTIONS_SQL = (
 )
 """Functions that reach past the database: every table function (also callable as `x IN file(…)`), file() as a
 function (it reads any file), and the AI functions (they call an endpoint a query may name)."""
+_SYSTEM_TABLES = frozenset({"one", "numbers", "zeros", "databases", "tables", "columns", "parts", "functions"})
+"""System tables a read may name: what the database holds and can do. The others can hold other callers'
+statements and the values bound to them (errors, processes, query_log, …) or the store's file paths."""
+_SYSTEM_TABLE = re.compile(r"(?<![A-Za-z0-9_])[`\"]?system[`\"]?\s*\.\s*[`\"]?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 _INTO_OUTFILE = re.compile(r"\bINTO\s+OUTFILE\b", re.IGNORECASE)
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[`\"]?\s*\(")
 _CLAUSE = re.compile(r"\bFORMAT\s+[`\"]?[A-Za-z]|\bSETTINGS\b", re.IGNORECASE)
@@ -87,6 +91,9 @@ _CHECKED_READS = 512  # statements remembered as reads: the dashboard's, reports
 
 def refused(what: str) -> StoreQueryError:
     return StoreQueryError(f"Code: 164. the query path runs reads only: {what} is refused. (READONLY)", code=164)
+
+
+_OTHER_SYSTEM_TABLE = "a system table other than one, numbers, zeros, databases, tables, columns, parts or functions"
 
 
 def _first_refusal(tree: Any, outside: frozenset[str]) -> str | None:
@@ -116,6 +123,15 @@ def _first_refusal(tree: Any, outside: frozenset[str]) -> str | None:
             return "a table function other than numbers, values, view or generate_series"
         if kind == "Function" and str(node.get("name", "")).lower() in outside:
             return "a function that reads files or reaches other services"
+        parts = node.get("name_parts")
+        if (
+            kind in {"TableIdentifier", "Identifier"}
+            and isinstance(parts, list)
+            and len(parts) >= 2
+            and str(parts[0]).lower() == "system"
+            and str(parts[1]).lower() not in _SYSTEM_TABLES
+        ):
+            return _OTHER_SYSTEM_TABLE
         # EXPLAIN's own options (json = 1, indexes = 1) are parsed as settings, but are not the query's.
         stack.extend(value for key, value in node.items() if not (kind == "ExplainQuery" and key == "settings"))
     return None
@@ -149,6 +165,8 @@ class ReadGuard:
         outside = self._outside_functions()
         if any(name.lower() in outside for name in _CALL.findall(normalized)):
             raise refused("a function that reads files or reaches other services")
+        if any(name.lower() not in _SYSTEM_TABLES for name in _SYSTEM_TABLE.findall(normalized)):
+            raise refused(_OTHER_SYSTEM_TABLE)
         if not self._parses_to_json:
             if _CLAUSE.search(normalized):
                 raise refused("a FORMAT or SETTINGS clause")

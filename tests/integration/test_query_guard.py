@@ -17,7 +17,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 
 from services.settings import Settings
 from services.sink.rows import IDENTITY_COLUMNS
-from services.store.client import connect
+from services.store.client import StoreQueryError, connect
 from services.store.lineage_store import LineageStore
 
 MARK = "needle-7731"  # in every refused statement: the refusal must not echo it
@@ -172,10 +172,36 @@ READS = [
     "EXPLAIN json = 1, indexes = 1 SELECT count() FROM dead_letters",
     "EXPLAIN PIPELINE SELECT count() FROM dead_letters",
     "SHOW TABLES",
+    "SELECT name FROM system.tables WHERE database = currentDatabase()",
+    "SELECT table, sum(rows) FROM system.parts WHERE active GROUP BY table",
+    "SELECT name, type FROM `system`.`columns` WHERE table = 'dead_letters'",
+    "SELECT 'system.errors'",
     "DESCRIBE dead_letters",
     "DESC TABLE dead_letters",
     "SELECT 1;",
 ]
+
+
+SYSTEM_TABLES_OF_OTHER_CALLERS = [  # statements and the values bound to them, file paths (fourth red-team pass)
+    "SELECT name, last_error_message FROM system.errors",
+    "SELECT query FROM system.processes",
+    "SELECT * FROM `system`.`query_log`",
+    'SELECT * FROM "system"."schema_inference_cache"',
+    "SELECT * FROM SYSTEM . ERRORS",
+    "SELECT (SELECT any(last_error_message) FROM system.errors)",
+    "WITH e AS (SELECT * FROM system.errors) SELECT * FROM e",
+    "SELECT 1 WHERE 'x' IN system.errors",
+    "SELECT * FROM numbers(1) AS n JOIN system.text_log AS t ON 1",
+]
+
+
+def test_system_tables_holding_other_callers_queries_or_paths_are_refused(store: LineageStore) -> None:
+    for sql in SYSTEM_TABLES_OF_OTHER_CALLERS:
+        with pytest.raises(StoreQueryError, match="system table"):
+            store.query(sql)
+
+    tables = "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name = 'dead_letters'"
+    assert store.query(tables).rows == [[1]]
 
 
 def test_reads_still_run(store: LineageStore) -> None:
