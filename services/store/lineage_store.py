@@ -252,6 +252,8 @@ class LineageStore:
                 self._guard.check(context.final_query)
                 result = self._client.query(context=context)
                 rows = [list(row) for row in result.result_rows]
+            except StoreQueryError:
+                raise  # refused before the statement was sent: nothing of it is on the connection
             except Exception:
                 self._renew()  # nothing a failed read left on the connection reaches the next caller
                 raise

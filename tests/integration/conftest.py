@@ -8,6 +8,9 @@ import pytest
 
 from services.logfilter import quiet_closed_transports
 from services.settings import Settings
+from services.store.async_store import AsyncLineageStore
+from services.store.client import connect
+from services.store.lineage_store import LineageStore
 from tests.integration.harness import PipelineHarness
 from tests.integration.infrastructure import Infrastructure, start_infrastructure
 
@@ -47,6 +50,18 @@ def settings(infrastructure: Infrastructure, tmp_path: Path) -> Settings:
         lag_interval_s=1.0,
         **infrastructure.store,
     )
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[AsyncLineageStore]:
+    """A migrated embedded store of this test's own, reads and writes on one thread (no pipeline around it)."""
+    lineage = LineageStore(connect(settings), settings.clickhouse_database)
+    lineage.migrate()
+    store = AsyncLineageStore(lineage, separate_reads=False)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ VALUE = "needle.person@example.com"
 def api(settings: Settings) -> Iterator[TestClient]:
     store = LineageStore(connect(settings), settings.clickhouse_database)
     store.migrate()
-    shared = AsyncLineageStore(store, separate_reads=False)  # as `up` runs the embedded store
+    shared = AsyncLineageStore(store, separate_reads=False)  # reads and writes on one thread
     try:
         yield TestClient(create_api(shared, PipelineMetrics.create()), raise_server_exceptions=False)
     finally:

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
-import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
@@ -34,8 +32,6 @@ from services.roles import topic_plan
 from services.settings import Settings
 from services.sink.writer import LineageWriter
 from services.store.async_store import AsyncLineageStore
-from services.store.client import connect
-from services.store.lineage_store import LineageStore
 from services.store.trace import trace
 from services.topics import Topics
 
@@ -44,17 +40,6 @@ KEY = PseudonymKey(b"integration-monitor-robustness-key")
 WINDOW = timedelta(minutes=5)
 BEFORE_YEAR_ONE = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))  # 0000-12-31T10:00Z
 AFTER_9999 = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14)))  # 10000-01-01T13:00Z
-
-
-@pytest.fixture
-def store(settings: Settings) -> Iterator[AsyncLineageStore]:
-    lineage = LineageStore(connect(settings), settings.clickhouse_database)
-    lineage.migrate()
-    store = AsyncLineageStore(lineage, separate_reads=False)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _leak(actor: str, subject: str, **extra: Any) -> dict[str, Any]:

@@ -7,39 +7,24 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import pytest
 
 from services.metrics import PipelineMetrics
 from services.monitor.rows import ACTIVITY_COLUMNS, PROVISION_COLUMNS, VIOLATION_COLUMNS
 from services.records import SourceRecord
-from services.settings import Settings
 from services.sink.rows import PARTITION_TIMES, Origin, Row, SinkRows, dead_letter_row, lineage_row
 from services.sink.writer import LineageWriter, TableRows
 from services.stages.messages import tagged_document
 from services.store.async_store import AsyncLineageStore
-from services.store.client import connect
-from services.store.lineage_store import MAX_PARTITIONS_PER_INSERT, LineageStore
+from services.store.lineage_store import MAX_PARTITIONS_PER_INSERT
 from tests.integration.test_store_partitions import tagged_record
 
 TOPIC = "activity.v1"
 PSEUDONYM = "ab" * 32
 SECRET = "emp-poison-0815"
 DECIDED_AT = datetime(2026, 12, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def store(settings: Settings) -> Iterator[AsyncLineageStore]:
-    lineage = LineageStore(connect(settings), settings.clickhouse_database)
-    lineage.migrate()
-    store = AsyncLineageStore(lineage, separate_reads=False)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _count(store: AsyncLineageStore, sql: str) -> int:

@@ -45,7 +45,7 @@ def _insert_one(store: LineageStore, token: str) -> None:
 
 def test_a_long_read_is_stopped_at_the_limit_and_the_inserts_queued_behind_it_proceed(settings: Settings) -> None:
     store = _store(settings)
-    shared = AsyncLineageStore(store, separate_reads=False)  # as `up` runs the embedded store: one thread
+    shared = AsyncLineageStore(store, separate_reads=False)  # one thread: the limit alone bounds the wait
 
     async def read_then_insert() -> tuple[BaseException | None, float]:
         read = asyncio.ensure_future(shared.query(SLEEPER))
