@@ -133,10 +133,12 @@ class BatchConsumer:
             heartbeat_interval_ms=max(session_ms // 5, 100),
             rebalance_timeout_ms=int(config.rebalance_timeout_s * 1000),
             max_poll_records=config.batch_size,
-            # The broker holds an empty fetch up to this long (aiokafka's default 500 ms): no longer than half the
-            # batch window, or a quiet stream's events wait for it on top of the window (monitor p50 at 2,000
-            # events/s: 208 ms with 500, 142 ms with 50).
-            fetch_max_wait_ms=max(10, min(500, int(config.batch_window_s * 500))),
+            # The broker holds an empty fetch up to this long (aiokafka's default 500 ms). Kafka answers as soon
+            # as data comes; Tansu (the local broker) only when the wait ends (measured: a message every 37 ms
+            # reached getmany after 3 / 40 / 136 ms at 10 / 150 / 500 ms waits). So it is a fifth of the batch
+            # window: `up` at 7,000 events/s, produce -> queryable p99 1.28 s with half the window, 0.76-1.03 s
+            # with a fifth; idle, the pipeline and broker use 0.18 core instead of 0.11 (0.25 with a tenth).
+            fetch_max_wait_ms=max(10, min(500, int(config.batch_window_s * 200))),
             fetch_max_bytes=max(64 * 1024 * 1024, config.max_message_bytes),
             max_partition_fetch_bytes=max(8 * 1024 * 1024, config.max_message_bytes),
         )
