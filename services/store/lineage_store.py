@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from uuid import UUID
 
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.query import QueryResult as ClickHouseResult
 
 from services.settings import Settings
 from services.sink.rows import DEAD_LETTER_COLUMNS, LINEAGE_COLUMNS, Origin, Row
@@ -150,7 +151,7 @@ class LineageStore:
         if not identities:
             return {}
         wanted = set(identities)
-        result = self._client.query(
+        result = self._select(
             f"SELECT tenant_id, event_id, groupUniqArray(content_digest) FROM {self.database}.event_identity "
             "WHERE event_id IN {ids:Array(UUID)} GROUP BY tenant_id, event_id",
             parameters={"ids": list({event_id for _, event_id in wanted})},  # unsorted: UUIDs compare in Python
@@ -166,7 +167,7 @@ class LineageStore:
         if not keys:
             return set()
         wanted = {(tenant, event_id) for tenant, _, event_id in keys}
-        result = self._client.query(
+        result = self._select(
             f"SELECT DISTINCT tenant_id, event_id FROM {self.database}.collection_lineage "
             "WHERE tenant_id IN {tenants:Array(String)} AND subject_pseudonym IN {subjects:Array(String)} "
             "AND event_id IN {ids:Array(UUID)}",
@@ -183,7 +184,7 @@ class LineageStore:
 
         state table -> key -> the latest value (JSON) of each key changed below that offset.
         """
-        result = self._client.query(
+        result = self._select(
             f"SELECT state_table, state_key, argMax(value, source_offset) FROM {self.database}.monitor_state "
             "WHERE source_topic = {t:String} AND source_partition = {p:UInt32} AND source_offset < {o:UInt64} "
             "GROUP BY state_table, state_key",
@@ -197,7 +198,7 @@ class LineageStore:
     def open_alert_windows(self, since: datetime) -> dict[tuple[str, ...], datetime]:
         """Alert group (tenant, code, activity, actor, purpose, recipient kind, recipient id) -> when its latest
         alert, published after ``since``, was published: the start of the group's open window."""
-        result = self._client.query(
+        result = self._select(
             f"SELECT {_ALERT_KEY}, max(published_at) FROM {self.database}.alerts "
             f"WHERE published_at > {{since:DateTime64(3, 'UTC')}} GROUP BY {_ALERT_KEY}",
             parameters={"since": since},
@@ -214,7 +215,7 @@ class LineageStore:
         where = " AND ".join(f"{name} = {{k{i}:String}}" for i, name in enumerate(names))
         parameters: dict[str, Any] = {f"k{i}": value for i, value in enumerate(key)}
         parameters.update(after=after, until=until)
-        result = self._client.query(
+        result = self._select(
             f"SELECT count(), uniqExact(subject_pseudonym), arrayMap(pair -> pair.2, "
             f"arraySlice(arraySort(groupArray((occurred_at, toString(event_id)))), 1, {int(sample_size)})), "
             f"{_READABLE_TIME.format('min(occurred_at)')}, {_READABLE_TIME.format('max(occurred_at)')}, "
@@ -263,6 +264,16 @@ class LineageStore:
             ) from exc
         return QueryResult(columns=list(result.column_names), rows=rows)
 
+    def _select(self, sql: str, parameters: dict[str, Any] | None = None) -> ClickHouseResult:
+        """Every read of the store's own (lookups, state, summaries) goes through here: after a failed one the
+        embedded connection is replaced, so a block the failure left on it never reaches the next lookup (the
+        store role's next identity lookup would take it for stored events, and skip them)."""
+        try:
+            return self._client.query(sql, parameters=parameters)
+        except Exception:
+            self._renew()
+            raise
+
     def _renew(self) -> None:
         """Replace the embedded engine's connection (a server's needs nothing: each query is its own request)."""
         if self._reopen is None:
@@ -284,7 +295,7 @@ class LineageStore:
                 by_id.setdefault(str(UUID(delivery.event_id)), []).append(delivery)
         stored: set[Origin] = set()
         if by_id:
-            result = self._client.query(
+            result = self._select(
                 f"SELECT toString(event_id), source_topic, source_partition, source_offset "
                 f"FROM {self.database}.collection_lineage WHERE event_id IN {{ids:Array(UUID)}} "
                 f"UNION ALL SELECT toString(event_id), source_topic, source_partition, source_offset "
@@ -303,7 +314,7 @@ class LineageStore:
         for delivery in deliveries:
             by_partition.setdefault((delivery.topic, delivery.partition), []).append(delivery.offset)
         for (topic, partition), offsets in by_partition.items():
-            result = self._client.query(
+            result = self._select(
                 f"SELECT DISTINCT source_offset FROM {self.database}.dead_letters "
                 "WHERE source_topic = {t:String} AND source_partition = {p:UInt32} "
                 "AND source_offset BETWEEN {lo:UInt64} AND {hi:UInt64}",
@@ -316,11 +327,11 @@ class LineageStore:
     def summary(self) -> dict[str, Any]:
         """Headline counts for the API and the CLI."""
         db = self.database
-        lineage = self._client.query(
+        lineage = self._select(
             f"SELECT kind, count(DISTINCT event_id), count(DISTINCT subject_pseudonym), sum(length(removed_paths)) "
             f"FROM {db}.collection_lineage FINAL GROUP BY kind ORDER BY kind"
         ).result_rows
-        dead = self._client.query(
+        dead = self._select(
             f"SELECT reason, count() FROM {db}.dead_letters FINAL GROUP BY reason ORDER BY reason"
         ).result_rows
         return {

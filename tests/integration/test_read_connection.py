@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 import orjson
 import pytest
+from clickhouse_connect.driver.exceptions import DatabaseError
 
 from services.metrics import PipelineMetrics
 from services.settings import Settings
@@ -92,3 +93,42 @@ def test_a_slow_read_does_not_hold_the_stores_inserts_back(settings: Settings) -
         assert asyncio.run(read_and_insert()) < 2.0  # before: the whole read (here its 5 s limit)
     finally:
         store.close()
+
+
+def test_a_failed_lookup_of_the_stores_own_leaves_nothing_for_the_next(settings: Settings) -> None:
+    """The writer's own reads (identity lookups, monitor state, alert windows) renew the connection too: without
+    that, a lookup failing after its first block (a time limit, the store running out of memory) left a claim
+    that the next identity lookup returned as its own (shown on the raw connection below)."""
+    store = LineageStore.open(settings)
+    store.migrate()
+    raw, renewed = uuid.uuid4(), uuid.uuid4()
+    try:
+        with pytest.raises(DatabaseError):
+            store._client.query(PLANT, parameters={"id": str(raw)})  # the hazard itself
+        assert store.stored_digests([("kobe-logistics", raw)]) == {("kobe-logistics", raw): frozenset({""})}
+        with pytest.raises(DatabaseError):
+            store._select(PLANT, {"id": str(renewed)})  # what every lookup goes through
+        assert store.stored_digests([("kobe-logistics", renewed)]) == {}
+    finally:
+        store.close()
+
+
+def test_every_read_of_the_store_goes_through_the_renewing_paths() -> None:
+    """No method of LineageStore but ``_select`` and ``query`` sends a read on its connection itself."""
+    import ast
+    import inspect
+
+    import services.store.lineage_store as module
+
+    tree = ast.parse(inspect.getsource(module.LineageStore))
+    offenders = [
+        method.name
+        for method in ast.walk(tree)
+        if isinstance(method, ast.FunctionDef) and method.name not in {"_select", "query"}
+        for node in ast.walk(method)
+        if isinstance(node, ast.Attribute)
+        and node.attr in {"query", "raw_query", "query_arrow", "query_df"}
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "_client"
+    ]
+    assert offenders == []
