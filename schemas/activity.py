@@ -12,7 +12,8 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from schemas.decisions import (
     MAX_CONTENT_TYPES,
@@ -110,4 +111,16 @@ class RightsRequestEvent(_Event):
 
     spec: Literal["rakuro.rights/v1"]
     request: RightsRequestType
-    lifted: bool = Field(default=False, description="True when a suspension of use is lifted.")
+    lifted: bool = Field(
+        default=False,
+        description="True when a suspension of use is lifted; refused on any other request (a deletion is never "
+        "lifted).",
+    )
+
+    @field_validator("lifted")
+    @classmethod
+    def _only_a_suspension_is_lifted(cls, lifted: bool, info: ValidationInfo) -> bool:
+        # Fifth red-team pass: a "lifted" deletion undid the deletion, and uses after it were allowed.
+        if lifted and info.data.get("request") is not RightsRequestType.SUSPENSION_OF_USE:
+            raise PydanticCustomError("only_a_suspension_is_lifted", "only a suspension of use is lifted")
+        return lifted

@@ -61,6 +61,8 @@ class DeadLetterReason(StrEnum):
     UNKNOWN_TO_POLICY = "unknown_to_policy"
     NO_POLICY_IN_FORCE = "no_policy_in_force"
     OCCURRED_IN_FUTURE = "occurred_in_future"
+    EVENT_ID_CONFLICT = "event_id_conflict"
+    """An activity event's id names another change of the same state, with other content."""
 
 
 class DeadLetter(msgspec.Struct, frozen=True, gc=False):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "schemas" / "policies" / "rakuro.yaml"
@@ -18,7 +19,8 @@ DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "schemas" / "policies"
 class Settings(BaseSettings):
     """Runtime settings; frozen so that a running stage never sees them change."""
 
-    model_config = SettingsConfigDict(env_prefix="LINEAGE_", frozen=True, extra="ignore")
+    # No setting's value in an error: a URL can carry a password, a key a secret (fifth red-team pass).
+    model_config = SettingsConfigDict(env_prefix="LINEAGE_", frozen=True, extra="ignore", hide_input_in_errors=True)
 
     kafka_bootstrap: str | None = Field(
         default=None,
@@ -186,7 +188,9 @@ class Settings(BaseSettings):
         default=None, description="Append OpenLineage run events to this JSON Lines file (off when unset)."
     )
     openlineage_url: str | None = Field(
-        default=None, description="Send OpenLineage run events to this HTTP endpoint, e.g. Marquez (off when unset)."
+        default=None,
+        description="Send OpenLineage run events to this HTTP endpoint, e.g. Marquez (off when unset): https, or "
+        "http to a loopback host; no user or password in it (the API key goes in LINEAGE_OPENLINEAGE_API_KEY).",
     )
     openlineage_api_key: SecretStr | None = Field(default=None, description="API key for the OpenLineage endpoint.")
     openlineage_namespace: str = Field(default="purpose-lineage", description="OpenLineage namespace of the jobs.")
@@ -228,6 +232,20 @@ class Settings(BaseSettings):
                 text = str(value)
             variables[f"LINEAGE_{name.upper()}"] = text
         return variables
+
+    @field_validator("openlineage_url")
+    @classmethod
+    def _openlineage_url(cls, url: str | None) -> str | None:
+        """Fifth red-team pass: a password in the URL reached DEBUG logs, and http sent the API key in clear."""
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("LINEAGE_OPENLINEAGE_URL must not hold a user or password")
+        loopback = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+        if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+            raise ValueError("LINEAGE_OPENLINEAGE_URL must be https (or http to a loopback host)")
+        return url
 
     @property
     def embedded_broker(self) -> bool:

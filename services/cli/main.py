@@ -61,7 +61,7 @@ def _logging(verbose: bool) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("aiokafka", "kafka", "faust", "mode", "uvicorn"):
+    for noisy in ("aiokafka", "kafka", "faust", "mode", "uvicorn", "openlineage", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     quiet_closed_transports()
     repeats = RepeatFilter()  # a lost broker: one line a minute from the Kafka clients, not hundreds a second

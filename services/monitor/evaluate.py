@@ -1,12 +1,21 @@
 """Pure monitor stage: a batch of activity events in order, the state they build, and the decisions they get.
 
-Consent and rights events change state; each use or disclosure is decided with the state as it stands when
-it is processed, compared by event time: a suspension counts for uses that happened at or after it; a consent
-for disclosures at or after its grant. All four kinds travel on one topic keyed by subject, so a subject's
-events reach this function in the order the broker accepted them (services/processors/monitor.py).
+Consent and rights events change state; each use or disclosure is decided against the state as it was at the
+use's own time (``occurred_at``): a suspension counts for uses that happened at or after it and before its lift;
+a consent for disclosures at or after its grant and before its withdrawal. All four kinds travel on one topic
+keyed by subject, so a subject's events reach this function in the order the broker accepted them
+(services/processors/monitor.py) — but that is not the order they happened in: a retried batch of a producer
+without idempotence, a replayed dead letter or a service sending late puts an older change after a newer one.
+So the state is a timeline, not a last value: each key keeps its changes ordered by time (of two at one time,
+the one that came later counts), and
+applying one is idempotent and independent of arrival order (a change seen again changes nothing; one with the
+id of another but other content is refused as ``event_id_conflict``). Fifth red-team pass: a repeated 09:00
+lift undid a 10:00 suspension, and a use during a suspension was allowed once the lift had come.
 
 State lives in two mappings keyed per tenant and subject pseudonym; every change is also returned
-(``MonitorResult.changes``), at the message that made it, for the store to keep it (table monitor_state).
+(``MonitorResult.changes``), at the message that made it, with the key's whole timeline, for the store to keep
+it (table monitor_state: the value at a key's last change below an offset is the timeline of every change
+below it, whatever order they came in). A timeline keeps its latest ``HISTORY_LIMIT`` changes.
 
 An event is refused (dead-lettered) when its contract refuses it (``schema_invalid``), when it happened more than
 the clock skew after it was received (``occurred_in_future``, as at the collection tag stage), and when the
@@ -126,22 +135,100 @@ def consent_key(tenant_id: str, pseudonym: str, reference: str) -> str:
     return f"{tenant_id}/{pseudonym}/{reference}"
 
 
+HISTORY_LIMIT = 256
+"""Changes a key's timeline keeps (the latest by time): a use dated before the oldest kept change is decided
+by that change. A subject's suspensions or one consent's grants and withdrawals are few."""
+
+
+def _moment(at: str) -> datetime:
+    return datetime.fromisoformat(at)
+
+
+def _history(value: Mapping[str, Any] | None, table: str) -> list[list[Any]]:
+    """A state value's timeline, oldest first: [flag, on, at, event id] (subjects) or [granted, recipient id,
+    purposes, at, event id] (consents). Values stored before timelines existed hold one change per flag."""
+    if not value:
+        return []
+    history = value.get("history")
+    if isinstance(history, list):
+        return history  # never changed in place: a change makes a new timeline
+    if table == "consents":
+        return [[value["granted"], value["recipient_id"], list(value["purposes"]), value["at"], ""]]
+    return [
+        [flag, bool(value[flag]), value[f"{flag}_at"], ""] for flag in ("suspended", "deleted") if f"{flag}_at" in value
+    ]
+
+
+def _time_of(change: Sequence[Any]) -> datetime:
+    return _moment(change[-2])
+
+
+def _with_change(history: list[list[Any]], change: list[Any]) -> list[list[Any]] | None:
+    """The timeline with ``change`` in its place, or None if it holds that change already (the same event id
+    with the same content). Raises :class:`ConflictingChange` for the same event id with other content."""
+    event_id = change[-1]
+    for kept in history:
+        if kept[-1] == event_id:
+            if kept == change:
+                return None
+            raise ConflictingChange
+    merged = sorted([*history, change], key=_time_of)  # stable: of two changes at one time, the later one counts
+    return merged[-HISTORY_LIMIT:]
+
+
+class ConflictingChange(Exception):
+    """A state change carries the event id of another, with other content."""
+
+
+def _as_of(history: Sequence[Sequence[Any]], moment: datetime, flag: str | None = None) -> Sequence[Any] | None:
+    """The latest change at or before ``moment`` (of ``flag`` only, for subjects); the oldest kept one if every
+    kept change is later but the timeline was cut (see HISTORY_LIMIT); None if there is none."""
+    found = None
+    earliest = None
+    for change in history:
+        if flag is not None and change[0] != flag:
+            continue
+        if earliest is None:
+            earliest = change
+        if _moment(change[-2]) <= moment:
+            found = change
+        else:
+            break
+    if found is None and earliest is not None and len(history) >= HISTORY_LIMIT:
+        return earliest
+    return found
+
+
 def _consent_in_force(event: DisclosureEvent, consents: StateTable, pseudonym: str) -> bool:
+    """Was the disclosure's consent granted, for its recipient and purpose, at the disclosure's time?"""
     if event.consent_reference is None:
         return False
-    consent = consents.get(consent_key(event.tenant_id, pseudonym, event.consent_reference))
-    return (
-        consent is not None
-        and consent["granted"]
-        and consent["recipient_id"] == event.recipient.id
-        and (not consent["purposes"] or event.purpose in consent["purposes"])
-        and datetime.fromisoformat(consent["at"]) <= event.occurred_at
-    )
+    history = _history(consents.get(consent_key(event.tenant_id, pseudonym, event.consent_reference)), "consents")
+    change = _as_of(history, event.occurred_at)
+    if change is None:
+        return False
+    granted, recipient_id, purposes, _, _ = change
+    return bool(granted) and recipient_id == event.recipient.id and (not purposes or event.purpose in purposes)
 
 
-def _in_force_since(state: dict[str, Any], flag: str, moment: datetime) -> bool:
-    """Was ``flag`` (suspended, deleted) set at or before ``moment``?"""
-    return bool(state.get(flag)) and datetime.fromisoformat(state[f"{flag}_at"]) <= moment
+def _in_force_since(state: Mapping[str, Any], flag: str, moment: datetime) -> bool:
+    """Was ``flag`` (suspended, deleted) in force at ``moment``?"""
+    change = _as_of(_history(state, "subjects"), moment, flag)
+    return change is not None and bool(change[1])
+
+
+def _subject_value(history: list[list[Any]]) -> dict[str, Any]:
+    """A subject's state: its timeline, and each flag's latest change by time (for people reading the table)."""
+    value: dict[str, Any] = {}
+    for flag, on, at, _ in history:
+        value[flag], value[f"{flag}_at"] = on, at
+    value["history"] = history
+    return value
+
+
+def _consent_value(history: list[list[Any]]) -> dict[str, Any]:
+    granted, recipient_id, purposes, at, _ = history[-1]
+    return {"granted": granted, "recipient_id": recipient_id, "purposes": purposes, "at": at, "history": history}
 
 
 @lru_cache(maxsize=16_384)
@@ -226,6 +313,35 @@ def _refusal(event: ActivityEvent, received_ms: int, max_skew: timedelta) -> tup
     return None
 
 
+def _changes(
+    event: ConsentEvent | RightsRequestEvent,
+    source: SourceRecord,
+    pseudonym: str,
+    subjects: StateTable,
+    consents: StateTable,
+) -> list[StateChange]:
+    """Put a consent or rights event's change in its key's timeline; the state changes it made (none if the
+    timeline held it already, or the request changes no state: disclosure, correction)."""
+    at, event_id = event.occurred_at.astimezone(UTC).isoformat(), str(event.event_id)
+    if isinstance(event, ConsentEvent):
+        key = consent_key(event.tenant_id, pseudonym, event.consent_reference)
+        change = [event.action is ConsentAction.GRANT, event.recipient_id, list(event.purposes), at, event_id]
+        history = _with_change(_history(consents.get(key), "consents"), change)
+        if history is None:
+            return []
+        consents[key] = value = _consent_value(history)
+        return [StateChange(source, "consents", key, value)]
+    if event.request not in (RightsRequestType.SUSPENSION_OF_USE, RightsRequestType.DELETION):
+        return []
+    key = subject_key(event.tenant_id, pseudonym)
+    flag = "suspended" if event.request is RightsRequestType.SUSPENSION_OF_USE else "deleted"
+    history = _with_change(_history(subjects.get(key), "subjects"), [flag, not event.lifted, at, event_id])
+    if history is None:
+        return []
+    subjects[key] = value = _subject_value(history)
+    return [StateChange(source, "subjects", key, value)]
+
+
 def monitor_batch(
     batch: Sequence[SourceRecord],
     subjects: StateTable,
@@ -259,26 +375,15 @@ def monitor_batch(
             continue
         pseudonym = _pseudonym(key, event.tenant_id, event.subject.id)
         skey = subject_key(event.tenant_id, pseudonym)
-        if isinstance(event, ConsentEvent):
-            ckey = consent_key(event.tenant_id, pseudonym, event.consent_reference)
-            consent = {
-                "granted": event.action is ConsentAction.GRANT,
-                "recipient_id": event.recipient_id,
-                "purposes": list(event.purposes),
-                "at": event.occurred_at.isoformat(),
-            }
-            consents[ckey] = consent
-            result.changes.append(StateChange(source, "consents", ckey, consent))
-        elif isinstance(event, RightsRequestEvent):
-            if event.request in (RightsRequestType.SUSPENSION_OF_USE, RightsRequestType.DELETION):
-                state = dict(subjects.get(skey) or {})
-                flag = "suspended" if event.request is RightsRequestType.SUSPENSION_OF_USE else "deleted"
-                state[flag] = not event.lifted
-                state[f"{flag}_at"] = event.occurred_at.isoformat()
-                subjects[skey] = state
-                result.changes.append(StateChange(source, "subjects", skey, state))
-        else:
-            consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonym)
-            request = request_of(event, subjects.get(skey) or {}, consented, pseudonym)
-            result.evaluated.append(Evaluated(source, event, pseudonym, decider.decide_remembered(request)))
+        if isinstance(event, ConsentEvent | RightsRequestEvent):
+            try:
+                result.changes += _changes(event, source, pseudonym, subjects, consents)
+            except ConflictingChange:
+                message = "event_id: another change of this state carried it, with other content"
+                reason = DeadLetterReason.EVENT_ID_CONFLICT
+                result.dead.append(DeadLetter(source, Stage.INGEST, reason, message, event_id=str(event.event_id)))
+            continue
+        consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonym)
+        request = request_of(event, subjects.get(skey) or {}, consented, pseudonym)
+        result.evaluated.append(Evaluated(source, event, pseudonym, decider.decide_remembered(request)))
     return result

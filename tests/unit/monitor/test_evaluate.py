@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.monitor.evaluate import monitor_batch
 from services.policy.decide import Decider
@@ -156,3 +158,124 @@ def test_malformed_activity_is_dead_lettered_without_its_values(decider, key):
     assert result.evaluated == []
     assert len(result.dead) == 2
     assert all("hanako" not in d.message for d in result.dead)
+
+
+# The state is a timeline (fifth red-team pass): the order events arrive in does not decide, their times do.
+SUSPEND = {"request": "suspension_of_use"}
+H = "2023-05-12T{}:00:00+09:00".format
+
+
+def test_an_older_lift_that_comes_again_does_not_undo_a_newer_suspension(decider, key):
+    lift = event("rights", at=H("09"), lifted=True, **SUSPEND)
+    suspend = event("rights", at=H("10"), **SUSPEND)
+    later = use("service_provision", ["log_information"], at=H("11"))
+
+    result = run(decider, key, lift, suspend, lift, later)  # the lift re-delivered (a producer's retry)
+
+    (evaluated,) = result.evaluated
+    assert evaluated.decision.codes == ["use_after_suspension"]
+    assert result.state_changes == 2  # the repeated lift changed nothing
+    assert result.dead == []
+
+
+def test_an_older_grant_that_comes_late_does_not_undo_a_newer_withdrawal(decider, key):
+    consent = {"consent_reference": "cons-1", "recipient_id": "naniwa-benefits"}
+    grant = event("consent", at=H("09"), action="grant", **consent)
+    withdraw = event("consent", at=H("10"), action="withdraw", **consent)
+    provide = disclosure(THIRD_PARTY, ["user_information.name"], legal_basis="consent", **RECORD, **{
+        "consent_reference": "cons-1", "at": H("11")})  # fmt: skip
+
+    for order in ((grant, withdraw, grant, provide), (withdraw, grant, provide)):
+        (evaluated,) = run(decider, key, *order).evaluated
+        assert evaluated.decision.codes == ["third_party_without_consent"], order
+
+
+def test_a_use_during_a_suspension_is_a_violation_when_it_comes_after_the_lift(decider, key):
+    suspend = event("rights", at=H("09"), **SUSPEND)
+    lift = event("rights", at=H("11"), lifted=True, **SUSPEND)
+    during = use("service_provision", ["log_information"], at=H("10"))
+    after = use("service_provision", ["log_information"], at=H("12"))
+
+    first, second = run(decider, key, suspend, lift, during, after).evaluated
+
+    assert first.decision.codes == ["use_after_suspension"]
+    assert second.decision.allowed
+
+
+def test_a_disclosure_is_decided_by_the_consent_in_force_at_its_time(decider, key):
+    consent = {"consent_reference": "cons-1", "recipient_id": "naniwa-benefits"}
+    grant = event("consent", at=H("09"), action="grant", **consent)
+    withdraw = event("consent", at=H("11"), action="withdraw", **consent)
+    during = disclosure(THIRD_PARTY, ["user_information.name"], legal_basis="consent", **RECORD, **{
+        "consent_reference": "cons-1", "at": H("10")})  # fmt: skip
+
+    (evaluated,) = run(decider, key, grant, withdraw, during).evaluated
+
+    assert evaluated.decision.allowed
+    assert evaluated.decision.legal_basis == "consent"
+
+
+def test_a_state_change_reusing_another_ones_event_id_is_dead_lettered(decider, key):
+    suspend = event("rights", at=H("10"), **SUSPEND)
+    forged = dict(suspend, lifted=True)  # same id, other content
+    later = use("service_provision", ["log_information"], at=H("11"))
+
+    result = run(decider, key, suspend, forged, later)
+
+    assert [letter.reason.value for letter in result.dead] == ["event_id_conflict"]
+    assert result.dead[0].message == "event_id: another change of this state carried it, with other content"
+    assert result.evaluated[0].decision.codes == ["use_after_suspension"]
+
+
+def test_state_stored_before_timelines_is_read_as_one_change(decider, key):
+    from services.monitor.evaluate import subject_key
+    from services.pseudonymize import pseudonymize
+
+    stored = {
+        subject_key(TENANT, pseudonymize(key, TENANT, SUBJECT["id"])): {"suspended": True, "suspended_at": H("09")}
+    }
+    before = use("service_provision", ["log_information"], at=H("08"))
+    after = use("service_provision", ["log_information"], at=H("10"))
+
+    first, second = run(decider, key, before, after, subjects=stored).evaluated
+
+    assert first.decision.allowed
+    assert second.decision.codes == ["use_after_suspension"]
+
+
+@given(
+    changes=st.lists(st.tuples(st.integers(0, 22), st.booleans()), min_size=1, max_size=6, unique_by=lambda c: c[0]),
+    use_hour=st.integers(0, 23),
+    order=st.randoms(use_true_random=False),
+    repeats=st.lists(st.integers(0, 5), max_size=4),
+)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_arrival_order_with_repeats_decides_as_the_timeline_says(decider, key, changes, use_hour, order, repeats):
+    """Suspensions and lifts at distinct times, delivered in any order, some of them twice: a use is a violation
+    exactly when the latest change at or before its time is a suspension."""
+    events = [
+        event("rights", at=f"2023-05-12T{hour:02d}:00:00+09:00", lifted=not on, **SUSPEND) for hour, on in changes
+    ]
+    arrivals = events + [events[i % len(events)] for i in repeats]
+    order.shuffle(arrivals)
+    at_use = f"2023-05-12T{use_hour:02d}:30:00+09:00"
+    in_force = [on for hour, on in sorted(changes) if hour <= use_hour]
+    expected = ["use_after_suspension"] if in_force and in_force[-1] else []
+
+    result = run(decider, key, *arrivals, use("service_provision", ["log_information"], at=at_use))
+
+    assert result.evaluated[0].decision.codes == expected
+    assert result.dead == []
+
+
+@pytest.mark.parametrize("request_type", ["deletion", "disclosure", "correction"])
+def test_only_a_suspension_of_use_can_be_lifted(decider, key, request_type):
+    delete = event("rights", at=H("09"), request="deletion")
+    undo = event("rights", at=H("10"), request=request_type, lifted=True)
+    later = use("service_provision", ["log_information"], at=H("11"))
+
+    result = run(decider, key, delete, undo, later)
+
+    assert [letter.reason.value for letter in result.dead] == ["schema_invalid"]
+    assert result.dead[0].message.endswith("lifted: only_a_suspension_is_lifted")
+    assert result.evaluated[0].decision.codes == ["use_after_deletion"]

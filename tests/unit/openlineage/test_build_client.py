@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 from openlineage.client.transport.file import FileTransport
-from openlineage.client.transport.http import HttpTransport
 
-from services.openlineage.client import FanOutTransport, build_client
+from services.openlineage.client import BoundedHttpTransport, FanOutTransport, build_client
 
 
 def test_no_path_and_no_url_means_no_client() -> None:
@@ -32,10 +31,10 @@ def test_a_url_gives_an_http_transport_with_the_api_key_as_bearer() -> None:
     client = build_client(None, "http://marquez.internal:5000", "k-123")
 
     assert client is not None
-    assert isinstance(client.transport, HttpTransport)
-    assert client.transport.url == "http://marquez.internal:5000"
-    assert client.transport.config.auth.get_bearer() == "Bearer k-123"
-    assert client.transport.config.retry["allowed_methods"] == ["HEAD", "POST"]
+    assert isinstance(client.transport, BoundedHttpTransport)
+    assert client.transport.url == "http://marquez.internal:5000/api/v1/lineage"
+    assert client.transport.headers["Authorization"] == "Bearer k-123"
+    assert client.transport.session.trust_env is False
 
 
 def test_a_path_and_a_url_send_to_both(tmp_path: Path) -> None:
@@ -43,7 +42,7 @@ def test_a_path_and_a_url_send_to_both(tmp_path: Path) -> None:
 
     assert client is not None
     assert isinstance(client.transport, FanOutTransport)
-    assert [type(t) for t in client.transport.transports] == [FileTransport, HttpTransport]
+    assert [type(t) for t in client.transport.transports] == [FileTransport, BoundedHttpTransport]
 
 
 def test_openlineage_environment_and_config_files_are_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
