@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import socket
 import types
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +42,7 @@ from pydantic import (
     create_model,
 )
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
 from schemas.encoded_text import not_encoded_text
 
@@ -59,6 +61,40 @@ Identifier = Annotated[
 """A tenant, a service, a terminal, a cookie, a login: the contract refuses one that is encoded text
 (:mod:`schemas.encoded_text`), since an identifier is kept and stored as it is."""
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def _invisible(char: str) -> bool:
+    return unicodedata.category(char)[0] == "C" or char in "\u2028\u2029"
+
+
+def _canonical_subject_id(value: str) -> str:
+    """One spelling per person: the id is pseudonymized and partitions the person's events as it is, so a
+    trailing blank, a decomposed kana (NFD) or an invisible character made another pseudonym, on another
+    partition, whose state never saw the person's suspension (fifth red-team pass). Refused, not rewritten:
+    the sender learns its ids are inconsistent. Letter case is left to the tenant (its ids may tell it)."""
+    if (
+        value != value.strip()
+        or not unicodedata.is_normalized("NFC", value)
+        # isprintable (C speed) is False for every control and format character, and for blanks but the ASCII
+        # space: only then is each character looked at (a full-width space inside a name is kept).
+        or (not value.isprintable() and any(_invisible(char) for char in value))
+    ):
+        raise PydanticCustomError(
+            "subject_id_not_canonical", "a subject id is NFC, without edge blanks, control or format characters"
+        )
+    return value
+
+
+SubjectId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=256),
+    AfterValidator(_canonical_subject_id),
+    Field(
+        description="The tenant's own identifier of the person; never stored raw. In one canonical form: Unicode "
+        "NFC, no blank at either end, no control or format character (refused otherwise).",
+        json_schema_extra={"x-lineage-canonical-id": True},
+    ),
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +192,7 @@ class Subject(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     type: SubjectType
-    id: ShortText = Field(description="The tenant's own identifier of the person; never stored raw.")
+    id: SubjectId
 
 
 class CollectionEnvelope(BaseModel):

@@ -10,8 +10,9 @@
 --   store     INSERT event_identity, collection_lineage, dead_letters, redeliveries; SELECT event_identity
 --             (claimed identities: tenant, event id, content digest), collection_lineage (whether a claimed
 --             identity's row landed, by primary key), dead_letters (the progress log line).
---   monitor   INSERT activity_decisions, violations, provision_records, monitor_state, alerts, and dead_letters
---             (a row the store refuses is dead-lettered at its message's coordinates); SELECT monitor_state
+--   monitor   INSERT event_identity (activity events' identities), activity_decisions, violations, provision_records,
+--             monitor_state, alerts, and dead_letters (a row the store refuses is dead-lettered at its message's
+--             coordinates); SELECT event_identity (claimed identities), monitor_state
 --             (state below the resume offset), alerts (open windows), violations (window summaries),
 --             collection_lineage and dead_letters (the progress log line).
 --   reader    SELECT on the database: the API (dashboard, reports, trace, read-only queries) and Grafana.
@@ -39,6 +40,8 @@ GRANT INSERT ON lineage.redeliveries TO lineage_store;
 GRANT INSERT ON lineage.redeliveries_local TO lineage_store;
 
 GRANT SELECT ON lineage.schema_migrations TO lineage_monitor;
+GRANT INSERT, SELECT ON lineage.event_identity TO lineage_monitor;
+GRANT INSERT, SELECT ON lineage.event_identity_local TO lineage_monitor;
 GRANT INSERT ON lineage.activity_decisions TO lineage_monitor;
 GRANT INSERT ON lineage.activity_decisions_local TO lineage_monitor;
 GRANT INSERT ON lineage.provision_records TO lineage_monitor;

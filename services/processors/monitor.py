@@ -43,6 +43,7 @@ from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
 from services.monitor.alerts import Alert, AlertAggregator, AlertKey, ViolationSummary
 from services.monitor.evaluate import Evaluated, MonitorResult, Overlay, activity_of, monitor_batch
+from services.monitor.identity import identity_of, without_conflicts
 from services.monitor.rows import (
     ACTIVITY_COLUMNS,
     ALERT_COLUMNS,
@@ -64,7 +65,7 @@ from services.pseudonymize import PseudonymKey
 from services.quarantine import QuarantineKey
 from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
 from services.settings import Settings
-from services.sink.rows import Origin, Row
+from services.sink.rows import IDENTITY_COLUMNS, Origin, Row
 from services.sink.writer import LineageWriter, TableRows
 from services.stages.messages import OutgoingMessage, encode_dead_letter
 from services.stages.tag import DEFAULT_MAX_SKEW
@@ -265,9 +266,17 @@ class MonitorWorker:
             result.changes += part.changes
             result.dead += part.dead
             applied.append((state, subjects, consents, records[-1].offset + 1))
+        try:
+            claimed = await self._store.stored_digests(list({identity_of(item) for item in result.evaluated}))
+        except Exception as exc:
+            raise OutputFailed(f"activity identity lookup failed: {describe_store_error(exc)}") from exc
+        identities = without_conflicts(result.evaluated, claimed)
+        result.evaluated = identities.kept
+        result.dead += identities.dead
         decided_at = _as_stored(datetime.now(UTC))
         refused = await self._writer.write_tables(
             {
+                "event_identity": TableRows(IDENTITY_COLUMNS, identities.rows, identities.origins),
                 "activity_decisions": TableRows(
                     ACTIVITY_COLUMNS,
                     activity_rows(result.evaluated, decided_at),

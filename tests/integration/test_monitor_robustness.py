@@ -196,3 +196,30 @@ def test_a_trace_answers_every_row_whatever_time_it_was_stored_with(store: Async
     assert times[str(uuid.UUID(int=1))] == normal.replace(tzinfo=None)  # as the client reads a time
     assert times[str(uuid.UUID(int=2))] == "0000-12-31T10:00:00.000"  # the store's own text
     assert isinstance(times[str(uuid.UUID(int=3))], datetime | str)
+
+
+def test_a_use_sent_again_under_its_id_with_other_content_is_dead_lettered_not_redecided(
+    settings: Settings, store: AsyncLineageStore
+) -> None:
+    """Fifth red-team pass: the second decision replaced the first in activity_decisions (the reports and the
+    dashboard then counted the denied use as allowed, while the violation stayed)."""
+    denied = _leak("job-a", "emp-1")
+    rewritten = {**denied, "recipient": {"kind": "consignee", "id": "sakura-payroll"}, "data": ["cookie.cookie_id"]}
+
+    async def scenario(monitor: Monitor) -> list[int]:
+        offsets = await monitor.handle(orjson.dumps(denied))
+        offsets += await monitor.handle(orjson.dumps(denied))  # the same event again: decided again, no conflict
+        return offsets + await monitor.handle(orjson.dumps(rewritten))
+
+    offsets = _with_monitor(settings, store, scenario)
+
+    decisions = store.store.query(
+        "SELECT allowed, source_offset FROM activity_decisions FINAL WHERE event_id = {id:UUID}",
+        {"id": denied["event_id"]},
+    ).rows
+    assert decisions == [[False, offsets[1]]]
+    letters = asyncio.run(_records(settings.bootstrap, Topics(settings.topic_prefix).dead_letter))
+    assert [
+        {n: v.decode() for n, v in letter.headers}["lineage.errors.exception.class.name"] for letter in letters
+    ] == ["event_id_conflict"]
+    assert int({n: v.decode() for n, v in letters[0].headers}["lineage.errors.offset"]) == offsets[2]

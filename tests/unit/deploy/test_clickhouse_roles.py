@@ -78,6 +78,7 @@ def test_store_and_monitor_insert_exactly_the_tables_their_code_writes() -> None
     assert refusals == {"dead_letters"}
     assert sink == {"event_identity", "collection_lineage", "dead_letters", "redeliveries"}
     assert monitor == {
+        "event_identity",
         "activity_decisions",
         "violations",
         "provision_records",
@@ -100,6 +101,7 @@ def test_store_and_monitor_read_what_their_code_reads() -> None:
         assert f"def {method}(" in store
         assert table in reads("lineage_monitor")
     assert "violations" in reads("lineage_monitor")  # violation_summary counts a window from it
+    assert "event_identity" in reads("lineage_monitor")  # stored_digests: activity events' claimed identities
     assert "event_identity" in reads("lineage_store")  # stored_digests: the claimed identities
     assert "collection_lineage" in reads("lineage_store")  # landed: whether a claim's row is stored
     assert {"schema_migrations"} <= reads("lineage_store") & reads("lineage_monitor")

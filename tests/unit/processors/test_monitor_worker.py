@@ -54,6 +54,14 @@ class MemoryStore:
             state.setdefault(table, {})[key] = value
         return state
 
+    async def stored_digests(self, identities: Sequence[tuple[str, Any]]) -> dict[tuple[str, Any], frozenset[str]]:
+        if self.fail:
+            raise ConnectionError("store down")
+        claimed: dict[tuple[str, Any], set[str]] = {}
+        for event_id, tenant, digest in self.rows.get("event_identity", []):
+            claimed.setdefault((tenant, event_id), set()).add(digest)
+        return {identity: frozenset(claimed[identity]) for identity in identities if identity in claimed}
+
     async def open_alert_windows(self, since: datetime) -> dict[tuple[str, ...], datetime]:
         windows: dict[tuple[str, ...], datetime] = {}
         for row in self.rows.get("alerts", []):
