@@ -6,7 +6,6 @@ decision depends on (consent, suspension), so that the decision itself is a pure
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +16,7 @@ import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 from schemas.encoded_text import not_encoded_text
-from schemas.events import Moment
+from schemas.events import Moment, has_unprintable
 from schemas.policy import DataRef, Key, Severity
 
 # The values below are copied into rows, alert documents and their Kafka keys, violation messages, reports and
@@ -69,17 +68,10 @@ MAX_CONTENT_TYPES = 16
 unbounded list would make one event thousands of rows and alerts."""
 
 
-def _unprintable(char: str) -> bool:
-    """A control, format, surrogate, private-use or unassigned character, or a line or paragraph separator."""
-    category = unicodedata.category(char)
-    return category[0] == "C" or category in ("Zl", "Zp")
-
-
 def printable_text(value: str) -> str:
     """The contract's check of a record's free text: the value unchanged, or ValueError when it holds a control,
     format, private-use or unassigned character, a line or paragraph separator, or an e-mail address's '@'."""
-    # isprintable() is the fast verdict; spaces other than ' ' (U+3000 in a Japanese address) fail it too.
-    if not value.isprintable() and any(_unprintable(char) for char in value):
+    if has_unprintable(value):  # a full-width space (U+3000 in a Japanese address) is kept
         raise ValueError("a name or address holds no control, format or unassigned characters or line breaks")
     if "@" in value or "\uff20" in value or "\ufe6b" in value:  # '@', full-width and small commercial at
         raise ValueError("a name or address holds no e-mail address")

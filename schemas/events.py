@@ -63,8 +63,16 @@ Identifier = Annotated[
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
-def _invisible(char: str) -> bool:
-    return unicodedata.category(char)[0] == "C" or char in "\u2028\u2029"
+def _unprintable(char: str) -> bool:
+    """A control, format, surrogate, private-use or unassigned character, or a line or paragraph separator."""
+    category = unicodedata.category(char)
+    return category[0] == "C" or category in ("Zl", "Zp")
+
+
+def has_unprintable(value: str) -> bool:
+    """Does ``value`` hold a character :func:`_unprintable` names? isprintable() is the fast verdict (C speed); it
+    is False for other blanks than ' ' too (U+3000 in a Japanese name), so only then is each character looked at."""
+    return not value.isprintable() and any(_unprintable(char) for char in value)
 
 
 def _canonical_subject_id(value: str) -> str:
@@ -75,9 +83,7 @@ def _canonical_subject_id(value: str) -> str:
     if (
         value != value.strip()
         or not unicodedata.is_normalized("NFC", value)
-        # isprintable (C speed) is False for every control and format character, and for blanks but the ASCII
-        # space: only then is each character looked at (a full-width space inside a name is kept).
-        or (not value.isprintable() and any(_invisible(char) for char in value))
+        or has_unprintable(value)  # a full-width space inside a name is kept
     ):
         raise PydanticCustomError(
             "subject_id_not_canonical", "a subject id is NFC, without edge blanks, control or format characters"

@@ -62,7 +62,8 @@ class DeadLetterReason(StrEnum):
     NO_POLICY_IN_FORCE = "no_policy_in_force"
     OCCURRED_IN_FUTURE = "occurred_in_future"
     EVENT_ID_CONFLICT = "event_id_conflict"
-    """An activity event's id names another change of the same state, with other content."""
+    """An activity event carries the id of another event of its tenant (or of another change of the same state),
+    with other content (services/monitor/identity.py, services/monitor/evaluate.py)."""
 
 
 class DeadLetter(msgspec.Struct, frozen=True, gc=False):

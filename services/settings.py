@@ -13,6 +13,10 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+"""Host names of this machine's loopback: the API without a token answers requests for these only, and the
+OpenLineage URL may be plain http to these only."""
+
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "schemas" / "policies" / "rakuro.yaml"
 
 
@@ -242,7 +246,7 @@ class Settings(BaseSettings):
         parts = urlsplit(url)
         if parts.username is not None or parts.password is not None:
             raise ValueError("LINEAGE_OPENLINEAGE_URL must not hold a user or password")
-        loopback = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+        loopback = parts.hostname in LOOPBACK_NAMES
         if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
             raise ValueError("LINEAGE_OPENLINEAGE_URL must be https (or http to a loopback host)")
         return url

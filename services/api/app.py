@@ -30,6 +30,7 @@ from services.reports.period import InvalidPeriod, check_period
 from services.reports.provisions import PROVISION_QUERY, provision_csv, provision_parameters
 from services.reports.queries import build_report
 from services.reports.render import MEDIA_TYPES, ReportFormat, render
+from services.settings import LOOPBACK_NAMES
 from services.store.async_store import AsyncLineageStore
 from services.store.client import describe_store_error
 from services.store.lineage_store import Delivery
@@ -119,9 +120,6 @@ def _period(start: datetime, end: datetime) -> None:
         check_period(start, end)
     except InvalidPeriod as exc:
         raise HTTPException(status_code=422, detail=str(exc)) from exc
-
-
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def is_loopback_host(host_header: str) -> bool:

@@ -7,10 +7,10 @@ keyed by subject, so a subject's events reach this function in the order the bro
 (services/processors/monitor.py) — but that is not the order they happened in: a retried batch of a producer
 without idempotence, a replayed dead letter or a service sending late puts an older change after a newer one.
 So the state is a timeline, not a last value: each key keeps its changes ordered by time (of two at one time,
-the one that came later counts), and
-applying one is idempotent and independent of arrival order (a change seen again changes nothing; one with the
-id of another but other content is refused as ``event_id_conflict``). Fifth red-team pass: a repeated 09:00
-lift undid a 10:00 suspension, and a use during a suspension was allowed once the lift had come.
+the one that came later counts), and applying one is idempotent and independent of arrival order (a change
+seen again changes nothing; one with the id of another but other content is refused as ``event_id_conflict``).
+Fifth red-team pass: a repeated 09:00 lift undid a 10:00 suspension, and a use during a suspension was allowed
+once the lift had come.
 
 State lives in two mappings keyed per tenant and subject pseudonym; every change is also returned
 (``MonitorResult.changes``), at the message that made it, with the key's whole timeline, for the store to keep
@@ -140,10 +140,6 @@ HISTORY_LIMIT = 256
 by that change. A subject's suspensions or one consent's grants and withdrawals are few."""
 
 
-def _moment(at: str) -> datetime:
-    return datetime.fromisoformat(at)
-
-
 def _history(value: Mapping[str, Any] | None, table: str) -> list[list[Any]]:
     """A state value's timeline, oldest first: [flag, on, at, event id] (subjects) or [granted, recipient id,
     purposes, at, event id] (consents). Values stored before timelines existed hold one change per flag."""
@@ -160,7 +156,8 @@ def _history(value: Mapping[str, Any] | None, table: str) -> list[list[Any]]:
 
 
 def _time_of(change: Sequence[Any]) -> datetime:
-    return _moment(change[-2])
+    """When a change of a timeline happened (its second to last item, an ISO time in UTC)."""
+    return datetime.fromisoformat(change[-2])
 
 
 def _with_change(history: list[list[Any]], change: list[Any]) -> list[list[Any]] | None:
@@ -190,7 +187,7 @@ def _as_of(history: Sequence[Sequence[Any]], moment: datetime, flag: str | None 
             continue
         if earliest is None:
             earliest = change
-        if _moment(change[-2]) <= moment:
+        if _time_of(change) <= moment:
             found = change
         else:
             break
@@ -374,7 +371,6 @@ def monitor_batch(
             result.dead.append(DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id)))
             continue
         pseudonym = _pseudonym(key, event.tenant_id, event.subject.id)
-        skey = subject_key(event.tenant_id, pseudonym)
         if isinstance(event, ConsentEvent | RightsRequestEvent):
             try:
                 result.changes += _changes(event, source, pseudonym, subjects, consents)
@@ -384,6 +380,6 @@ def monitor_batch(
                 result.dead.append(DeadLetter(source, Stage.INGEST, reason, message, event_id=str(event.event_id)))
             continue
         consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonym)
-        request = request_of(event, subjects.get(skey) or {}, consented, pseudonym)
+        request = request_of(event, subjects.get(subject_key(event.tenant_id, pseudonym)) or {}, consented, pseudonym)
         result.evaluated.append(Evaluated(source, event, pseudonym, decider.decide_remembered(request)))
     return result
