@@ -16,6 +16,7 @@ import pytest
 import schemas
 from schemas.events import SPEC, CollectionKind, SubjectType
 from schemas.policy import Policy
+from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
 from services.policy.loader import load_policy
 from services.pseudonymize import PartitionKey, PseudonymKey
@@ -102,6 +103,12 @@ def policy(policy_path: Path) -> Policy:
 @pytest.fixture(scope="session")
 def engine(policy: Policy) -> PolicyEngine:
     return PolicyEngine(policy)
+
+
+@pytest.fixture(scope="module")
+def decider(engine: PolicyEngine) -> Decider:
+    """The purpose decisions of the shipped policy (remembered per module, as the monitor remembers them)."""
+    return Decider(engine)
 
 
 @pytest.fixture(scope="session")

@@ -56,11 +56,6 @@ RECORD_PLACES = [("rakuro.disclosure/v1", path) for path in RECORD_TEXT_FIELDS]
 _SEPARATOR = " ¦ "  # between cells: no character a hostile value is made of alone
 
 
-@pytest.fixture(scope="module")
-def decider(engine: Any) -> Decider:
-    return Decider(engine)
-
-
 def _run(decider: Decider, key: PseudonymKey, *documents: dict[str, Any], **options: Any) -> MonitorResult:
     batch = [SourceRecord("t.activity.v1", 0, offset, orjson.dumps(d)) for offset, d in enumerate(documents)]
     return monitor_batch(batch, {}, {}, decider, key, **{"now": NOW, **options})

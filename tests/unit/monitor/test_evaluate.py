@@ -53,11 +53,6 @@ def run(decider: Decider, key, *documents: dict, subjects=None, consents=None):
     )
 
 
-@pytest.fixture(scope="module")
-def decider(engine) -> Decider:
-    return Decider(engine)
-
-
 @pytest.mark.parametrize(
     ("document", "code"),
     [

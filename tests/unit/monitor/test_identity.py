@@ -3,16 +3,8 @@ decision replacing the first one's."""
 
 from __future__ import annotations
 
-import pytest
-
 from services.monitor.identity import CONFLICT_MESSAGE, activity_digest, identity_of, without_conflicts
-from services.policy.decide import Decider
 from tests.unit.monitor.test_evaluate import run, use
-
-
-@pytest.fixture(scope="module")
-def decider(engine) -> Decider:
-    return Decider(engine)
 
 
 def _decided(decider, key, *documents):

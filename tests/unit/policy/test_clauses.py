@@ -93,11 +93,6 @@ def assert_allowed(decision: Decision, legal_basis: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def decider(engine: PolicyEngine) -> Decider:
-    return Decider(engine)
-
-
-@pytest.fixture(scope="module")
 def edited_decider(policy: Policy) -> Callable[[Callable[[dict[str, Any]], None]], Decider]:
     """A decider for the real policy changed by ``edit`` (validated like a loaded file)."""
 

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from schemas.events import SubjectId
-from services.policy.decide import Decider
 from services.stages.collection import process_collection_batch
 from tests.unit.monitor.test_evaluate import run, use
 
@@ -53,8 +52,8 @@ def test_other_spellings_are_refused_by_both_paths(subject_id: str, make_event, 
 
 
 @pytest.mark.parametrize("subject_id", NOT_CANONICAL)
-def test_an_activity_event_with_another_spelling_is_refused(subject_id: str, engine, key) -> None:
-    result = run(Decider(engine), key, use("service_provision", ["log_information"], subject={
+def test_an_activity_event_with_another_spelling_is_refused(subject_id: str, decider, key) -> None:
+    result = run(decider, key, use("service_provision", ["log_information"], subject={
         "type": "analyzed_account_holder", "id": subject_id}))  # fmt: skip
 
     assert result.evaluated == []
