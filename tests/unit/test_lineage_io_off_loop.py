@@ -7,7 +7,6 @@ import asyncio
 import subprocess
 import sys
 import threading
-import time
 
 from services.roles import _off_loop
 
@@ -34,6 +33,5 @@ def test_a_stuck_lineage_send_does_not_hold_the_process_exit() -> None:
         "    _off_loop(lambda: time.sleep(60), 'stuck')\n"
         "asyncio.run(main())\n"
     )
-    started = time.monotonic()
+    # Before (the loop's executor), the process waited the 60 s out: past this timeout, which raises.
     subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
-    assert time.monotonic() - started < 10  # before (the loop's executor): the process waited the 60 s out
