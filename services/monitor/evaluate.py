@@ -339,6 +339,68 @@ def _changes(
     return [StateChange(source, "subjects", key, value)]
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """An activity event its contract accepted, in time, its subject as a pseudonym: what the identity check
+    (services/monitor/identity.py) and then the state and the decider take."""
+
+    source: SourceRecord
+    event: UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent
+    subject_pseudonym: str
+
+
+def read_activity(
+    batch: Sequence[SourceRecord],
+    key: PseudonymKey,
+    now: datetime | None = None,
+    max_skew: timedelta = DEFAULT_MAX_SKEW,
+) -> tuple[list[Received], list[DeadLetter]]:
+    """Validate each event of ``batch``; the accepted ones in order, and the dead letters of the others.
+
+    An event that occurred more than ``max_skew`` after it was received (its broker timestamp, at the latest
+    ``now``: by default the wall clock) is refused as ``occurred_in_future``.
+    """
+    received: list[Received] = []
+    dead: list[DeadLetter] = []
+    now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
+    for source in batch:
+        try:
+            event = _ACTIVITY.validate_json(source.value or b"", strict=True)  # JSON types, as the schema says
+        except ValidationError as exc:
+            reason = DeadLetterReason.SCHEMA_INVALID
+            # Its contract's words only: any other key of the event could carry content or personal data.
+            words = vocabulary_of(UseEvent, DisclosureEvent, ConsentEvent, RightsRequestEvent)
+            dead.append(DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc, vocabulary=words)))
+            continue
+        refused = _refusal(event, _received_ms(source, now_ms), max_skew)
+        if refused is not None:
+            dead.append(DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id)))
+            continue
+        received.append(Received(source, event, _pseudonym(key, event.tenant_id, event.subject.id)))
+    return received, dead
+
+
+def apply_activity(
+    received: Sequence[Received], subjects: StateTable, consents: StateTable, decider: Decider
+) -> MonitorResult:
+    """Apply consent and rights events to the state and decide every use and disclosure, in stream order."""
+    result = MonitorResult()
+    for item in received:
+        event, pseudonym = item.event, item.subject_pseudonym
+        if isinstance(event, ConsentEvent | RightsRequestEvent):
+            try:
+                result.changes += _changes(event, item.source, pseudonym, subjects, consents)
+            except ConflictingChange:
+                message = "event_id: another change of this state carried it, with other content"
+                reason = DeadLetterReason.EVENT_ID_CONFLICT
+                result.dead.append(DeadLetter(item.source, Stage.INGEST, reason, message, event_id=str(event.event_id)))
+            continue
+        consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonym)
+        request = request_of(event, subjects.get(subject_key(event.tenant_id, pseudonym)) or {}, consented, pseudonym)
+        result.evaluated.append(Evaluated(item.source, event, pseudonym, decider.decide_remembered(request)))
+    return result
+
+
 def monitor_batch(
     batch: Sequence[SourceRecord],
     subjects: StateTable,
@@ -348,38 +410,9 @@ def monitor_batch(
     now: datetime | None = None,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
 ) -> MonitorResult:
-    """Apply consent and rights events to the state and decide every use and disclosure, in stream order.
-
-    An event that occurred more than ``max_skew`` after it was received (its broker timestamp, at the latest
-    ``now``: by default the wall clock) is refused as ``occurred_in_future``.
-    """
-    result = MonitorResult()
-    now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
-    for source in batch:
-        try:
-            event = _ACTIVITY.validate_json(source.value or b"", strict=True)  # JSON types, as the schema says
-        except ValidationError as exc:
-            reason = DeadLetterReason.SCHEMA_INVALID
-            # Its contract's words only: any other key of the event could carry content or personal data.
-            words = vocabulary_of(UseEvent, DisclosureEvent, ConsentEvent, RightsRequestEvent)
-            result.dead.append(
-                DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc, vocabulary=words))
-            )
-            continue
-        refused = _refusal(event, _received_ms(source, now_ms), max_skew)
-        if refused is not None:
-            result.dead.append(DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id)))
-            continue
-        pseudonym = _pseudonym(key, event.tenant_id, event.subject.id)
-        if isinstance(event, ConsentEvent | RightsRequestEvent):
-            try:
-                result.changes += _changes(event, source, pseudonym, subjects, consents)
-            except ConflictingChange:
-                message = "event_id: another change of this state carried it, with other content"
-                reason = DeadLetterReason.EVENT_ID_CONFLICT
-                result.dead.append(DeadLetter(source, Stage.INGEST, reason, message, event_id=str(event.event_id)))
-            continue
-        consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonym)
-        request = request_of(event, subjects.get(subject_key(event.tenant_id, pseudonym)) or {}, consented, pseudonym)
-        result.evaluated.append(Evaluated(source, event, pseudonym, decider.decide_remembered(request)))
+    """:func:`read_activity`, then :func:`apply_activity`: a batch decided where no store holds identities
+    (the worker checks them in between: services/processors/monitor.py)."""
+    received, dead = read_activity(batch, key, now, max_skew)
+    result = apply_activity(received, subjects, consents, decider)
+    result.dead[:0] = dead
     return result

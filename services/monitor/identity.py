@@ -1,11 +1,14 @@
 """Activity event identity: (tenant, event id), as for collection events (services/sink/rows.py).
 
-A use or disclosure sent again with the same content is decided again, to the same rows (the tables replace
-by key). One with the id of another but other content is refused as ``event_id_conflict``: before, its
-decision replaced the first one's in activity_decisions, so a denied use could be rewritten as allowed in the
-reports and the dashboard while the violation stayed (fifth red-team pass). Identities are claimed in
-event_identity, the table the store role claims collection events in, so an id is one event's across both.
-Consent and rights events are kept apart by their state's timeline (services/monitor/evaluate.py).
+Every activity event — use, disclosure, consent, rights request — is checked before it touches the state or is
+decided. One sent again with the same content is applied again (idempotent: the timeline holds it already) or
+decided again, to the same rows (the tables replace by key). One with the id of another but other content is
+refused as ``event_id_conflict``: before, a use's decision replaced the first one's in activity_decisions, so a
+denied use could be rewritten as allowed in the reports and the dashboard while the violation stayed (fifth
+red-team pass), and a consent or rights event under another's id changed another key's state unnoticed.
+Identities are claimed in event_identity, the table the store role claims collection events in, so an id is one
+event's across all of them. The state's timeline refuses a conflicting change as well (services/monitor/
+evaluate.py), for changes stored before their identities were claimed.
 """
 
 from __future__ import annotations
@@ -15,40 +18,40 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from services.monitor.evaluate import Evaluated
+from services.monitor.evaluate import Received
 from services.records import DeadLetter, DeadLetterReason, Stage
 from services.sink.rows import Origin, Row
 
 CONFLICT_MESSAGE = "event_id: another event of this tenant carried it, with other content"
 
 
-def activity_digest(item: Evaluated) -> str:
+def activity_digest(item: Received) -> str:
     """SHA-256 of the validated event, as its contract serializes it: the same content gives the same digest
     however its sender spelled the JSON."""
     return hashlib.sha256(item.event.model_dump_json().encode()).hexdigest()
 
 
-def identity_of(item: Evaluated) -> tuple[str, UUID]:
+def identity_of(item: Received) -> tuple[str, UUID]:
     return item.event.tenant_id, item.event.event_id
 
 
 @dataclass
 class Claimed:
-    """What :func:`without_conflicts` leaves: the uses and disclosures to decide, the identities to claim
+    """What :func:`without_conflicts` leaves: the events to apply and decide, the identities to claim
     (event_identity rows, at their messages' coordinates) and the conflicts' dead letters."""
 
-    kept: list[Evaluated] = field(default_factory=list)
+    kept: list[Received] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     origins: list[Origin] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
 
 
-def without_conflicts(evaluated: Sequence[Evaluated], claimed: Mapping[tuple[str, UUID], frozenset[str]]) -> Claimed:
-    """Refuse each use or disclosure whose identity is claimed (``claimed``, or earlier in the batch) with
-    other content; claim the new ones."""
+def without_conflicts(received: Sequence[Received], claimed: Mapping[tuple[str, UUID], frozenset[str]]) -> Claimed:
+    """Refuse each event whose identity is claimed (``claimed``, or earlier in the batch) with other content;
+    claim the new ones."""
     result = Claimed()
     in_batch: dict[tuple[str, UUID], str] = {}
-    for item in evaluated:
+    for item in received:
         identity = identity_of(item)
         digest = activity_digest(item)
         stored = claimed.get(identity, frozenset())

@@ -42,7 +42,15 @@ from schemas.decisions import Violation
 from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
 from services.monitor.alerts import Alert, AlertAggregator, AlertKey, ViolationSummary
-from services.monitor.evaluate import Evaluated, MonitorResult, Overlay, activity_of, monitor_batch
+from services.monitor.evaluate import (
+    Evaluated,
+    MonitorResult,
+    Overlay,
+    Received,
+    activity_of,
+    apply_activity,
+    read_activity,
+)
 from services.monitor.identity import identity_of, without_conflicts
 from services.monitor.rows import (
     ACTIVITY_COLUMNS,
@@ -253,26 +261,34 @@ class MonitorWorker:
         self, batch: Sequence[SourceRecord], token: str
     ) -> tuple[list[OutgoingMessage], list[Alert]]:
         result = MonitorResult()
-        applied: list[tuple[PartitionState, Overlay, Overlay, int]] = []
+        parts = _by_partition(batch)
+        received: list[Received] = []
         limit = self._max_event_bytes
-        for (topic, partition), records in _by_partition(batch).items():
-            state = await self._state(topic, partition, records[0].offset)
-            subjects, consents = Overlay(state.subjects), Overlay(state.consents)
+        for records in parts.values():
             fitting = [record for record in records if len(record.value or b"") <= limit]
             if len(fitting) < len(records):
                 result.dead += [_too_large(record, limit) for record in records if len(record.value or b"") > limit]
-            part = monitor_batch(fitting, subjects, consents, self._decider, self._key, max_skew=self._max_clock_skew)
+            read, invalid = read_activity(fitting, self._key, max_skew=self._max_clock_skew)
+            received += read
+            result.dead += invalid
+        try:  # every event's identity, before any of them touches the state or is decided
+            claimed = await self._store.stored_digests(list({identity_of(item) for item in received}))
+        except Exception as exc:
+            raise OutputFailed(f"activity identity lookup failed: {describe_store_error(exc)}") from exc
+        identities = without_conflicts(received, claimed)
+        result.dead += identities.dead
+        kept: dict[tuple[str, int], list[Received]] = {}
+        for item in identities.kept:
+            kept.setdefault((item.source.topic, item.source.partition), []).append(item)
+        applied: list[tuple[PartitionState, Overlay, Overlay, int]] = []
+        for (topic, partition), records in parts.items():
+            state = await self._state(topic, partition, records[0].offset)
+            subjects, consents = Overlay(state.subjects), Overlay(state.consents)
+            part = apply_activity(kept.get((topic, partition), []), subjects, consents, self._decider)
             result.evaluated += part.evaluated
             result.changes += part.changes
             result.dead += part.dead
             applied.append((state, subjects, consents, records[-1].offset + 1))
-        try:
-            claimed = await self._store.stored_digests(list({identity_of(item) for item in result.evaluated}))
-        except Exception as exc:
-            raise OutputFailed(f"activity identity lookup failed: {describe_store_error(exc)}") from exc
-        identities = without_conflicts(result.evaluated, claimed)
-        result.evaluated = identities.kept
-        result.dead += identities.dead
         decided_at = _as_stored(datetime.now(UTC))
         refused = await self._writer.write_tables(
             {

@@ -223,3 +223,38 @@ def test_a_use_sent_again_under_its_id_with_other_content_is_dead_lettered_not_r
         {n: v.decode() for n, v in letter.headers}["lineage.errors.exception.class.name"] for letter in letters
     ] == ["event_id_conflict"]
     assert int({n: v.decode() for n, v in letters[0].headers}["lineage.errors.offset"]) == offsets[2]
+
+
+def test_a_consent_under_another_events_id_is_dead_lettered_before_it_changes_the_state(
+    settings: Settings, store: AsyncLineageStore
+) -> None:
+    """A consent or rights event's identity was checked only within its own key's timeline: a grant under the
+    id of another key's grant went through, and the disclosure it named was allowed (an Art. 4.2 record
+    claiming consent). Every activity event's identity is now checked before the state is touched."""
+    from tests.unit.monitor.test_evaluate import RECORD, THIRD_PARTY, H, disclosure, event
+
+    grant = event("consent", at=H("09"), action="grant", consent_reference="cons-1", recipient_id=THIRD_PARTY["id"])
+    forged = {**grant, "consent_reference": "cons-2"}  # the first grant's id, another consent's timeline
+    provide = disclosure(
+        THIRD_PARTY, ["user_information.name"], at=H("10"), legal_basis="consent", consent_reference="cons-2", **RECORD
+    )
+
+    async def scenario(monitor: Monitor) -> list[int]:
+        offsets = await monitor.handle(orjson.dumps(grant))
+        return offsets + await monitor.handle(orjson.dumps(forged), orjson.dumps(provide))
+
+    offsets = _with_monitor(settings, store, scenario)
+
+    decided = store.store.query(
+        "SELECT allowed FROM activity_decisions FINAL WHERE event_id = {id:UUID}", {"id": provide["event_id"]}
+    ).rows
+    assert decided == [[False]]
+    letters = asyncio.run(_records(settings.bootstrap, Topics(settings.topic_prefix).dead_letter))
+    headers = [{n: v.decode() for n, v in letter.headers} for letter in letters]
+    assert [(h["lineage.errors.exception.class.name"], int(h["lineage.errors.offset"])) for h in headers] == [
+        ("event_id_conflict", offsets[1])
+    ]
+    claims = store.store.query(
+        "SELECT count() FROM event_identity WHERE event_id = {id:UUID}", {"id": grant["event_id"]}
+    ).rows
+    assert claims == [[1]]

@@ -1,14 +1,23 @@
 """Activity event identity (fifth red-team pass): the same id with other content is a conflict, never a new
-decision replacing the first one's."""
+decision replacing the first one's, nor a change of another key's state."""
 
 from __future__ import annotations
 
+import orjson
+
+from services.monitor.evaluate import apply_activity, consent_key, read_activity
 from services.monitor.identity import CONFLICT_MESSAGE, activity_digest, identity_of, without_conflicts
-from tests.unit.monitor.test_evaluate import run, use
+from services.records import SourceRecord
+from tests.unit.monitor.test_evaluate import SUSPEND, THIRD_PARTY, H, event, use
 
 
 def _decided(decider, key, *documents):
-    return run(decider, key, *documents).evaluated
+    """The events as read, each at its own offset (the decider is there for the callers' symmetry)."""
+    received, dead = read_activity(
+        [SourceRecord("t", 0, offset, orjson.dumps(d)) for offset, d in enumerate(documents)], key
+    )
+    assert dead == []
+    return received
 
 
 def test_a_new_use_is_kept_and_claimed(decider, key) -> None:
@@ -41,8 +50,8 @@ def test_the_same_id_with_other_content_is_dead_lettered(decider, key) -> None:
     denied = use("related_service_notification", ["user_information.email_address"])
     rewritten = dict(denied, purpose="service_provision", data=["log_information"])
     first, second = _decided(decider, key, denied, rewritten)
-    assert not first.decision.allowed
-    assert second.decision.allowed
+    decided = apply_activity([first, second], {}, {}, decider).evaluated
+    assert [item.decision.allowed for item in decided] == [False, True]  # what the conflict would have rewritten
 
     for claimed in (
         without_conflicts([first, second], {}),  # in one batch
@@ -56,16 +65,49 @@ def test_the_same_id_with_other_content_is_dead_lettered(decider, key) -> None:
 
 
 def test_the_digest_is_of_the_content_not_of_its_spelling(decider, key) -> None:
-    import orjson
-
-    from services.monitor.evaluate import monitor_batch
-    from services.records import SourceRecord
-
     document = use("service_provision", ["log_information"])
     spelled = [orjson.dumps(document), orjson.dumps(dict(reversed(document.items())), option=orjson.OPT_INDENT_2)]
-    items = [
-        monitor_batch([SourceRecord("t", 0, i, raw)], {}, {}, decider, key).evaluated[0]
-        for i, raw in enumerate(spelled)
-    ]
+    items = [read_activity([SourceRecord("t", 0, i, raw)], key)[0][0] for i, raw in enumerate(spelled)]
 
     assert activity_digest(items[0]) == activity_digest(items[1])
+
+
+GRANT = {"action": "grant", "consent_reference": "cons-1", "recipient_id": THIRD_PARTY["id"]}
+
+
+def test_a_consent_or_rights_event_under_another_events_id_is_refused_before_it_changes_any_state(decider, key) -> None:
+    """Held to one key's timeline, a change under the id of a change of *another* key, or of a use, went
+    through: each is refused before the state sees it, whatever kind claimed the id first."""
+    suspend = event("rights", at=H("10"), **SUSPEND)
+    grant = event("consent", at=H("09"), **GRANT)
+    a_use = use("service_provision", ["log_information"], at=H("08"))
+    other_key = dict(grant, consent_reference="cons-2")  # the grant's id, another key's timeline
+    suspension_as_grant = dict(grant, event_id=suspend["event_id"])  # a suspension's id on a consent
+    grant_as_use = dict(suspend, event_id=a_use["event_id"])  # a use's id on a rights request
+    firsts = _decided(decider, key, suspend, grant, a_use)
+    seconds = _decided(decider, key, other_key, suspension_as_grant, grant_as_use)
+
+    for claimed in (
+        without_conflicts([*firsts, *seconds], {}),  # in one batch
+        without_conflicts(seconds, {identity_of(i): frozenset({activity_digest(i)}) for i in firsts}),  # stored
+    ):
+        assert [(letter.reason.value, letter.message) for letter in claimed.dead] == [
+            ("event_id_conflict", CONFLICT_MESSAGE)
+        ] * 3
+        assert [letter.event_id for letter in claimed.dead] == [str(i.event.event_id) for i in seconds]
+        assert not any(item in claimed.kept for item in seconds)
+        consents: dict = {}
+        apply_activity(claimed.kept, {}, consents, decider)
+        pseudonym = firsts[0].subject_pseudonym
+        assert consent_key(grant["tenant_id"], pseudonym, "cons-2") not in consents  # the other key never set
+
+
+def test_a_consent_or_rights_event_sent_again_is_claimed_once_and_applied_again(decider, key) -> None:
+    grant = event("consent", at=H("09"), **GRANT)
+    first, again = _decided(decider, key, grant, grant)
+
+    claimed = without_conflicts([first, again], {})
+
+    assert claimed.kept == [first, again]
+    assert claimed.rows == [(first.event.event_id, first.event.tenant_id, activity_digest(first))]
+    assert claimed.dead == []
