@@ -26,13 +26,12 @@ def batch_token(batch: Sequence[SourceRecord]) -> str:
     A retry of the same batch gives the same token. Offsets alone would not do: a broker that lost its data
     (the local one, on restart) numbers new events from 0 again, and ClickHouse would drop them as repeats.
     """
-    ranges: dict[tuple[str, int], tuple[int, int]] = {}
+    offsets: dict[tuple[str, int], list[int]] = {}
     for record in batch:
-        where = (record.topic, record.partition)
-        low, high = ranges.get(where, (record.offset, record.offset))
-        ranges[where] = (min(low, record.offset), max(high, record.offset))
+        offsets.setdefault((record.topic, record.partition), []).append(record.offset)
+    values = [record.value or b"" for record in batch]
     digest = hashlib.sha256()
-    digest.update(";".join(f"{t}[{p}]@{low}..{high}" for (t, p), (low, high) in sorted(ranges.items())).encode())
-    digest.update(",".join(str(len(record.value or b"")) for record in batch).encode())
-    digest.update(b"".join(record.value or b"" for record in batch))
+    digest.update(";".join(f"{t}[{p}]@{min(o)}..{max(o)}" for (t, p), o in sorted(offsets.items())).encode())
+    digest.update(",".join(map(str, map(len, values))).encode())
+    digest.update(b"".join(values))
     return digest.hexdigest()

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
+from clickhouse_connect.datatypes.base import ClickHouseType
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.query import QueryResult as ClickHouseResult
 
@@ -99,6 +100,7 @@ class LineageStore:
         self.limits = limits  # of every read through query()
         self._guard = ReadGuard(client, limits.timeout_s)
         self._reopen = reopen  # a fresh connection to the embedded engine, after a read failed on this one
+        self._column_types: dict[tuple[str, tuple[str, ...]], Sequence[ClickHouseType]] = {}  # see insert_rows
 
     @classmethod
     def open(cls, settings: Settings) -> LineageStore:
@@ -125,6 +127,7 @@ class LineageStore:
         """Apply pending migrations; return their names. Unqualified table names then resolve here."""
         applied = migrate(self._client, self.database, self.cluster)
         self._client.database = self.database
+        self._column_types.clear()
         return applied
 
     def insert(self, lineage: Sequence[Row], dead_letters: Sequence[Row], token: str | None = None) -> None:
@@ -140,7 +143,16 @@ class LineageStore:
         """Insert ``rows`` into ``table`` of this database (tables replace by key, so re-inserts are harmless)."""
         if rows:
             settings = _INSERT if token is None else {**_INSERT, "insert_deduplication_token": token}
-            self._client.insert(f"{self.database}.{table}", rows, column_names=list(columns), settings=settings)
+            name, names = f"{self.database}.{table}", tuple(columns)
+            types = self._column_types.get((name, names))
+            if types is None:  # the client asks the store for the table's types (DESCRIBE) unless given them
+                types = self._client.create_insert_context(name, list(names)).column_types
+                self._column_types[(name, names)] = types
+            try:
+                self._client.insert(name, rows, column_names=list(names), column_types=types, settings=settings)
+            except Exception:
+                self._column_types.pop((name, names), None)  # asked again on the retry: a migration may have run since
+                raise
 
     def stored_digests(self, identities: Sequence[tuple[str, UUID]]) -> dict[tuple[str, UUID], frozenset[str]]:
         """The content digests claimed for each of ``identities`` (tenant, event id) that has any.

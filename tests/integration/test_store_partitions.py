@@ -6,12 +6,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import pytest
 
 from services.records import SourceRecord, TaggedRecord
 from services.settings import Settings
 from services.sink.rows import LINEAGE_COLUMNS, lineage_row
 from services.stages.messages import tagged_document
-from services.store.client import connect
+from services.store.client import connect, refuses_data
 from services.store.lineage_store import LineageStore
 
 FIRST = datetime(2018, 7, 15, tzinfo=UTC)
@@ -74,3 +75,34 @@ def test_a_retried_insert_of_the_same_batch_leaves_no_physical_duplicate(setting
 
     store.insert(rows, [], token="topic[0]@14..27")  # without the same token ClickHouse keeps a second copy
     assert _physical_rows(store) == 2 * len(rows)
+
+
+def test_a_tables_types_are_asked_once_and_again_after_a_failed_insert(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client asked the store for a table's column types (DESCRIBE) before every insert: a query per table
+    per batch. They are asked once; a failed insert asks again (a migration may have run since)."""
+    store = LineageStore(connect(settings), settings.clickhouse_database)
+    store.migrate()
+    asked: list[str] = []
+    describe = store._client.create_insert_context
+
+    def counting(table: str, *args: object, **kwargs: object) -> object:
+        if len(args) < 3 or args[2] is None:  # no column types given: the client describes the table
+            asked.append(table)
+        return describe(table, *args, **kwargs)
+
+    monkeypatch.setattr(store._client, "create_insert_context", counting)
+    rows = [lineage_row(orjson.dumps(tagged_document(_record(m)))) for m in range(6)]
+    poison = lineage_row(orjson.dumps(tagged_document(_record(7))))
+    poison = (*poison[:6], "ab" * 40, *poison[7:])  # FixedString(64) cannot take it
+
+    store.insert_rows("collection_lineage", LINEAGE_COLUMNS, rows[:3])
+    store.insert_rows("collection_lineage", LINEAGE_COLUMNS, rows[3:])
+    with pytest.raises(Exception) as refused:  # noqa: PT011 - whichever the client raises, as the writer sees it
+        store.insert_rows("collection_lineage", LINEAGE_COLUMNS, [poison])
+    assert refuses_data(refused.value)
+    store.insert_rows("collection_lineage", LINEAGE_COLUMNS, rows[:1])
+
+    assert asked == [f"{settings.clickhouse_database}.collection_lineage"] * 2
+    assert store.query("SELECT count(), uniqExact(event_id) FROM collection_lineage").rows == [[7, 6]]
