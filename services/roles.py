@@ -229,6 +229,7 @@ class Pipeline:
                     self.observer,
                     max_event_bytes=settings.max_event_bytes,
                     max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
+                    state_keys_held=settings.monitor_state_keys,
                 )
                 name = "monitor" if number == 1 else f"monitor-{number}"
                 self.consumers[name] = BatchConsumer(name, config, worker.handle, worker.forget)

@@ -141,6 +141,12 @@ class Settings(BaseSettings):
         le=64,
         description="Monitor consumers in this process, members of one group (scale out across processes too).",
     )
+    monitor_state_keys: int = Field(
+        default=100_000,
+        ge=1,
+        description="Keys of consent and rights state each monitor consumer holds in memory (the most recently used; "
+        "~730 bytes each): the others are read from the store when an event needs them.",
+    )
     monitor_batch_window_s: float = Field(
         default=0.05,
         gt=0,

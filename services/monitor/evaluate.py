@@ -64,13 +64,19 @@ class StateTable(Protocol):
     def __setitem__(self, key: str, value: dict[str, Any], /) -> None: ...
 
 
+class StateReader(Protocol):
+    """What an :class:`Overlay` reads its table from: a dict, or a worker's held state (services/monitor/state.py)."""
+
+    def get(self, key: str, /) -> dict[str, Any] | None: ...
+
+
 class Overlay:
     """A batch's changes over a table of state: reads see both, writes stay in ``changes``, which the worker
     merges into the table once the batch is stored (a batch that fails leaves the table as it was)."""
 
     __slots__ = ("base", "changes")
 
-    def __init__(self, base: Mapping[str, dict[str, Any]]) -> None:
+    def __init__(self, base: StateReader) -> None:
         self.base = base
         self.changes: dict[str, dict[str, Any]] = {}
 
@@ -378,6 +384,18 @@ def read_activity(
             continue
         received.append(Received(source, event, _pseudonym(key, event.tenant_id, event.subject.id)))
     return received, dead
+
+
+def state_keys(item: Received) -> list[tuple[str, str]]:
+    """The (table, key) pairs of state that applying or deciding ``item`` reads (:func:`apply_activity`): what a
+    worker holding only part of its state must load first (services/monitor/state.py)."""
+    event, pseudonym = item.event, item.subject_pseudonym
+    if isinstance(event, ConsentEvent):
+        return [("consents", consent_key(event.tenant_id, pseudonym, event.consent_reference))]
+    keys = [("subjects", subject_key(event.tenant_id, pseudonym))]
+    if isinstance(event, DisclosureEvent) and event.consent_reference is not None:
+        keys.append(("consents", consent_key(event.tenant_id, pseudonym, event.consent_reference)))
+    return keys
 
 
 def apply_activity(

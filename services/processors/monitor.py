@@ -8,10 +8,11 @@ How it stays right on any number of workers, after any restart (issue 12):
   with no waiting for other topics.
 - **State owned with its partition, derived from the store.** Each change of consent or rights state is
   inserted into ``monitor_state`` with the batch's decisions, before the batch's offsets are committed. A
-  worker that takes a partition over loads the latest value of each key from the changes *below* the offset
-  it resumes at: exactly what the committed messages built. Nothing depends on a broker's reported end offset
-  (the local broker's lags) or on replaying a changelog; a restarted, killed or rebalanced worker resumes
-  from the same facts.
+  worker reads the latest value of each key a batch needs from the changes *below* the offset the batch
+  starts at, unless it holds it already (:mod:`services.monitor.state`: at most ``LINEAGE_MONITOR_STATE_KEYS``
+  keys in memory): exactly what the committed messages built. Nothing depends on a broker's reported end
+  offset (the local broker's lags) or on replaying a changelog; a restarted, killed or rebalanced worker
+  resumes from the same facts.
 - **A batch is applied once.** Decisions are made on an overlay of the partition's state; the overlay is
   merged only after the store acknowledged the batch. A failed insert leaves the state as it was, and the
   consumer retries the same batch (same deduplication token); alerts of a batch whose publication failed are
@@ -31,9 +32,8 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -50,6 +50,7 @@ from services.monitor.evaluate import (
     activity_of,
     apply_activity,
     read_activity,
+    state_keys,
 )
 from services.monitor.identity import identity_of, without_conflicts
 from services.monitor.rows import (
@@ -64,6 +65,7 @@ from services.monitor.rows import (
     state_rows,
     violation_rows,
 )
+from services.monitor.state import StateCache, StateKey
 from services.openlineage.observer import LineageObserver
 from services.policy.decide import Decider
 from services.policy.gaps import GapFinder
@@ -82,15 +84,6 @@ from services.store.client import describe_store_error, refuses_data
 from services.topics import Topics
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PartitionState:
-    """The consent and rights state of one activity partition, valid for messages from ``next_offset`` on."""
-
-    next_offset: int
-    subjects: dict[str, dict[str, Any]] = field(default_factory=dict)
-    consents: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def count_decisions(metrics: PipelineMetrics, evaluated: Sequence[Evaluated], gaps: GapFinder) -> None:
@@ -132,6 +125,7 @@ def _as_stored(moment: datetime) -> datetime:
 
 
 DEFAULT_MAX_EVENT_BYTES: int = Settings.model_fields["max_event_bytes"].default
+DEFAULT_STATE_KEYS: int = Settings.model_fields["monitor_state_keys"].default
 
 
 def _origin(source: SourceRecord) -> Origin:
@@ -182,6 +176,7 @@ class MonitorWorker:
         observer: LineageObserver | None = None,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         max_clock_skew: timedelta = DEFAULT_MAX_SKEW,
+        state_keys_held: int = DEFAULT_STATE_KEYS,
     ) -> None:
         self._decider = decider
         self._key = key
@@ -196,7 +191,7 @@ class MonitorWorker:
         self._max_clock_skew = max_clock_skew
         self._gaps = GapFinder(decider.engine)
         self.aggregator = AlertAggregator(alert_window)
-        self._states: dict[tuple[str, int], PartitionState] = {}
+        self.state = StateCache(state_keys_held)
         self._unpublished: dict[str, tuple[list[OutgoingMessage], list[Alert]]] = {}
         self._windows_read = False  # the alerts table's open windows were adopted since the start
         self.unsummarized = 0  # alert windows whose summary could not be read from the store, since the start
@@ -204,7 +199,7 @@ class MonitorWorker:
     def forget(self, partitions: set[TopicPartition]) -> None:
         """Partitions revoked or newly assigned: their state is reloaded from the store when next needed."""
         for tp in partitions:
-            self._states.pop((tp.topic, tp.partition), None)
+            self.state.forget(tp.topic, tp.partition)
         self._unpublished.clear()  # a batch taken away is decided again by whoever reads it next
 
     async def handle(self, batch: Sequence[SourceRecord]) -> None:
@@ -240,22 +235,18 @@ class MonitorWorker:
         if alerts:
             await self._writer.write_tables({"alerts": TableRows(ALERT_COLUMNS, alert_rows(alerts))}, token)
 
-    async def _state(self, topic: str, partition: int, first_offset: int) -> PartitionState:
-        """The partition's state as every message below ``first_offset`` left it."""
-        state = self._states.get((topic, partition))
-        if state is not None and state.next_offset == first_offset:
-            return state
+    async def _load_state(self, topic: str, partition: int, first_offset: int, keys: list[StateKey]) -> None:
+        """Hold the partition's state for messages from ``first_offset``, ``keys`` included (read from the
+        changes stored below that offset if not held)."""
+        self.state.resume(topic, partition, first_offset)
+        missing = self.state.missing(topic, partition, keys)
+        if not missing:
+            return
         try:
-            loaded = await self._store.monitor_state(topic, partition, first_offset)
+            found = await self._store.monitor_state(topic, partition, first_offset, missing)
         except Exception as exc:
             raise OutputFailed(f"monitor state not loaded: {describe_store_error(exc)}") from exc
-        state = PartitionState(
-            next_offset=first_offset,
-            subjects={k: orjson.loads(v) for k, v in loaded.get("subjects", {}).items()},
-            consents={k: orjson.loads(v) for k, v in loaded.get("consents", {}).items()},
-        )
-        self._states[(topic, partition)] = state
-        return state
+        self.state.load(topic, partition, missing, {key: orjson.loads(value) for key, value in found.items()})
 
     async def _decide_and_store(
         self, batch: Sequence[SourceRecord], token: str
@@ -280,15 +271,17 @@ class MonitorWorker:
         kept: dict[tuple[str, int], list[Received]] = {}
         for item in identities.kept:
             kept.setdefault((item.source.topic, item.source.partition), []).append(item)
-        applied: list[tuple[PartitionState, Overlay, Overlay, int]] = []
+        applied: list[tuple[str, int, Overlay, Overlay, int]] = []
         for (topic, partition), records in parts.items():
-            state = await self._state(topic, partition, records[0].offset)
-            subjects, consents = Overlay(state.subjects), Overlay(state.consents)
-            part = apply_activity(kept.get((topic, partition), []), subjects, consents, self._decider)
+            mine = kept.get((topic, partition), [])
+            await self._load_state(topic, partition, records[0].offset, [k for item in mine for k in state_keys(item)])
+            subjects = Overlay(self.state.table(topic, partition, "subjects"))
+            consents = Overlay(self.state.table(topic, partition, "consents"))
+            part = apply_activity(mine, subjects, consents, self._decider)
             result.evaluated += part.evaluated
             result.changes += part.changes
             result.dead += part.dead
-            applied.append((state, subjects, consents, records[-1].offset + 1))
+            applied.append((topic, partition, subjects, consents, records[-1].offset + 1))
         decided_at = _as_stored(datetime.now(UTC))
         refused = await self._writer.write_tables(
             {
@@ -312,14 +305,13 @@ class MonitorWorker:
             },
             token,
         )
-        for state, subjects, consents, next_offset in applied:  # stored: the batch is now part of the state
-            state.subjects.update(subjects.changes)
-            state.consents.update(consents.changes)
-            state.next_offset = next_offset
+        for topic, partition, subjects, consents, next_offset in applied:  # stored: now part of the state
+            changes = {"subjects": subjects.changes, "consents": consents.changes}
+            self.state.stored(topic, partition, changes, next_offset)
         if refused:  # dead-lettered, not decided: no alert or count of them; state reloads from what was stored
             result.evaluated = [item for item in result.evaluated if _origin(item.source) not in refused]
             for topic, partition, _ in refused:
-                self._states.pop((topic, partition), None)
+                self.state.forget(topic, partition)
         count_decisions(self._metrics, result.evaluated, self._gaps)
         alerts = self.aggregator.add(result.evaluated, decided_at)
         for letter in result.dead:

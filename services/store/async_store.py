@@ -65,9 +65,11 @@ class AsyncLineageStore:
         """On the writing thread, like the claims it confirms."""
         return await self._write(self.store.landed, keys)
 
-    async def monitor_state(self, topic: str, partition: int, before_offset: int) -> dict[str, dict[str, str]]:
+    async def monitor_state(
+        self, topic: str, partition: int, before_offset: int, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
         """On the writing thread: the state must include every change the monitor inserted before."""
-        return await self._write(self.store.monitor_state, topic, partition, before_offset)
+        return await self._write(self.store.monitor_state, topic, partition, before_offset, keys)
 
     async def open_alert_windows(self, since: datetime) -> dict[tuple[str, ...], datetime]:
         """On the writing thread, like every read the monitor decides with."""

@@ -191,21 +191,31 @@ class LineageStore:
         )
         return {(row[0], row[1]) for row in result.result_rows} & wanted
 
-    def monitor_state(self, topic: str, partition: int, before_offset: int) -> dict[str, dict[str, str]]:
-        """The monitor's state of one activity partition as the messages below ``before_offset`` left it.
+    def monitor_state(
+        self, topic: str, partition: int, before_offset: int, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """The monitor's state of ``keys`` ((table, key) pairs) of one activity partition, as the messages below
+        ``before_offset`` left them: (table, key) -> the latest value (JSON); a key without state is absent.
 
-        state table -> key -> the latest value (JSON) of each key changed below that offset.
+        By the table's primary key (topic, partition, table, key, offset): the cost follows the keys asked for.
         """
+        if not keys:
+            return {}
+        wanted = set(keys)
         result = self._select(
             f"SELECT state_table, state_key, argMax(value, source_offset) FROM {self.database}.monitor_state "
             "WHERE source_topic = {t:String} AND source_partition = {p:UInt32} AND source_offset < {o:UInt64} "
+            "AND state_table IN {tables:Array(String)} AND state_key IN {keys:Array(String)} "
             "GROUP BY state_table, state_key",
-            parameters={"t": topic, "p": partition, "o": before_offset},
+            parameters={
+                "t": topic,
+                "p": partition,
+                "o": before_offset,
+                "tables": sorted({table for table, _ in wanted}),
+                "keys": sorted({key for _, key in wanted}),
+            },
         )
-        state: dict[str, dict[str, str]] = {}
-        for table, key, value in result.result_rows:
-            state.setdefault(table, {})[key] = value
-        return state
+        return {(table, key): value for table, key, value in result.result_rows if (table, key) in wanted}
 
     def open_alert_windows(self, since: datetime) -> dict[tuple[str, ...], datetime]:
         """Alert group (tenant, code, activity, actor, purpose, recipient kind, recipient id) -> when its latest

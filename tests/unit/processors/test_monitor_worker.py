@@ -8,6 +8,7 @@ tests/integration/test_monitor_state.py.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -15,6 +16,8 @@ from typing import Any, cast
 import orjson
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
@@ -36,6 +39,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.rows: dict[str, list[tuple[Any, ...]]] = {}
         self.fail = False
+        self.state_reads: list[int] = []  # keys asked for, per read of monitor_state
 
     async def insert_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], token: str
@@ -44,15 +48,15 @@ class MemoryStore:
             raise ConnectionError("store down")
         self.rows.setdefault(table, []).extend(rows)
 
-    async def monitor_state(self, topic: str, partition: int, before_offset: int) -> dict[str, dict[str, str]]:
+    async def monitor_state(
+        self, topic: str, partition: int, before_offset: int, keys: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        self.state_reads.append(len(keys))
         latest: dict[tuple[str, str], tuple[int, str]] = {}
         for t, p, offset, table, key, value, _ in self.rows.get("monitor_state", []):
             if (t, p) == (topic, partition) and offset < before_offset and offset >= latest.get((table, key), (-1,))[0]:
                 latest[(table, key)] = (offset, value)
-        state: dict[str, dict[str, str]] = {}
-        for (table, key), (_, value) in latest.items():
-            state.setdefault(table, {})[key] = value
-        return state
+        return {(table, key): value for (table, key), (_, value) in latest.items() if (table, key) in keys}
 
     async def stored_digests(self, identities: Sequence[tuple[str, Any]]) -> dict[tuple[str, Any], frozenset[str]]:
         if self.fail:
@@ -177,6 +181,17 @@ def test_a_partition_taken_over_resumes_from_the_state_below_its_offset(parts) -
     assert _codes(store)[-1] == []
 
 
+def test_a_batch_fetched_again_without_a_rebalance_is_decided_from_the_state_below_it(parts) -> None:  # type: ignore[no-untyped-def]
+    """The same worker fetching again from its committed offset (a commit that failed) must not decide by state
+    it holds from beyond that offset."""
+    worker, store, _ = parts
+    backdated = {**SUSPEND, "event_id": "5d7e6f0a-1b2c-4d3e-8f90-000000000001"}  # 10:00:00, reported after the use
+    asyncio.run(worker.handle(_batch(0, USE, backdated)))
+    asyncio.run(worker.handle(_batch(0, USE, backdated)))
+
+    assert _codes(store) == [[], []]  # decided as the first time: the suspension came after the use
+
+
 LEAK = event(
     "disclosure", at="2026-11-27T10:00:04+09:00", purpose="service_provision",
     data=["cookie.cookie_id", "log_information.ip_address"],
@@ -200,3 +215,111 @@ def test_a_restarted_worker_reads_back_open_alert_windows_instead_of_announcing_
     alerts = [orjson.loads(value or b"{}") for topic, value in producer.sent if topic == "t.violations.v1"]
     assert [a["status"] for a in alerts] == ["new"], "the group's window survived the restart"
     assert len(restarted.aggregator) == 1
+
+
+def _worker(engine, key, store: MemoryStore, held: int) -> MonitorWorker:  # type: ignore[no-untyped-def]
+    metrics = PipelineMetrics.create()
+    return MonitorWorker(
+        Decider(engine), key, QuarantineKey(bytes(32)), cast(AsyncLineageStore, store),
+        LineageWriter(cast(AsyncLineageStore, store), metrics), cast(AIOKafkaProducer, MemoryProducer()),
+        Topics("t."), metrics, timedelta(minutes=5), state_keys_held=held,
+    )  # fmt: skip
+
+
+def _of(subject: int, document: dict[str, Any], number: int) -> dict[str, Any]:
+    return {
+        **document,
+        "subject": {"type": "analyzed_account_holder", "id": f"emp-{subject:03d}"},
+        "event_id": str(uuid.UUID(int=number + 1)),
+    }
+
+
+def test_a_worker_holds_at_most_its_keys_and_reads_the_others_back(engine, key) -> None:  # type: ignore[no-untyped-def]
+    """The state used to hold every key of the worker's partitions as long as it owned them (~730 bytes a key):
+    unbounded. Now at most ``state_keys_held``; a key let go is read back from the store when needed."""
+    store = MemoryStore()
+    worker = _worker(engine, key, store, held=3)
+    suspensions = [_of(subject, SUSPEND, subject) for subject in range(10)]
+    uses = [_of(subject, USE, 100 + subject) for subject in range(10)]
+
+    for offset, document in enumerate(suspensions):
+        asyncio.run(worker.handle(_batch(offset, document)))
+        assert len(worker.state) <= 3
+    asyncio.run(worker.handle(_batch(10, *uses)))
+
+    assert _codes(store)[-10:] == [["use_after_suspension"]] * 10  # every suspension, held or read back
+    assert len(worker.state) <= 3
+    assert store.state_reads[-1] == 7  # the ten subjects' keys, less the three held
+
+
+def test_a_key_without_state_is_read_once_while_held(engine, key) -> None:  # type: ignore[no-untyped-def]
+    store = MemoryStore()
+    worker = _worker(engine, key, store, held=100)
+
+    asyncio.run(worker.handle(_batch(0, _of(1, USE, 1))))
+    asyncio.run(worker.handle(_batch(1, _of(1, USE_AFTER_LIFT, 2))))
+
+    assert store.state_reads == [1]  # the second batch asked the store nothing
+    assert _codes(store) == [[], []]
+
+
+def test_reading_state_that_was_not_loaded_fails_instead_of_reading_as_none() -> None:
+    from services.monitor.state import StateCache, StateNotLoaded
+
+    cache = StateCache(10)
+    cache.resume(TOPIC, 0, 0)
+    cache.load(TOPIC, 0, [("subjects", "a")], {})
+
+    assert cache.table(TOPIC, 0, "subjects").get("a") is None  # loaded: no state
+    with pytest.raises(StateNotLoaded):
+        cache.table(TOPIC, 0, "subjects").get("b")
+
+
+_STEPS = st.lists(
+    st.tuples(st.integers(0, 3), st.sampled_from(["suspend", "lift", "use", "grant", "withdraw", "provide"])),
+    min_size=2,
+    max_size=30,
+)
+
+
+@given(steps=_STEPS, size=st.integers(1, 4), held=st.integers(1, 6), rebalance=st.booleans())
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_any_bound_on_held_keys_decides_as_holding_everything(engine, key, steps, size, held, rebalance) -> None:  # type: ignore[no-untyped-def]
+    """However few keys a worker holds, in batches of any size, with or without rebalances between them, its
+    decisions are those of a worker holding every key."""
+    documents = [_step(subject, action, number) for number, (subject, action) in enumerate(steps)]
+    decided = []
+    for holding in (held, 1_000_000):
+        store = MemoryStore()
+        worker = _worker(engine, key, store, holding)
+        for number, start in enumerate(range(0, len(documents), size)):
+            if rebalance and number % 2:
+                worker.forget({TopicPartition(TOPIC, 0)})
+            asyncio.run(worker.handle(_batch(start, *documents[start : start + size])))
+            assert len(worker.state) <= max(holding, 2 * size)  # a batch's own keys are held until it is stored
+        decided.append(_codes(store))
+    assert decided[0] == decided[1]
+
+
+def _step(subject: int, action: str, number: int) -> dict[str, Any]:
+    at = f"2026-11-27T10:{number // 60:02d}:{number % 60:02d}+09:00"
+    consent = {"consent_reference": "cons-1", "recipient_id": "naniwa-benefits"}
+    document = {
+        "suspend": event("rights", at=at, request="suspension_of_use"),
+        "lift": event("rights", at=at, request="suspension_of_use", lifted=True),
+        "use": event("use", at=at, purpose="service_provision", data=["log_information"]),
+        "grant": event("consent", at=at, action="grant", **consent),
+        "withdraw": event("consent", at=at, action="withdraw", **consent),
+        "provide": event(
+            "disclosure",
+            at=at,
+            purpose="service_provision",
+            data=["user_information.name"],
+            recipient={"kind": "third_party", "id": "naniwa-benefits"},
+            legal_basis="consent",
+            recipient_name="株式会社なにわ福利厚生",
+            recipient_address_or_representative="大阪府大阪市北区梅田1-1-1",
+            consent_reference="cons-1",
+        ),
+    }[action]
+    return _of(subject, document, number)
