@@ -80,6 +80,8 @@ _SYSTEM_TABLES = frozenset({"one", "numbers", "zeros", "databases", "tables", "c
 statements and the values bound to them (errors, processes, query_log, …) or the store's file paths."""
 _SYSTEM_TABLE = re.compile(r"(?<![A-Za-z0-9_])[`\"]?system[`\"]?\s*\.\s*[`\"]?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 _INTO_OUTFILE = re.compile(r"\bINTO\s+OUTFILE\b", re.IGNORECASE)
+_NAME_PARAMETER = re.compile(r"\{[^{}:]*:[^{}]*identifier[^{}]*\}", re.IGNORECASE)
+_NAMES_AS_PARAMETERS = "a name passed as a parameter ({name:Identifier}; the names a read uses are checked as written)"
 _CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)[`\"]?\s*\(")
 _CLAUSE = re.compile(r"\bFORMAT\s+[`\"]?[A-Za-z]|\bSETTINGS\b", re.IGNORECASE)
 _NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|`(?:[^`\\]|\\.)*`)"
@@ -121,6 +123,8 @@ def _first_refusal(tree: Any, outside: frozenset[str]) -> str | None:
         function = node.get("table_function")
         if isinstance(function, dict) and str(function.get("name", "")).lower() not in _TABLE_FUNCTIONS:
             return "a table function other than numbers, values, view or generate_series"
+        if kind == "QueryParameter" and "identifier" in str(node.get("param_type", "")).lower():
+            return _NAMES_AS_PARAMETERS  # bound after this check: `{d:Identifier}.{t:Identifier}` hid system.errors
         if kind == "Function" and str(node.get("name", "")).lower() in outside:
             return "a function that reads files or reaches other services"
         parts = node.get("name_parts")
@@ -162,6 +166,8 @@ class ReadGuard:
         normalized = self._scalar("SELECT normalizeQuery({q:String})", sql)
         if _INTO_OUTFILE.search(normalized):
             raise refused("INTO OUTFILE")
+        if _NAME_PARAMETER.search(normalized):
+            raise refused(_NAMES_AS_PARAMETERS)
         outside = self._outside_functions()
         if any(name.lower() in outside for name in _CALL.findall(normalized)):
             raise refused("a function that reads files or reaches other services")

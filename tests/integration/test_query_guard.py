@@ -204,6 +204,23 @@ def test_system_tables_holding_other_callers_queries_or_paths_are_refused(store:
     assert store.query(tables).rows == [[1]]
 
 
+NAMES_AS_PARAMETERS = [
+    ("SELECT name, last_error_message FROM {d:Identifier}.{t:Identifier}", {"d": "system", "t": "errors"}),
+    ("SELECT query FROM {d:Identifier}.processes", {"d": "system"}),
+    ("SELECT * FROM {t : identifier}", {"t": "system.query_log"}),
+    ("SELECT * FROM collection_lineage WHERE {c:Identifier} = 1", {"c": "source_partition"}),
+    ("SELECT (SELECT count() FROM {t:Identifier})", {"t": "system.errors"}),
+]
+
+
+def test_names_passed_as_parameters_are_refused(store: LineageStore) -> None:
+    """Sixth red-team pass: ClickHouse binds an Identifier parameter after the guard has read the statement, so
+    `{d:Identifier}.{t:Identifier}` with system / errors read other callers' failed lookups, values included."""
+    for sql, parameters in NAMES_AS_PARAMETERS:
+        with pytest.raises(StoreQueryError, match="a name passed as a parameter"):
+            store.query(sql, parameters)
+
+
 def test_reads_still_run(store: LineageStore) -> None:
     for sql in READS:
         store.query(sql)
