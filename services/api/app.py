@@ -115,6 +115,10 @@ _PERIOD_ERROR: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _text_of_bytes(value: bytes) -> str:
+    return value.decode("utf-8", "backslashreplace")
+
+
 def _period(start: datetime, end: datetime) -> None:
     try:
         check_period(start, end)
@@ -205,7 +209,9 @@ def create_api(
             "FROM collection_lineage ORDER BY ingested_at DESC LIMIT {limit:UInt32}",
             {"limit": limit},
         )
-        return QueryResponse(columns=result.columns, rows=jsonable_encoder(result.rows))
+        # Bytes (a FixedString or String that is not UTF-8) as text, undecodable bytes escaped, never a 500.
+        rows = jsonable_encoder(result.rows, custom_encoder={bytes: _text_of_bytes})
+        return QueryResponse(columns=result.columns, rows=rows)
 
     @guarded.post("/api/v1/query", tags=["lineage"], response_model=QueryResponse)
     async def query(request: Annotated[QueryRequest, Body()]) -> QueryResponse:
@@ -217,7 +223,9 @@ def create_api(
             result = await store.query(request.sql, request.parameters)
         except ClickHouseError as exc:
             raise HTTPException(status_code=400, detail=describe_store_error(exc)) from exc
-        return QueryResponse(columns=result.columns, rows=jsonable_encoder(result.rows))
+        # Bytes (a FixedString or String that is not UTF-8) as text, undecodable bytes escaped, never a 500.
+        rows = jsonable_encoder(result.rows, custom_encoder={bytes: _text_of_bytes})
+        return QueryResponse(columns=result.columns, rows=rows)
 
     @guarded.post("/api/v1/accounting", tags=["lineage"], response_model=AccountingResponse)
     async def accounting(request: Annotated[AccountingRequest, Body()]) -> AccountingResponse:

@@ -280,7 +280,9 @@ class LineageStore:
             except Exception:
                 self._renew()  # nothing a failed read left on the connection reaches the next caller
                 raise
-        except (ValueError, OverflowError) as exc:
+        except (ValueError, OverflowError, KeyError, IndexError, TypeError) as exc:
+            # KeyError, IndexError, TypeError: the client's %-style binding (`%(name)s` without that parameter,
+            # `%d` given text); their text would be the request's (a parameter name), so only the type is said.
             raise StoreQueryError(
                 f"the query or its result holds a value the client cannot convert ({type(exc).__name__})"
             ) from exc

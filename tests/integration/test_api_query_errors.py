@@ -84,6 +84,32 @@ def test_a_result_the_client_cannot_convert_is_a_clear_refusal(api: TestClient) 
     assert "cannot convert" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("sql", "parameters"),
+    [
+        ("SELECT '%(" + VALUE + ")s'", {"a": 1}),  # the client's %-binding: a KeyError naming the placeholder
+        ("SELECT %(a)d", {"a": VALUE}),  # a TypeError quoting the value's type
+        ("SELECT %(a)s, %(b)s", {"a": 1}),
+    ],
+)
+def test_a_parameter_the_client_cannot_bind_is_a_clear_refusal_not_a_500(
+    api: TestClient, sql: str, parameters: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Sixth red-team pass: these escaped as HTTP 500, the placeholder's name (from the request) in the log."""
+    response = api.post("/api/v1/query", json={"sql": sql, "parameters": parameters})
+
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("the query or its result holds a value the client cannot convert")
+    assert VALUE not in response.text + caplog.text
+
+
+def test_bytes_that_are_not_utf8_are_answered_escaped_not_a_500(api: TestClient) -> None:
+    response = api.post("/api/v1/query", json={"sql": "SELECT toFixedString(unhex('ff41'), 2), [unhex('ff')]"})
+
+    assert response.status_code == 200
+    assert response.json()["rows"][0][0] == "\\xffA"
+
+
 def test_the_sql_command_prints_code_and_name_without_the_values(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
