@@ -26,9 +26,19 @@ CONFLICT_MESSAGE = "event_id: another event of this tenant carried it, with othe
 
 
 def activity_digest(item: Received) -> str:
-    """SHA-256 of the validated event, as its contract serializes it: the same content gives the same digest
-    however its sender spelled the JSON."""
-    return hashlib.sha256(item.event.model_dump_json().encode()).hexdigest()
+    """SHA-256 of the validated event as its contract serializes it, its subject named by the pseudonym: the same
+    content gives the same digest however its sender spelled the JSON.
+
+    Never over the raw subject id: the digest is stored (event_identity) beside the event's other fields
+    (activity_decisions), so an unkeyed hash of it let anyone who reads the store find the id behind a pseudonym
+    by trying ids like ``emp-00042`` (sixth red-team pass). The pseudonym, an HMAC, tells one subject from
+    another as well.
+    """
+    content = item.event.model_dump_json(exclude=_SUBJECT_ID).encode()
+    return hashlib.sha256(item.subject_pseudonym.encode() + b"\n" + content).hexdigest()
+
+
+_SUBJECT_ID = {"subject": {"id"}}
 
 
 def identity_of(item: Received) -> tuple[str, UUID]:

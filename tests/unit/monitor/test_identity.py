@@ -111,3 +111,21 @@ def test_a_consent_or_rights_event_sent_again_is_claimed_once_and_applied_again(
     assert claimed.kept == [first, again]
     assert claimed.rows == [(first.event.event_id, first.event.tenant_id, activity_digest(first))]
     assert claimed.dead == []
+
+
+def test_the_digest_holds_no_raw_subject_id_and_still_tells_subjects_apart(decider, key) -> None:
+    """Sixth red-team pass: the digest was an unkeyed SHA-256 of the event with the raw subject id inside, stored
+    beside the event's other fields: trying ids like emp-00042 found the person behind a pseudonym."""
+    import hashlib
+
+    document = use("service_provision", ["log_information"])
+    other_subject = dict(document, subject={**document["subject"], "id": "emp-00042"})
+    (item,), (other,) = _decided(decider, key, document), _decided(decider, key, other_subject)
+
+    assert activity_digest(item) != activity_digest(other)
+    for guess in (item.event.model_dump_json(), item.event.model_dump_json(exclude={"subject": {"id"}})):
+        assert activity_digest(item) != hashlib.sha256(guess.encode()).hexdigest()
+    raw_id = item.event.subject.id
+    for candidate in (raw_id, "emp-00042"):  # with the raw id in place of the pseudonym: another digest
+        content = item.event.model_dump_json(exclude={"subject": {"id"}}).encode()
+        assert activity_digest(item) != hashlib.sha256(candidate.encode() + b"\n" + content).hexdigest()
