@@ -26,6 +26,7 @@ over; the detectors live with the stages, so they run here rather than in the co
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -142,8 +143,9 @@ def consent_key(tenant_id: str, pseudonym: str, reference: str) -> str:
 
 
 HISTORY_LIMIT = 256
-"""Changes a key's timeline keeps (the latest by time): a use dated before the oldest kept change is decided
-by that change. A subject's suspensions or one consent's grants and withdrawals are few."""
+"""Changes a key's timeline keeps of each kind (the latest by time; a subject's suspension changes and its
+deletions each, a consent's grants and withdrawals): a use dated before the oldest kept change of a kind is
+decided by that change. A subject's suspensions or one consent's grants and withdrawals are few."""
 
 
 def _history(value: Mapping[str, Any] | None, table: str) -> list[list[Any]]:
@@ -176,7 +178,30 @@ def _with_change(history: list[list[Any]], change: list[Any]) -> list[list[Any]]
                 return None
             raise ConflictingChange
     merged = sorted([*history, change], key=_time_of)  # stable: of two changes at one time, the later one counts
-    return merged[-HISTORY_LIMIT:]
+    return _cut(merged)
+
+
+def _cut(history: list[list[Any]]) -> list[list[Any]]:
+    """The latest :data:`HISTORY_LIMIT` changes of each flag (a subject's suspensions and deletions are cut
+    apart: 256 suspension requests after a deletion cut the deletion out of one shared timeline, and a use
+    after it was allowed — sixth red-team pass); a consent's timeline is one flag."""
+    over = Counter(_flag_of(change) for change in history)
+    excess = {flag: count - HISTORY_LIMIT for flag, count in over.items() if count > HISTORY_LIMIT}
+    if not excess:
+        return history
+    kept = []
+    for change in history:  # oldest first: the oldest of a flag over its limit go
+        flag = _flag_of(change)
+        if excess.get(flag, 0) > 0:
+            excess[flag] -= 1
+            continue
+        kept.append(change)
+    return kept
+
+
+def _flag_of(change: Sequence[Any]) -> str:
+    """A subject change's flag (suspended, deleted); a consent change (granted, ...) is of one kind."""
+    return change[0] if isinstance(change[0], str) else "consent"
 
 
 class ConflictingChange(Exception):
@@ -197,8 +222,9 @@ def _as_of(history: Sequence[Sequence[Any]], moment: datetime, flag: str | None 
             found = change
         else:
             break
-    if found is None and earliest is not None and len(history) >= HISTORY_LIMIT:
-        return earliest
+    if found is None and earliest is not None:
+        kept = sum(1 for change in history if flag is None or change[0] == flag)
+        return earliest if kept >= HISTORY_LIMIT else None  # a cut timeline: its oldest kept change decides
     return found
 
 

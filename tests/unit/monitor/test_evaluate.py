@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any
 
 import orjson
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.monitor.evaluate import monitor_batch
+from services.monitor.evaluate import HISTORY_LIMIT, monitor_batch
 from services.policy.decide import Decider
 from services.records import SourceRecord
 
@@ -195,6 +196,29 @@ def test_a_use_during_a_suspension_is_a_violation_when_it_comes_after_the_lift(d
 
     assert first.decision.codes == ["use_after_suspension"]
     assert second.decision.allowed
+
+
+@pytest.mark.parametrize("toggles", [HISTORY_LIMIT - 1, HISTORY_LIMIT, 3 * HISTORY_LIMIT])
+def test_no_number_of_suspension_changes_cuts_a_deletion_out_of_the_timeline(decider, key, toggles):
+    """Sixth red-team pass: a subject's changes shared one timeline cut to HISTORY_LIMIT: 256 suspension
+    requests and lifts after a deletion cut the deletion out, and a use a month later was allowed."""
+    delete = event("rights", at="2024-01-01T00:00:00Z", request="deletion")
+    changes = [
+        event(
+            "rights", at=f"2024-01-02T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z", lifted=bool(i % 2), **SUSPEND
+        )
+        for i in range(toggles)
+    ]
+    later = use("service_provision", ["log_information"], at="2024-02-01T00:00:00Z")
+    subjects: dict = {}
+
+    (evaluated,) = run(decider, key, delete, *changes, later, subjects=subjects).evaluated
+
+    assert "use_after_deletion" in evaluated.decision.codes
+    (value,) = subjects.values()
+    kinds = Counter(change[0] for change in value["history"])
+    assert kinds["deleted"] == 1
+    assert kinds["suspended"] == min(toggles, HISTORY_LIMIT)  # each kind bounded on its own
 
 
 def test_a_disclosure_is_decided_by_the_consent_in_force_at_its_time(decider, key):
