@@ -51,6 +51,7 @@ from services.pseudonymize import PseudonymKey, pseudonymize
 from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
 from services.stages.detectors import detect
 from services.stages.errors import describe_validation_error, vocabulary_of
+from services.stages.ingest import repeated_key
 from services.stages.tag import DEFAULT_MAX_SKEW
 
 ActivityEvent = Annotated[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent, Field(discriminator="spec")]
@@ -403,6 +404,11 @@ def read_activity(
             # Its contract's words only: any other key of the event could carry content or personal data.
             words = vocabulary_of(UseEvent, DisclosureEvent, ConsentEvent, RightsRequestEvent)
             dead.append(DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc, vocabulary=words)))
+            continue
+        if (where := repeated_key(source.value or b"")) is not None:  # validate_json kept the last value
+            dead.append(
+                DeadLetter(source, Stage.INGEST, DeadLetterReason.DUPLICATE_KEY, f"an object repeats a key{where}")
+            )
             continue
         refused = _refusal(event, _received_ms(source, now_ms), max_skew)
         if refused is not None:

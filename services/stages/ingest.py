@@ -101,6 +101,19 @@ def _refusal(source: SourceRecord, raw: bytes, error: ValueError) -> DeadLetter:
     return _dead(source, DeadLetterReason.NON_FINITE_NUMBER, f"NaN or Infinity is not a JSON number{where}")
 
 
+def repeated_key(raw: bytes) -> str | None:
+    """Where an object of the JSON text ``raw`` repeats a key (" at line L column C"), or None if none does.
+
+    For readers that validate with pydantic straight from the text (the monitor's activity events), which keeps
+    the last of two values without a word: another reader of the same message may keep the first.
+    """
+    try:
+        jiter.from_json(raw, allow_inf_nan=True, catch_duplicate_keys=True)
+    except ValueError as error:
+        return _where(error) if "duplicate key" in str(error) else None
+    return None
+
+
 def _parse(source: SourceRecord, raw: bytes) -> tuple[bytes, dict[str, Any]] | DeadLetter:
     """The JSON object in ``raw`` and the bytes it was read from; or why they are not acceptable JSON text."""
     if raw.startswith(_BOM):

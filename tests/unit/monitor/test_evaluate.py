@@ -298,3 +298,24 @@ def test_only_a_suspension_of_use_can_be_lifted(decider, key, request_type):
     assert [letter.reason.value for letter in result.dead] == ["schema_invalid"]
     assert result.dead[0].message.endswith("lifted: only_a_suspension_is_lifted")
     assert result.evaluated[0].decision.codes == ["use_after_deletion"]
+
+
+def test_an_activity_event_that_repeats_a_key_is_refused_as_on_the_collection_stream(decider, key):
+    """Sixth red-team pass: the contract kept the last of two values without a word, so "deletion", then
+    "correction" was applied as a correction (no state change), while a reader keeping the first saw a deletion."""
+    deletion = orjson.dumps(event("rights", request="deletion"))
+    twice = deletion[:-1] + b',"request":"correction"}'
+    two_subjects = orjson.dumps(use("service_provision", ["log_information"]))[:-1] + (
+        b',"subject":{"type":"analyzed_account_holder","id":"emp-2"}}'
+    )
+    subjects: dict = {}
+
+    result = monitor_batch(
+        [SourceRecord("t", 0, 0, twice), SourceRecord("t", 0, 1, two_subjects)], subjects, {}, decider, key
+    )
+
+    assert [(d.reason.value, d.message.startswith("an object repeats a key at line")) for d in result.dead] == [
+        ("duplicate_key", True)
+    ] * 2
+    assert "emp-2" not in str([d.message for d in result.dead])
+    assert result.evaluated == [] and result.changes == [] and subjects == {}
