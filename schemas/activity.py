@@ -22,10 +22,9 @@ from schemas.decisions import (
     Recipient,
     RecipientKind,
     RecordText,
-    Reference,
     Term,
 )
-from schemas.events import Moment, Subject
+from schemas.events import Moment, Reference, Subject
 from schemas.policy import RightsRequestType
 
 USE_SPEC = "rakuro.use/v1"

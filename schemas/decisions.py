@@ -16,7 +16,7 @@ import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, model_validator
 
 from schemas.encoded_text import not_encoded_text
-from schemas.events import Moment, has_unprintable
+from schemas.events import Moment, Reference, has_unprintable
 from schemas.policy import DataRef, Key, Severity
 
 # The values below are copied into rows, alert documents and their Kafka keys, violation messages, reports and
@@ -36,21 +36,6 @@ Term = Annotated[
 ]
 """A policy term: the policy's own keys have exactly this shape (:data:`schemas.policy.Key`), so a value of any
 other shape could never name one; what it admits is a word, never an address, a sentence or a line break."""
-
-Reference = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
-    AfterValidator(not_encoded_text),
-    Field(
-        description="An id or reference (a tenant, a recipient, a consent record, a service): letters, digits, '.', "
-        "'_', ':' and '-', at most 128 characters, no '@' (a company, a record or a service, never a mailbox); one "
-        "that decodes to text (base64, base32, base85, hex, percent-escapes of 15 bytes or more) is refused.",
-        json_schema_extra={"x-lineage-not-encoded-text": True},
-    ),
-]
-"""A tenant's, a recipient's, a consent record's or an acting service's id: an :data:`schemas.events.Identifier`
-without '@', since these name companies, records and services, never a person, and an e-mail address is the one
-shape of a person's id that the identifier charset admits (collection events keep it for login ids)."""
 
 DataTerm = Annotated[
     DataRef,

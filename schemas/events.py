@@ -58,8 +58,25 @@ Identifier = Annotated[
         json_schema_extra={"x-lineage-not-encoded-text": True},
     ),
 ]
-"""A tenant, a service, a terminal, a cookie, a login: the contract refuses one that is encoded text
-(:mod:`schemas.encoded_text`), since an identifier is kept and stored as it is."""
+"""A terminal, a cookie, a login (a tenant and a service are :data:`Reference`): the contract refuses one that is
+encoded text (:mod:`schemas.encoded_text`), since an identifier is kept and stored as it is."""
+
+Reference = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
+    AfterValidator(not_encoded_text),
+    Field(
+        description="An id or reference (a tenant, a recipient, a consent record, a service): letters, digits, '.', "
+        "'_', ':' and '-', at most 128 characters, no '@' (a company, a record or a service, never a mailbox); one "
+        "that decodes to text (base64, base32, base85, hex, percent-escapes of 15 bytes or more) is refused.",
+        json_schema_extra={"x-lineage-not-encoded-text": True},
+    ),
+]
+"""A tenant's, a recipient's, a consent record's or an acting service's id: an :data:`Identifier`
+without '@', since these name companies, records and services, never a person, and an e-mail address is the one
+shape of a person's id that the identifier charset admits (collection events keep it for login ids). Collection
+envelopes name their tenant and service with it too (sixth red-team pass: a mailbox was stored as either)."""
+
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
 
@@ -211,8 +228,8 @@ class CollectionEnvelope(BaseModel):
     kind: CollectionKind
     kind_version: int = Field(ge=1, description="Version of the payload contract of this kind.")
     occurred_at: Moment = Field(description="When the data was collected; selects the policy version.")
-    tenant_id: Identifier = Field(description="The Registered User (customer company) the data belongs to.")
-    source_service: Identifier = Field(description="The microservice that collected the data.")
+    tenant_id: Reference = Field(description="The Registered User (customer company) the data belongs to.")
+    source_service: Reference = Field(description="The microservice that collected the data.")
     subject: Subject
     payload: dict[str, Any] = Field(description="Kind-specific fields; see the payload models.")
 

@@ -318,4 +318,6 @@ def test_an_activity_event_that_repeats_a_key_is_refused_as_on_the_collection_st
         ("duplicate_key", True)
     ] * 2
     assert "emp-2" not in str([d.message for d in result.dead])
-    assert result.evaluated == [] and result.changes == [] and subjects == {}
+    assert result.evaluated == []
+    assert result.changes == []
+    assert subjects == {}

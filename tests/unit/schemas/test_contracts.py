@@ -280,6 +280,22 @@ REFUSED = [
         id="collection-payload-missing-field",
     ),
     pytest.param(
+        "access_log",
+        "collection.access_log.v1",
+        _setting("tenant_id", "hanako.sato@kobe-logistics.example"),
+        (("tenant_id",), "string_pattern_mismatch"),
+        "'hanako.sato@kobe-logistics.example' does not match '^[A-Za-z0-9][A-Za-z0-9._:-]*$'",
+        id="collection-tenant-is-a-mailbox",
+    ),
+    pytest.param(
+        "terminal",
+        "collection.terminal.v1",
+        _setting("source_service", "taro.yamada@kobe-logistics.example"),
+        (("source_service",), "string_pattern_mismatch"),
+        "'taro.yamada@kobe-logistics.example' does not match '^[A-Za-z0-9][A-Za-z0-9._:-]*$'",
+        id="collection-service-is-a-mailbox",
+    ),
+    pytest.param(
         "use",
         "use.v1",
         _setting("spec", "rakuro.disclosure/v1"),
