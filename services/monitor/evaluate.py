@@ -229,11 +229,12 @@ def _as_of(history: Sequence[Sequence[Any]], moment: datetime, flag: str | None 
     return found
 
 
-def _consent_in_force(event: DisclosureEvent, consents: StateTable, pseudonym: str) -> bool:
+def _consent_in_force(event: DisclosureEvent, consents: StateTable, pseudonyms: Sequence[str]) -> bool:
     """Was the disclosure's consent granted, for its recipient and purpose, at the disclosure's time?"""
     if event.consent_reference is None:
         return False
-    history = _history(consents.get(consent_key(event.tenant_id, pseudonym, event.consent_reference)), "consents")
+    keys = [consent_key(event.tenant_id, pseudonym, event.consent_reference) for pseudonym in pseudonyms]
+    history = _history(_state_of(consents, keys, "consents"), "consents")
     change = _as_of(history, event.occurred_at)
     if change is None:
         return False
@@ -259,6 +260,21 @@ def _subject_value(history: list[list[Any]]) -> dict[str, Any]:
 def _consent_value(history: list[list[Any]]) -> dict[str, Any]:
     granted, recipient_id, purposes, at, _ = history[-1]
     return {"granted": granted, "recipient_id": recipient_id, "purposes": purposes, "at": at, "history": history}
+
+
+def _state_of(table: StateTable, keys: Sequence[str], kind: str) -> dict[str, Any] | None:
+    """The state of one subject's key under each of its pseudonyms (``keys``: the current key's first, then the
+    retired keys'), as one value: a key rotation must not lose a deletion, a suspension or a consent recorded
+    under the pseudonym of a retired key (sixth red-team pass: after a rotation every such state was gone)."""
+    values = [value for key in keys if (value := table.get(key))]
+    if len(values) <= 1:
+        return values[0] if values else None
+    changes: dict[str, list[Any]] = {}
+    for value in values:
+        for change in _history(value, kind):
+            changes.setdefault(repr(change), change)  # the same change kept under two keys counts once
+    history = _cut(sorted(changes.values(), key=_time_of))
+    return _consent_value(history) if kind == "consents" else _subject_value(history)
 
 
 @lru_cache(maxsize=16_384)
@@ -346,30 +362,32 @@ def _refusal(event: ActivityEvent, received_ms: int, max_skew: timedelta) -> tup
 def _changes(
     event: ConsentEvent | RightsRequestEvent,
     source: SourceRecord,
-    pseudonym: str,
+    pseudonyms: Sequence[str],
     subjects: StateTable,
     consents: StateTable,
 ) -> list[StateChange]:
-    """Put a consent or rights event's change in its key's timeline; the state changes it made (none if the
-    timeline held it already, or the request changes no state: disclosure, correction)."""
+    """Put a consent or rights event's change in its key's timeline, kept under the current key's pseudonym (the
+    first of ``pseudonyms``) with what the retired keys' hold; the state changes it made (none if the timeline
+    held it already, or the request changes no state: disclosure, correction)."""
     at, event_id = event.occurred_at.astimezone(UTC).isoformat(), str(event.event_id)
     if isinstance(event, ConsentEvent):
-        key = consent_key(event.tenant_id, pseudonym, event.consent_reference)
+        keys = [consent_key(event.tenant_id, pseudonym, event.consent_reference) for pseudonym in pseudonyms]
         change = [event.action is ConsentAction.GRANT, event.recipient_id, list(event.purposes), at, event_id]
-        history = _with_change(_history(consents.get(key), "consents"), change)
+        history = _with_change(_history(_state_of(consents, keys, "consents"), "consents"), change)
         if history is None:
             return []
-        consents[key] = value = _consent_value(history)
-        return [StateChange(source, "consents", key, value)]
+        consents[keys[0]] = value = _consent_value(history)
+        return [StateChange(source, "consents", keys[0], value)]
     if event.request not in (RightsRequestType.SUSPENSION_OF_USE, RightsRequestType.DELETION):
         return []
-    key = subject_key(event.tenant_id, pseudonym)
+    keys = [subject_key(event.tenant_id, pseudonym) for pseudonym in pseudonyms]
     flag = "suspended" if event.request is RightsRequestType.SUSPENSION_OF_USE else "deleted"
-    history = _with_change(_history(subjects.get(key), "subjects"), [flag, not event.lifted, at, event_id])
+    prior = _history(_state_of(subjects, keys, "subjects"), "subjects")
+    history = _with_change(prior, [flag, not event.lifted, at, event_id])
     if history is None:
         return []
-    subjects[key] = value = _subject_value(history)
-    return [StateChange(source, "subjects", key, value)]
+    subjects[keys[0]] = value = _subject_value(history)
+    return [StateChange(source, "subjects", keys[0], value)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,6 +398,11 @@ class Received:
     source: SourceRecord
     event: UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent
     subject_pseudonym: str
+    former_pseudonyms: tuple[str, ...] = ()  # under the retired keys of the keyring: their state is the subject's
+
+    @property
+    def pseudonyms(self) -> tuple[str, ...]:
+        return (self.subject_pseudonym, *self.former_pseudonyms)
 
 
 def read_activity(
@@ -387,11 +410,13 @@ def read_activity(
     key: PseudonymKey,
     now: datetime | None = None,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
+    retired: Sequence[PseudonymKey] = (),
 ) -> tuple[list[Received], list[DeadLetter]]:
     """Validate each event of ``batch``; the accepted ones in order, and the dead letters of the others.
 
     An event that occurred more than ``max_skew`` after it was received (its broker timestamp, at the latest
-    ``now``: by default the wall clock) is refused as ``occurred_in_future``.
+    ``now``: by default the wall clock) is refused as ``occurred_in_future``. Its subject is named by ``key``'s
+    pseudonym, and also by the ``retired`` keys', under which state recorded before a rotation is kept.
     """
     received: list[Received] = []
     dead: list[DeadLetter] = []
@@ -414,19 +439,21 @@ def read_activity(
         if refused is not None:
             dead.append(DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id)))
             continue
-        received.append(Received(source, event, _pseudonym(key, event.tenant_id, event.subject.id)))
+        tenant, subject = event.tenant_id, event.subject.id
+        former = tuple(_pseudonym(old, tenant, subject) for old in retired)
+        received.append(Received(source, event, _pseudonym(key, tenant, subject), former))
     return received, dead
 
 
 def state_keys(item: Received) -> list[tuple[str, str]]:
     """The (table, key) pairs of state that applying or deciding ``item`` reads (:func:`apply_activity`): what a
     worker holding only part of its state must load first (services/monitor/state.py)."""
-    event, pseudonym = item.event, item.subject_pseudonym
+    event, pseudonyms = item.event, item.pseudonyms
     if isinstance(event, ConsentEvent):
-        return [("consents", consent_key(event.tenant_id, pseudonym, event.consent_reference))]
-    keys = [("subjects", subject_key(event.tenant_id, pseudonym))]
+        return [("consents", consent_key(event.tenant_id, p, event.consent_reference)) for p in pseudonyms]
+    keys = [("subjects", subject_key(event.tenant_id, p)) for p in pseudonyms]
     if isinstance(event, DisclosureEvent) and event.consent_reference is not None:
-        keys.append(("consents", consent_key(event.tenant_id, pseudonym, event.consent_reference)))
+        keys += [("consents", consent_key(event.tenant_id, p, event.consent_reference)) for p in pseudonyms]
     return keys
 
 
@@ -436,17 +463,18 @@ def apply_activity(
     """Apply consent and rights events to the state and decide every use and disclosure, in stream order."""
     result = MonitorResult()
     for item in received:
-        event, pseudonym = item.event, item.subject_pseudonym
+        event, pseudonym, pseudonyms = item.event, item.subject_pseudonym, item.pseudonyms
         if isinstance(event, ConsentEvent | RightsRequestEvent):
             try:
-                result.changes += _changes(event, item.source, pseudonym, subjects, consents)
+                result.changes += _changes(event, item.source, pseudonyms, subjects, consents)
             except ConflictingChange:
                 message = "event_id: another change of this state carried it, with other content"
                 reason = DeadLetterReason.EVENT_ID_CONFLICT
                 result.dead.append(DeadLetter(item.source, Stage.INGEST, reason, message, event_id=str(event.event_id)))
             continue
-        consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonym)
-        request = request_of(event, subjects.get(subject_key(event.tenant_id, pseudonym)) or {}, consented, pseudonym)
+        consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonyms)
+        state = _state_of(subjects, [subject_key(event.tenant_id, p) for p in pseudonyms], "subjects")
+        request = request_of(event, state or {}, consented, pseudonym)
         result.evaluated.append(Evaluated(item.source, event, pseudonym, decider.decide_remembered(request)))
     return result
 
@@ -459,10 +487,11 @@ def monitor_batch(
     key: PseudonymKey,
     now: datetime | None = None,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
+    retired: Sequence[PseudonymKey] = (),
 ) -> MonitorResult:
     """:func:`read_activity`, then :func:`apply_activity`: a batch decided where no store holds identities
     (the worker checks them in between: services/processors/monitor.py)."""
-    received, dead = read_activity(batch, key, now, max_skew)
+    received, dead = read_activity(batch, key, now, max_skew, retired)
     result = apply_activity(received, subjects, consents, decider)
     result.dead[:0] = dead
     return result

@@ -177,9 +177,11 @@ class MonitorWorker:
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         max_clock_skew: timedelta = DEFAULT_MAX_SKEW,
         state_keys_held: int = DEFAULT_STATE_KEYS,
+        retired_keys: Sequence[PseudonymKey] = (),
     ) -> None:
         self._decider = decider
         self._key = key
+        self._retired_keys = tuple(retired_keys)  # state recorded before a rotation is found under these
         self._quarantine = quarantine
         self._store = store
         self._writer = writer
@@ -259,7 +261,7 @@ class MonitorWorker:
             fitting = [record for record in records if len(record.value or b"") <= limit]
             if len(fitting) < len(records):
                 result.dead += [_too_large(record, limit) for record in records if len(record.value or b"") > limit]
-            read, invalid = read_activity(fitting, self._key, max_skew=self._max_clock_skew)
+            read, invalid = read_activity(fitting, self._key, None, self._max_clock_skew, self._retired_keys)
             received += read
             result.dead += invalid
         try:  # every event's identity, before any of them touches the state or is decided

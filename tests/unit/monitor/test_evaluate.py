@@ -321,3 +321,37 @@ def test_an_activity_event_that_repeats_a_key_is_refused_as_on_the_collection_st
     assert result.evaluated == []
     assert result.changes == []
     assert subjects == {}
+
+
+def test_state_recorded_under_a_retired_key_still_decides_after_a_rotation(decider, key):
+    """Sixth red-team pass: the state is keyed by the subject's pseudonym, and after a key rotation the monitor
+    looked under the new key only: a deleted subject's use was allowed, a consented disclosure denied."""
+    from services.pseudonymize import PseudonymKey
+
+    new_key = PseudonymKey(b"the-key-after-the-rotation-0123456789")
+    other = {"type": "analyzed_account_holder", "id": "emp-00043"}
+    consent = {"consent_reference": "cons-1", "recipient_id": "naniwa-benefits"}
+    subjects: dict = {}
+    consents: dict = {}
+    before = [
+        event("rights", at=H("09"), request="deletion"),
+        event("consent", at=H("09"), subject=other, action="grant", **consent),
+        event("rights", at=H("09"), subject=other, **SUSPEND),
+    ]
+    run(decider, key, *before, subjects=subjects, consents=consents)  # recorded under the old key
+    after = [
+        use("service_provision", ["log_information"], at=H("10")),
+        event("rights", at=H("11"), subject=other, lifted=True, **SUSPEND),  # recorded under the new key
+        disclosure(THIRD_PARTY, ["user_information.name"], subject=other, legal_basis="consent", at=H("12"),
+                   consent_reference="cons-1", **RECORD),
+        use("service_provision", ["log_information"], subject=other, at=H("10")),  # before the lift
+    ]  # fmt: skip
+    batch = [SourceRecord("t", 0, offset, orjson.dumps(d)) for offset, d in enumerate(after)]
+
+    rotated = monitor_batch(batch, subjects, consents, decider, new_key, retired=[key])
+    forgotten = monitor_batch(batch, dict(subjects), dict(consents), decider, new_key)  # as before the fix
+
+    assert [e.decision.codes for e in rotated.evaluated] == [["use_after_deletion"], [], ["use_after_suspension"]]
+    assert [e.decision.codes for e in forgotten.evaluated] != [e.decision.codes for e in rotated.evaluated]
+    (change,) = rotated.changes  # the lift: kept under the new pseudonym, with the suspension recorded before
+    assert [c[0:2] for c in change.value["history"]] == [["suspended", True], ["suspended", False]]

@@ -323,3 +323,21 @@ def _step(subject: int, action: str, number: int) -> dict[str, Any]:
         ),
     }[action]
     return _of(subject, document, number)
+
+
+def test_a_worker_after_a_key_rotation_reads_the_state_recorded_under_the_retired_key(engine, key) -> None:  # type: ignore[no-untyped-def]
+    from services.pseudonymize import PseudonymKey
+
+    store = MemoryStore()
+    asyncio.run(_worker(engine, key, store, held=100).handle(_batch(0, SUSPEND)))
+    metrics = PipelineMetrics.create()
+    rotated = MonitorWorker(
+        Decider(engine), PseudonymKey(b"the-key-after-the-rotation-0123456789"), QuarantineKey(bytes(32)),
+        cast(AsyncLineageStore, store), LineageWriter(cast(AsyncLineageStore, store), metrics),
+        cast(AIOKafkaProducer, MemoryProducer()), Topics("t."), metrics, timedelta(minutes=5), retired_keys=[key],
+    )  # fmt: skip
+
+    asyncio.run(rotated.handle(_batch(1, USE)))  # a worker started after the rotation: its state from the store
+
+    assert _codes(store) == [["use_after_suspension"]]
+    assert store.state_reads == [1, 2]  # the subject's key under the current and the retired key
