@@ -274,7 +274,8 @@ def trace(
     """Everything recorded about one subject, for a disclosure request (Art. 8).
 
     The id is pseudonymized under every key of the keyring and never stored; the answer names the person
-    only by pseudonyms: their collections (with purposes, legal bases and what was removed), uses and disclosures.
+    only by pseudonyms: their collections (with purposes, legal bases and what was removed), uses and disclosures,
+    the records of provisions to third parties, their consents and rights requests.
     """
     output = OutputFormat.JSON if json_output else output
     settings = Settings()
@@ -300,7 +301,7 @@ def _when(value: Any) -> str:
 
 
 def _print_trace(result: dict[str, Any]) -> None:
-    """The trace as two readable tables; --json has every field."""
+    """The trace as readable tables; --json has every field."""
     out = Console()
     keys = ", ".join(f"{key}: {pseudonym[:16]}…" for key, pseudonym in result["pseudonyms"].items())
     out.print(f"tenant [bold]{result['tenant_id']}[/bold]; pseudonym by key {keys}")
@@ -325,6 +326,28 @@ def _print_trace(result: dict[str, Any]) -> None:
             f"{row['recipient_kind']}: {row['recipient_id']}", decision,
         )  # fmt: skip
     out.print(activity)
+    provisions = result.get("provisions", [])
+    records = Table(title=f"provisions to third parties, Art. 4.2 records ({len(provisions)})")
+    for column in ("provided (UTC)", "recipient", "data", "purpose", "consent"):
+        records.add_column(column, overflow="fold")
+    for row in provisions:
+        consent = row["consent_reference"] if row["consent_obtained"] else "not obtained"
+        records.add_row(
+            _when(row["provided_at"]), escape(f"{row['recipient_id']}: {row['recipient_name']}"),
+            ", ".join(row["data_items"]), row["purpose"], escape(consent),
+        )  # fmt: skip
+    out.print(records)
+    consents, requests = result.get("consents", []), result.get("rights_requests", [])
+    changes = Table(title=f"consents and rights requests ({len(consents) + len(requests)})")
+    for column in ("at (UTC)", "what", "detail"):
+        changes.add_column(column, overflow="fold")
+    for row in consents:
+        changes.add_row(
+            _when(row["at"]), f"consent {row['action']}", f"{row['consent_reference']} for {row['recipient_id']}"
+        )
+    for row in requests:
+        changes.add_row(_when(row["at"]), row["request"], "lifted" if row["lifted"] else "in force")
+    out.print(changes)
 
 
 def main() -> None:

@@ -1,4 +1,6 @@
-"""Everything recorded about one subject, for disclosure requests (Art. 8): collections, uses, disclosures.
+"""Everything recorded about one subject, for disclosure requests (Art. 8): collections, uses and disclosures,
+the Art. 4.2 records of provisions to third parties, and the subject's consents and rights requests (suspension
+of use, deletion) as the monitor keeps them.
 
 The raw id never reaches the store: it is pseudonymized under every key of the keyring (current and retired),
 and the rows of all those pseudonyms are returned.
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from services.pseudonymize import PseudonymKeyring
 from services.store.lineage_store import LineageStore
@@ -30,8 +34,23 @@ _QUERIES = {
         "FROM activity_decisions FINAL WHERE tenant_id = {tenant:String} AND subject_pseudonym IN {p:Array(String)} "
         "ORDER BY activity_decisions.occurred_at"
     ),
+    "provisions": (
+        "SELECT toString(event_id) AS event_id, toString(provided_at) AS provided_at, consent_obtained, "
+        "consent_reference, recipient_id, recipient_name, recipient_address_or_representative, data_items, purpose, "
+        "actor, policy_version "
+        "FROM provision_records FINAL WHERE tenant_id = {tenant:String} AND subject_pseudonym IN {p:Array(String)} "
+        "ORDER BY provision_records.provided_at"
+    ),
 }
-_TIMES = ("occurred_at",)
+_TIMES = ("occurred_at", "provided_at")
+_STATE = (
+    "SELECT state_table, state_key, argMax(value, (changed_at, source_offset)) FROM monitor_state "
+    "WHERE state_key IN {subjects:Array(String)} "
+    "OR (state_table = 'consents' AND arrayExists(prefix -> startsWith(state_key, prefix), {consents:Array(String)})) "
+    "GROUP BY state_table, state_key"
+)
+"""The latest value of each of the subject's keys of monitor state (services/monitor/evaluate.py: subject_key,
+consent_key), under each pseudonym: each value holds its key's whole timeline."""
 
 
 def _moment(text: str) -> datetime | str:
@@ -50,6 +69,51 @@ def trace(store: LineageStore, keyring: PseudonymKeyring, tenant_id: str, subjec
         records = store.query(sql, {"tenant": tenant_id, "p": list(pseudonyms.values())}).records()
         for record in records:
             for name in _TIMES:
-                record[name] = _moment(record[name])
+                if name in record:
+                    record[name] = _moment(record[name])
         result[section] = records
+    result |= _consents_and_rights(store, tenant_id, list(pseudonyms.values()))
     return result
+
+
+def _consents_and_rights(store: LineageStore, tenant_id: str, pseudonyms: list[str]) -> dict[str, Any]:
+    """The subject's consents and rights requests, each change once (a key rotation keeps them under two keys)."""
+    rows = store.query(
+        _STATE,
+        {
+            "subjects": [f"{tenant_id}/{pseudonym}" for pseudonym in pseudonyms],
+            "consents": [f"{tenant_id}/{pseudonym}/" for pseudonym in pseudonyms],
+        },
+    ).rows
+    consents: dict[str, dict[str, Any]] = {}
+    requests: dict[str, dict[str, Any]] = {}
+    for table, key, value in rows:
+        for change in _timeline(value):
+            if table == "consents" and len(change) == 5:
+                granted, recipient_id, purposes, at, event_id = change
+                reference = str(key).rsplit("/", 1)[-1]
+                consents.setdefault(f"{event_id}{at}{reference}", {
+                    "consent_reference": reference, "action": "grant" if granted else "withdraw",
+                    "recipient_id": recipient_id, "purposes": purposes, "at": _moment(at), "event_id": event_id,
+                })  # fmt: skip
+            elif table == "subjects" and len(change) == 4:
+                flag, on, at, event_id = change
+                request = "suspension_of_use" if flag == "suspended" else "deletion"
+                requests.setdefault(f"{event_id}{at}{flag}", {
+                    "request": request, "lifted": not on, "at": _moment(at), "event_id": event_id,
+                })  # fmt: skip
+    return {
+        "consents": sorted(consents.values(), key=lambda c: str(c["at"])),
+        "rights_requests": sorted(requests.values(), key=lambda r: str(r["at"])),
+    }
+
+
+def _timeline(value: str) -> list[list[Any]]:
+    """A stored state value's changes (services/monitor/evaluate.py ``_history``), values from before timelines
+    included."""
+    state = orjson.loads(value)
+    if isinstance(state.get("history"), list):
+        return list(state["history"])
+    if "granted" in state:
+        return [[state["granted"], state["recipient_id"], state["purposes"], state["at"], ""]]
+    return [[flag, state[flag], state[f"{flag}_at"], ""] for flag in ("suspended", "deleted") if f"{flag}_at" in state]

@@ -258,3 +258,44 @@ def test_a_consent_under_another_events_id_is_dead_lettered_before_it_changes_th
         "SELECT count() FROM event_identity WHERE event_id = {id:UUID}", {"id": grant["event_id"]}
     ).rows
     assert claims == [[1]]
+
+
+def test_a_trace_answers_the_subjects_consents_rights_requests_and_provision_records(
+    settings: Settings, store: AsyncLineageStore
+) -> None:
+    """Sixth red-team pass: the Art. 8 trace answered collections and decisions only; the person's consents and
+    rights requests (monitor_state) and the Art. 4.2 records of provisions of their data were left out."""
+    from tests.unit.monitor.test_evaluate import RECORD, THIRD_PARTY, disclosure, event
+
+    H = "2026-11-27T{}:00:00+09:00".format  # within the three years provision records are kept
+
+    subject = {"type": "analyzed_account_holder", "id": "emp-00077"}
+    grant = event("consent", at=H("09"), subject=subject, action="grant", consent_reference="cons-7",
+                  recipient_id=THIRD_PARTY["id"])  # fmt: skip
+    suspend = event("rights", at=H("10"), subject=subject, request="suspension_of_use")
+    lift = event("rights", at=H("11"), subject=subject, request="suspension_of_use", lifted=True)
+    provide = disclosure(THIRD_PARTY, ["user_information.name"], at=H("12"), subject=subject, legal_basis="consent",
+                         consent_reference="cons-7", **RECORD)  # fmt: skip
+    someone_else = event("consent", at=H("09"), action="grant", consent_reference="cons-8", recipient_id="x-corp")
+
+    async def scenario(monitor: Monitor) -> None:
+        await monitor.handle(*(orjson.dumps(d) for d in (grant, suspend, someone_else)))
+        await monitor.handle(orjson.dumps(lift), orjson.dumps(provide))
+
+    _with_monitor(settings, store, scenario)
+    traced = trace(store.store, PseudonymKeyring(KEY), grant["tenant_id"], subject["id"])
+
+    assert [(c["consent_reference"], c["action"], c["event_id"]) for c in traced["consents"]] == [
+        ("cons-7", "grant", grant["event_id"])
+    ]
+    assert [(r["request"], r["lifted"]) for r in traced["rights_requests"]] == [
+        ("suspension_of_use", False),
+        ("suspension_of_use", True),
+    ]
+    (record,) = traced["provisions"]
+    assert (record["event_id"], record["recipient_name"], record["consent_reference"]) == (
+        provide["event_id"],
+        RECORD["recipient_name"],
+        "cons-7",
+    )
+    assert subject["id"] not in str(traced)
