@@ -334,18 +334,22 @@ class LineageStore:
                 if (event_id, d.topic, d.partition, d.offset) in found
             }
         dead: set[Origin] = set()
-        by_partition: dict[tuple[str, int], list[int]] = {}
-        for delivery in deliveries:
-            by_partition.setdefault((delivery.topic, delivery.partition), []).append(delivery.offset)
-        for (topic, partition), offsets in by_partition.items():
+        wanted_origins = {(d.topic, d.partition, d.offset) for d in deliveries}
+        if wanted_origins:  # one query, however many partitions (one each held the API's reads for minutes)
+            offsets = [offset for _, _, offset in wanted_origins]
             result = self._select(
-                f"SELECT DISTINCT source_offset FROM {self.database}.dead_letters "
-                "WHERE source_topic = {t:String} AND source_partition = {p:UInt32} "
+                f"SELECT DISTINCT source_topic, source_partition, source_offset FROM {self.database}.dead_letters "
+                "WHERE source_topic IN {t:Array(String)} AND source_partition IN {p:Array(UInt32)} "
                 "AND source_offset BETWEEN {lo:UInt64} AND {hi:UInt64}",
-                parameters={"t": topic, "p": partition, "lo": min(offsets), "hi": max(offsets)},
+                parameters={
+                    "t": sorted({topic for topic, _, _ in wanted_origins}),
+                    "p": sorted({partition for _, partition, _ in wanted_origins}),
+                    "lo": min(offsets),
+                    "hi": max(offsets),
+                },
             )
-            present = {int(row[0]) for row in result.result_rows}
-            dead.update((topic, partition, o) for o in offsets if o in present)
+            found_dead = {(row[0], int(row[1]), int(row[2])) for row in result.result_rows}
+            dead = wanted_origins & found_dead
         return Accounting(stored=stored, dead_lettered=dead)
 
     def summary(self) -> dict[str, Any]:

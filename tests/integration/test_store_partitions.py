@@ -106,3 +106,29 @@ def test_a_tables_types_are_asked_once_and_again_after_a_failed_insert(
 
     assert asked == [f"{settings.clickhouse_database}.collection_lineage"] * 2
     assert store.query("SELECT count(), uniqExact(event_id) FROM collection_lineage").rows == [[7, 6]]
+
+
+def test_accounting_asks_the_store_once_however_many_partitions_it_spans(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sixth red-team pass: one dead_letters query per (topic, partition) of the request, 2 ms each, on the API's
+    one read thread: 100,000 partitions held every other read for minutes."""
+    from services.sink.rows import DEAD_LETTER_COLUMNS
+    from services.store.lineage_store import Delivery
+
+    store = LineageStore(connect(settings), settings.clickhouse_database)
+    store.migrate()
+    now = datetime.now(UTC)
+    letters = [("t.a", p, 7, "ingest", "schema_invalid", "m", None, None, 1, now) for p in range(0, 300, 3)]
+    letters.append(("t.b", 1, 9, "ingest", "schema_invalid", "m", None, None, 1, now))
+    store.insert_rows("dead_letters", DEAD_LETTER_COLUMNS, letters)
+    deliveries = [Delivery("t.a", p, o, None) for p in range(300) for o in (7, 8)] + [Delivery("t.b", 2, 9, None)]
+    selects: list[str] = []
+    select = store._select
+    monkeypatch.setattr(store, "_select", lambda sql, parameters=None: selects.append(sql) or select(sql, parameters))
+
+    found = store.accounting(deliveries)
+
+    assert found.dead_lettered == {("t.a", p, 7) for p in range(0, 300, 3)}  # not t.b[2]@9: another partition
+    assert found.stored == set()
+    assert len(selects) == 1  # no event ids: the lineage lookup is skipped
