@@ -206,7 +206,9 @@ class Pipeline:
             assert self.store is not None
             config = self._consumer_config(Role.STORE, settings.sink_batch_size, settings.sink_batch_window_s)
             self.consumers["store"] = BatchConsumer(
-                "store", config, store_handler(writer, self.topics, self.metrics, self.observer)
+                "store",
+                config,
+                store_handler(writer, self.topics, self.metrics, self.keyring.seal_digest, self.observer),
             )
         if Role.MONITOR in self.roles:
             assert writer is not None

@@ -21,7 +21,7 @@ from services.processors.batch_consumer import Handler
 from services.processors.batches import batch_token
 from services.processors.publisher import publish_batch
 from services.records import SourceRecord, StageResult, TaggedRecord
-from services.sink.rows import sink_rows
+from services.sink.rows import Seal, sink_rows
 from services.sink.writer import LineageWriter
 from services.stages.collection import CollectionContext, process_collection_batch
 from services.stages.messages import encode_dead_letter, encode_tagged
@@ -85,6 +85,7 @@ def store_handler(
     writer: LineageWriter,
     topics: Topics,
     metrics: PipelineMetrics,
+    seal: Seal,
     observer: LineageObserver | None = None,
 ) -> Handler:
     """Tagged topics and dead letters -> ClickHouse rows, acknowledged by the insert before the commit.
@@ -94,7 +95,7 @@ def store_handler(
 
     async def handle(batch: Sequence[SourceRecord]) -> None:
         # Returns once stored: re-deliveries skipped, conflicts and rows the store refused dead-lettered.
-        resolved = await writer.write(sink_rows(batch, topics.dead_letter), batch_token(batch))
+        resolved = await writer.write(sink_rows(batch, topics.dead_letter), batch_token(batch), seal)
         rows = resolved.rows
         if observer is not None:
             observer.observe_store(len(rows.lineage), len(rows.dead_letters))

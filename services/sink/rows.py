@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,7 +50,7 @@ LINEAGE_COLUMNS = (
     "flagged_paths",
     "flagged_identifiers",
 )
-LINEAGE_EVENT_ID, LINEAGE_KIND, LINEAGE_TENANT, LINEAGE_PSEUDONYM = 0, 1, 3, 6
+LINEAGE_EVENT_ID, LINEAGE_KIND, LINEAGE_TENANT, LINEAGE_PSEUDONYM, LINEAGE_KEY_ID = 0, 1, 3, 6, 7
 LINEAGE_SOURCE = slice(20, 23)
 LINEAGE_DIGEST = 23
 
@@ -226,6 +226,39 @@ class Resolved:
     @property
     def redeliveries(self) -> int:
         return len(self.redelivered)
+
+
+Seal = Callable[[str, str], str]
+"""(pseudonym key id, content digest) -> the digest as the store keeps it (PseudonymKeyring.seal_digest)."""
+
+
+def sealed(rows: SinkRows, seal: Seal) -> tuple[SinkRows, dict[str, str]]:
+    """``rows`` with each lineage row's content digest sealed by its pseudonym key; and raw -> sealed digest.
+
+    The raw digest of a row's content is what a claim made before digests were sealed holds: see
+    :func:`as_sealed`.
+    """
+    raw_to_sealed: dict[str, str] = {}
+    lineage: list[Row] = []
+    for row in rows.lineage:
+        raw = row[LINEAGE_DIGEST]
+        raw_to_sealed[raw] = digest = seal(row[LINEAGE_KEY_ID], raw)
+        lineage.append((*row[:LINEAGE_DIGEST], digest, *row[LINEAGE_DIGEST + 1 :]))
+    return (
+        SinkRows(lineage, rows.dead_letters, list(rows.lineage_origins), rows.dead_letter_origins),
+        raw_to_sealed,
+    )
+
+
+def as_sealed(
+    claimed: Mapping[Identity, frozenset[str]], raw_to_sealed: Mapping[str, str]
+) -> dict[Identity, frozenset[str]]:
+    """Claims read as sealed digests: one made before digests were sealed holds the raw digest of its content,
+    which is the same content as the row whose raw digest it equals."""
+    return {
+        identity: frozenset(raw_to_sealed.get(digest, digest) for digest in digests)
+        for identity, digests in claimed.items()
+    }
 
 
 def identity_rows(lineage: Sequence[Row]) -> list[Row]:

@@ -37,12 +37,15 @@ from services.sink.rows import (
     Origin,
     Resolved,
     Row,
+    Seal,
     SinkRows,
+    as_sealed,
     claims_to_confirm,
     identity_rows,
     partition_blocks,
     refused_row,
     resolve_identities,
+    sealed,
     unlanded_claims,
 )
 from services.store.async_store import AsyncLineageStore
@@ -83,8 +86,10 @@ class LineageWriter:
         self._store = store
         self._metrics = metrics
 
-    async def write(self, parsed: SinkRows, token: str) -> Resolved:
-        """Store a consumed batch's rows: one row per event identity, deduplicated by ``token``.
+    async def write(self, parsed: SinkRows, token: str, seal: Seal) -> Resolved:
+        """Store a consumed batch's rows: one row per event identity, deduplicated by ``token``; each content
+        digest stored sealed (``seal``: HMAC under the record's pseudonym key), never as the bare hash of content
+        the store does not keep otherwise.
 
         The identities are first looked up in the store (:func:`resolve_identities`): a re-delivery is not
         inserted again (only its coordinates, in ``redeliveries``), a conflict becomes an ``event_id_conflict``
@@ -93,9 +98,10 @@ class LineageWriter:
         event comes again, and the row is inserted then. Refused rows: see the module docstring.
         """
         now = datetime.now(UTC)
+        parsed, raw_to_sealed = sealed(parsed, seal)
         identities = [(row[LINEAGE_TENANT], row[LINEAGE_EVENT_ID]) for row in parsed.lineage]
         try:
-            claimed = await self._store.stored_digests(identities)
+            claimed = as_sealed(await self._store.stored_digests(identities), raw_to_sealed)
             confirm = claims_to_confirm(parsed, claimed)
             keys = [(row[LINEAGE_TENANT], row[LINEAGE_PSEUDONYM], row[LINEAGE_EVENT_ID]) for row in confirm]
             landed = await self._store.landed(keys) if keys else set()

@@ -78,9 +78,10 @@ def content_digest(document: Mapping[str, Any]) -> str:
     """SHA-256 of what a tagged record says, without when it was ingested or where it was read.
 
     Two records of one identity (tenant, event id) with the same digest are one event delivered twice; with
-    different digests, two different events under one id. The document is pseudonymous and minimized, so
-    the digest holds nothing the lineage row does not. The same for the document as made (``datetime``
-    objects) and as read back from its message (their text): orjson writes one as the other.
+    different digests, two different events under one id. The same for the document as made (``datetime``
+    objects) and as read back from its message (their text): orjson writes one as the other. It covers the
+    kept payload values, which the store does not keep: the store keeps the digest sealed (an HMAC under the
+    record's pseudonym key, :meth:`services.pseudonymize.PseudonymKeyring.seal_digest`), never as it is.
     """
     lineage = {k: v for k, v in document["lineage"].items() if k not in {"ingested_at", "source"}}
     stable = {**document, "lineage": lineage}

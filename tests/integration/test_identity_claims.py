@@ -14,6 +14,7 @@ import orjson
 from prometheus_client import CollectorRegistry
 
 from services.metrics import PipelineMetrics
+from services.pseudonymize import PseudonymKey, PseudonymKeyring
 from services.records import TaggedRecord
 from services.settings import Settings
 from services.sink.rows import (
@@ -21,6 +22,7 @@ from services.sink.rows import (
     LINEAGE_COLUMNS,
     LINEAGE_DIGEST,
     LINEAGE_EVENT_ID,
+    LINEAGE_KEY_ID,
     SinkRows,
     identity_rows,
     lineage_row,
@@ -32,6 +34,8 @@ from services.store.client import connect
 from services.store.lineage_store import LineageStore
 from services.store.migrations import render_statements
 from tests.integration.test_store_partitions import tagged_record
+
+SEAL = PseudonymKeyring(PseudonymKey(b"integration-test-digest-seal-key")).seal_digest
 
 
 def _record(offset: int, terminal: str, event_id: str) -> TaggedRecord:
@@ -62,7 +66,7 @@ def test_a_claim_whose_row_never_landed_is_stored_when_its_event_comes_again(set
     store, writer = _store(settings)
     landed, stranded = str(uuid.uuid4()), str(uuid.uuid4())
     batch = _batch(_record(1, "pc-1", landed), _record(2, "pc-2", stranded))
-    first = asyncio.run(writer.write(batch, "t[0]@1..2"))
+    first = asyncio.run(writer.write(batch, "t[0]@1..2", SEAL))
     assert len(first.rows.lineage) == 2
     # A store that stopped after claiming a later batch's identities and before inserting its rows:
     claimed_only = str(uuid.uuid4())
@@ -72,7 +76,7 @@ def test_a_claim_whose_row_never_landed_is_stored_when_its_event_comes_again(set
 
     # The uncommitted batch comes again (other boundaries: another token), with an earlier one re-delivered.
     again = _batch(_record(1, "pc-1", landed), _record(3, "pc-3", claimed_only))
-    resolved = asyncio.run(writer.write(again, "t[0]@1..3"))
+    resolved = asyncio.run(writer.write(again, "t[0]@1..3", SEAL))
 
     assert [str(row[LINEAGE_EVENT_ID]) for row in resolved.rows.lineage] == [claimed_only]
     assert resolved.redeliveries == 1
@@ -87,15 +91,16 @@ def test_other_content_under_a_claim_that_never_landed_is_a_conflict_and_the_cla
     claimed = _batch(_record(1, "pc-1", event_id))
     store.insert_rows("event_identity", IDENTITY_COLUMNS, identity_rows(claimed.lineage), "t[0]@1..1")
 
-    other = asyncio.run(writer.write(_batch(_record(2, "pc-9", event_id)), "t[0]@2..2"))
+    other = asyncio.run(writer.write(_batch(_record(2, "pc-9", event_id)), "t[0]@2..2", SEAL))
     assert other.conflicts == 1
     assert other.rows.lineage == []
 
-    claim = asyncio.run(writer.write(_batch(_record(1, "pc-1", event_id)), "t[0]@1..2"))
+    claim = asyncio.run(writer.write(_batch(_record(1, "pc-1", event_id)), "t[0]@1..2", SEAL))
     assert len(claim.rows.lineage) == 1
     assert _physical(store) == [[event_id, 1]]
     digest = store.query("SELECT content_digest FROM collection_lineage").rows
-    assert digest == [[claimed.lineage[0][LINEAGE_DIGEST]]]  # the claimed content, not the conflicting one
+    (row,) = claimed.lineage
+    assert digest == [[SEAL(row[LINEAGE_KEY_ID], row[LINEAGE_DIGEST])]]  # the claimed content, not the other
 
 
 def test_the_migration_claims_every_identity_stored_before_it(settings: Settings) -> None:
@@ -114,6 +119,36 @@ def test_the_migration_claims_every_identity_stored_before_it(settings: Settings
     assert store.stored_digests([("kobe-logistics", uuid.UUID(event_id))]) == {
         ("kobe-logistics", uuid.UUID(event_id)): frozenset({old[LINEAGE_DIGEST]})
     }
-    again = asyncio.run(writer.write(_batch(_record(1, "pc-1", event_id)), "t[0]@1..1"))
+    again = asyncio.run(writer.write(_batch(_record(1, "pc-1", event_id)), "t[0]@1..1", SEAL))
     assert again.redeliveries == 1
     assert _physical(store) == [[event_id, 1]]
+
+
+def test_stored_content_digests_are_sealed_not_the_bare_hash_of_the_document(settings: Settings) -> None:
+    """Sixth red-team pass: the digest stored beside each row was the unkeyed SHA-256 of the tagged document,
+    kept payload values included, which the store does not keep: hashing candidates found an IP address and a
+    request time to the millisecond. The store keeps an HMAC of it under the record's pseudonym key."""
+    from services.stages.messages import content_digest
+
+    store, writer = _store(settings)
+    record = _record(1, "pc-1", str(uuid.uuid4()))
+    asyncio.run(writer.write(_batch(record), "t[0]@1..1", SEAL))
+
+    bare = content_digest(orjson.loads(orjson.dumps(tagged_document(record))))
+    stored = store.query(
+        "SELECT content_digest FROM collection_lineage UNION ALL SELECT content_digest FROM event_identity"
+    )
+    assert [row[0] for row in stored.rows] == [SEAL(record.pseudonym_key_id, bare)] * 2
+    assert bare not in str(stored.rows)
+
+
+def test_a_claim_made_before_digests_were_sealed_still_recognizes_its_event_sent_again(settings: Settings) -> None:
+    store, writer = _store(settings)
+    record = _record(1, "pc-1", str(uuid.uuid4()))
+    before = _batch(record).lineage  # as the store kept rows and claims before: the bare digest
+    store.insert_rows("event_identity", IDENTITY_COLUMNS, identity_rows(before))
+    store.insert_rows("collection_lineage", LINEAGE_COLUMNS, before)
+
+    again = asyncio.run(writer.write(_batch(record), "t[0]@1..1", SEAL))
+
+    assert (again.redeliveries, again.conflicts, len(again.rows.lineage)) == (1, 0, 0)

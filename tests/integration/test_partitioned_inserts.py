@@ -13,6 +13,7 @@ import orjson
 
 from services.metrics import PipelineMetrics
 from services.monitor.rows import ACTIVITY_COLUMNS, PROVISION_COLUMNS, VIOLATION_COLUMNS
+from services.pseudonymize import PseudonymKey, PseudonymKeyring
 from services.records import SourceRecord
 from services.sink.rows import PARTITION_TIMES, Origin, Row, SinkRows, dead_letter_row, lineage_row
 from services.sink.writer import LineageWriter, TableRows
@@ -20,6 +21,8 @@ from services.stages.messages import tagged_document
 from services.store.async_store import AsyncLineageStore
 from services.store.lineage_store import MAX_PARTITIONS_PER_INSERT
 from tests.integration.test_store_partitions import tagged_record
+
+SEAL = PseudonymKeyring(PseudonymKey(b"integration-test-digest-seal-key")).seal_digest
 
 TOPIC = "activity.v1"
 PSEUDONYM = "ab" * 32
@@ -108,7 +111,7 @@ def test_dead_letters_over_more_months_than_one_insert_takes_are_stored(store: A
     for message in messages:
         rows.add_dead_letter(dead_letter_row(message), (message.topic, message.partition, message.offset))
 
-    resolved = asyncio.run(LineageWriter(store, PipelineMetrics.create()).write(rows, "lineage.dlq.v1-0-0-1299"))
+    resolved = asyncio.run(LineageWriter(store, PipelineMetrics.create()).write(rows, "lineage.dlq.v1-0-0-1299", SEAL))
 
     assert resolved.refused == 0
     assert _count(store, "SELECT count() FROM dead_letters") == len(messages)
@@ -165,8 +168,8 @@ def test_a_redelivery_whose_coordinates_the_store_refuses_is_dead_lettered(store
     copy.add_lineage(lineage_row(orjson.dumps(good)), ("tagged.terminal.v1", 0, 12))
     writer = LineageWriter(store, PipelineMetrics.create())
 
-    asyncio.run(writer.write(first, "tagged.terminal.v1-0-10-10"))
-    resolved = asyncio.run(writer.write(copy, "tagged.terminal.v1-0-11-12"))
+    asyncio.run(writer.write(first, "tagged.terminal.v1-0-10-10", SEAL))
+    resolved = asyncio.run(writer.write(copy, "tagged.terminal.v1-0-11-12", SEAL))
 
     assert (resolved.redeliveries, resolved.refused) == (1, 1)
     letters = store.store.query("SELECT source_offset, reason, message FROM dead_letters").rows

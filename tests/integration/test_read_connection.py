@@ -21,6 +21,7 @@ import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError
 
 from services.metrics import PipelineMetrics
+from services.pseudonymize import PseudonymKey, PseudonymKeyring
 from services.settings import Settings
 from services.sink.rows import IDENTITY_COLUMNS, SinkRows, lineage_row
 from services.sink.writer import LineageWriter
@@ -28,6 +29,8 @@ from services.stages.messages import tagged_document
 from services.store.async_store import AsyncLineageStore
 from services.store.lineage_store import LineageStore
 from tests.integration.test_store_partitions import tagged_record
+
+SEAL = PseudonymKeyring(PseudonymKey(b"integration-test-digest-seal-key")).seal_digest
 
 PLANT = (  # a read the guard passes: its first branch's rows come out, then the second fails
     "SELECT 'kobe-logistics' AS tenant_id, toUUID({id:String}) AS event_id, [''] AS `groupUniqArray(content_digest)` "
@@ -55,7 +58,7 @@ def test_a_failed_read_plants_nothing_in_the_store_roles_lookup(store: AsyncLine
     async def attack_then_store() -> int:
         with pytest.raises(Exception):  # noqa: B017, PT011 - the caller is answered with the store's error
             await store.query(PLANT, {"id": event_id})
-        resolved = await LineageWriter(store, PipelineMetrics.create()).write(batch, "t-0-5-5")
+        resolved = await LineageWriter(store, PipelineMetrics.create()).write(batch, "t-0-5-5", SEAL)
         return resolved.redeliveries
 
     assert asyncio.run(attack_then_store()) == 0
