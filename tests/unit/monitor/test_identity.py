@@ -129,3 +129,14 @@ def test_the_digest_holds_no_raw_subject_id_and_still_tells_subjects_apart(decid
     for candidate in (raw_id, "emp-00042"):  # with the raw id in place of the pseudonym: another digest
         content = item.event.model_dump_json(exclude={"subject": {"id"}}).encode()
         assert activity_digest(item) != hashlib.sha256(candidate.encode() + b"\n" + content).hexdigest()
+
+
+def test_an_event_claimed_before_the_digest_left_the_raw_id_out_is_a_redelivery_not_a_conflict(decider, key) -> None:
+    import hashlib
+
+    (item,) = _decided(decider, key, use("service_provision", ["log_information"]))
+    legacy = hashlib.sha256(item.event.model_dump_json().encode()).hexdigest()  # as claims were made before
+
+    claimed = without_conflicts([item], {identity_of(item): frozenset({legacy})})
+
+    assert (claimed.kept, claimed.dead, claimed.rows) == ([item], [], [])
