@@ -78,6 +78,9 @@ function (it reads any file), and the AI functions (they call an endpoint a quer
 _SYSTEM_TABLES = frozenset({"one", "numbers", "zeros", "databases", "tables", "columns", "parts", "functions"})
 """System tables a read may name: what the database holds and can do. The others can hold other callers'
 statements and the values bound to them (errors, processes, query_log, …) or the store's file paths."""
+_PATH_COLUMNS = frozenset({"path", "data_path", "data_paths", "metadata_path", "metadata_path_in_zookeeper"})
+"""Columns of the system tables a read may name that hold the store's file paths (a home folder, a user name):
+refused by name, and with them ``*`` over a statement that reads a system table."""
 _SYSTEM_TABLE = re.compile(r"(?<![A-Za-z0-9_])[`\"]?system[`\"]?\s*\.\s*[`\"]?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 _INTO_OUTFILE = re.compile(r"\bINTO\s+OUTFILE\b", re.IGNORECASE)
 _NAME_PARAMETER = re.compile(r"\{[^{}:]*:[^{}]*identifier[^{}]*\}", re.IGNORECASE)
@@ -96,6 +99,7 @@ def refused(what: str) -> StoreQueryError:
 
 
 _OTHER_SYSTEM_TABLE = "a system table other than one, numbers, zeros, databases, tables, columns, parts or functions"
+_STORE_PATHS = "the store's file paths (a path column of a system table, or * in a statement reading one)"
 
 
 def _first_refusal(tree: Any, outside: frozenset[str]) -> str | None:
@@ -104,6 +108,7 @@ def _first_refusal(tree: Any, outside: frozenset[str]) -> str | None:
     if not isinstance(tree, dict) or tree.get("type") not in _READ_STATEMENTS:
         return "a statement other than SELECT, WITH, EXPLAIN, SHOW TABLES or DESCRIBE TABLE"
     stack: list[Any] = [tree]
+    reads_system = wide = names_path = False  # a system table; *, t.* or COLUMNS(...); a path column
     while stack:
         node = stack.pop()
         if isinstance(node, list):
@@ -128,16 +133,20 @@ def _first_refusal(tree: Any, outside: frozenset[str]) -> str | None:
         if kind == "Function" and str(node.get("name", "")).lower() in outside:
             return "a function that reads files or reaches other services"
         parts = node.get("name_parts")
-        if (
-            kind in {"TableIdentifier", "Identifier"}
-            and isinstance(parts, list)
-            and len(parts) >= 2
-            and str(parts[0]).lower() == "system"
-            and str(parts[1]).lower() not in _SYSTEM_TABLES
-        ):
-            return _OTHER_SYSTEM_TABLE
+        if not (kind in {"TableIdentifier", "Identifier"} and isinstance(parts, list) and len(parts) >= 2):
+            parts = None
+        if parts is not None and str(parts[0]).lower() == "system":
+            if str(parts[1]).lower() not in _SYSTEM_TABLES:
+                return _OTHER_SYSTEM_TABLE
+            reads_system = True
+        if kind == "Identifier" and str(node.get("name", "")).rsplit(".", 1)[-1].lower() in _PATH_COLUMNS:
+            names_path = True
+        if isinstance(kind, str) and (kind.endswith("Asterisk") or "Matcher" in kind):
+            wide = True
         # EXPLAIN's own options (json = 1, indexes = 1) are parsed as settings, but are not the query's.
         stack.extend(value for key, value in node.items() if not (kind == "ExplainQuery" and key == "settings"))
+    if reads_system and (wide or names_path):
+        return _STORE_PATHS
     return None
 
 
@@ -216,6 +225,7 @@ class ReadGuard:
     def _outside_functions(self) -> frozenset[str]:
         if self._outside is None:
             result = self._client.query(_OUTSIDE_FUNCTIONS_SQL, settings=self._check_settings())
-            names = {str(row[0]) for row in result.result_rows} | {"file"}
+            # file() as a function reads any file; getServerSetting('path') names the store's folder.
+            names = {str(row[0]) for row in result.result_rows} | {"file", "getserversetting"}
             self._outside = frozenset(names - _HARMLESS_CALLS)
         return self._outside

@@ -221,6 +221,28 @@ def test_names_passed_as_parameters_are_refused(store: LineageStore) -> None:
             store.query(sql, parameters)
 
 
+STORE_PATHS = [
+    "SELECT * FROM system.databases",
+    "SELECT t.* FROM system.tables AS t",
+    "SELECT name, data_paths FROM system.tables",
+    "SELECT name FROM system.databases WHERE data_path LIKE '/home/%'",
+    "SELECT table, path FROM system.parts",
+    "SELECT * FROM (SELECT name, metadata_path FROM system.tables)",
+    "SELECT COLUMNS('path') FROM system.parts",
+]
+
+
+def test_the_stores_file_paths_are_refused(store: LineageStore) -> None:
+    """Sixth red-team pass: the system tables a read may name still showed the store's folders (a home folder
+    names its user) through their path columns and *; getServerSetting('path') too."""
+    for sql in STORE_PATHS:
+        with pytest.raises(StoreQueryError, match="the store's file paths"):
+            store.query(sql)
+    with pytest.raises(StoreQueryError, match="refused"):
+        store.query("SELECT getServerSetting('path')")
+    assert store.query("SELECT count() FROM system.parts WHERE database = currentDatabase()").rows[0][0] >= 0
+
+
 def test_reads_still_run(store: LineageStore) -> None:
     for sql in READS:
         store.query(sql)
