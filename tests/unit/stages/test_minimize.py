@@ -290,3 +290,34 @@ def test_a_field_the_policy_flags_is_kept_and_its_identifiers_are_named_never_it
         ("payload.screen", ("telephone_number", "email_address"))
     ]
     assert "090" not in repr(minimized.flagged)
+
+
+def test_a_removed_value_is_judged_by_its_first_kilobytes_only(make_event, make_record, engine, monkeypatch):
+    """Seventh red-team pass: a removed value was scanned whole for its reason, and the scan of an HTML element
+    was quadratic: 62 KB of `<a>x` under an unknown key took 3.9 s, a megabyte would hold its batch ~17 min
+    (this helper caps events at 64 KB)."""
+    from services.stages import detectors
+
+    judged: list[int] = []
+    detect = detectors._detect
+
+    def judging(value: str) -> Any:
+        judged.append(len(value))
+        if len(value) > detectors.JUDGED_CHARS:
+            raise AssertionError("a removed value judged whole")  # before a scan that would take minutes
+        return detect(value)
+
+    monkeypatch.setattr(detectors, "_detect", judging)
+    event = make_event(CollectionKind.TERMINAL, payload_extra={"device": "<a>x" * 15_000})
+
+    result = minimized(ingested(make_record, event), engine)
+
+    assert [r.path for r in result.removed] == ["payload.device"]
+    assert result.removed[0].reason.value == "excluded_content"  # its first kilobytes are HTML
+    assert max(judged) <= detectors.JUDGED_CHARS
+
+
+def test_an_element_is_still_found_in_a_kept_value(make_event, make_record, engine):
+    from services.stages.detectors import Finding, detect
+
+    assert detect("<p>" + "x" * 240 + "</p>") is Finding.HTML
