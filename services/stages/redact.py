@@ -23,6 +23,7 @@ from services.policy.engine import PolicyEngine
 from services.pseudonymize import PartitionKey, PseudonymKey, pseudonymize
 from services.records import DeadLetter, DeadLetterReason
 from services.stages.allowlist import inventory
+from services.stages.ingest import MAX_NAMED_VERSION
 from services.stages.messages import DEAD_LETTER_SPEC
 from services.stages.minimize import allow_list_for
 
@@ -42,7 +43,7 @@ def _safe(name: str, value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         return None
     if isinstance(value, int):
-        return value if name == "kind_version" else None
+        return value if name == "kind_version" and 0 <= value <= MAX_NAMED_VERSION else None
     if not _SAFE_VALUE.fullmatch(value) or encoded_text(value):
         return None
     if name == "event_id":

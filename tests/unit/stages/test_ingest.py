@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -194,6 +195,22 @@ def test_unknown_kind_version_is_dead_lettered_as_unsupported_version(make_event
     assert letter.message == "kind 'access_log' has no contract version 2"
     assert letter.event_id == event["event_id"]
     assert letter.kind == "access_log"
+
+
+def test_a_version_number_spelling_text_is_not_copied_into_the_dead_letter(make_event, make_record, engine, key):
+    """Seventh red-team pass: any integer was accepted as kind_version and copied into the message (header and
+    dead_letters.message) and the sealed letter's envelope: 366 digits spelled a message subject and body."""
+    from services.stages.redact import redacted_document
+
+    spelled = int.from_bytes(b"Subject: pay cut for Sato from next month", "big")
+    event = make_event(CollectionKind.ACCESS_LOG, kind_version=spelled)
+
+    letter = dead_letter_of(make_record(json.dumps(event).encode(), Topics().collection(CollectionKind.ACCESS_LOG)))
+
+    assert letter.reason is DeadLetterReason.UNSUPPORTED_VERSION
+    assert letter.message == "kind 'access_log' has no contract version given"
+    assert str(spelled) not in str(redacted_document(event, engine, key))
+    assert redacted_document(make_event(CollectionKind.ACCESS_LOG, kind_version=2), engine, key)["kind_version"] == 2
 
 
 def test_event_on_the_topic_of_another_kind_is_dead_lettered_as_kind_topic_mismatch(make_event, make_record):
