@@ -25,11 +25,12 @@ collection kind): the field is removed with evidence ``identifier_in_free_text``
 from __future__ import annotations
 
 import re
-import unicodedata
 from enum import StrEnum
 from functools import lru_cache
 
 from stdnum.jp import in_ as my_number
+
+from services.stages.detectors import visible
 
 
 class IdentifierKind(StrEnum):
@@ -39,7 +40,10 @@ class IdentifierKind(StrEnum):
     EMAIL_ADDRESS = "email_address"
 
 
-_DASHES = str.maketrans({dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70"})
+_DASHES = str.maketrans(
+    {dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\u301c\uff5e"}
+    | {stop: "." for stop in "\u3002\uff61"}  # the ideographic full stop in a domain: sato@example。jp
+)
 _MY_NUMBER = re.compile(r"(?<![\d-])(\d{4})[ -]?(\d{4})[ -]?(\d{4})(?![\d-])")
 # +81 or 0, an area or service code, then groups; separators are spaces, dashes or an area code in parentheses.
 _PHONE_SEPARATED = re.compile(
@@ -47,13 +51,15 @@ _PHONE_SEPARATED = re.compile(
 )
 _MOBILE_RUN = re.compile(r"(?<!\d)(?:\+81|0)[5789]0\d{8}(?!\d)")
 _POSTAL = re.compile(r"〒[ ]?\d{3}-?\d{4}(?!\d)|(?<![\d-])\d{3}-\d{4}(?![\d-])")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")  # local parts and domains in any script
 _DIGIT_OR_AT = re.compile(r"[0-9@]")
 
 
 def normalize(text: str) -> str:
-    """``text`` as the recognizers read it: NFKC (full-width to ASCII), every dash-like character a '-'."""
-    return unicodedata.normalize("NFKC", text).translate(_DASHES)
+    """``text`` as the recognizers read it: as the content detectors read it (NFKC, full-width to ASCII, without
+    the characters that show nothing: a zero-width space, a word joiner or a soft hyphen inside a number hid it —
+    seventh red-team pass), every dash-like character a '-' (the wave dash too), an ideographic full stop a '.'."""
+    return visible(text).translate(_DASHES)
 
 
 def _phone_digits(match: str) -> int:

@@ -37,6 +37,17 @@ MY_NUMBER, PHONE, POSTAL, EMAIL = (
         ("〒5300001", POSTAL),
         ("hanako.sato@kobe-logistics.example", EMAIL),
         ("連絡先 hanako＠example.co.jp", EMAIL),  # full-width at sign
+        # Seventh red-team pass: hidden by what shows nothing, or written in other forms.
+        ("Call Sato 090-12\u200b34-5678", PHONE),  # zero-width space
+        ("090\u20601234\u20605678", PHONE),  # word joiners
+        ("090-12\u00ad34-5678", PHONE),  # soft hyphen
+        ("090〜1234〜5678", PHONE),  # wave dash
+        ("マイナンバー 6214\u200b 9832 0257", MY_NUMBER),
+        ("〒530\u200b-0001", POSTAL),
+        ("sato\u200b@example.jp", EMAIL),
+        ("sato@example。jp", EMAIL),  # ideographic full stop
+        ("さとう@example.jp", EMAIL),  # a local part in kana
+        ("sato@例え.jp", EMAIL),  # an internationalized domain
     ],
 )
 def test_an_identifier_is_found_in_every_common_spelling(text: str, kind: IdentifierKind) -> None:
@@ -57,6 +68,8 @@ def test_an_identifier_is_found_in_every_common_spelling(text: str, kind: Identi
         "Q3 planning (2025)",
         "経費精算 12件",
         "user@localhost",
+        "10時〜12時 打合せ",
+        "会議室@本社",
         "",
     ],
 )
