@@ -285,15 +285,28 @@ def visible(value: str) -> str:
     # Decomposed first, so that a combining mark glued to a letter ("m" + U+0301, which NFKC would compose into
     # "ḿ") is dropped from it; composed again after. Then Cyrillic and Greek letters that look Latin are read as
     # the Latin ones (NFKC keeps them apart): "U3Vi\u0430mVj", with a Cyrillic a, is base64 to a reader's eye.
-    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKD", value).translate(_invisible()))
+    # Every line break a reader sees as one is a line feed first: header lines and quoted replies after a bare
+    # CR, a line or paragraph separator, NEL or a vertical tab were glued to the line before (seventh pass).
+    text = unicodedata.normalize("NFKD", value.replace("\r\n", "\n").translate(_LINE_BREAKS))
+    text = text.translate(_invisible())
+    text = unicodedata.normalize("NFKC", text)
     return text if text.isascii() else text.translate(_LOOK_ALIKES)
 
 
+_LINE_BREAKS = str.maketrans({brk: "\n" for brk in "\r\v\f\x85\u2028\u2029"})
 _LOOK_ALIKES = str.maketrans(
-    "АВЕЅІЈКМНОРСТХУаеіјорсхуѕԁһԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧαβεικνορτυχ",
-    "ABESIJKMHOPCTXYaeijopcxysdhqwABEZHIKMNOPTYXaBeikvoptux",
+    "АВЕЅІЈКМНОРСТХУаеіјорсхуѕԁһԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧαβεικνορτυχ"
+    "ꓐꓑꓒꓓꓔꓖꓗꓙꓚꓜꓝꓟꓠꓡꓢꓣꓦꓧꓪꓫꓬꓮꓰꓲꓳꓴ"  # noqa: RUF001 - look-alikes on purpose
+    "ᎪᏴᏟᎠᎬᏀᎻᎫᏦᏞᎷᎾᏢᎡᏚᎢᏙᎳᏃ"
+    "ᴀʙᴄᴅᴇɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢıɑɡȷɩ"
+    "\ua789\u2236\u02f8",
+    "ABESIJKMHOPCTXYaeijopcxysdhqwABEZHIKMNOPTYXaBeikvoptuxBPdDTGKJCZFMNLSRVHWXYAEIOUABCDEGHJKLMOPRSTVWZ"
+    "abcdeghijklmnoprstuvwyziagji:::",
 )
-"""Cyrillic and Greek letters a reader takes for Latin ones (the common part of Unicode's confusables)."""
+"""Letters a reader takes for Latin ones, and colons for ':' (the common part of Unicode's confusables): Cyrillic
+and Greek; Lisu and Cherokee capitals, Latin small capitals and IPA letters (seventh red-team pass: base64 spelled
+with them was kept); the modifier
+letter colon, the ratio sign and the raised colon (a 'Subject' line with one was kept)."""
 
 
 _MAPPING_ENTRY = re.compile(r"[{,]\s*(['\"]?)[^\s'\":,{}]{1,40}\1\s*:\s*\S")

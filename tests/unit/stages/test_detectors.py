@@ -454,3 +454,29 @@ def test_base64_glued_to_a_long_run_is_detected() -> None:
 def test_base64_glued_to_a_mixed_alphabet_prefix_is_detected() -> None:
     assert detect("a/b-" + b64(PDF)) is Finding.BASE64
     assert detect("a/b-" + base64.urlsafe_b64encode(PDF).decode()) is Finding.BASE64
+
+
+_SUBJECT_BASE64 = "U3ViamVjdDogcGF5IGN1dCBmb3IgU2F0byBuZXh0IG1vbnRo"  # "Subject: pay cut for Sato next month"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Team sync\rSubject: Pay cut for Sato",
+        "Team sync\u2028Subject: Pay cut for Sato",
+        "Team sync\u2029Subject: Pay cut for Sato",
+        "Team sync\x85Subject: Pay cut for Sato",
+        "Team sync\vSubject: Pay cut for Sato",
+        "ok\r> We will cut your pay\r> from next month",
+        "Subject\ua789 Pay cut for Sato",
+        "Subject\u2236 Pay cut for Sato",
+        "\ua4e2ubject: Pay cut for Sato",  # a Lisu S
+        _SUBJECT_BASE64.translate(str.maketrans("SVBGIUM", "\ua4e2\ua4e6\ua4d0\ua4d6\ua4f2\ua4f4\ua4df")),  # Lisu
+        _SUBJECT_BASE64.translate(str.maketrans("SVBGUM", "ᏚᏙᏴᏀᏌᎷ")),  # Cherokee
+        _SUBJECT_BASE64.translate(str.maketrans("iagcv", "ıɑɡᴄᴠ")),  # Latin IPA and small capitals
+    ],
+)
+def test_messages_behind_other_line_breaks_and_look_alikes_are_detected(value: str) -> None:
+    """Seventh red-team pass: header lines and quoted replies after a bare CR, U+2028/2029, NEL or a vertical tab,
+    look-alike colons, and base64 in Lisu, Cherokee or small-capital letters were kept."""
+    assert detect(value) is not None
