@@ -369,7 +369,29 @@ def _base64_bytes_text(data: bytes | None) -> bool:
 
 
 def _starts_with_text(data: bytes | None) -> bool:
-    return data is not None and starts_with_text(_without_controls(data))
+    return data is not None and (starts_with_text(_without_controls(data)) or joined_content(data))
+
+
+def _hex_starts_with_text(data: bytes | None) -> bool:
+    """As :func:`_starts_with_text`, for hex, which is read in the Japanese charsets too: base64's and base32's
+    many decodings of a value's joins would read random bytes as kana and kanji too often."""
+    return _starts_with_text(data) or (data is not None and legacy_text(data))
+
+
+_FILE_SIGNATURES = (
+    b"\x89PNG\r\n\x1a\n", b"%PDF-", b"\xff\xd8\xff", b"PK\x03\x04", b"GIF87a", b"GIF89a",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"{\\rtf",
+)  # fmt: skip
+"""PNG, PDF, JPEG, ZIP (and Office), GIF, OLE (old Office), RAR, 7-Zip and RTF files: an attachment's bytes."""
+
+
+def joined_content(data: bytes | None) -> bool:
+    """What the decoding of pieces put back together may be besides text in UTF-8 (seventh red-team pass: base64,
+    hex or base32 of these, split into groups, was kept): a compressed stream of text, or a file, by its signature
+    (random bytes begin with one of four bytes or more once in 2^32 tries)."""
+    if data is None:
+        return False
+    return compressed_text(data) or data.startswith(_FILE_SIGNATURES)
 
 
 _BASE32HEX = re.compile(r"[0-9A-V]+|[0-9a-v]+")
@@ -419,13 +441,14 @@ def _decodes(value: str) -> bool:
         return True
     # Pieces put back together ("U3ViamVj.dDogcGF5…", "53:75:62:…"), from each of the first pieces on: what they
     # begin with is judged, so that a glued suffix ("@example.jp") hides nothing either.
-    joins = ["".join(pieces[start:]) for start in range(min(len(pieces), 4))] if len(pieces) > 1 else []
+    # From every piece on (seventh red-team pass: four or five junk pieces before them hid them from the first four).
+    joins = ["".join(pieces[start:]) for start in range(len(pieces))] if len(pieces) > 1 else []
     # "-" is also a character of URL-safe base64: its pieces are joined again with their dashes kept.
     dashed = _SEPARATOR_BUT_DASH.split(value) if "-" in value else []
-    joins += ["".join(dashed[start:]) for start in range(min(len(dashed), 4))] if len(dashed) > 1 else []
+    joins += ["".join(dashed[start:]) for start in range(len(dashed))] if len(dashed) > 1 else []
     return any(
         base64_text(joined, _starts_with_text)
-        or hex_text(joined, _starts_with_text)
+        or hex_text(joined, _hex_starts_with_text)
         or base32_text(joined, _starts_with_text)
         for joined in joins
         if len(joined) >= 20

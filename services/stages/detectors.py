@@ -40,6 +40,7 @@ from schemas.encoded_text import (
     base85_text,
     hex_text,
     is_text,
+    joined_content,
     legacy_text,
     starts_with_text,
 )
@@ -119,7 +120,10 @@ _UU_LINE = re.compile(r"^[!-M][ -`]{19,}$", re.MULTILINE)  # a length character 
 # hex bytes "53 45 4e …"): joined, it is decoded as one run, and counts when it decodes to text.
 _GROUPS = re.compile(r"[A-Za-z0-9+/_=-]+(?:[^A-Za-z0-9+/_=\w]+[A-Za-z0-9+/_=-]+)+", re.ASCII)
 _GROUP = re.compile(r"[A-Za-z0-9+/_-]+")
-_FIRST_GROUPS = 4
+_JOIN_STARTS = 128
+"""Groups put back together from each of the first this many on: every group of a kept value (at most 256
+characters, so at most 128 groups); the first four only let five words before the groups hide them (seventh
+red-team pass)."""
 
 # A quoted reply ("> …" on two lines or more) is a message; so is a pair of tags around text, whatever their names.
 _QUOTED_LINES = re.compile(r"^[ \t]*[>〉|]", re.MULTILINE)
@@ -354,34 +358,50 @@ _HEX_GROUP = re.compile(r"[0-9A-Fa-f]+")
 
 
 def _begins_with_text(data: bytes) -> bool:
-    # One value's few joins are tried here, not an identifier's many: the bar of a whole decoding.
-    return starts_with_text(data, MIN_TEXT_BYTES)
+    # One value's joins are tried here, not an identifier's many decodings: the bar of a whole decoding; or a
+    # compressed stream of text or a file's bytes (joined_content).
+    return starts_with_text(data, MIN_TEXT_BYTES) or joined_content(data)
+
+
+def _hex_begins_with_text(data: bytes) -> bool:
+    return _begins_with_text(data) or legacy_text(data)  # hex alone is read in the Japanese charsets too
 
 
 def _grouped(text: str) -> Finding | None:
     """Groups of base64, hex or base32 characters split by anything else ("U3Vi!amVj!dDog…", "53:75:62:…", a
-    word before them, an address after them): put back together from each of the first groups on, and judged by
-    the text their decoding begins with. Only text counts: the joins of a phrase's words ("HAS_TLSv1_1HAS_TLSv1_2")
-    look random to the statistics of _window, which judge one run of characters, not words put together."""
+    word before them, an address after them): put back together from each group on, and judged by the text
+    their decoding begins with (or a compressed stream, a Japanese charset, a file's signature). Only these
+    count: the joins of a phrase's words ("HAS_TLSv1_1HAS_TLSv1_2") look random to the statistics of _window,
+    which judge one run of characters, not words put together."""
     for sequence in _GROUPS.finditer(text):
         groups = _GROUP.findall(sequence.group())
-        for start in range(min(len(groups) - 1, _FIRST_GROUPS)):
-            joined = "".join(groups[start:])
-            if len(joined) < _MIN_BASE64:
-                break
-            if base64_text(joined, _begins_with_text):
-                return Finding.BASE64
-            if hex_text(joined, _begins_with_text) or base32_text(joined, _begins_with_text):
-                return Finding.ENCODED_TEXT
+        joins = [
+            joined
+            for start in range(min(len(groups) - 1, _JOIN_STARTS))
+            if len(joined := "".join(groups[start:])) >= _MIN_BASE64
+        ]
+        if any(base64_text(joined, _begins_with_text) for joined in joins):  # named first, whichever join
+            return Finding.BASE64
+        if any(hex_text(j, _hex_begins_with_text) or base32_text(j, _begins_with_text) for j in joins):
+            return Finding.ENCODED_TEXT
     # Hex digits split by what base64 has too ("5375-626a-…", "53/75/62/…"): its groups, joined the same way.
     hex_groups = _HEX_GROUP.findall(text)
-    for start in range(min(len(hex_groups) - 1, _FIRST_GROUPS)):
+    for start in range(min(len(hex_groups) - 1, _JOIN_STARTS)):
         joined = "".join(hex_groups[start:])
         if len(joined) < 2 * MIN_TEXT_BYTES:
             break
-        if hex_text(joined, _begins_with_text):
+        if hex_text(joined, _begins_with_text):  # not in the Japanese charsets: hex digits picked out of words
             return Finding.ENCODED_TEXT
+    # Bytes written one by one ("8c 8f 96 bc …"): text in a Japanese charset from 15 bytes on, which the charset
+    # test alone would take for random bytes below 36 (a token's hex), but no token is written a byte at a time.
+    pairs = _BYTE_PAIRS.search(text)
+    if pairs is not None and legacy_text(bytes.fromhex(_HEX_GROUP_SEPARATOR.sub("", pairs.group())), MIN_TEXT_BYTES):
+        return Finding.ENCODED_TEXT
     return None
+
+
+_BYTE_PAIRS = re.compile(r"(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}(?:[ :,.-][0-9A-Fa-f]{2}){14,}(?![0-9A-Fa-f])")
+_HEX_GROUP_SEPARATOR = re.compile(r"[ :,.-]")
 
 
 def _encoded(text: str) -> bool:

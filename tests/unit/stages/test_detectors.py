@@ -480,3 +480,31 @@ def test_messages_behind_other_line_breaks_and_look_alikes_are_detected(value: s
     """Seventh red-team pass: header lines and quoted replies after a bare CR, U+2028/2029, NEL or a vertical tab,
     look-alike colons, and base64 in Lisu, Cherokee or small-capital letters were kept."""
     assert detect(value) is not None
+
+
+def _groups(encoded: str, size: int, separator: str = " ") -> str:
+    return separator.join(encoded[i : i + size] for i in range(0, len(encoded), size))
+
+
+_MESSAGE = b"Subject: pay cut for Sato. Body: effective next month, sorry."
+_PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000100000001008060000001ff3ff61")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Team sync about the plan " + _groups(base64.b64encode(_MESSAGE).decode(), 8),  # five words before
+        "a b c d e f g h i j " + _groups(base64.b64encode(_MESSAGE).decode(), 8, "."),
+        "Team sync about the plan " + ":".join(f"{b:02x}" for b in _MESSAGE[:30]),
+        "Team sync about the plan " + _groups(base64.b32encode(_MESSAGE).decode().rstrip("="), 8),
+        _groups(base64.b64encode(__import__("zlib").compress(_MESSAGE)).decode(), 12),  # compressed, in groups
+        _groups(base64.b64encode(__import__("gzip").compress(_MESSAGE, mtime=0)).decode(), 12),
+        _groups(base64.b64encode(_PNG).decode(), 12),  # an attachment's bytes
+        _groups(base64.b32encode(__import__("zlib").compress(_MESSAGE)).decode().rstrip("="), 8),
+        " ".join(f"{b:02x}" for b in "件名：給与カットの件について".encode("cp932")),  # bytes one by one
+    ],
+)
+def test_grouped_encodings_after_words_and_of_compressed_or_binary_content_are_detected(value: str) -> None:
+    """Seventh red-team pass: groups were put back together from the first four only, and judged as UTF-8 text
+    only: five words before them, or a compressed stream, a PNG or Shift_JIS bytes in groups, were kept."""
+    assert detect(value) is not None

@@ -411,3 +411,26 @@ def test_a_refused_events_dead_letter_still_names_its_valid_envelope(
     shown = {k: letter.redacted.get(k) for k in ("event_id", "kind", "occurred_at", "tenant_id", "source_service")}
     assert shown == {k: event[k] for k in shown}
     assert letter.redacted["kind_version"] == 99
+
+
+_SUBJECT = b"Subject: pay cut for Sato"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ab.cd.ef.gh." + ":".join(_SUBJECT.hex()[i : i + 8] for i in range(0, len(_SUBJECT.hex()), 8)),
+        "ab.cd.ef.gh." + ".".join(base64.b32encode(_SUBJECT).decode().rstrip("=")[i : i + 8] for i in range(0, 40, 8)),
+        "ab.cd.ef.gh.ij."
+        + ".".join(base64.b64encode(_SUBJECT).decode().rstrip("=")[i : i + 8] for i in range(0, 36, 8)),
+        ".".join(
+            base64.b64encode(zlib.compress(_SUBJECT * 2)).decode().rstrip("=")[i : i + 8] for i in range(0, 60, 8)
+        ),
+        ":".join(zlib.compress(_SUBJECT * 2).hex()[i : i + 8] for i in range(0, 80, 8)),
+        ":".join("件名：給与カットの件について佐藤さん".encode("cp932").hex()[i : i + 8] for i in range(0, 72, 8)),
+    ],
+)
+def test_encoded_text_behind_junk_pieces_or_compressed_or_in_a_legacy_charset_is_no_identifier(token: str) -> None:
+    """Seventh red-team pass: pieces were put back together from the first four only, and judged as UTF-8 text
+    only: four or five junk pieces before them, or a zlib stream or Shift_JIS bytes in pieces, passed."""
+    assert encoded_text(token[:128])
