@@ -399,7 +399,7 @@ _BASE36 = re.compile(r"[0-9A-Z]+|[0-9a-z]+")
 _BEYOND_HEX = re.compile(r"[G-Zg-z]")
 
 
-def _number_text(chars: str) -> bool:
+def number_text(chars: str) -> bool:
     """Text written as a number: base32hex, base36 or decimal (digits of hex alone are read as hex)."""
     decodings: list[bytes] = []
     beyond_hex = _BEYOND_HEX.search(chars) is not None
@@ -428,7 +428,7 @@ def _decodes(value: str) -> bool:
         or _base32_glued(candidate)
         or hex_text(candidate, _bytes_text)
         or percent_text(candidate)
-        or _number_text(candidate)
+        or number_text(candidate)
         for candidate in dict.fromkeys(candidates)
         if len(candidate) >= 20
     ):

@@ -42,6 +42,7 @@ from schemas.encoded_text import (
     is_text,
     joined_content,
     legacy_text,
+    number_text,
     starts_with_text,
 )
 
@@ -75,7 +76,8 @@ _SUSPICIOUS = re.compile(
     r"|&#?[A-Za-z0-9]+;"  # a character entity
     r"|[Dd][Aa][Tt][Aa]\s*:"  # a data URI
     r"|%[0-9A-Fa-f]{2}|%u[0-9A-Fa-f]{4}|\\(?:[uUx][0-9A-Fa-f]{2}|u\{|[0-7]{3})"  # percent and backslash escapes
-    r"|&#|\\N\{|(?:\d{1,8}[\s,;]+){7}"  # character references, named escapes; numbers that may be bytes
+    r"|&#|\\N\{|(?:\d{1,8}[\s,;./-]+){7}"  # character references, named escapes; numbers that may be bytes
+    r"|(?:(?:0[xX]|[uU]\+)[0-9A-Fa-f]{1,8}\W+){7}"  # the same in hex, each with 0x or U+
     r"|[!-~]{20}"  # a run long enough for base85, hex or base32
     r"|^\s*[\[{]"  # a JSON object or array
 )
@@ -102,7 +104,10 @@ _UNICODE_ESCAPE = re.compile(r"\\[uU](?:[0-9A-Fa-f]{4}|\{[0-9A-Fa-f]{1,6}\})")  
 _BYTE_ESCAPE = re.compile(r"\\(?:x[0-9A-Fa-f]{2}|[0-7]{3})")  # \xXX, octal \347
 _CHARACTER_REFERENCE = re.compile(r"&#(?:x[0-9A-Fa-f]{1,6}|[0-9]{1,7})")  # &#x53 with or without its ";"
 # Bytes or code points written as numbers: "83,117,98,106,…", "01010011 01110101 …".
-_NUMBER_LIST = re.compile(r"(?:\d{1,7}[\s,;]+){7,}\d{1,7}")
+_NUMBER = r"(?:0[xX]|[uU]\+)?[0-9A-Fa-f]{1,8}"  # decimal, octal, binary, or hex with 0x or U+ before it
+_NUMBER_LIST = re.compile(rf"(?:{_NUMBER}[\s,;./{{}}-]+){{7,}}{_NUMBER}")
+"""Eight numbers or more split by spaces or punctuation: the bytes or code points of a text, in any notation
+(seventh red-team pass: '83.117.98…', '0x53 0x75…', 'U+0053 U+0075…', octal and 7-bit binary were kept)."""
 _NAMED_ESCAPE = re.compile(r"\\N\{[A-Za-z0-9 -]+\}")  # \N{HIRAGANA LETTER A}
 _OCTETS = re.compile(r"(?:[01]{8}[\s,]*){15,}")
 
@@ -340,12 +345,35 @@ def _escaped(text: str) -> bool:
         or len(_NAMED_ESCAPE.findall(text)) >= 2
         or _OCTETS.search(text) is not None
         or any(_numbers_text(run.group()) for run in _NUMBER_LIST.finditer(text))
+        or any(number_text(run.group()) for run in _ALPHANUMERIC_RUN.finditer(text))
     )
 
 
+_ALPHANUMERIC_RUN = re.compile(r"[0-9A-Za-z]{30,}")
+"""Text written as one number: decimal (40 digits or more), base36 or base32hex (schemas.encoded_text.number_text,
+as identifiers are read; seventh red-team pass: free text kept all three)."""
+
+
 def _numbers_text(run: str) -> bool:
-    """A list of numbers that are the bytes, or the code points, of a text."""
-    numbers = [int(n) for n in re.findall(r"\d+", run)]
+    """A list of numbers that are the bytes, or the code points, of a text: read as decimal, as hex when each has
+    0x or U+ before it, as octal when each is three octal digits, as binary when each is seven or eight bits."""
+    tokens = _NUMBER_TOKEN.findall(run)
+    readings: list[list[int]] = []
+    if all(token.isdigit() for token in tokens):
+        readings.append([int(token) for token in tokens])
+        if all(len(token) <= 3 and not token.strip("01234567") for token in tokens):
+            readings.append([int(token, 8) for token in tokens])
+        if all(7 <= len(token) <= 8 and not token.strip("01") for token in tokens):
+            readings.append([int(token, 2) for token in tokens])
+    elif all(token[:2].lower() in ("0x", "u+") for token in tokens):
+        readings.append([int(token[2:], 16) for token in tokens])
+    return any(_code_text(numbers) for numbers in readings)
+
+
+_NUMBER_TOKEN = re.compile(r"(?:0[xX]|[uU]\+)?[0-9A-Fa-f]+")
+
+
+def _code_text(numbers: list[int]) -> bool:
     if all(n < 256 for n in numbers) and _begins_with_text(bytes(numbers)):
         return True
     if all(n < 0x110000 for n in numbers):

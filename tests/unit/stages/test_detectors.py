@@ -508,3 +508,43 @@ def test_grouped_encodings_after_words_and_of_compressed_or_binary_content_are_d
     """Seventh red-team pass: groups were put back together from the first four only, and judged as UTF-8 text
     only: five words before them, or a compressed stream, a PNG or Shift_JIS bytes in groups, were kept."""
     assert detect(value) is not None
+
+
+_SUBJECT_TEXT = b"Subject: pay cut for Sato"
+
+
+def _base36(data: bytes) -> str:
+    number, digits = int.from_bytes(data, "big"), []
+    while number:
+        number, digit = divmod(number, 36)
+        digits.append("0123456789abcdefghijklmnopqrstuvwxyz"[digit])
+    return "".join(reversed(digits))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ".".join(str(b) for b in _SUBJECT_TEXT),
+        "-".join(str(b) for b in _SUBJECT_TEXT),
+        "/".join(str(b) for b in _SUBJECT_TEXT),
+        " ".join(f"0x{b:02x}" for b in _SUBJECT_TEXT),
+        "{" + ",".join(f"0x{b:02x}" for b in _SUBJECT_TEXT) + "}",
+        " ".join(f"U+{b:04X}" for b in _SUBJECT_TEXT),
+        " ".join(f"{b:o}" for b in _SUBJECT_TEXT),  # octal
+        " ".join(f"{b:07b}" for b in _SUBJECT_TEXT),  # seven bits
+        "Ref " + str(int.from_bytes(_SUBJECT_TEXT + b" next month", "big")),  # one decimal number
+        _base36(_SUBJECT_TEXT + b" next month"),
+        base64.b32hexencode(_SUBJECT_TEXT + b" next month").decode(),
+    ],
+)
+def test_text_written_as_numbers_in_any_notation_is_detected(value: str) -> None:
+    """Seventh red-team pass: bytes split by '.', '-' or '/', in 0x or U+ notation, octal or seven-bit binary, and
+    text written as one decimal, base36 or base32hex number were kept (identifiers already refused the last three)."""
+    assert detect(value) is not None
+
+
+@pytest.mark.parametrize(
+    "value", ["2024-05-01 10:00-11:00", "v1.2.3.4", "192.168.10.20", "Room 1 2 3 4 5 6 7 8", "0x1F 0x2A color"]
+)
+def test_ordinary_numbers_are_not_text(value: str) -> None:
+    assert detect(value) is None
