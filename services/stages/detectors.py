@@ -80,6 +80,7 @@ _SUSPICIOUS = re.compile(
     r"|(?:(?:0[xX]|[uU]\+)[0-9A-Fa-f]{1,8}\W+){7}"  # the same in hex, each with 0x or U+
     r"|[!-~]{20}"  # a run long enough for base85, hex or base32
     r"|^\s*[\[{]"  # a JSON object or array
+    r"|[{(\[]\s*[\\'\":A-Za-z_]"  # a mapping inside brackets, anywhere (_EMBEDDED_MAPPING)
 )
 
 # Lines of a mail header or a MIME part (RFC 5322, 2045), and their Japanese labels: a value that holds one is a
@@ -321,9 +322,19 @@ letter colon, the ratio sign and the raised colon (a 'Subject' line with one was
 _MAPPING_ENTRY = re.compile(r"[{,]\s*(['\"]?)[^\s'\":,{}]{1,40}\1\s*:\s*\S")
 
 
+_ENTRY = r"""(?:\\?["'][^"'\\\n]{1,40}\\?["']\s*(?::|=>|=)|:?[A-Za-z_]\w{0,39}\s*=>|[A-Za-z_]\w{0,39}\s*=\s*\\?["'])"""
+_EMBEDDED_MAPPING = re.compile(rf"[{{(\[]\s*{_ENTRY}[^{{}}()\[\]]{{0,200}}?,\s*{_ENTRY}")
+"""Two entries of a mapping inside brackets, anywhere in the value: JSON (escaped once more too), Lua, Ruby, PHP
+(seventh red-team pass: '{"subject": …, "body": …}' with a word before it, in parentheses, escaped, or in another
+language's syntax, was kept). A key is quoted, or followed by '=>', or by '=' and a quote: '(note: bring it)' is
+no mapping."""
+
+
 def _structured(text: str) -> bool:
     """A JSON object or array, which no name or title is (an e-mail as ``{"subject": …, "body": …}``); also a
     mapping written in another language's syntax (``{'subject': 'pay cut'}``)."""
+    if _EMBEDDED_MAPPING.search(text):
+        return True
     stripped = text.strip()
     if not stripped or stripped[0] not in "[{" or stripped[-1] not in "]}":
         return False

@@ -548,3 +548,25 @@ def test_text_written_as_numbers_in_any_notation_is_detected(value: str) -> None
 )
 def test_ordinary_numbers_are_not_text(value: str) -> None:
     assert detect(value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'Note: {"subject":"Pay cut for Sato","body":"Effective next month, sorry"}',
+        '{"subject":"Pay cut for Sato","body":"Effective next month"} thanks',
+        '({"subject":"Pay cut for Sato","body":"Effective next month"})',
+        '{\\"subject\\":\\"Pay cut for Sato\\",\\"body\\":\\"Effective next month\\"}',
+        '{subject="Pay cut for Sato", body="Effective next month"}',
+        '{:subject => "Pay cut for Sato", :body => "Effective next month"}',
+        "array('subject' => 'Pay cut for Sato', 'body' => 'Effective next month')",
+    ],
+)
+def test_a_mapping_with_anything_around_it_is_structured(value: str) -> None:
+    """Seventh red-team pass: only a value that was a mapping from end to end was structured."""
+    assert detect(value) is not None
+
+
+@pytest.mark.parametrize("value", ["(note: bring laptop, charger)", "Sync (room: A, floor: 3)", "Team {A, B}"])
+def test_parenthesized_notes_are_no_mapping(value: str) -> None:
+    assert detect(value) is None
