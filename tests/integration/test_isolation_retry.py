@@ -19,6 +19,7 @@ import pytest
 
 from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
+from services.pseudonymize import PseudonymKey, PseudonymKeyring
 from services.settings import Settings
 from services.sink.rows import Row, SinkRows, lineage_row
 from services.sink.writer import LineageWriter
@@ -27,6 +28,8 @@ from services.store.async_store import AsyncLineageStore
 from services.store.client import connect
 from services.store.lineage_store import LineageStore
 from tests.integration.test_store_partitions import tagged_record
+
+SEAL = PseudonymKeyring(PseudonymKey(b"integration-test-digest-seal-key")).seal_digest
 
 TOPIC = "tagged.terminal.v1"
 EVENTS = 8
@@ -74,9 +77,9 @@ def test_a_store_failure_while_a_poison_row_is_isolated_loses_nothing_on_retry(
     batch = _batch()
     try:
         try:
-            asyncio.run(writer.write(batch, token))
+            asyncio.run(writer.write(batch, token, SEAL))
         except OutputFailed:
-            asyncio.run(writer.write(batch, token))  # the consumer retries the same batch, same token
+            asyncio.run(writer.write(batch, token, SEAL))  # the consumer retries the same batch, same token
 
         stored = [row[0] for row in lineage.query("SELECT source_offset FROM collection_lineage").rows]
         dead = [row[0] for row in lineage.query("SELECT source_offset FROM dead_letters").rows]
