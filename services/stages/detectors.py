@@ -94,6 +94,11 @@ _MAIL_HEADER = re.compile(
     r"|^[ \t]*(?:re|fwd?|fw|aw|wg|tr|返信|転送)[ \t]*:[ \t]*(?:re|fwd?|fw|aw|wg|tr|返信|転送)[ \t]*:",  # Re: Fwd:
     re.IGNORECASE | re.MULTILINE,
 )
+_COMPOSE_LINK = re.compile(
+    r"mailto:\S*?[?&](?:subject|body)=|[?&](?:subject|su)=[^&#\s]+(?:&[^&#\s]*)*?&body=", re.IGNORECASE
+)
+"""A link that writes a message: mailto: with a subject or body, or a web mail compose link with both (seventh
+red-team pass: 'mailto:?subject=Pay cut for Sato&body=…' was kept as a title)."""
 _ADDRESS_HEADER = re.compile(
     r"^[ \t>]*(?:from|to|cc|bcc|reply-to|sender|date|差出人|宛先|送信者|送信日時)[ \t]*:", re.IGNORECASE | re.MULTILINE
 )
@@ -248,6 +253,8 @@ def _detect_recent(value: str) -> Finding | None:
 def _detect(value: str) -> Finding | None:
     text = visible(value)
     if _MAIL_HEADER.search(text) or len(_ADDRESS_HEADER.findall(text)) >= 2 or len(_QUOTED_LINES.findall(text)) >= 2:
+        return Finding.MAIL_HEADER
+    if _COMPOSE_LINK.search(text):
         return Finding.MAIL_HEADER
     grouped = _grouped(text)  # groups of base64, hex or base32 characters, each too short for the prefilter's runs
     if grouped is None and _SUSPICIOUS.search(text) is None:

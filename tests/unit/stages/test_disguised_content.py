@@ -434,3 +434,38 @@ def test_encoded_text_behind_junk_pieces_or_compressed_or_in_a_legacy_charset_is
     """Seventh red-team pass: pieces were put back together from the first four only, and judged as UTF-8 text
     only: four or five junk pieces before them, or a zlib stream or Shift_JIS bytes in pieces, passed."""
     assert encoded_text(token[:128])
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        ":".join(b"Subject: pay cut".hex()[i : i + 4] for i in range(0, 32, 4)),
+        ":".join("件名：給与カ".encode()[:16].hex()[i : i + 4] for i in range(0, 32, 4)),  # cut mid-character
+    ],
+)
+def test_an_ipv6_address_whose_bytes_are_text_is_refused(
+    make_event: Callable[..., dict[str, Any]], address: str
+) -> None:
+    """Seventh red-team pass: 16 bytes of text written as an IPv6 address were kept as an access log's address."""
+    event = make_event(CollectionKind.ACCESS_LOG)
+    event["payload"]["ip_address"] = address
+    with pytest.raises(ValidationError, match="an IPv6 address whose bytes are text"):
+        collection_adapter().validate_json(orjson.dumps(event), strict=True)
+    for ordinary in ("2001:db8:85a3::8a2e:370:7334", "fe80::1", "::1", "192.0.2.10"):
+        event["payload"]["ip_address"] = ordinary
+        collection_adapter().validate_json(orjson.dumps(event), strict=True)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "mailto:?subject=Pay cut for Sato&body=Effective next month, sorry",
+        "mailto:hr@example.jp?body=Effective next month",
+        "https://outlook.office.com/mail/deeplink/compose?subject=Pay+cut+for+Sato&body=Effective+next+month",
+        "https://mail.google.com/mail/?view=cm&su=Pay+cut&body=Effective+next+month",
+    ],
+)
+def test_a_link_that_writes_a_message_is_detected(value: str) -> None:
+    from services.stages.detectors import detect
+
+    assert detect(value) is not None
