@@ -208,3 +208,20 @@ def split(outcomes: Iterable[T | DeadLetter]) -> StageResult[T]:
         else:
             ok.append(outcome)
     return StageResult(ok=ok, dead=dead)
+
+
+def state_timeline(value: Mapping[str, Any] | None, table: str) -> list[list[Any]]:
+    """A monitor state value's timeline, oldest first: [flag, on, at, event id] (subjects) or [granted, recipient
+    id, purposes, at, event id] (consents). Values stored before timelines existed hold one change per flag. The
+    monitor keeps these values (services/monitor/evaluate.py); the Art. 8 trace reads them (services/store/trace.py).
+    """
+    if not value:
+        return []
+    history = value.get("history")
+    if isinstance(history, list):
+        return history  # never changed in place: a change makes a new timeline
+    if table == "consents":
+        return [[value["granted"], value["recipient_id"], list(value["purposes"]), value["at"], ""]]
+    return [
+        [flag, bool(value[flag]), value[f"{flag}_at"], ""] for flag in ("suspended", "deleted") if f"{flag}_at" in value
+    ]

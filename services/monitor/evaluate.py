@@ -48,7 +48,7 @@ from schemas.decisions import (
 from schemas.policy import RightsRequestType
 from services.policy.decide import Decider
 from services.pseudonymize import PseudonymKey, pseudonymize
-from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
+from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage, state_timeline
 from services.stages.detectors import detect
 from services.stages.errors import describe_validation_error, vocabulary_of
 from services.stages.ingest import repeated_key
@@ -149,21 +149,6 @@ deletions each, a consent's grants and withdrawals): a use dated before the olde
 decided by that change. A subject's suspensions or one consent's grants and withdrawals are few."""
 
 
-def _history(value: Mapping[str, Any] | None, table: str) -> list[list[Any]]:
-    """A state value's timeline, oldest first: [flag, on, at, event id] (subjects) or [granted, recipient id,
-    purposes, at, event id] (consents). Values stored before timelines existed hold one change per flag."""
-    if not value:
-        return []
-    history = value.get("history")
-    if isinstance(history, list):
-        return history  # never changed in place: a change makes a new timeline
-    if table == "consents":
-        return [[value["granted"], value["recipient_id"], list(value["purposes"]), value["at"], ""]]
-    return [
-        [flag, bool(value[flag]), value[f"{flag}_at"], ""] for flag in ("suspended", "deleted") if f"{flag}_at" in value
-    ]
-
-
 def _time_of(change: Sequence[Any]) -> datetime:
     """When a change of a timeline happened (its second to last item, an ISO time in UTC)."""
     return datetime.fromisoformat(change[-2])
@@ -234,7 +219,7 @@ def _consent_in_force(event: DisclosureEvent, consents: StateTable, pseudonyms: 
     if event.consent_reference is None:
         return False
     keys = [consent_key(event.tenant_id, pseudonym, event.consent_reference) for pseudonym in pseudonyms]
-    history = _history(_state_of(consents, keys, "consents"), "consents")
+    history = state_timeline(_state_of(consents, keys, "consents"), "consents")
     change = _as_of(history, event.occurred_at)
     if change is None:
         return False
@@ -244,7 +229,7 @@ def _consent_in_force(event: DisclosureEvent, consents: StateTable, pseudonyms: 
 
 def _in_force_since(state: Mapping[str, Any], flag: str, moment: datetime) -> bool:
     """Was ``flag`` (suspended, deleted) in force at ``moment``?"""
-    change = _as_of(_history(state, "subjects"), moment, flag)
+    change = _as_of(state_timeline(state, "subjects"), moment, flag)
     return change is not None and bool(change[1])
 
 
@@ -271,7 +256,7 @@ def _state_of(table: StateTable, keys: Sequence[str], kind: str) -> dict[str, An
         return values[0] if values else None
     changes: dict[str, list[Any]] = {}
     for value in values:
-        for change in _history(value, kind):
+        for change in state_timeline(value, kind):
             changes.setdefault(repr(change), change)  # the same change kept under two keys counts once
     history = _cut(sorted(changes.values(), key=_time_of))
     return _consent_value(history) if kind == "consents" else _subject_value(history)
@@ -373,7 +358,7 @@ def _changes(
     if isinstance(event, ConsentEvent):
         keys = [consent_key(event.tenant_id, pseudonym, event.consent_reference) for pseudonym in pseudonyms]
         change = [event.action is ConsentAction.GRANT, event.recipient_id, list(event.purposes), at, event_id]
-        history = _with_change(_history(_state_of(consents, keys, "consents"), "consents"), change)
+        history = _with_change(state_timeline(_state_of(consents, keys, "consents"), "consents"), change)
         if history is None:
             return []
         consents[keys[0]] = value = _consent_value(history)
@@ -382,7 +367,7 @@ def _changes(
         return []
     keys = [subject_key(event.tenant_id, pseudonym) for pseudonym in pseudonyms]
     flag = "suspended" if event.request is RightsRequestType.SUSPENSION_OF_USE else "deleted"
-    prior = _history(_state_of(subjects, keys, "subjects"), "subjects")
+    prior = state_timeline(_state_of(subjects, keys, "subjects"), "subjects")
     history = _with_change(prior, [flag, not event.lifted, at, event_id])
     if history is None:
         return []

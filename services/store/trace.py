@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 
 from services.pseudonymize import PseudonymKeyring
+from services.records import state_timeline
 from services.store.lineage_store import LineageStore
 
 _QUERIES = {
@@ -88,7 +89,7 @@ def _consents_and_rights(store: LineageStore, tenant_id: str, pseudonyms: list[s
     consents: dict[str, dict[str, Any]] = {}
     requests: dict[str, dict[str, Any]] = {}
     for table, key, value in rows:
-        for change in _timeline(value):
+        for change in state_timeline(orjson.loads(value), table):
             if table == "consents" and len(change) == 5:
                 granted, recipient_id, purposes, at, event_id = change
                 reference = str(key).rsplit("/", 1)[-1]
@@ -106,14 +107,3 @@ def _consents_and_rights(store: LineageStore, tenant_id: str, pseudonyms: list[s
         "consents": sorted(consents.values(), key=lambda c: str(c["at"])),
         "rights_requests": sorted(requests.values(), key=lambda r: str(r["at"])),
     }
-
-
-def _timeline(value: str) -> list[list[Any]]:
-    """A stored state value's changes (services/monitor/evaluate.py ``_history``), values from before timelines
-    included."""
-    state = orjson.loads(value)
-    if isinstance(state.get("history"), list):
-        return list(state["history"])
-    if "granted" in state:
-        return [[state["granted"], state["recipient_id"], state["purposes"], state["at"], ""]]
-    return [[flag, state[flag], state[f"{flag}_at"], ""] for flag in ("suspended", "deleted") if f"{flag}_at" in state]
