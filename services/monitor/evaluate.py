@@ -48,7 +48,7 @@ from schemas.decisions import (
 from schemas.policy import RightsRequestType
 from services.policy.decide import Decider
 from services.pseudonymize import PseudonymKey, pseudonymize
-from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage, state_timeline
+from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage, split_each, state_timeline
 from services.stages.detectors import detect
 from services.stages.errors import describe_validation_error, vocabulary_of
 from services.stages.ingest import repeated_key
@@ -403,31 +403,29 @@ def read_activity(
     ``now``: by default the wall clock) is refused as ``occurred_in_future``. Its subject is named by ``key``'s
     pseudonym, and also by the ``retired`` keys', under which state recorded before a rotation is kept.
     """
-    received: list[Received] = []
-    dead: list[DeadLetter] = []
     now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
-    for source in batch:
-        try:
-            event = _ACTIVITY.validate_json(source.value or b"", strict=True)  # JSON types, as the schema says
-        except ValidationError as exc:
-            reason = DeadLetterReason.SCHEMA_INVALID
-            # Its contract's words only: any other key of the event could carry content or personal data.
-            words = vocabulary_of(UseEvent, DisclosureEvent, ConsentEvent, RightsRequestEvent)
-            dead.append(DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc, vocabulary=words)))
-            continue
-        if (where := repeated_key(source.value or b"")) is not None:  # validate_json kept the last value
-            dead.append(
-                DeadLetter(source, Stage.INGEST, DeadLetterReason.DUPLICATE_KEY, f"an object repeats a key{where}")
-            )
-            continue
-        refused = _refusal(event, _received_ms(source, now_ms), max_skew)
-        if refused is not None:
-            dead.append(DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id)))
-            continue
-        tenant, subject = event.tenant_id, event.subject.id
-        former = tuple(_pseudonym(old, tenant, subject) for old in retired)
-        received.append(Received(source, event, _pseudonym(key, tenant, subject), former))
-    return received, dead
+    result = split_each(batch, lambda source: _read_one(source, key, now_ms, max_skew, retired), Stage.INGEST)
+    return result.ok, result.dead
+
+
+def _read_one(
+    source: SourceRecord, key: PseudonymKey, now_ms: int, max_skew: timedelta, retired: Sequence[PseudonymKey]
+) -> Received | DeadLetter:
+    try:
+        event = _ACTIVITY.validate_json(source.value or b"", strict=True)  # JSON types, as the schema says
+    except ValidationError as exc:
+        reason = DeadLetterReason.SCHEMA_INVALID
+        # Its contract's words only: any other key of the event could carry content or personal data.
+        words = vocabulary_of(UseEvent, DisclosureEvent, ConsentEvent, RightsRequestEvent)
+        return DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc, vocabulary=words))
+    if (where := repeated_key(source.value or b"")) is not None:  # validate_json kept the last value
+        return DeadLetter(source, Stage.INGEST, DeadLetterReason.DUPLICATE_KEY, f"an object repeats a key{where}")
+    refused = _refusal(event, _received_ms(source, now_ms), max_skew)
+    if refused is not None:
+        return DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id))
+    tenant, subject = event.tenant_id, event.subject.id
+    former = tuple(_pseudonym(old, tenant, subject) for old in retired)
+    return Received(source, event, _pseudonym(key, tenant, subject), former)
 
 
 def state_keys(item: Received) -> list[tuple[str, str]]:

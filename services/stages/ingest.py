@@ -40,7 +40,7 @@ from services.records import (
     SourceRecord,
     Stage,
     StageResult,
-    split,
+    split_each,
 )
 from services.stages.errors import describe_validation_error
 
@@ -227,4 +227,4 @@ def _envelope_of_model(event: CollectionEnvelope) -> Envelope:
 
 def ingest(batch: Sequence[SourceRecord], kind_of_topic: KindOfTopic, max_bytes: int) -> StageResult[Ingested]:
     """Ingest a batch; every record ends up in exactly one of the two outputs."""
-    return split(ingest_one(source, kind_of_topic, max_bytes) for source in batch)
+    return split_each(batch, lambda source: ingest_one(source, kind_of_topic, max_bytes), Stage.INGEST)

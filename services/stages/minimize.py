@@ -17,7 +17,7 @@ from services.records import (
     Minimized,
     Stage,
     StageResult,
-    split,
+    split_each,
 )
 from services.stages.allowlist import AllowList, Markers, reduce
 
@@ -67,4 +67,4 @@ def minimize_one(record: Ingested, engine: PolicyEngine) -> Minimized | DeadLett
 
 def minimize(batch: Sequence[Ingested], engine: PolicyEngine) -> StageResult[Minimized]:
     """Minimize a batch."""
-    return split(minimize_one(record, engine) for record in batch)
+    return split_each(batch, lambda record: minimize_one(record, engine), Stage.MINIMIZE)

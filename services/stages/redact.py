@@ -31,6 +31,7 @@ _SAFE_VALUE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}")
 """Metadata as a valid envelope holds it; no "@" (an e-mail address is personal data), no spaces (prose)."""
 _ENVELOPE_FIELDS = ("spec", "event_id", "kind", "kind_version", "occurred_at", "tenant_id", "source_service")
 _KINDS = frozenset(CollectionKind)
+_SUBJECT_TYPES = frozenset(SubjectType)
 
 
 def _safe(name: str, value: Any) -> Any:
@@ -83,7 +84,7 @@ def redacted_document(document: Mapping[str, Any], engine: PolicyEngine, key: Ps
         subject_type = subject.get("type")
         subject_id = subject.get("id")
         result["subject"] = {
-            "type": subject_type if subject_type in {t.value for t in SubjectType} else None,
+            "type": subject_type if isinstance(subject_type, str) and subject_type in _SUBJECT_TYPES else None,
             "pseudonym": pseudonymize(key, tenant, subject_id)
             if isinstance(tenant, str) and isinstance(subject_id, str)
             else None,
@@ -91,7 +92,7 @@ def redacted_document(document: Mapping[str, Any], engine: PolicyEngine, key: Ps
         }
     payload = document.get("payload")
     kind = document.get("kind")
-    allow = allow_list_for(engine, kind) if isinstance(kind, str) and kind in set(CollectionKind) else None
+    allow = allow_list_for(engine, kind) if isinstance(kind, str) and kind in _KINDS else None
     if isinstance(payload, Mapping):
         result["payload_fields"] = inventory(payload, allow)
     return result
@@ -108,7 +109,11 @@ def _subject_key(document: Mapping[str, Any], partition_key: PartitionKey) -> by
 def redact(
     letters: Sequence[DeadLetter], engine: PolicyEngine, key: PseudonymKey, partition_key: PartitionKey
 ) -> list[DeadLetter]:
-    """Attach the content-free inventory, the subject's pseudonym and its Kafka key to every letter that parsed."""
+    """Attach the content-free inventory, the subject's pseudonym and its Kafka key to every letter that parsed.
+
+    Total: a letter whose redaction fails (a fault here, on input no stage could read) keeps only the dead-letter
+    spec in the clear — the event still travels sealed — so dead-lettering never fails a batch.
+    """
     redacted: list[DeadLetter] = []
     for letter in letters:
         # Oversized input is never parsed; unparseable input has nothing that could be shown safely.
@@ -116,16 +121,23 @@ def redact(
             redacted.append(letter)
             continue
         try:
-            document = orjson.loads(letter.source.value.removeprefix(b"\xef\xbb\xbf"))
-        except orjson.JSONDecodeError:  # a lone surrogate or deep nesting the contract parser tolerated
+            redacted.append(_redacted(letter, letter.source.value, engine, key, partition_key))
+        except Exception:  # noqa: BLE001 - nothing about this event is shown; it is still dead-lettered, sealed
             redacted.append(replace(letter, redacted={"spec": DEAD_LETTER_SPEC}))
-            continue
-        if not isinstance(document, dict):
-            redacted.append(replace(letter, redacted={"spec": DEAD_LETTER_SPEC}))
-            continue
-        value = redacted_document(document, engine, key)
-        subject = value.get("subject")
-        pseudonym = subject.get("pseudonym") if isinstance(subject, dict) else None
-        subject_key = _subject_key(document, partition_key) if pseudonym is not None else None
-        redacted.append(replace(letter, redacted=value, subject_pseudonym=pseudonym, subject_key=subject_key))
     return redacted
+
+
+def _redacted(
+    letter: DeadLetter, raw: bytes, engine: PolicyEngine, key: PseudonymKey, partition_key: PartitionKey
+) -> DeadLetter:
+    try:
+        document = orjson.loads(raw.removeprefix(b"\xef\xbb\xbf"))
+    except orjson.JSONDecodeError:  # a lone surrogate or deep nesting the contract parser tolerated
+        return replace(letter, redacted={"spec": DEAD_LETTER_SPEC})
+    if not isinstance(document, dict):
+        return replace(letter, redacted={"spec": DEAD_LETTER_SPEC})
+    value = redacted_document(document, engine, key)
+    subject = value.get("subject")
+    pseudonym = subject.get("pseudonym") if isinstance(subject, dict) else None
+    subject_key = _subject_key(document, partition_key) if pseudonym is not None else None
+    return replace(letter, redacted=value, subject_pseudonym=pseudonym, subject_key=subject_key)

@@ -19,7 +19,7 @@ from services.records import (
     Stage,
     StageResult,
     TaggedRecord,
-    split,
+    split_each,
 )
 
 DEFAULT_MAX_SKEW = timedelta(days=1)
@@ -102,4 +102,6 @@ def tag(
 ) -> StageResult[TaggedRecord]:
     """Tag a batch; ``ingested_at`` is passed in so the stage stays pure."""
     latest = ingested_at + max_skew
-    return split(_tag(record, engine, key, partition_key, ingested_at, max_skew, latest) for record in batch)
+    return split_each(
+        batch, lambda record: _tag(record, engine, key, partition_key, ingested_at, max_skew, latest), Stage.TAG
+    )

@@ -28,6 +28,7 @@ EXPECTED_ALERTS = {
     "ViolationRateHigh",
     "PolicyGapDetected",
     "DeadLetterRateHigh",
+    "StageFailed",
     "SinkFailing",
     "SinkBackpressure",
     "ConsumerLagHigh",

@@ -7,7 +7,7 @@ import orjson
 
 from services.monitor.evaluate import apply_activity, consent_key, read_activity
 from services.monitor.identity import CONFLICT_MESSAGE, activity_digest, identity_of, without_conflicts
-from services.records import SourceRecord
+from services.records import DeadLetterReason, SourceRecord, Stage
 from tests.unit.monitor.test_evaluate import SUSPEND, THIRD_PARTY, H, event, use
 
 
@@ -140,3 +140,26 @@ def test_an_event_claimed_before_the_digest_left_the_raw_id_out_is_a_redelivery_
     claimed = without_conflicts([item], {identity_of(item): frozenset({legacy})})
 
     assert (claimed.kept, claimed.dead, claimed.rows) == ([item], [], [])
+
+
+def test_a_fault_reading_one_activity_event_dead_letters_it_and_the_rest_is_read(decider, key, monkeypatch) -> None:
+    """As on the collection stream (services/records.py split_each): a reader that raises on one event costs that
+    event a ``stage_failed`` dead letter naming the exception's class, not the batch."""
+    from services.monitor import evaluate
+
+    real = evaluate._refusal
+
+    def failing(event, received_ms, max_skew):
+        if event.purpose == "marketing":
+            raise KeyError(event.subject.id)
+        return real(event, received_ms, max_skew)
+
+    monkeypatch.setattr(evaluate, "_refusal", failing)
+    documents = [use("service_provision", ["log_information"]), use("marketing", ["log_information"])]
+
+    received, dead = read_activity([SourceRecord("t", 0, n, orjson.dumps(d)) for n, d in enumerate(documents)], key)
+
+    assert [item.source.offset for item in received] == [0]
+    (letter,) = dead
+    assert (letter.source.offset, letter.reason, letter.stage) == (1, DeadLetterReason.STAGE_FAILED, Stage.INGEST)
+    assert letter.message == "the ingest stage failed on this event (KeyError)"

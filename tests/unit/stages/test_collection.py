@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from schemas.events import CollectionKind
 from services.quarantine import unseal
@@ -14,6 +17,7 @@ from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage
 from services.stages.collection import process_collection_batch
 from services.stages.messages import (
     DEAD_LETTER_HEADER_PREFIX,
+    DEAD_LETTER_SPEC,
     DIGEST_HEADER,
     TAGGED_SPEC,
     content_digest,
@@ -202,3 +206,109 @@ def test_dead_letter_without_a_known_event_has_no_event_id_or_kind_header(make_r
     assert f"{DEAD_LETTER_HEADER_PREFIX}event_id" not in headers
     assert f"{DEAD_LETTER_HEADER_PREFIX}kind" not in headers
     assert headers[f"{DEAD_LETTER_HEADER_PREFIX}exception.class.name"] == b"malformed_json"
+
+
+_ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=3),
+    max_leaves=6,
+)
+_FIELDS = [
+    ("spec",),
+    ("event_id",),
+    ("kind",),
+    ("kind_version",),
+    ("occurred_at",),
+    ("tenant_id",),
+    ("source_service",),
+    ("subject",),
+    ("subject", "type"),
+    ("subject", "id"),
+    ("payload",),
+    ("payload", "record_type"),
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(_FIELDS), value=_ANY_JSON, kind=st.sampled_from(CollectionKind))
+def test_any_json_anywhere_in_the_envelope_ends_as_one_output_and_never_fails_the_batch(
+    make_event, make_record, context, topics, where, value, kind
+):
+    """Eighth red-team pass: ``subject.type`` sent as an object made the dead letter's redaction raise, which
+    failed the whole batch (good events with it) and the consumer retried it forever."""
+    event = make_event(kind)
+    target = event
+    for step in where[:-1]:
+        target = target.setdefault(step, {}) if isinstance(target.get(step), dict) else target
+    target[where[-1]] = value
+    good = make_event(CollectionKind.TERMINAL)
+    # json: integers beyond 64 bits are JSON too (orjson refuses to write them)
+    batch = [make_record(good, offset=0), make_record(json.dumps(event).encode(), topics.collection(kind), offset=1)]
+
+    result = process_collection_batch(batch, context, INGESTED_AT)
+
+    assert sorted(r.source.offset for r in [*result.ok, *result.dead]) == [0, 1]
+    assert 0 in {r.source.offset for r in result.ok}
+    for letter in result.dead:  # each one encodes, and names a reason
+        assert encode_dead_letter(letter, topics.dead_letter, context.quarantine).value
+        assert letter.reason is not DeadLetterReason.STAGE_FAILED
+
+
+@pytest.mark.parametrize("subject_type", [{}, [], ["person_in_charge"], {"a": 1}])
+def test_a_subject_type_of_the_wrong_json_type_is_a_schema_invalid_dead_letter(
+    make_event, make_record, context, subject_type
+):
+    event = make_event(CollectionKind.COOKIE)
+    event["subject"] = {"type": subject_type, "id": RAW_ID}
+
+    result = process_collection_batch([make_record(event)], context, INGESTED_AT)
+
+    (letter,) = result.dead
+    assert letter.reason is DeadLetterReason.SCHEMA_INVALID
+    assert letter.redacted is not None
+    assert letter.redacted["subject"]["type"] is None
+    assert letter.subject_pseudonym is not None
+
+
+def test_a_stage_that_raises_on_one_event_dead_letters_that_event_and_the_batch_goes_on(
+    make_event, make_record, context, monkeypatch
+):
+    """A fault of a stage (any exception, on any event) costs that event a ``stage_failed`` dead letter naming
+    the exception's class, never its text (which may quote the input); the rest of the batch is tagged."""
+    from services.stages import minimize as minimize_module
+
+    real = minimize_module.minimize_one
+
+    def failing(record, engine):
+        if record.source.offset == 1:
+            raise ValueError(f"cannot handle {RAW_ID}")
+        return real(record, engine)
+
+    monkeypatch.setattr(minimize_module, "minimize_one", failing)
+    batch = [make_record(make_event(CollectionKind.TERMINAL), offset=n) for n in range(3)]
+
+    result = process_collection_batch(batch, context, INGESTED_AT)
+
+    assert [r.source.offset for r in result.ok] == [0, 2]
+    (letter,) = result.dead
+    assert (letter.stage, letter.reason) == (Stage.MINIMIZE, DeadLetterReason.STAGE_FAILED)
+    assert letter.message == "the minimize stage failed on this event (ValueError)"
+    assert letter.redacted is not None  # redacted like any other letter: its inventory, no values
+    assert RAW_ID.encode() not in orjson.dumps(letter.redacted)
+    assert letter.source.value == batch[1].value  # the event itself, to be sealed on the dead-letter topic
+
+
+def test_a_redaction_that_raises_keeps_only_the_spec_in_the_clear(make_event, make_record, context, monkeypatch):
+    from services.stages import redact as redact_module
+
+    def failing(document, engine, key):
+        raise RuntimeError(RAW_ID)
+
+    monkeypatch.setattr(redact_module, "redacted_document", failing)
+    event = make_event(CollectionKind.TERMINAL, kind_version=99)
+
+    result = process_collection_batch([make_record(event)], context, INGESTED_AT)
+
+    (letter,) = result.dead
+    assert letter.reason is DeadLetterReason.UNSUPPORTED_VERSION
+    assert letter.redacted == {"spec": DEAD_LETTER_SPEC}
