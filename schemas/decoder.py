@@ -39,7 +39,7 @@ from pydantic import AwareDatetime, BaseModel, StringConstraints
 from pydantic.fields import FieldInfo
 from pydantic.functional_validators import AfterValidator
 
-from schemas.events import PAYLOAD_MODELS, KeptText, collection_model
+from schemas.events import PAYLOAD_MODELS, KeptCanonical, KeptText, collection_model
 
 Check = Callable[[Any], Any]
 
@@ -110,7 +110,7 @@ def _constraints(metadata: list[Any]) -> tuple[dict[str, Any], tuple[Check, ...]
             nested, nested_checks = _constraints(list(item.metadata))
             meta.update(nested)
             checks.extend(nested_checks)
-        elif isinstance(item, KeptText):
+        elif isinstance(item, KeptText | KeptCanonical):
             continue  # a marker for minimization, not a parse-time rule
         else:
             raise ContractCompileError(f"no compiled form for the constraint {item!r}")

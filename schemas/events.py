@@ -17,15 +17,17 @@ the whole event.
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import types
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 from uuid import UUID
 
 from pydantic import (
@@ -127,17 +129,41 @@ class KeptText:
     max_chars: int
 
 
+_M = TypeVar("_M")
+
+
 def kept_text_bound(field: FieldInfo) -> KeptText | None:
     """The :class:`KeptText` marker of a model field (pydantic moves a bare ``Annotated``'s into ``metadata``)."""
-    return next((m for m in field.metadata if isinstance(m, KeptText)), None) or _bound_in(field.annotation)
+    return _marker(field, KeptText)
 
 
-def _bound_in(annotation: Any) -> KeptText | None:
-    """The :class:`KeptText` marker inside an annotation (through ``X | None``), or None."""
+@dataclass(frozen=True, slots=True)
+class KeptCanonical:
+    """Marks a field whose value minimization keeps in its canonical spelling, never as it was sent.
+
+    A value that is parsed (a time, an address) can be spelled in more ways than it has values: 500,000
+    fractional digits of a second, cut to six by the parser, spelled a whole message in a time that was then
+    kept as sent (eighth red-team pass). ``canonical`` maps a valid spelling to the one kept.
+    """
+
+    canonical: Callable[[str], str]
+
+
+def kept_canonical(field: FieldInfo) -> KeptCanonical | None:
+    """The :class:`KeptCanonical` marker of a model field, or None."""
+    return _marker(field, KeptCanonical)
+
+
+def _marker(field: FieldInfo, marker: type[_M]) -> _M | None:
+    return next((m for m in field.metadata if isinstance(m, marker)), None) or _marker_in(field.annotation, marker)
+
+
+def _marker_in(annotation: Any, marker: type[_M]) -> _M | None:
+    """The ``marker`` inside an annotation (through ``X | None``), or None."""
     if get_origin(annotation) is Annotated:
-        return next((m for m in annotation.__metadata__ if isinstance(m, KeptText)), None)
+        return next((m for m in annotation.__metadata__ if isinstance(m, marker)), None)
     if get_origin(annotation) in (Union, types.UnionType):
-        return next((b for arg in get_args(annotation) if (b := _bound_in(arg)) is not None), None)
+        return next((b for arg in get_args(annotation) if (b := _marker_in(arg, marker)) is not None), None)
     return None
 
 
@@ -170,8 +196,28 @@ def _representable(value: datetime) -> datetime:
     return value
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_representable)]
-"""A point in time with its UTC offset, representable in UTC (1970-9999)."""
+_SHORT_MOMENT = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?([Zz]|[+-][0-9]{2}:?[0-9]{2})"
+)
+"""A time spelled with at most the six fractional digits the parser keeps: nothing in it beyond the value."""
+
+
+@cache
+def _moment_adapter() -> TypeAdapter[datetime]:
+    return TypeAdapter(AwareDatetime)
+
+
+def moment_as_kept(value: str) -> str:
+    """A valid time as minimization keeps it: as sent when its spelling holds nothing but the instant (at most
+    six fractional digits), else the instant the parser read, re-serialized (ISO 8601, its offset kept)."""
+    if not isinstance(value, str) or _SHORT_MOMENT.fullmatch(value):
+        return value
+    parsed: datetime = _moment_adapter().validate_json(json.dumps(value), strict=True)
+    return parsed.isoformat()
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(_representable), KeptCanonical(moment_as_kept)]
+"""A point in time with its UTC offset, representable in UTC (1970-9999); kept canonical (:func:`moment_as_kept`)."""
 
 
 def _printable_utf8(data: bytes) -> bool:
@@ -199,8 +245,18 @@ def _ip_address(value: str) -> str:
     raise ValueError("not an IPv4 or IPv6 address")
 
 
-IPAddress = Annotated[str, StringConstraints(max_length=45), AfterValidator(_ip_address)]
-"""An IP address, kept as the text that was sent (validated, not re-serialized)."""
+def ip_address_as_kept(value: str) -> str:
+    """A valid IP address as minimization keeps it: an IPv6 one in its one canonical text (RFC 5952: lower case, no
+    leading zeros, the longest run of zero groups compressed); an IPv4 one is read only in its canonical text."""
+    if not isinstance(value, str) or ":" not in value:
+        return value
+    return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, value))
+
+
+IPAddress = Annotated[
+    str, StringConstraints(max_length=45), AfterValidator(_ip_address), KeptCanonical(ip_address_as_kept)
+]
+"""An IP address; kept canonical (:func:`ip_address_as_kept`)."""
 
 
 class CollectionKind(StrEnum):

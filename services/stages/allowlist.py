@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from typing import Any, get_args
@@ -26,7 +26,7 @@ import msgspec
 import orjson
 from pydantic import BaseModel
 
-from schemas.events import kept_text_bound
+from schemas.events import kept_canonical, kept_text_bound
 from schemas.policy import CollectionKindRule, FieldRule
 from services.policy.engine import normalize_key
 from services.records import FlaggedField, RemovalReason, RemovedField
@@ -178,6 +178,8 @@ class _Step:
     """Its kept length bound, for a free-text field."""
     redact_identifiers: bool
     flag_identifiers: bool
+    canonical: Callable[[Any], Any] | None
+    """The spelling a kept value is kept in (a time, an address: :class:`schemas.events.KeptCanonical`)."""
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:
@@ -197,6 +199,7 @@ def _steps(allow: AllowList, record_type: str | None, model: type[BaseModel], pr
     steps: list[_Step] = []
     for name, info in model.model_fields.items():
         bound = kept_text_bound(info)
+        canonical = kept_canonical(info)
         path = prefix + name
         steps.append(
             _Step(
@@ -208,6 +211,7 @@ def _steps(allow: AllowList, record_type: str | None, model: type[BaseModel], pr
                 bound=bound.max_chars if bound is not None else None,
                 redact_identifiers=path in allow.identifier_paths,
                 flag_identifiers=path in allow.flag_paths,
+                canonical=canonical.canonical if canonical is not None else None,
             )
         )
     return tuple(steps)
@@ -304,7 +308,7 @@ class _Walk:
             elif step.redact_identifiers and isinstance(value, str) and find_identifiers(value):
                 removed.append(RemovedField(step.shown, size_of(value), RemovalReason.IDENTIFIER_IN_FREE_TEXT))
             else:
-                into[step.name] = value
+                into[step.name] = value if step.canonical is None else step.canonical(value)
                 self.items.append(step.item)
                 if step.flag_identifiers and isinstance(value, str) and (found := find_identifiers(value)):
                     self.flagged.append(FlaggedField(step.shown, tuple(kind.value for kind in found)))

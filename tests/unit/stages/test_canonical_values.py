@@ -1,0 +1,138 @@
+"""A parsed value is kept in its canonical spelling, never as sent (eighth red-team pass).
+
+A time's fractional digits beyond the six the parser keeps, or an IPv6 address's spelling, carry bits the value
+does not have: 500,000 digits of a second spelled a whole message, kept as sent in every time field of the
+payload and shown in a dead letter's ``occurred_at``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, get_args, get_origin
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+
+from schemas.events import PAYLOAD_MODELS, CollectionKind, kept_canonical
+from services.records import DeadLetterReason
+from services.stages.collection import process_collection_batch
+from tests.unit.stages.test_hostile_input import INGESTED_AT, allied, event_with, run
+
+MESSAGE = "Subject: Pay cut for Sato. Body: your salary is cut by 20% from December."
+DIGITS = "".join(f"{b:03d}" for b in MESSAGE.encode())
+
+
+def _models(model: Any) -> list[type[BaseModel]]:
+    """Every model a payload model is made of: its record types' and its nested objects' too."""
+    found: list[type[BaseModel]] = []
+    pending = [model]
+    while pending:
+        current = pending.pop()
+        if get_origin(current) is not None or isinstance(current, tuple):
+            pending.extend(get_args(current) if not isinstance(current, tuple) else current)
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or current in found:
+            continue
+        found.append(current)
+        pending.extend(info.annotation for info in current.model_fields.values())
+    return found
+
+
+def _parsed_fields() -> list[tuple[str, str]]:
+    fields = []
+    for model in {m for payload in PAYLOAD_MODELS.values() for m in _models(payload)}:
+        for name, info in model.model_fields.items():
+            text = repr(info.annotation) + repr(info.metadata)
+            if "datetime" in text.lower() or "_ip_address" in text:
+                fields.append((model.__name__, name))
+    return sorted(fields)
+
+
+PARSED_FIELDS = _parsed_fields()
+
+
+def test_the_contract_has_parsed_fields_to_check() -> None:
+    assert len(PARSED_FIELDS) >= 6  # times of every kind, the access log's address
+
+
+@pytest.mark.parametrize(("model_name", "field"), PARSED_FIELDS)
+def test_every_parsed_field_of_the_contract_is_kept_canonical(model_name: str, field: str) -> None:
+    """A time or an address added to the contract without the marker would be kept as sent: refused here."""
+    models = {m.__name__: m for payload in PAYLOAD_MODELS.values() for m in _models(payload)}
+    assert kept_canonical(models[model_name].model_fields[field]) is not None
+
+
+TIME_FIELDS = [
+    (CollectionKind.ACCESS_LOG, None, "requested_at"),
+    (CollectionKind.COOKIE, None, "first_seen_at"),
+    (CollectionKind.ALLIED, "email_transmission", "occurred_at"),
+    (CollectionKind.ALLIED, "scheduler_entry", "ends_at"),
+]
+
+
+def _payload(make_event, kind: CollectionKind, record_type: str | None) -> dict[str, Any]:
+    if record_type is not None:
+        return allied(record_type)
+    return dict(make_event(kind)["payload"])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(where=st.sampled_from(TIME_FIELDS), digits=st.text("0123456789", min_size=7, max_size=3000))
+def test_a_time_with_any_number_of_fractional_digits_is_kept_as_the_instant_read(
+    make_event, context, where, digits
+) -> None:
+    kind, record_type, field = where
+    payload = _payload(make_event, kind, record_type)
+    payload[field] = f"2026-11-27T09:00:03.{digits}+09:00"
+    event = event_with(make_event, kind, payload)
+
+    (record,) = run(context, orjson.dumps(event), kind=kind).ok
+
+    kept = record.payload[field]
+    assert kept == datetime.fromisoformat(f"2026-11-27T09:00:03.{digits[:6]}+09:00").isoformat()
+    assert len(kept) <= 32
+
+
+def test_a_time_with_six_digits_or_fewer_is_kept_as_sent(make_event, context) -> None:
+    payload = _payload(make_event, CollectionKind.COOKIE, None)
+    for spelled in ("2026-11-27T09:00:03.123456+09:00", "2026-11-27T09:00:03Z", "2026-11-27 09:00:03.5-05:00"):
+        payload["first_seen_at"] = spelled
+        (record,) = run(
+            context,
+            orjson.dumps(event_with(make_event, CollectionKind.COOKIE, payload)),
+            kind=CollectionKind.COOKIE,
+        ).ok
+        assert record.payload["first_seen_at"] == spelled
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
+        ("2001:db8:0:0:0:0:0:1", "2001:db8::1"),
+        ("2001:DB8::1", "2001:db8::1"),
+        ("::FFFF:192.0.2.1", "::ffff:192.0.2.1"),
+        ("192.0.2.10", "192.0.2.10"),
+    ],
+)
+def test_an_ip_address_is_kept_in_its_canonical_text(make_event, context, sent, kept) -> None:
+    payload = _payload(make_event, CollectionKind.ACCESS_LOG, None)
+    payload["ip_address"] = sent
+    event = event_with(make_event, CollectionKind.ACCESS_LOG, payload)
+
+    (record,) = run(context, orjson.dumps(event), kind=CollectionKind.ACCESS_LOG).ok
+
+    assert record.payload["ip_address"] == kept
+
+
+def test_a_refused_events_time_is_shown_as_the_instant_never_its_spelling(make_event, make_record, context) -> None:
+    event = make_event(CollectionKind.COOKIE, kind_version=7, occurred_at=f"2026-11-27T09:00:03.{DIGITS[:80]}+09:00")
+
+    (letter,) = process_collection_batch([make_record(event)], context, INGESTED_AT).dead
+
+    assert letter.reason is DeadLetterReason.UNSUPPORTED_VERSION
+    assert letter.redacted is not None
+    assert letter.redacted["occurred_at"] == f"2026-11-27T09:00:03.{DIGITS[:6]}+09:00"
