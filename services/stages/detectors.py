@@ -59,6 +59,8 @@ class Finding(StrEnum):
     STRUCTURED = "structured"
     ESCAPED_TEXT = "escaped_text"
     ENCODED_TEXT = "encoded_text"
+    HIDDEN_TEXT = "hidden_text"
+    """Text carried by characters a reader does not see, or one code point per byte (:func:`hidden_carrier`)."""
     TOO_LONG = "too_long"
 
 
@@ -251,6 +253,8 @@ def _detect_recent(value: str) -> Finding | None:
 
 
 def _detect(value: str) -> Finding | None:
+    if not (value.isascii() and value.isprintable()) and hidden_carrier(value):
+        return Finding.HIDDEN_TEXT
     text = visible(value)
     if _MAIL_HEADER.search(text) or len(_ADDRESS_HEADER.findall(text)) >= 2 or len(_QUOTED_LINES.findall(text)) >= 2:
         return Finding.MAIL_HEADER
@@ -279,6 +283,91 @@ def _detect(value: str) -> Finding | None:
     if _encoded(text):
         return Finding.ENCODED_TEXT
     return None
+
+
+MAX_HIDDEN = 4
+"""Characters that show nothing a kept value may hold (a soft hyphen, a zero-width space or two, a mark of
+direction): beyond this, they are a channel — tag characters spell ASCII one for one, variation selectors carry a
+byte each, zero-width spaces and joiners or control characters carry bits (eighth red-team pass)."""
+_STACKED_MARKS = 4
+"""Combining marks on Latin letters (after composition) or stacked three deep beyond which marks are a channel."""
+_BYTE_RUN = 15
+"""Code points of one 256-aligned block in a row, read one byte each (the low byte), that are judged as text."""
+_ZWJ, _VS15, _VS16, _BLACK_FLAG = "\u200d", "\ufe0e", "\ufe0f", "\U0001f3f4"
+_FLAG_TAGS = 7
+
+
+def hidden_carrier(value: str) -> bool:
+    """Does ``value`` carry text in characters a reader does not see or cannot read as its letters?
+
+    :func:`visible` drops invisible characters so that they hide nothing *inside* a disguise; this judges what
+    it drops and what it keeps as one byte a character:
+
+    - more than :data:`MAX_HIDDEN` characters that show nothing (format, control other than tab and line
+      breaks, private-use, unassigned, variation selectors) — not counting a joiner between two symbols or a
+      presentation selector after one (emoji sequences);
+    - combining marks used as a channel: four or more on Latin letters after composition, or three stacked;
+    - :data:`_BYTE_RUN` symbols, private-use or unassigned code points, or CJK / Hangul / Yi letters of one
+      256-aligned block in a row whose low bytes are text (Braille patterns, U+F0000 + byte): no script's
+      writing stays inside one such block of those for that long.
+    """
+    hidden = 0
+    latin_marks = 0
+    stacked = 0
+    previous = ""
+    base_is_latin = False
+    flag_tags = -1
+    run_block, run = -1, bytearray()
+    for char in unicodedata.normalize("NFC", value):
+        category = unicodedata.category(char)
+        point = ord(char)
+        if category in _HIDDEN_CATEGORIES or 0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF:
+            if char in "\t\n\r":
+                pass
+            elif char == _ZWJ and previous and unicodedata.category(previous) == "So":
+                pass  # an emoji sequence's joiner (one bit an emoji at most: left)
+            elif char in (_VS15, _VS16) and previous and (unicodedata.category(previous) == "So" or previous.isdigit()):
+                pass
+            elif 0xE0020 <= point <= 0xE007F and 0 <= flag_tags < _FLAG_TAGS:
+                flag_tags += 1  # a subdivision flag: a black flag, then its region in tag characters (🏴 gbeng)
+            else:
+                hidden += 1
+                if hidden > MAX_HIDDEN:
+                    return True
+        elif category in ("Mn", "Me"):
+            stacked += 1
+            latin_marks += base_is_latin
+            if stacked >= 3 or latin_marks >= _STACKED_MARKS:
+                return True
+        else:
+            stacked = 0
+            base_is_latin = point < 0x250
+        if char == _BLACK_FLAG:
+            flag_tags = 0
+        elif not 0xE0020 <= point <= 0xE007F:
+            flag_tags = -1
+        if category in _BYTE_CATEGORIES or (category == "Lo" and _one_block_script(point)):
+            block = point >> 8
+            if block != run_block:
+                if len(run) >= _BYTE_RUN and is_text(bytes(run)):
+                    return True
+                run_block, run = block, bytearray()
+            run.append(point & 0xFF)
+        elif category not in ("Mn", "Me", "Cf"):
+            if len(run) >= _BYTE_RUN and is_text(bytes(run)):
+                return True
+            run_block, run = -1, bytearray()
+        previous = char
+    return len(run) >= _BYTE_RUN and is_text(bytes(run))
+
+
+_HIDDEN_CATEGORIES = frozenset({"Cf", "Cc", "Co", "Cn"})
+_BYTE_CATEGORIES = frozenset({"So", "Sm", "Co", "Cn"})
+
+
+def _one_block_script(point: int) -> bool:
+    """Letters of a script whose writing spreads over many 256-aligned blocks: Han, Hangul syllables, Yi."""
+    return 0x3400 <= point <= 0x9FFF or 0xAC00 <= point <= 0xD7AF or 0xA000 <= point <= 0xA4CF or point >= 0x20000
 
 
 @cache
