@@ -1,0 +1,78 @@
+"""The work of naming removed values' reasons is bounded per event (eighth red-team pass: a 62 KB event of random
+tokens under unknown keys took 3 s of one core, a megabyte ~50 s, holding its batch)."""
+
+from __future__ import annotations
+
+import random
+import re
+import string
+
+import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.events import CollectionKind
+from services.records import RemovalReason
+from services.stages import allowlist, detectors
+from services.stages.collection import process_collection_batch
+from services.stages.detectors import JUDGED_CHARS, JUDGED_CHARS_PER_EVENT
+from tests.unit.stages.test_collection import INGESTED_AT
+
+PROSE = ("plain words of a removed field " * 200)[:JUDGED_CHARS]
+
+
+def test_an_events_removed_values_are_read_up_to_its_budget_and_the_rest_named_excluded_unread(
+    make_event, make_record, context, monkeypatch
+) -> None:
+    read: list[int] = []
+    real = detectors.looks_encoded
+
+    def counting(value: str) -> bool:
+        read.append(min(len(value), JUDGED_CHARS))
+        return real(value)
+
+    monkeypatch.setattr(allowlist, "looks_encoded", counting)
+    extra = {f"unknown_{n:02d}": PROSE for n in range(12)}
+    event = make_event(CollectionKind.TERMINAL, payload_extra=extra)
+
+    (record,) = process_collection_batch([make_record(event)], context, INGESTED_AT).ok
+
+    assert sum(read) <= JUDGED_CHARS_PER_EVENT
+    # Unknown keys are visited sorted; their names are not shown (not the contract's words), their sizes are.
+    reasons = [field.reason for field in record.removed if field.size == len(orjson.dumps(PROSE))]
+    judged = JUDGED_CHARS_PER_EVENT // JUDGED_CHARS
+    assert len(reasons) == 12
+    assert reasons[:judged] == [RemovalReason.NOT_ALLOWED] * judged
+    assert set(reasons[judged:]) == {RemovalReason.EXCLUDED_CONTENT}
+
+
+def test_a_refused_events_inventory_is_bounded_alike(make_event, make_record, context, monkeypatch) -> None:
+    read: list[int] = []
+    real = detectors.looks_encoded
+
+    def counting(value: str) -> bool:
+        read.append(min(len(value), JUDGED_CHARS))
+        return real(value)
+
+    monkeypatch.setattr(allowlist, "looks_encoded", counting)
+    event = make_event(CollectionKind.TERMINAL, kind_version=9, payload_extra={f"u{n}": PROSE for n in range(12)})
+
+    (letter,) = process_collection_batch([make_record(orjson.dumps(event))], context, INGESTED_AT).dead
+
+    assert sum(read) <= JUDGED_CHARS_PER_EVENT
+    assert letter.redacted is not None
+
+
+_OLD_GROUPS = re.compile(r"[A-Za-z0-9+/_=-]+(?:[^A-Za-z0-9+/_=\w]+[A-Za-z0-9+/_=-]+)+", re.ASCII)
+_PIECES = st.text(string.ascii_letters + string.digits + "+/_=- .:;,!\n\t#あ", max_size=80)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_PIECES)
+def test_the_linear_groups_pattern_finds_what_the_backtracking_one_found(text: str) -> None:
+    assert [m.span() for m in detectors._GROUPS.finditer(text)] == [m.span() for m in _OLD_GROUPS.finditer(text)]
+
+
+def test_the_groups_pattern_on_a_long_run_without_separators_finds_nothing() -> None:
+    run = "".join(random.Random(7).choice(string.ascii_letters + string.digits) for _ in range(JUDGED_CHARS))
+    assert detectors._GROUPS.search(run) is None
