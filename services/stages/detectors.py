@@ -88,12 +88,23 @@ _SUSPICIOUS = re.compile(
 # Lines of a mail header or a MIME part (RFC 5322, 2045), and their Japanese labels: a value that holds one is a
 # message, whatever follows. From, To, Cc and Date also open ordinary titles ("To do: …"): two of them make a
 # header block. Read on the normalized value, where a full-width colon is ":".
+# A label that names a message's subject or body, or a MIME header, is one wherever it stands after something that
+# is not a letter or digit ("FYI Subject:", "**Subject**:", "■件名:", "1. Subject:"; eighth red-team pass: any
+# character before it but a few bullets hid it), with closing markup or quotes before its colon; the labels that
+# also open ordinary text ("Received:", "References:", "Message:", "Body:") count at the start of a line, after
+# anything but letters. A reply's prefixes ("Re: Fwd:", "Re[2]:", "[EXT] Re: Re:") at the start of a line.
+_LABEL_END = r"""[\s*_~`'"\u201d\u2019\])」』】》>]*[:=]"""  # read after NFKC: full-width forms are ASCII
+_REPLY = r"(?:re|fwd?|fw|aw|wg|tr|返信|転送)(?:\[\d{1,3}\]|\(\d{1,3}\))?[ \t]*:[ \t]*"
+_TAGS = r"(?:\[[^\]\n]{1,20}\][ \t]*)*"
 _MAIL_HEADER = re.compile(
-    r"^[ \t>|*•・-]*(?:subject|content-(?:type|transfer-encoding|disposition|id|description)|mime-version|message-id"
-    r"|in-reply-to|references|return-path|received|dkim-signature|x-mailer|thread-(?:topic|index)"
-    r"|件名|題名|表題|本文)[ \t]*[:=]"
-    r"|[【\[](?:件名|題名|本文|subject)[】\]]"  # a quoted mail's labels: 【件名】
-    r"|^[ \t]*(?:re|fwd?|fw|aw|wg|tr|返信|転送)[ \t]*:[ \t]*(?:re|fwd?|fw|aw|wg|tr|返信|転送)[ \t]*:",  # Re: Fwd:
+    r"(?<![a-z0-9])(?:subject|content-(?:type|transfer-encoding|disposition|id|description)|mime-version"
+    r"|message-id|in-reply-to|dkim-signature|x-mailer|件\s*名|題\s*名|本\s*文)"
+    + _LABEL_END
+    + r"|^[^\w\n]*(?:references|received|return-path|thread-(?:topic|index)|表題|body|message)"
+    + _LABEL_END
+    + r"|[【\[《<〈「『(]\s*(?:件\s*名|題\s*名|本\s*文|subject)\s*[】\]》>〉」』)]"  # a quoted mail's 【件名】
+    + rf"|^[^\w\n]*{_TAGS}{_REPLY}{_TAGS}{_REPLY}"  # Re: Fwd:
+    + rf"|^[^\w\n]*{_TAGS}(?:re|aw|wg|sv|fwd?|fw)[\[(]\d{{1,3}}[\])][ \t]*:",  # a counted reply alone: Re[2]:
     re.IGNORECASE | re.MULTILINE,
 )
 _COMPOSE_LINK = re.compile(
@@ -408,14 +419,15 @@ _LOOK_ALIKES = str.maketrans(
     "ꓐꓑꓒꓓꓔꓖꓗꓙꓚꓜꓝꓟꓠꓡꓢꓣꓦꓧꓪꓫꓬꓮꓰꓲꓳꓴ"  # noqa: RUF001 - look-alikes on purpose
     "ᎪᏴᏟᎠᎬᏀᎻᎫᏦᏞᎷᎾᏢᎡᏚᎢᏙᎳᏃ"
     "ᴀʙᴄᴅᴇɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢıɑɡȷɩ"
-    "\ua789\u2236\u02f8",
+    "\ua789\u2236\u02f8\u02d0\u0589\u05c3\u0703\u0704\u0903\u0a83\u16ec\u1361\u1803\u1809\u205a\ua4fd",
     "ABESIJKMHOPCTXYaeijopcxysdhqwABEZHIKMNOPTYXaBeikvoptuxBPdDTGKJCZFMNLSRVHWXYAEIOUABCDEGHJKLMOPRSTVWZ"
-    "abcdeghijklmnoprstuvwyziagji:::",
+    "abcdeghijklmnoprstuvwyziagji:::" + ":" * 13,
 )
 """Letters a reader takes for Latin ones, and colons for ':' (the common part of Unicode's confusables): Cyrillic
 and Greek; Lisu and Cherokee capitals, Latin small capitals and IPA letters (seventh red-team pass: base64 spelled
 with them was kept); the modifier
-letter colon, the ratio sign and the raised colon (a 'Subject' line with one was kept)."""
+letter colon, the ratio sign, the raised colon and every other character Unicode's confusables take for ':' (a
+'Subject' line with one was kept; seventh and eighth red-team passes)."""
 
 
 _MAPPING_ENTRY = re.compile(r"[{,]\s*(['\"]?)[^\s'\":,{}]{1,40}\1\s*:\s*\S")

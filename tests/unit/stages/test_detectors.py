@@ -570,3 +570,57 @@ def test_a_mapping_with_anything_around_it_is_structured(value: str) -> None:
 @pytest.mark.parametrize("value", ["(note: bring laptop, charger)", "Sync (room: A, floor: 3)", "Team {A, B}"])
 def test_parenthesized_notes_are_no_mapping(value: str) -> None:
     assert detect(value) is None
+
+
+_SUBJECT = "Pay cut for Sato from next month"
+LABELS_ANYWHERE = [
+    f"**Subject**: {_SUBJECT}",
+    f"# Subject: {_SUBJECT}",
+    f"_Subject_: {_SUBJECT}",
+    f"`Subject`: {_SUBJECT}",
+    f'"Subject: {_SUBJECT}"',
+    f"\u201cSubject: {_SUBJECT}\u201d",
+    f"(Subject: {_SUBJECT})",
+    f"1. Subject: {_SUBJECT}",
+    f"FYI Subject: {_SUBJECT}",
+    f"\U0001f4e7 Subject: {_SUBJECT}",
+    f"[b]Subject:[/b] {_SUBJECT}",
+    f"\u25a0件名\uff1a{_SUBJECT}",
+    f"\u25cf件名\uff1a{_SUBJECT}",
+    f"\u203b件名\uff1a{_SUBJECT}",
+    f"\u2605Subject: {_SUBJECT}",
+    f"【件\u3000名】{_SUBJECT}",
+    f"《件名》{_SUBJECT}",
+    f"<件名>{_SUBJECT}",
+    "Body: Dear Sato, your salary will be cut",
+    "Message: Dear Sato, your salary will be cut",
+    f"Re[2]: {_SUBJECT}",
+    f"[EXT] Re: Re: {_SUBJECT}",
+    f"Re: [ext] Re: {_SUBJECT}",
+    *(f"Subject{colon} {_SUBJECT}" for colon in "\u02d0\u05c3\u205a\u0589\ua4fd\u1361\u16ec\u1803\u0703"),
+]
+
+
+@pytest.mark.parametrize("value", LABELS_ANYWHERE)
+def test_a_message_label_after_anything_but_a_letter_is_a_mail_header(value: str) -> None:
+    """Eighth red-team pass: any character before a label but a few bullets hid it; Body:, Re[2]: and colons
+    Unicode takes for ':' too."""
+    assert detect(value) is Finding.MAIL_HEADER
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Items received: 3",
+        "Governing body: board meeting",
+        "Error message: disk full",
+        "Message board review",
+        "Subjects covered in training",
+        "Re: budget",  # one reply prefix opens ordinary titles too
+        "Meeting at 10:30",
+        "内容: 定例会議",
+        "タイトル：週次定例",
+    ],
+)
+def test_labels_inside_ordinary_titles_are_not_mail_headers(value: str) -> None:
+    assert detect(value) is None
