@@ -6,7 +6,8 @@ recognizer covers Japanese identifiers (Presidio has none), so this module is sm
 
 - the text is NFKC-normalized first, so full-width digits, at signs and hyphens, and the dashes people type
   between digit groups (hyphens, en and em dashes, the minus sign, the katakana prolonged sound mark) count as
-  their ASCII forms;
+  their ASCII forms; every script's decimal digits count as ASCII digits; groups may be split by a dash, a dot, a
+  slash, a middle dot or an underscore, with blanks around it or not, or by blanks;
 - **My Number** (個人番号): twelve digits, grouped 4-4-4 or not, whose check digit holds (python-stdnum's
   ``jp.in_``, the algorithm of the Individual Number Act's ordinance). An order number of twelve digits fails
   the check nine times in ten and is not reported;
@@ -25,8 +26,9 @@ collection kind): the field is removed with evidence ``identifier_in_free_text``
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from stdnum.jp import in_ as my_number
 
@@ -44,27 +46,58 @@ _DASHES = str.maketrans(
     {dash: "-" for dash in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\u301c\uff5e"}
     | {stop: "." for stop in "\u3002\uff61"}  # the ideographic full stop in a domain: sato@example。jp
 )
-_MY_NUMBER = re.compile(r"(?<![\d-])(\d{4})[ -]?(\d{4})[ -]?(\d{4})(?![\d-])")
-# +81 or 0, an area or service code, then groups; separators are spaces, dashes or an area code in parentheses.
+_SEP = r"(?:[ \t]*[-./·・_][ \t]*|[ \t]{1,2})"
+"""What people put between a number's digit groups: a dash, a dot, a slash, a middle dot or an underscore, with
+blanks around it or not, or blanks alone (eighth red-team pass: any of these but one dash, dot or space hid a
+number)."""
+_MY_NUMBER = re.compile(rf"(?<![\d-])(\d{{4}}){_SEP}?(\d{{4}}){_SEP}?(\d{{4}})(?![\d-])")
+# +81 (with a trunk "(0)" or not) or 0, an area or service code, then groups; separators as above, or an area code
+# in parentheses.
 _PHONE_SEPARATED = re.compile(
-    r"(?<![\d.-])(?:\+81[ .-]?\(?0?|0)\d{1,4}(?:[ .-]|\)|[ .-]?\()\d{1,4}(?:[ .-]|\)[ .-]?)\d{3,4}(?![\d.-])"
+    rf"(?<![\d.-])(?:\+81{_SEP}?(?:\(0\){_SEP}?)?\(?0?|\(?0)\d{{1,4}}(?:{_SEP}|\){_SEP}?|{_SEP}?\()\d{{1,4}}"
+    rf"(?:{_SEP}|\){_SEP}?)\d{{3,4}}(?![\d.-])"
 )
 _MOBILE_RUN = re.compile(r"(?<!\d)(?:\+81|0)[5789]0\d{8}(?!\d)")
-_POSTAL = re.compile(r"〒[ ]?\d{3}-?\d{4}(?!\d)|(?<![\d-])\d{3}-\d{4}(?![\d-])")
-_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")  # local parts and domains in any script
+_POSTAL = re.compile(
+    rf"(?:〒|\bzip(?:[ \t]*code)?\b|postal[ \t]*code|郵便番号)[ \t]*:?[ \t]*\d{{3}}{_SEP}?\d{{4}}(?!\d)"
+    r"|(?<![\d-])\d{3}[ \t]*-[ \t]*\d{4}(?![\d-])",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"[\w.%+-]+[ \t]*@[ \t]*[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")  # local parts, domains: any script
+_EMAIL_SPACED_DOT = re.compile(
+    r"[\w.%+-]+[ \t]*@[ \t]*[\w-]+(?:[ \t]*\.[ \t]*[\w-]+)*[ \t]*\.[ \t]*(?:jp|com|net|org|co|ne|or|ac|go|io|info)\b"
+)
+"""An address with blanks around a dot too ("sato@example . jp"): only before a common top-level domain, since a
+sentence's full stop is followed by a blank and a word ("Lunch @ Cafe. Tomorrow")."""
 _DIGIT_OR_AT = re.compile(r"[0-9@]")
+
+
+@cache
+def _digits() -> dict[int, str]:
+    """Every decimal digit of every script (Unicode category Nd) as its ASCII digit: NFKC leaves Arabic-Indic,
+    Devanagari or Bengali digits as they are, and a telephone number in them was kept (eighth red-team pass).
+    Built on first use (a walk over Unicode), not at import."""
+    return {
+        point: str(unicodedata.digit(chr(point)))
+        for point in range(0x80, 0x110000)
+        if unicodedata.category(chr(point)) == "Nd"
+    }
 
 
 def normalize(text: str) -> str:
     """``text`` as the recognizers read it: as the content detectors read it (NFKC, full-width to ASCII, without
     the characters that show nothing: a zero-width space, a word joiner or a soft hyphen inside a number hid it —
     seventh red-team pass), every dash-like character a '-' (the wave dash too), an ideographic full stop a '.'."""
-    return visible(text).translate(_DASHES)
+    text = visible(text).translate(_DASHES)
+    return text if text.isascii() else text.translate(_digits())
 
 
 def _phone_digits(match: str) -> int:
+    """The digits after the country code and the trunk 0 ("+81 (0)90 1234 5678": ten)."""
     digits = re.sub(r"\D", "", match)
-    return len(digits) - 2 if digits.startswith("81") and match.lstrip().startswith("+") else len(digits) - 1
+    if digits.startswith("81") and match.lstrip().startswith("+"):
+        digits = digits[2:]
+    return len(digits) - 1 if digits.startswith("0") else len(digits)
 
 
 def _is_phone(candidate: str) -> bool:
@@ -85,6 +118,6 @@ def find_identifiers(text: str) -> tuple[IdentifierKind, ...]:
         found.append(IdentifierKind.TELEPHONE_NUMBER)
     if _POSTAL.search(normalized):
         found.append(IdentifierKind.POSTAL_CODE)
-    if _EMAIL.search(normalized):
+    if _EMAIL.search(normalized) or _EMAIL_SPACED_DOT.search(normalized):
         found.append(IdentifierKind.EMAIL_ADDRESS)
     return tuple(found)

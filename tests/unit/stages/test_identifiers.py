@@ -138,3 +138,64 @@ def test_precision_and_recall_on_the_labelled_sample() -> None:
     assert len(rows) - positives >= len(rows) * 0.45, "about half are look-alikes"
     assert precision >= 0.99, (precision, recall)
     assert recall >= 0.99, (precision, recall)
+
+
+_DIGIT_SCRIPTS = {"arabic-indic": 0x0660, "extended arabic-indic": 0x06F0, "devanagari": 0x0966, "bengali": 0x09E6}
+
+
+@pytest.mark.parametrize("zero", _DIGIT_SCRIPTS.values(), ids=_DIGIT_SCRIPTS.keys())
+@pytest.mark.parametrize(
+    ("ascii_text", "kind"),
+    [
+        ("Call Sato 090-1234-5678", IdentifierKind.TELEPHONE_NUMBER),
+        ("My Number 621498320257", IdentifierKind.MY_NUMBER),
+    ],
+)
+def test_an_identifier_in_any_scripts_digits_is_found(zero: int, ascii_text: str, kind: IdentifierKind) -> None:
+    """Eighth red-team pass: NFKC leaves other scripts' decimal digits as they are; every Nd digit reads as ASCII."""
+    text = "".join(chr(zero + int(c)) if c.isdigit() else c for c in ascii_text)
+    assert kind in find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Call Sato 090/1234/5678", IdentifierKind.TELEPHONE_NUMBER),
+        ("Call Sato 090\u00b71234\u00b75678", IdentifierKind.TELEPHONE_NUMBER),
+        ("Call Sato 090\uff651234\uff655678", IdentifierKind.TELEPHONE_NUMBER),
+        ("Call Sato 090_1234_5678", IdentifierKind.TELEPHONE_NUMBER),
+        ("Call Sato 090 - 1234 - 5678", IdentifierKind.TELEPHONE_NUMBER),
+        ("Call Sato (090) 1234-5678", IdentifierKind.TELEPHONE_NUMBER),
+        ("Call Sato +81 (0)90 1234 5678", IdentifierKind.TELEPHONE_NUMBER),
+        ("callback/090/1234/5678", IdentifierKind.TELEPHONE_NUMBER),
+        ("My Number 6214.9832.0257", IdentifierKind.MY_NUMBER),
+        ("My Number 6214/9832/0257", IdentifierKind.MY_NUMBER),
+        ("My Number 6214  9832  0257", IdentifierKind.MY_NUMBER),
+        ("〒530 0001", IdentifierKind.POSTAL_CODE),
+        ("zip 530 - 0001", IdentifierKind.POSTAL_CODE),
+        ("郵便番号: 5300001", IdentifierKind.POSTAL_CODE),
+        ("sato @ example.jp", IdentifierKind.EMAIL_ADDRESS),
+        ("sato@example . jp", IdentifierKind.EMAIL_ADDRESS),
+    ],
+)
+def test_an_identifier_with_any_common_separator_is_found(text: str, kind: IdentifierKind) -> None:
+    assert kind in find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024/05/01",
+        "2024.05.01 10:30",
+        "05/01 10:30-11:00",
+        "v1.2.3",
+        "192.168.0.1",
+        "Order 1234 5678 9012",
+        "Lunch @ Cafe. Tomorrow",
+        "Build 0.12.3456",
+        "Invoice 2024_0501_1030",
+        "2024 05 01 1030",
+    ],
+)
+def test_dates_versions_and_order_numbers_are_no_identifiers(text: str) -> None:
+    assert find_identifiers(text) == ()
