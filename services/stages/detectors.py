@@ -27,6 +27,7 @@ import base64
 import binascii
 import itertools
 import re
+import string
 import unicodedata
 from enum import StrEnum
 from functools import cache, lru_cache
@@ -267,9 +268,24 @@ def _detect_recent(value: str) -> Finding | None:
 
 
 def _detect(value: str) -> Finding | None:
-    if not (value.isascii() and value.isprintable()) and hidden_carrier(value):
+    if value.isascii() and value.isprintable():
+        return _judge(value)
+    if hidden_carrier(value):
         return Finding.HIDDEN_TEXT
     text = visible(value)
+    found = _judge(text)
+    if found is None and _BIDI_CONTROL.search(value):
+        # A right-to-left override or isolate shows the text reversed: "\u202e…tcejbuS" reads "Subject…" (eighth
+        # red-team pass). Which runs a renderer reverses depends on the text; both readings are judged.
+        return _judge(text[::-1])
+    return found
+
+
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _judge(text: str) -> Finding | None:
+    """The first finding in ``text``, read as :func:`visible` made it."""
     if _MAIL_HEADER.search(text) or len(_ADDRESS_HEADER.findall(text)) >= 2 or len(_QUOTED_LINES.findall(text)) >= 2:
         return Finding.MAIL_HEADER
     if _COMPOSE_LINK.search(text):
@@ -419,9 +435,10 @@ _LOOK_ALIKES = str.maketrans(
     "ꓐꓑꓒꓓꓔꓖꓗꓙꓚꓜꓝꓟꓠꓡꓢꓣꓦꓧꓪꓫꓬꓮꓰꓲꓳꓴ"  # noqa: RUF001 - look-alikes on purpose
     "ᎪᏴᏟᎠᎬᏀᎻᎫᏦᏞᎷᎾᏢᎡᏚᎢᏙᎳᏃ"
     "ᴀʙᴄᴅᴇɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢıɑɡȷɩ"
-    "\ua789\u2236\u02f8\u02d0\u0589\u05c3\u0703\u0704\u0903\u0a83\u16ec\u1361\u1803\u1809\u205a\ua4fd",
+    + "".join(chr(base + n) for base in (0x1F1E6, 0x1F170, 0x1F150) for n in range(26))
+    + "\ua789\u2236\u02f8\u02d0\u0589\u05c3\u0703\u0704\u0903\u0a83\u16ec\u1361\u1803\u1809\u205a\ua4fd",
     "ABESIJKMHOPCTXYaeijopcxysdhqwABEZHIKMNOPTYXaBeikvoptuxBPdDTGKJCZFMNLSRVHWXYAEIOUABCDEGHJKLMOPRSTVWZ"
-    "abcdeghijklmnoprstuvwyziagji:::" + ":" * 13,
+    "abcdeghijklmnoprstuvwyziagji" + string.ascii_uppercase * 3 + ":::" + ":" * 13,
 )
 """Letters a reader takes for Latin ones, and colons for ':' (the common part of Unicode's confusables): Cyrillic
 and Greek; Lisu and Cherokee capitals, Latin small capitals and IPA letters (seventh red-team pass: base64 spelled

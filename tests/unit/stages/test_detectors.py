@@ -624,3 +624,44 @@ def test_a_message_label_after_anything_but_a_letter_is_a_mail_header(value: str
 )
 def test_labels_inside_ordinary_titles_are_not_mail_headers(value: str) -> None:
     assert detect(value) is None
+
+
+def _letters(base: int, text: str) -> str:
+    return "".join(chr(base + ord(c) - ord("A")) if "A" <= c <= "Z" else c for c in text.upper())
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "\u202e" + f"Subject: {_SUBJECT}"[::-1],  # right-to-left override: shows "Subject: …"
+        "\u2067" + f"Subject: {_SUBJECT}"[::-1] + "\u2069",  # right-to-left isolate
+        "\u202b" + f"件名: {_SUBJECT}"[::-1] + "\u202c",  # embedding
+        _letters(0x1F1E6, "Subject") + f": {_SUBJECT}",  # regional indicator letters
+        _letters(0x1F170, "Subject") + f": {_SUBJECT}",  # negative squared letters
+        _letters(0x1F150, "Subject") + f": {_SUBJECT}",  # negative circled letters
+    ],
+)
+def test_a_header_shown_reversed_or_in_letter_symbols_is_a_mail_header(value: str) -> None:
+    """Eighth red-team pass: the detectors read the stored order, a reader the displayed one."""
+    assert detect(value) is Finding.MAIL_HEADER
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"- {{subject: {_SUBJECT}, body: from next month}}",
+        f"note {{subject: {_SUBJECT}, body: from next month}}",
+        f'Email{{subject: "{_SUBJECT}", body: "from next month"}}',
+        f"(subject: {_SUBJECT}; body: from next month)",
+        f"[subject: {_SUBJECT}][body: from next month]",
+        f'<mail subject="{_SUBJECT}" body="from next month"/>',
+        f"<mail subject='{_SUBJECT}'>",
+    ],
+)
+def test_a_subject_named_as_a_key_in_any_syntax_is_found(value: str) -> None:
+    assert detect(value) is not None
+
+
+@pytest.mark.parametrize("value", ["\u200fשלום עולם\u200f", "\u2067مرحبا\u2069 team", "🇯🇵 🇺🇸 joint meeting"])
+def test_right_to_left_text_and_flags_are_plain(value: str) -> None:
+    assert detect(value) is None
