@@ -45,6 +45,7 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
+from stdnum.jp import in_ as my_number
 
 from schemas.encoded_text import not_encoded_text
 
@@ -63,14 +64,40 @@ Identifier = Annotated[
 """A terminal, a cookie, a login (a tenant and a service are :data:`Reference`): the contract refuses one that is
 encoded text (:mod:`schemas.encoded_text`), since an identifier is kept and stored as it is."""
 
+_SEPARATED_PHONE = re.compile(r"(?<![0-9])(?:\+?81[-._:]?|0)[0-9]{1,4}[-._:][0-9]{1,4}[-._:][0-9]{3,4}(?![0-9])")
+_MOBILE_RUN = re.compile(r"(?<![0-9])(?:\+?81|0)[5789]0[0-9]{8}(?![0-9])")
+_GROUPED_MY_NUMBER = re.compile(r"(?<![0-9])([0-9]{4})[-._:]([0-9]{4})[-._:]([0-9]{4})(?![0-9])")
+
+
+def not_a_personal_number(value: str) -> str:
+    """Refuse a reference that holds a Japanese telephone number (written with separators, or a mobile number in
+    one run) or a My Number written 4-4-4 (eighth red-team pass: both were stored as a tenant or a service).
+
+    Twelve digits in one run are left alone: ids of that shape are common (a cloud account's), and one in ten of
+    them passes the My Number check digit.
+    """
+    for match in _SEPARATED_PHONE.finditer(value):
+        digits = "".join(char for char in match.group() if char.isdigit())
+        digits = digits[2:] if match.group().lstrip("+").startswith("81") and not digits.startswith("0") else digits
+        if len(digits.removeprefix("0")) in (9, 10):
+            raise ValueError("a telephone number is no reference")
+    if _MOBILE_RUN.search(value):
+        raise ValueError("a telephone number is no reference")
+    if any(my_number.is_valid("".join(m.groups())) for m in _GROUPED_MY_NUMBER.finditer(value)):
+        raise ValueError("a My Number is no reference")
+    return value
+
+
 Reference = Annotated[
     str,
     StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"),
     AfterValidator(not_encoded_text),
+    AfterValidator(not_a_personal_number),
     Field(
         description="An id or reference (a tenant, a recipient, a consent record, a service): letters, digits, '.', "
         "'_', ':' and '-', at most 128 characters, no '@' (a company, a record or a service, never a mailbox); one "
-        "that decodes to text (base64, base32, base85, hex, percent-escapes of 15 bytes or more) is refused.",
+        "that decodes to text (base64, base32, base85, hex, percent-escapes of 15 bytes or more) is refused, and so "
+        "is one that holds a telephone number or a My Number written 4-4-4.",
         json_schema_extra={"x-lineage-not-encoded-text": True},
     ),
 ]

@@ -312,3 +312,38 @@ def test_a_redaction_that_raises_keeps_only_the_spec_in_the_clear(make_event, ma
     (letter,) = result.dead
     assert letter.reason is DeadLetterReason.UNSUPPORTED_VERSION
     assert letter.redacted == {"spec": DEAD_LETTER_SPEC}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("tenant_id", "090-1234-5678"),
+        ("tenant_id", "+81-90-1234-5678"),
+        ("source_service", "09012345678"),
+        ("source_service", "mynumber-6214-9832-0257"),
+        ("tenant_id", "03.1234.5678"),
+    ],
+)
+def test_a_telephone_number_or_my_number_as_tenant_or_service_is_refused_and_not_shown(
+    make_event, make_record, context, field, value
+):
+    """Eighth red-team pass: the contract refused mailboxes as references, not the other personal numbers its
+    charset admits; and a refused one was shown in the clear in the dead letter."""
+    event = make_event(CollectionKind.TERMINAL, **{field: value})
+
+    (letter,) = process_collection_batch([make_record(event)], context, INGESTED_AT).dead
+
+    assert letter.reason is DeadLetterReason.SCHEMA_INVALID
+    assert letter.redacted is not None
+    assert field not in letter.redacted
+    assert value.encode() not in orjson.dumps(letter.redacted)
+
+
+@pytest.mark.parametrize("value", ["kobe-logistics", "tenant-0123456789", "621498320257", "2024-05-01", "v1.2.3456"])
+def test_ordinary_references_with_digits_are_accepted(make_event, make_record, context, value):
+    """Twelve digits in one run stay: ids of that shape are common, and one in ten passes the check digit."""
+    event = make_event(CollectionKind.TERMINAL, tenant_id=value)
+
+    (record,) = process_collection_batch([make_record(event)], context, INGESTED_AT).ok
+
+    assert record.tenant_id == value
