@@ -318,13 +318,70 @@ def _judge(text: str) -> Finding | None:
 MAX_HIDDEN = 4
 """Characters that show nothing a kept value may hold (a soft hyphen, a zero-width space or two, a mark of
 direction): beyond this, they are a channel — tag characters spell ASCII one for one, variation selectors carry a
-byte each, zero-width spaces and joiners or control characters carry bits (eighth red-team pass)."""
+byte each, zero-width spaces and joiners, control characters, Hangul fillers or the kind of each space carry bits
+(eighth and ninth red-team passes). Counted per value here, and over all of an event's kept values by the
+minimization walk (:func:`hidden_count`)."""
 _STACKED_MARKS = 4
-"""Combining marks on Latin letters (after composition) or stacked three deep beyond which marks are a channel."""
-_BYTE_RUN = 15
-"""Code points of one 256-aligned block in a row, read one byte each (the low byte), that are judged as text."""
-_ZWJ, _VS15, _VS16, _BLACK_FLAG = "\u200d", "\ufe0e", "\ufe0f", "\U0001f3f4"
-_FLAG_TAGS = 7
+"""Combining marks on letters of scripts that take none (Latin after composition, Han, kana, Hangul, symbols), or
+stacked three deep, beyond which marks are a channel."""
+_BYTE_TEXT = 15
+"""Code points read one byte each (the low byte) that are judged as text, from this many on."""
+_DISTINCT_BYTES = 6
+"""A message read one byte a character has at least this many distinct bytes; a repeated word does not."""
+_ZWJ, _VS15, _VS16 = "\u200d", "\ufe0e", "\ufe0f"
+_KEYCAP = "\u20e3"
+_SUBDIVISION_FLAG = re.compile(
+    "\U0001f3f4(?:\U000e0067\U000e0062(?:\U000e0065\U000e006e\U000e0067|\U000e0073\U000e0063\U000e0074"
+    "|\U000e0077\U000e006c\U000e0073))\U000e007f"
+)
+"""The three subdivision flags Unicode recommends (England, Scotland, Wales): a black flag, the region in tag
+characters, a cancel tag. Any other tag character is hidden (ninth pass: a flag and seven tags, repeated)."""
+_IGNORABLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
+"""Default-ignorable code points that are not format characters (Hangul fillers, the combining grapheme joiner,
+Khmer inherent vowels), and the blank Braille pattern: each shows nothing."""
+_OWN_BLOCK_SCRIPTS = frozenset(
+    {0x04, 0x05, 0x06, 0x07, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x17, 0x30, 0xFF}
+)
+"""256-aligned blocks whose script's ordinary text stays inside one block and whose low bytes are often printable
+(Cyrillic, Armenian and Hebrew, Arabic, Syriac and Thaana, the Indic scripts, Thai and Lao, Tibetan, Myanmar and
+Georgian, Khmer, kana, full-width forms): not read as bytes. Every other non-ASCII code point is."""
+
+
+def hidden_count(value: str) -> int:
+    """How many characters of ``value`` show nothing (see :data:`MAX_HIDDEN`), emoji sequences' joiners and
+    selectors and the recommended subdivision flags not counted."""
+    if value.isascii() and value.isprintable():
+        return 0
+    return _hidden_count(value)
+
+
+@lru_cache(maxsize=16_384)
+def _hidden_count(value: str) -> int:
+    value = _SUBDIVISION_FLAG.sub("", value)
+    hidden = 0
+    previous = ""
+    for char in value:
+        if _shows_nothing(char):
+            if char == _ZWJ and previous and unicodedata.category(previous) == "So":
+                pass  # an emoji sequence's joiner (one bit an emoji at most: left)
+            elif char in (_VS15, _VS16) and previous and (unicodedata.category(previous) == "So" or previous.isdigit()):
+                pass
+            else:
+                hidden += 1
+        previous = char
+    return hidden
+
+
+def _shows_nothing(char: str) -> bool:
+    if char in "\t\n\r ":
+        return False
+    category = unicodedata.category(char)
+    if category in ("Cf", "Cc", "Co", "Cn") or char in _IGNORABLE_LETTERS:
+        return True
+    if category == "Zs":
+        return char not in "\u3000\u00a0"  # the ideographic space and the no-break space are ordinary
+    point = ord(char)
+    return 0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF
 
 
 def hidden_carrier(value: str) -> bool:
@@ -333,71 +390,66 @@ def hidden_carrier(value: str) -> bool:
     :func:`visible` drops invisible characters so that they hide nothing *inside* a disguise; this judges what
     it drops and what it keeps as one byte a character:
 
-    - more than :data:`MAX_HIDDEN` characters that show nothing (format, control other than tab and line
-      breaks, private-use, unassigned, variation selectors) — not counting a joiner between two symbols or a
-      presentation selector after one (emoji sequences);
-    - combining marks used as a channel: four or more on Latin letters after composition, or three stacked;
-    - :data:`_BYTE_RUN` symbols, private-use or unassigned code points, or CJK / Hangul / Yi letters of one
-      256-aligned block in a row whose low bytes are text (Braille patterns, U+F0000 + byte): no script's
-      writing stays inside one such block of those for that long.
+    - more than :data:`MAX_HIDDEN` characters that show nothing (:func:`hidden_count`);
+    - combining marks used as a channel: four or more on letters of scripts that take none, or three stacked;
+    - the low bytes of the non-ASCII code points outside :data:`_OWN_BLOCK_SCRIPTS` — all of them in order, those
+      of each 256-aligned block apart, and those of each Unicode category apart — that are text, or whose low
+      nibbles paired are (Braille, syllabics, hieroglyphs, CJK or private-use code points + a byte, symbols of
+      alternating blocks among kanji, spaces between them).
     """
-    hidden = 0
-    latin_marks = 0
+    if hidden_count(value) > MAX_HIDDEN:
+        return True
+    marks = 0
     stacked = 0
-    previous = ""
-    base_is_latin = False
-    flag_tags = -1
-    run_block, run = -1, bytearray()
+    takes_marks = True
+    low: list[int] = []
+    by_block: dict[int, list[int]] = {}
+    by_category: dict[str, list[int]] = {}
     for char in unicodedata.normalize("NFC", value):
-        category = unicodedata.category(char)
         point = ord(char)
-        if category in _HIDDEN_CATEGORIES or 0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF:
-            if char in "\t\n\r":
-                pass
-            elif char == _ZWJ and previous and unicodedata.category(previous) == "So":
-                pass  # an emoji sequence's joiner (one bit an emoji at most: left)
-            elif char in (_VS15, _VS16) and previous and (unicodedata.category(previous) == "So" or previous.isdigit()):
-                pass
-            elif 0xE0020 <= point <= 0xE007F and 0 <= flag_tags < _FLAG_TAGS:
-                flag_tags += 1  # a subdivision flag: a black flag, then its region in tag characters (🏴 gbeng)
-            else:
-                hidden += 1
-                if hidden > MAX_HIDDEN:
-                    return True
-        elif category in ("Mn", "Me"):
+        category = unicodedata.category(char)
+        if 0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF or char == _KEYCAP:
+            continue  # selectors are counted as hidden; a keycap encloses the digit before it (1️⃣)
+        if category in ("Mn", "Me"):
             stacked += 1
-            latin_marks += base_is_latin
-            if stacked >= 3 or latin_marks >= _STACKED_MARKS:
+            marks += not takes_marks
+            if stacked >= 3 or marks >= _STACKED_MARKS:
                 return True
-        else:
-            stacked = 0
-            base_is_latin = point < 0x250
-        if char == _BLACK_FLAG:
-            flag_tags = 0
-        elif not 0xE0020 <= point <= 0xE007F:
-            flag_tags = -1
-        if category in _BYTE_CATEGORIES or (category == "Lo" and _one_block_script(point)):
-            block = point >> 8
-            if block != run_block:
-                if len(run) >= _BYTE_RUN and is_text(bytes(run)):
-                    return True
-                run_block, run = block, bytearray()
-            run.append(point & 0xFF)
-        elif category not in ("Mn", "Me", "Cf"):
-            if len(run) >= _BYTE_RUN and is_text(bytes(run)):
-                return True
-            run_block, run = -1, bytearray()
-        previous = char
-    return len(run) >= _BYTE_RUN and is_text(bytes(run))
+            continue
+        stacked = 0
+        takes_marks = _takes_marks(point)
+        if point < 0x80 or category in ("Zs", "Cc", "Cf"):
+            continue
+        block = point >> 8
+        if block in _OWN_BLOCK_SCRIPTS:
+            continue
+        low.append(point & 0xFF)
+        by_block.setdefault(block, []).append(point & 0xFF)
+        by_category.setdefault(category, []).append(point & 0xFF)
+    if len(low) < _BYTE_TEXT:
+        return False
+    views = (
+        low,
+        *(by_block.values() if len(by_block) > 1 else ()),
+        *(by_category.values() if len(by_category) > 1 else ()),
+    )
+    return any(_bytes_are_text(view) for view in views)
 
 
-_HIDDEN_CATEGORIES = frozenset({"Cf", "Cc", "Co", "Cn"})
-_BYTE_CATEGORIES = frozenset({"So", "Sm", "Co", "Cn"})
+def _takes_marks(point: int) -> bool:
+    """Letters of scripts written with combining marks after composition (Greek to Mongolian, the Indic and South
+    East Asian extensions, Hebrew and Arabic presentation forms)."""
+    return 0x370 <= point < 0x1D00 or 0xA800 <= point < 0xAB00 or 0xFB1D <= point < 0xFE00
 
 
-def _one_block_script(point: int) -> bool:
-    """Letters of a script whose writing spreads over many 256-aligned blocks: Han, Hangul syllables, Yi."""
-    return 0x3400 <= point <= 0x9FFF or 0xAC00 <= point <= 0xD7AF or 0xA000 <= point <= 0xA4CF or point >= 0x20000
+def _bytes_are_text(values: list[int]) -> bool:
+    if len(values) < _BYTE_TEXT or len(set(values)) < _DISTINCT_BYTES:
+        return False  # a character repeated ("週次定例 " ten thousand times) spells nothing
+    if is_text(bytes(values)):
+        return True
+    if len(values) >= 2 * _BYTE_TEXT and max(values) < 16:  # one nibble a code point
+        return is_text(bytes((high << 4) | low for high, low in zip(values[::2], values[1::2], strict=False)))
+    return False
 
 
 @cache
