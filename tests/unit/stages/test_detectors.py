@@ -641,9 +641,22 @@ def _letters(base: int, text: str) -> str:
         _letters(0x1F150, "Subject") + f": {_SUBJECT}",  # negative circled letters
     ],
 )
-def test_a_header_shown_reversed_or_in_letter_symbols_is_a_mail_header(value: str) -> None:
-    """Eighth red-team pass: the detectors read the stored order, a reader the displayed one."""
-    assert detect(value) is Finding.MAIL_HEADER
+def test_a_header_shown_reversed_or_in_letter_symbols_is_found(value: str) -> None:
+    """Eighth and ninth red-team passes: the detectors read the stored order, a reader the displayed one; an
+    override, or an embedding or isolate around no right-to-left text, is content whatever it shows."""
+    assert detect(value) in {Finding.MAIL_HEADER, Finding.HIDDEN_TEXT}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Subject\u202e" + ": Pay cut for Sato"[::-1],  # only part of the value overridden
+        "件名\u202e" + ": 減給"[::-1] + "\u202c",
+        "\u2066Team sync\u2069",  # an isolate around left-to-right text has no purpose
+    ],
+)
+def test_a_direction_override_anywhere_is_hidden_text(value: str) -> None:
+    assert detect(value) is Finding.HIDDEN_TEXT
 
 
 @pytest.mark.parametrize(
@@ -664,4 +677,33 @@ def test_a_subject_named_as_a_key_in_any_syntax_is_found(value: str) -> None:
 
 @pytest.mark.parametrize("value", ["\u200fשלום עולם\u200f", "\u2067مرحبا\u2069 team", "🇯🇵 🇺🇸 joint meeting"])
 def test_right_to_left_text_and_flags_are_plain(value: str) -> None:
+    assert detect(value) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        *(
+            f"{label}: {_SUBJECT}"
+            for label in ["Subj", "SUBJ", "Betreff", "Objet ", "Asunto", "Oggetto", "Onderwerp", "Тема", "Θέμα"]
+        ),
+        *(f"{label}\uff1a{_SUBJECT}" for label in ["主题", "主旨", "제목", "用件", "要件", "題目", "メール件名"]),
+        "Nachricht: Lieber Sato, ab nächstem Monat",
+        "メッセージ：佐藤さんの減給について",
+        f"S u b j e c t : {_SUBJECT}",
+        f"Subject\u1804 {_SUBJECT}",
+        f"Subject\ufe30 {_SUBJECT}",
+        f"件名\ufe30{_SUBJECT}",
+        *(f"{p}: {p}: {_SUBJECT}" for p in ["SV", "RV", "VS", "Odp", "ENC", "回复"]),
+    ],
+)
+def test_mail_labels_of_other_languages_are_mail_headers(value: str) -> None:
+    """Ninth red-team pass: the labels were an English and Japanese list (Betreff is the German policy's own)."""
+    assert detect(value) is Finding.MAIL_HEADER
+
+
+@pytest.mark.parametrize(
+    "value", ["Система: учёт рабочего времени", "Objetivo: reducir horas extra", "Subject matter experts", "案件名"]
+)
+def test_words_that_contain_a_label_are_not_mail_headers(value: str) -> None:
     assert detect(value) is None
