@@ -257,6 +257,9 @@ def _printable_utf8(data: bytes) -> bool:
     return False
 
 
+_PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{12}")
+
+
 def _ip_address(value: str) -> str:
     # inet_pton is the C parser: the same verdict as ipaddress.ip_address, at a fraction of the cost.
     for family in (socket.AF_INET, socket.AF_INET6):
@@ -264,9 +267,10 @@ def _ip_address(value: str) -> str:
             packed = socket.inet_pton(family, value)
         except OSError:
             continue
-        if len(packed) == 16 and _printable_utf8(packed):
+        if len(packed) == 16 and (_printable_utf8(packed) or _PRINTABLE_RUN.search(packed)):
             # Sixteen bytes of text written as an address (5375:626a:… is "Subject: pay cut"): no address's bytes
-            # are all printable characters but once in ~10^7 random ones (seventh red-team pass).
+            # are all printable characters but once in ~10^7 random ones (seventh red-team pass); nor twelve of
+            # them in a row, after a real prefix or one control byte (ninth pass: fe80:5061:7920:…).
             raise ValueError("an IPv6 address whose bytes are text")
         return value
     raise ValueError("not an IPv4 or IPv6 address")
@@ -338,7 +342,31 @@ class _Payload(BaseModel):
 
 # An address's local part is free text too: 200 characters of base64 fit in it, so it passes the detectors.
 Email = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), KeptText(254)]
-Phone = Annotated[str, StringConstraints(max_length=32, pattern=r"^\+?[0-9][0-9 ()-]{3,30}$")]
+
+
+def _telephone_digits(value: str) -> str:
+    # E.164: a number has at most 15 digits; more is no number but digits chosen to spell something (ninth
+    # red-team pass: 29 digits read as one number were "Pay cut Sato").
+    if sum(char.isdigit() for char in value) > 15:
+        raise ValueError("a telephone number has at most 15 digits")
+    return value
+
+
+def telephone_as_kept(value: str) -> str:
+    """A telephone number as minimization keeps it: its digits, after a "+" if it had one. Its separators chose
+    bits (ninth red-team pass: "0-0 0--0  (0)0 0-- 0((0))")."""
+    if not isinstance(value, str):
+        return value
+    digits = "".join(char for char in value if char.isdigit())
+    return "+" + digits if value.startswith("+") else digits
+
+
+Phone = Annotated[
+    str,
+    StringConstraints(max_length=32, pattern=r"^\+?[0-9][0-9 ()-]{3,30}$"),
+    AfterValidator(_telephone_digits),
+    KeptCanonical(telephone_as_kept),
+]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
 
 

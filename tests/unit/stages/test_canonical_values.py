@@ -136,3 +136,63 @@ def test_a_refused_events_time_is_shown_as_the_instant_never_its_spelling(make_e
     assert letter.reason is DeadLetterReason.UNSUPPORTED_VERSION
     assert letter.redacted is not None
     assert letter.redacted["occurred_at"] == f"2026-11-27T09:00:03.{DIGITS[:6]}+09:00"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "150:6179:2063:7574:2066:6f72:2053:6174",  # one control byte, then 15 bytes of text
+        "2001:db8:5061:7920:6375:7420:5361:746f",  # a real prefix, then 12 bytes of text
+        "fe80:5061:7920:6375:7420:5361:746f:2121",
+    ],
+)
+def test_an_ipv6_address_with_twelve_bytes_of_text_in_a_row_is_refused(make_event, context, address) -> None:
+    """Ninth red-team pass: only an address whose 16 bytes were all text was refused."""
+    payload = _payload(make_event, CollectionKind.ACCESS_LOG, None)
+    payload["ip_address"] = address
+
+    (letter,) = run(context, orjson.dumps(event_with(make_event, CollectionKind.ACCESS_LOG, payload))).dead
+
+    assert letter.reason is DeadLetterReason.SCHEMA_INVALID
+
+
+def test_ordinary_ipv6_addresses_are_accepted(make_event, context) -> None:
+    import random
+
+    draw = random.Random(11)
+    for prefix in ("2001:db8:85a3:8d3", "2404:6800:4004:81c", "2a00:1450:4001:82a", "fe80:0:0:0"):
+        for _ in range(200):
+            suffix = ":".join(f"{draw.getrandbits(16):x}" for _ in range(4))
+            payload = _payload(make_event, CollectionKind.ACCESS_LOG, None)
+            payload["ip_address"] = f"{prefix}:{suffix}"
+            event = event_with(make_event, CollectionKind.ACCESS_LOG, payload)
+            assert run(context, orjson.dumps(event), kind=CollectionKind.ACCESS_LOG).ok
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("090-1234-5678", "09012345678"),
+        ("+81 (90) 1234 5678", "+819012345678"),
+        ("0-0 0--0  (0)0 0-- 0((0))", "000000000"),
+    ],
+)
+def test_a_telephone_number_is_kept_as_its_digits(make_event, context, sent, kept) -> None:
+    """Ninth red-team pass: separators chose bits."""
+    payload = dict(make_event(CollectionKind.USER_PROFILE)["payload"])
+    payload["telephone_number"] = sent
+    event = event_with(make_event, CollectionKind.USER_PROFILE, payload)
+
+    (record,) = run(context, orjson.dumps(event), kind=CollectionKind.USER_PROFILE).ok
+
+    assert record.payload["telephone_number"] == kept
+
+
+def test_a_telephone_number_of_more_than_fifteen_digits_is_refused(make_event, context) -> None:
+    payload = dict(make_event(CollectionKind.USER_PROFILE)["payload"])
+    payload["telephone_number"] = "+24876638594017224177922176111"
+    event = event_with(make_event, CollectionKind.USER_PROFILE, payload)
+
+    (letter,) = run(context, orjson.dumps(event), kind=CollectionKind.USER_PROFILE).dead
+
+    assert letter.reason is DeadLetterReason.SCHEMA_INVALID
