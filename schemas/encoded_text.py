@@ -190,12 +190,16 @@ def base64_text(chars: str, text: Callable[[bytes], bool] = is_text) -> bool:
 _BASE32 = re.compile(r"[A-Z2-7]+=*")
 
 
-def base32_text(chars: str, text: Callable[[bytes], bool] = encoded_bytes_text) -> bool:
-    """Is ``chars`` base32 (RFC 4648, either case) of text?"""
+def base32_text(chars: str, text: Callable[[bytes], bool] = encoded_bytes_text, limit: int | None = None) -> bool:
+    """Is ``chars`` base32 (RFC 4648, either case) of text? With ``limit``, only its first ``limit`` characters
+    (a multiple of 8) are decoded: for a ``text`` that judges how the bytes begin (the standard library's decoder
+    is written in Python: a 4 KB join took 0.3 ms, 128 of them 44 ms)."""
     upper = chars.upper()
     if not _BASE32.fullmatch(upper):
         return False
     payload = upper.rstrip("=")
+    if limit is not None:
+        payload = payload[:limit]
     usable = len(payload) - len(payload) % 8 if len(payload) % 8 in (1, 3, 6) else len(payload)
     try:
         return text(base64.b32decode(payload[:usable] + "=" * (-usable % 8)))

@@ -624,6 +624,11 @@ def _code_text(numbers: list[int]) -> bool:
 _HEX_GROUP = re.compile(r"[0-9A-Fa-f]+")
 
 
+_JUDGED_BEGINNING = 256
+"""Base32 characters of a join decoded for :func:`_begins_with_text` (160 bytes: text, or a compressed stream's or
+a file's beginning)."""
+
+
 def _begins_with_text(data: bytes) -> bool:
     # One value's joins are tried here, not an identifier's many decodings: the bar of a whole decoding; or a
     # compressed stream of text or a file's bytes (joined_content).
@@ -649,7 +654,9 @@ def _grouped(text: str) -> Finding | None:
         ]
         if any(base64_text(joined, _begins_with_text) for joined in joins):  # named first, whichever join
             return Finding.BASE64
-        if any(hex_text(j, _hex_begins_with_text) or base32_text(j, _begins_with_text) for j in joins):
+        if any(
+            hex_text(j, _hex_begins_with_text) or base32_text(j, _begins_with_text, _JUDGED_BEGINNING) for j in joins
+        ):
             return Finding.ENCODED_TEXT
     # Hex digits split by what base64 has too ("5375-626a-…", "53/75/62/…"): its groups, joined the same way.
     hex_groups = _HEX_GROUP.findall(text)
