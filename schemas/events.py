@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 from uuid import UUID
 
@@ -64,28 +64,40 @@ Identifier = Annotated[
 """A terminal, a cookie, a login (a tenant and a service are :data:`Reference`): the contract refuses one that is
 encoded text (:mod:`schemas.encoded_text`), since an identifier is kept and stored as it is."""
 
-_SEPARATED_PHONE = re.compile(r"(?<![0-9])(?:\+?81[-._:]?|0)[0-9]{1,4}[-._:][0-9]{1,4}[-._:][0-9]{3,4}(?![0-9])")
-_MOBILE_RUN = re.compile(r"(?<![0-9])(?:\+?81|0)[5789]0[0-9]{8}(?![0-9])")
-_GROUPED_MY_NUMBER = re.compile(r"(?<![0-9])([0-9]{4})[-._:]([0-9]{4})[-._:]([0-9]{4})(?![0-9])")
+_HEX_ID = re.compile(r"[0-9A-Fa-f]+(?:[-._:][0-9A-Fa-f]+)*")
+_SEPARATED_PHONE = re.compile(r"(?<![0-9A-Fa-f])(?:\+?81[-._:]?|0)[0-9]{1,4}[-._:][0-9]{1,4}[-._:][0-9]{3,4}(?![0-9])")
+_MOBILE_RUN = re.compile(r"(?<![0-9A-Fa-f])(?:\+?81|0)[5789]0[0-9]{8}(?![0-9A-Fa-f])")
+_GROUPED_MY_NUMBER = re.compile(r"(?<![0-9A-Fa-f])([0-9]{4})[-._:]([0-9]{4})[-._:]([0-9]{4})(?![0-9A-Fa-f])")
+"""Not after a hex letter: a UUID's groups ("de08-5255-0276") are no number."""
 
 
 def not_a_personal_number(value: str) -> str:
+    if (refusal := _personal_number(value)) is not None:
+        raise ValueError(refusal)
+    return value
+
+
+@lru_cache(maxsize=4096)
+def _personal_number(value: str) -> str | None:
     """Refuse a reference that holds a Japanese telephone number (written with separators, or a mobile number in
     one run) or a My Number written 4-4-4 (eighth red-team pass: both were stored as a tenant or a service).
 
     Twelve digits in one run are left alone: ids of that shape are common (a cloud account's), and one in ten of
     them passes the My Number check digit.
     """
+    # References come again and again (a tenant, a service): each is judged once while recent.
+    if _HEX_ID.fullmatch(value) and not value.isdigit() and any(char.isalpha() for char in value):
+        return None  # a UUID or a digest in groups: hex digits, some of them letters, are no number
     for match in _SEPARATED_PHONE.finditer(value):
         digits = "".join(char for char in match.group() if char.isdigit())
         digits = digits[2:] if match.group().lstrip("+").startswith("81") and not digits.startswith("0") else digits
         if len(digits.removeprefix("0")) in (9, 10):
-            raise ValueError("a telephone number is no reference")
+            return "a telephone number is no reference"
     if _MOBILE_RUN.search(value):
-        raise ValueError("a telephone number is no reference")
+        return "a telephone number is no reference"
     if any(my_number.is_valid("".join(m.groups())) for m in _GROUPED_MY_NUMBER.finditer(value)):
-        raise ValueError("a My Number is no reference")
-    return value
+        return "a My Number is no reference"
+    return None
 
 
 Reference = Annotated[
@@ -229,6 +241,11 @@ _SHORT_MOMENT = re.compile(
 """A time spelled with at most the six fractional digits the parser keeps: nothing in it beyond the value."""
 
 
+_SHORT_ENOUGH = 32
+"""Any valid time of at most 32 characters (2026-11-27T09:00:03.123456+09:00) holds at most a digit or two beyond
+the microseconds: kept as sent without reading it."""
+
+
 @cache
 def _moment_adapter() -> TypeAdapter[datetime]:
     return TypeAdapter(AwareDatetime)
@@ -237,7 +254,7 @@ def _moment_adapter() -> TypeAdapter[datetime]:
 def moment_as_kept(value: str) -> str:
     """A valid time as minimization keeps it: as sent when its spelling holds nothing but the instant (at most
     six fractional digits), else the instant the parser read, re-serialized (ISO 8601, its offset kept)."""
-    if not isinstance(value, str) or _SHORT_MOMENT.fullmatch(value):
+    if not isinstance(value, str) or len(value) <= _SHORT_ENOUGH or _SHORT_MOMENT.fullmatch(value):
         return value
     parsed: datetime = _moment_adapter().validate_json(json.dumps(value), strict=True)
     return parsed.isoformat()

@@ -307,38 +307,48 @@ def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList)
     field an object. Declared fields are visited in declaration order, unknown keys after them, sorted.
     """
     record_type = payload.get(allow.record_type_field) if allow.record_type_field is not None else None
-    walk = _Walk(allow, record_type if isinstance(record_type, str) else None, _hidden_in(payload) > MAX_HIDDEN)
+    walk = _Walk(allow, record_type if isinstance(record_type, str) else None)
     kept: dict[str, Any] = {}
     walk.node(payload, model, "", kept)
+    if walk.hidden > MAX_HIDDEN:
+        walk.drop_hiding(kept)
     return Reduction(kept, _sorted_items(tuple(walk.items)), tuple(walk.removed), tuple(walk.flagged))
 
 
-def _hidden_in(value: Any) -> int:
-    """Characters that show nothing in every text of ``value`` (:func:`detectors.hidden_count`)."""
-    if isinstance(value, str):
-        return hidden_count(value)
-    if isinstance(value, Mapping):
-        return sum(_hidden_in(inner) for inner in value.values())
-    if isinstance(value, list):
-        return sum(_hidden_in(inner) for inner in value)
-    return 0
+def _prune(kept: dict[str, Any]) -> None:
+    """Drop the objects left empty by a removal after the walk."""
+    for name, value in list(kept.items()):
+        if isinstance(value, dict):
+            _prune(value)
+            if not value:
+                del kept[name]
 
 
 class _Walk:
     """One payload's walk: what it keeps as which items, and the evidence of what it removes."""
 
-    __slots__ = ("allow", "budget", "flagged", "hiding", "items", "record_type", "removed")
+    __slots__ = ("allow", "budget", "flagged", "hidden", "hiding", "items", "record_type", "removed")
 
-    def __init__(self, allow: AllowList, record_type: str | None, hiding: bool) -> None:
+    def __init__(self, allow: AllowList, record_type: str | None) -> None:
         self.allow = allow
         self.record_type = record_type
-        self.hiding = hiding
-        """The event holds more characters that show nothing than one value may, over all its values: none of its
-        values that holds one is kept (ninth red-team pass: four in each of four fields spelled a message)."""
+        self.hidden = 0
+        """Characters that show nothing in the kept values, all together (:func:`detectors.hidden_count`)."""
+        self.hiding: list[tuple[dict[str, Any], _Step]] = []
+        """Where each kept value that holds one is: if the event holds more than one value may, none is kept
+        (ninth red-team pass: four in each of four fields spelled a message)."""
         self.items: list[str] = []
         self.removed: list[RemovedField] = []
         self.flagged: list[FlaggedField] = []
         self.budget = JudgingBudget()
+
+    def drop_hiding(self, kept: dict[str, Any]) -> None:
+        """Remove every kept value that holds a character that shows nothing, as excluded content."""
+        for into, step in self.hiding:
+            value = into.pop(step.name)
+            self.items.remove(step.item or "")
+            self.removed.append(RemovedField(step.shown, size_of(value), RemovalReason.EXCLUDED_CONTENT))
+        _prune(kept)
 
     def node(self, node: Mapping[str, Any], node_model: type[BaseModel], prefix: str, into: dict[str, Any]) -> None:
         allow = self.allow
@@ -356,15 +366,20 @@ class _Walk:
             if step.item is None:
                 reason = allow.removal_reason(step.path, step.name, value, self.budget)
                 removed.append(RemovedField(step.shown, size_of(value), reason))
-            elif (step.bound is not None and detect(value, step.bound) is not None) or (
-                self.hiding and isinstance(value, str) and hidden_count(value)
-            ):
+            elif step.bound is not None and detect(value, step.bound) is not None:
                 removed.append(RemovedField(step.shown, size_of(value), RemovalReason.EXCLUDED_CONTENT))
             elif step.redact_identifiers and isinstance(value, str) and find_identifiers(value):
                 removed.append(RemovedField(step.shown, size_of(value), RemovalReason.IDENTIFIER_IN_FREE_TEXT))
             else:
                 into[step.name] = value if step.canonical is None else step.canonical(value)
                 self.items.append(step.item)
+                if (
+                    isinstance(value, str)
+                    and not (value.isascii() and value.isprintable())
+                    and (hidden := hidden_count(value))
+                ):
+                    self.hidden += hidden
+                    self.hiding.append((into, step))
                 if step.flag_identifiers and isinstance(value, str) and (found := find_identifiers(value)):
                     self.flagged.append(FlaggedField(step.shown, tuple(kind.value for kind in found)))
         declared = _declared(node_model)
