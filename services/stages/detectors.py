@@ -94,18 +94,24 @@ _SUSPICIOUS = re.compile(
 # character before it but a few bullets hid it), with closing markup or quotes before its colon; the labels that
 # also open ordinary text ("Received:", "References:", "Message:", "Body:") count at the start of a line, after
 # anything but letters. A reply's prefixes ("Re: Fwd:", "Re[2]:", "[EXT] Re: Re:") at the start of a line.
-_SUBJECT_LABELS = (
-    *("subject", "subj", "betreff", "objet", "asunto", "oggetto", "onderwerp", "assunto", "temat", "ämne", "emne"),
-    *("aihe", "konu", "předmět", "tárgy", "subiect", "perihal", "subjek", "тема", "θέμα"),
+_SUBJECT_LABELS = ("subject", "subj")
+"""Labels of a mail's subject that count wherever they stand after something that is not a letter."""
+_MAIL_CLIENT_LABELS = (
+    *("betreff", "objet", "asunto", "oggetto", "onderwerp", "assunto", "temat", "ämne", "emne", "aihe", "konu"),
+    *("předmět", "tárgy", "subiect", "perihal", "subjek", "тема", "θέμα", "nachricht"),
 )
-"""A mail's subject as mail clients label it, in the languages of the policies' users and their neighbours'
-(ninth red-team pass: "Betreff:" — the subject label of the German provider's own policy — "Objet :", "Asunto:",
-"Тема:", "Subj:" were kept). A label whose words also open ordinary text counts only at a line's start."""
-_CJK_LABELS = ("件名", "題名", "本文", "用件", "要件", "題目", "主题", "主旨", "主題", "正文", "제목", "본문")
-"""The same in Japanese, Chinese and Korean, where a label may follow other letters ("メール件名:")."""
+"""A mail's subject (and body) as mail clients label it in the languages of the policies' users and their
+neighbours' (ninth red-team pass: "Betreff:" — the German provider's own —, "Objet :", "Asunto:", "Тема:" were
+kept). These words also open ordinary titles ("Konu: toplanti" is a topic as often as a subject), so they count
+only at a line's start, as "Message:" does (tenth pass: anywhere, ordinary titles were removed)."""
+_CJK_LABELS = ("件名",)
+"""The Japanese label of a mail's subject, which may follow other letters ("メール件名:"); 題名 and 本文 count at a
+line's start ("研修 本文: 就業規則" is a training's text; tenth pass). Not 用件, 題目,
+主題, 主题 or 제목: ordinary titles open with them ("用件: 打ち合わせ"; tenth pass)."""
 _LINE_LABELS = (
-    *("references", "received", "return-path", "thread-topic", "thread-index", "body", "message", "nachricht"),
-    *("mensaje", "messaggio", "mensagem", "bericht", "wiadomość", "сообщение", "表題", "メッセージ", "메시지"),
+    *("references", "received", "return-path", "thread-topic", "thread-index", "body", "message"),
+    *("mensaje", "messaggio", "mensagem", "wiadomość", "сообщение", "表題", "題名", "本文", "メッセージ", "메시지"),
+    *_MAIL_CLIENT_LABELS,
 )
 _MIME_LABELS = (
     *("content-type", "content-transfer-encoding", "content-disposition", "content-id", "content-description"),
@@ -384,7 +390,8 @@ _SUBDIVISION_FLAG = re.compile(
 characters, a cancel tag. Any other tag character is hidden (ninth pass: a flag and seven tags, repeated)."""
 _IGNORABLE_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5")
 """Default-ignorable code points that are not format characters (Hangul fillers, the combining grapheme joiner,
-Khmer inherent vowels), and the blank Braille pattern: each shows nothing."""
+Khmer inherent vowels), and the blank Braille pattern: each shows nothing. Mongolian free variation selectors
+(U+180B-180F) are counted with the variation selectors (tenth pass: two bits a Cyrillic letter)."""
 _OWN_BLOCK_SCRIPTS = frozenset(
     {0x04, 0x05, 0x06, 0x07, 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x0E, 0x0F, 0x10, 0x17, 0x30, 0xFF}
 )
@@ -406,16 +413,38 @@ def _hidden_count(value: str) -> int:
     value = _SUBDIVISION_FLAG.sub("", value)
     hidden = 0
     previous = ""
-    for char in value:
-        if _shows_nothing(char):
-            if char == _ZWJ and previous and unicodedata.category(previous) == "So":
-                pass  # an emoji sequence's joiner (one bit an emoji at most: left)
-            elif char in (_VS15, _VS16) and previous and (unicodedata.category(previous) == "So" or previous.isdigit()):
-                pass
-            else:
-                hidden += 1
+    for index, char in enumerate(value):
+        if _shows_nothing(char) and not _joins(char, previous, value[index + 1 : index + 2]):
+            hidden += 1
         previous = char
     return hidden
+
+
+def _joins(char: str, previous: str, following: str) -> bool:
+    """Is ``char`` a joiner or selector doing its ordinary work: in an emoji sequence (after a symbol, a skin tone
+    or a presentation selector), a keycap's selector (a digit, the selector, the enclosing keycap), or a joiner or
+    non-joiner inside a word of a script written with them (Indic, Sinhala, Arabic and Persian, Myanmar, Khmer)?
+    Tenth red-team pass: Sinhala names, Persian text and skin-toned emoji were counted as hidden; a selector after
+    any digit carried a bit."""
+    if not previous:
+        return False
+    if char in (_ZWJ, _ZWNJ):
+        if previous in (_VS16, _ZWJ) or unicodedata.category(previous) in ("So", "Sk"):
+            return char == _ZWJ
+        return _JOINING_SCRIPT.match(previous) is not None and _JOINING_SCRIPT.match(following) is not None
+    if char in (_VS15, _VS16):
+        if previous.isdigit() or previous in "#*":
+            return following == _KEYCAP
+        return unicodedata.category(previous) == "So"
+    return False
+
+
+_ZWNJ = "\u200c"
+_JOINING_SCRIPT = re.compile(
+    "[\u0600-\u06ff\u0750-\u077f\u0900-\u0dff\u1000-\u109f\u1780-\u17ff\ufb50-\ufdff\ufe70-\ufeff]"
+)
+"""Arabic and Persian, Devanagari to Sinhala, Myanmar, Khmer: scripts whose words hold a zero-width joiner or
+non-joiner between two of their letters."""
 
 
 def _shows_nothing(char: str) -> bool:
@@ -425,9 +454,9 @@ def _shows_nothing(char: str) -> bool:
     if category in ("Cf", "Cc", "Co", "Cn") or char in _IGNORABLE_LETTERS:
         return True
     if category == "Zs":
-        return char not in "\u3000\u00a0"  # the ideographic space and the no-break space are ordinary
+        return char != "\u3000"  # the ideographic space is ordinary; a no-break space beside spaces chose a bit
     point = ord(char)
-    return 0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF
+    return 0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF or 0x180B <= point <= 0x180F
 
 
 def hidden_carrier(value: str) -> bool:

@@ -52,9 +52,10 @@ blanks around it or not, or blanks alone (eighth red-team pass: any of these but
 number)."""
 _MY_NUMBER = re.compile(rf"(?<![\dA-Fa-f-])(\d{{4}}){_SEP}?(\d{{4}}){_SEP}?(\d{{4}})(?![\d-])")
 # +81 (with a trunk "(0)" or not) or 0, an area or service code, then groups; separators as above, or an area code
-# in parentheses.
+# in parentheses. The local exchange never begins with 0 (tenth red-team pass: a shift "12/04 0900-2230" was read
+# as 04-0900-2230).
 _PHONE_SEPARATED = re.compile(
-    rf"(?<![\dA-Fa-f.-])(?:(?:\+|00|(?<![^\W\d_]))81{_SEP}?(?:\(0\){_SEP}?)?\(?0?|\(?0)\d{{1,4}}(?:{_SEP}|\){_SEP}?|{_SEP}?\()\d{{1,4}}"
+    rf"(?<![\dA-Fa-f.-])(?:(?:\+|00|(?<![^\W\d_]))81{_SEP}?(?:\(0\){_SEP}?)?\(?0?|\(?0)\d{{1,4}}(?:{_SEP}|\){_SEP}?|{_SEP}?\()[1-9]\d{{0,3}}"
     rf"(?:{_SEP}|\){_SEP}?)\d{{3,4}}(?![\d.-])"
 )
 _MOBILE_RUN = re.compile(r"(?<!\d)(?:\+81|0)[5789]0\d{8}(?!\d)")
@@ -120,30 +121,55 @@ def _phone_digits(match: str) -> int:
     return len(digits) - 1 if digits.startswith("0") else len(digits)
 
 
+def _not_after_a_slash(text: str, match: re.Match[str]) -> bool:
+    """A number right after a "/" is one only if it is written with slashes too ("callback/090/1234/5678"): a
+    date's "07/08 2215-0700" holds a shift, not 08-2215-0700 (tenth red-team pass)."""
+    return match.start() == 0 or text[match.start() - 1] != "/" or "/" in match.group()
+
+
 def _is_phone(candidate: str) -> bool:
     """A separated match is a telephone number when its digits after the trunk 0 (or +81) number nine or ten."""
     return _phone_digits(candidate) in (9, 10)
 
 
 def _sequence_kinds(normalized: str) -> set[IdentifierKind]:
-    """Identifiers read from each number's digits alone, however they are grouped."""
+    """Identifiers read from each number's digits alone, however they are grouped — where the groups are a
+    number's: digits one by one, or at most four groups, not a date, a time or an IPv4 address (tenth red-team
+    pass: "0830-1730 (60)", "2024.05.01 0930" and "192.168.100.200" were read as numbers)."""
     kinds: set[IdentifierKind] = set()
     for match in _NUMBER_SEQUENCE.finditer(normalized):
         written = match.group()
         digits = "".join(char for char in written if char.isdigit())
         if len(digits) < 10 or digits == written:
             continue  # one bare run is as often an id as a number: the patterns above judge it
+        groups = _GROUP_DIGITS.findall(written)
+        one_by_one = all(len(group) == 1 for group in groups)
+        if not one_by_one and (len(groups) > 4 or _dated(groups) or _IPV4.fullmatch(written.strip())):
+            continue
         national = digits
         if written.startswith("+81") or (written.startswith("+") and digits.startswith("81")):
             national = digits[2:]
         elif digits.startswith("0081"):
             national = digits[4:]
         trunk = national.startswith("0") and not national.startswith("00") and len(national) in (10, 11)
-        if trunk or (national is not digits and len(national) in (9, 10)):
+        subscriber = one_by_one or len(groups[-1]) >= 3  # a number ends in a group of three or four
+        if subscriber and (trunk or (national is not digits and len(national) in (9, 10))):
             kinds.add(IdentifierKind.TELEPHONE_NUMBER)
-        if len(digits) == 12 and my_number.is_valid(digits):
+        evenly = len({len(group) for group in groups}) == 1  # 4-4-4, 3-3-3-3, 6-6: not "08/01 1045-1745"
+        if len(digits) == 12 and (one_by_one or evenly) and my_number.is_valid(digits):
             kinds.add(IdentifierKind.MY_NUMBER)
     return kinds
+
+
+_GROUP_DIGITS = re.compile(r"\d+")
+_IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)")
+
+
+def _dated(groups: list[str]) -> bool:
+    """Do the groups begin with a date: a year, then a month (2024.05.01 0930), or a day, a month and a year?"""
+    if len(groups) >= 3 and len(groups[0]) == 4 and groups[0][:2] in ("19", "20") and len(groups[1]) <= 2:
+        return int(groups[1]) <= 12
+    return len(groups) >= 3 and len(groups[2]) == 4 and groups[2][:2] in ("19", "20") and len(groups[1]) <= 2
 
 
 @lru_cache(maxsize=4096)
@@ -161,7 +187,9 @@ def find_identifiers(text: str) -> tuple[IdentifierKind, ...]:
     if (
         IdentifierKind.TELEPHONE_NUMBER in by_sequence
         or _MOBILE_RUN.search(normalized)
-        or any(_is_phone(m.group()) for m in _PHONE_SEPARATED.finditer(normalized))
+        or any(
+            _is_phone(m.group()) and _not_after_a_slash(normalized, m) for m in _PHONE_SEPARATED.finditer(normalized)
+        )
     ):
         found.append(IdentifierKind.TELEPHONE_NUMBER)
     if _POSTAL.search(normalized):

@@ -174,3 +174,32 @@ def test_invisible_characters_spread_over_an_events_fields_are_counted_together(
 def test_a_few_invisible_characters_are_no_carrier_and_more_are() -> None:
     assert not hidden_carrier("a\u200bb\u200bc\u200bd\u200be")  # four
     assert hidden_carrier("a\u200bb\u200bc\u200bd\u200be\u200bf")  # five
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "ශ්\u200dරී ලංකා ප්\u200dරදේශය",  # Sinhala: a joiner inside words
+        "می\u200cخواهم برنامه\u200cریزی",  # Persian: non-joiners inside words
+        "👩🏽\u200d💻 👨🏿\u200d🔬 🏳️\u200d🌈 team",  # skin tones, a selector, then a joiner
+        "1️⃣ 2️⃣ 3️⃣ 4️⃣ 5️⃣ 6️⃣",  # keycaps: digit, selector, enclosing keycap
+    ],
+)
+def test_joiners_and_selectors_doing_their_ordinary_work_are_not_hidden(value: str) -> None:
+    """Tenth red-team pass: these were counted as hidden, and five of them removed a worker's name."""
+    from services.stages.detectors import hidden_count
+
+    assert hidden_count(value) == 0
+
+
+@pytest.mark.parametrize(
+    "carrier",
+    [
+        bits_as(" ", "\u00a0"),  # no-break space against space: a bit a space
+        lambda m: "".join("д" + "\u180b\u180c\u180d\u180f"[b & 3] for b in m.encode()),  # Mongolian selectors
+        lambda m: "".join(str(b % 10) + ("\ufe0f" if b & 1 else "") for b in m.encode()),  # a selector after digits
+    ],
+    ids=["no-break spaces", "mongolian selectors", "selectors after digits"],
+)
+def test_tenth_pass_channels_are_hidden(carrier) -> None:
+    assert hidden_carrier("Team " + carrier("Pay cut for Sato from next month"))
