@@ -8,6 +8,7 @@ import re
 import string
 
 import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -21,17 +22,23 @@ from tests.unit.stages.test_collection import INGESTED_AT
 PROSE = ("plain words of a removed field " * 200)[:JUDGED_CHARS]
 
 
-def test_an_events_removed_values_are_read_up_to_its_budget_and_the_rest_named_excluded_unread(
-    make_event, make_record, context, monkeypatch
-) -> None:
-    read: list[int] = []
+@pytest.fixture
+def read(monkeypatch) -> list[int]:
+    """The characters each removed value is read for, as the detectors are asked."""
+    chars: list[int] = []
     real = detectors.looks_encoded
 
     def counting(value: str) -> bool:
-        read.append(min(len(value), JUDGED_CHARS))
+        chars.append(min(len(value), JUDGED_CHARS))
         return real(value)
 
     monkeypatch.setattr(allowlist, "looks_encoded", counting)
+    return chars
+
+
+def test_an_events_removed_values_are_read_up_to_its_budget_and_the_rest_named_excluded_unread(
+    make_event, make_record, context, read
+) -> None:
     extra = {f"unknown_{n:02d}": PROSE for n in range(12)}
     event = make_event(CollectionKind.TERMINAL, payload_extra=extra)
 
@@ -46,15 +53,7 @@ def test_an_events_removed_values_are_read_up_to_its_budget_and_the_rest_named_e
     assert set(reasons[judged:]) == {RemovalReason.EXCLUDED_CONTENT}
 
 
-def test_a_refused_events_inventory_is_bounded_alike(make_event, make_record, context, monkeypatch) -> None:
-    read: list[int] = []
-    real = detectors.looks_encoded
-
-    def counting(value: str) -> bool:
-        read.append(min(len(value), JUDGED_CHARS))
-        return real(value)
-
-    monkeypatch.setattr(allowlist, "looks_encoded", counting)
+def test_a_refused_events_inventory_is_bounded_alike(make_event, make_record, context, read) -> None:
     event = make_event(CollectionKind.TERMINAL, kind_version=9, payload_extra={f"u{n}": PROSE for n in range(12)})
 
     (letter,) = process_collection_batch([make_record(orjson.dumps(event))], context, INGESTED_AT).dead
