@@ -155,8 +155,9 @@ def _sequence_kinds(normalized: str) -> set[IdentifierKind]:
         subscriber = one_by_one or len(groups[-1]) >= 3  # a number ends in a group of three or four
         if subscriber and (trunk or (national is not digits and len(national) in (9, 10))):
             kinds.add(IdentifierKind.TELEPHONE_NUMBER)
-        evenly = len({len(group) for group in groups}) == 1  # 4-4-4, 3-3-3-3, 6-6: not "08/01 1045-1745"
-        if len(digits) == 12 and (one_by_one or evenly) and my_number.is_valid(digits):
+        # Written as My Numbers are, 4-4-4, or digit by digit: not a dial-in id's 3-3-3-3 nor "08/01 1045-1745".
+        fours = [len(group) for group in groups] == [4, 4, 4]
+        if len(digits) == 12 and (one_by_one or fours) and my_number.is_valid(digits):
             kinds.add(IdentifierKind.MY_NUMBER)
     return kinds
 

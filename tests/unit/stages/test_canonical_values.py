@@ -196,3 +196,26 @@ def test_a_telephone_number_of_more_than_fifteen_digits_is_refused(make_event, c
     (letter,) = run(context, orjson.dumps(event), kind=CollectionKind.USER_PROFILE).dead
 
     assert letter.reason is DeadLetterReason.SCHEMA_INVALID
+
+
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("\uff10\uff18\uff10\uff0d\uff19\uff13\uff15\uff11\uff0d\uff16\uff13\uff19\uff19", "08093516399"),
+        ("(06)8629-8402", "0686298402"),
+        ("\uff0806\uff098629-8402", "0686298402"),
+        ("090.8426.8657", "09084268657"),
+        ("03-1234-5678 \u5185\u7dda324", "0312345678;ext=324"),
+        ("03-1234-5678 ext. 590", "0312345678;ext=590"),
+    ],
+)
+def test_a_telephone_number_as_people_type_it_is_accepted_and_kept_as_digits(make_event, context, sent, kept) -> None:
+    """Eleventh red-team pass: full-width digits, a bracketed area code first, dots and extensions refused the
+    whole event (its name, department and times with it)."""
+    payload = dict(make_event(CollectionKind.USER_PROFILE)["payload"])
+    payload["telephone_number"] = sent
+    event = event_with(make_event, CollectionKind.USER_PROFILE, payload)
+
+    (record,) = run(context, orjson.dumps(event), kind=CollectionKind.USER_PROFILE).ok
+
+    assert record.payload["telephone_number"] == kept
