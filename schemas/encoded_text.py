@@ -281,7 +281,7 @@ _SEPARATOR_BUT_DASH = re.compile(r"[._:@/]")
 IDENTIFIER_TEXT_BYTES = 20
 """The text an identifier must decode to, to be refused: an identifier is tried at many offsets, pieces and in
 several encodings, and random tokens decode to 15 bytes of something printable once in ~10^5 values (measured).
-Base85 is not tried: an identifier's alphabet ([A-Za-z0-9._:@-]) leaves it almost no symbols, while hex and
+Base85 is not tried: an identifier's alphabet ([A-Za-z0-9._:@+-]) leaves it almost no symbols, while hex and
 random tokens in that alphabet decode as base85 to printable bytes too often."""
 
 

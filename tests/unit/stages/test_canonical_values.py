@@ -219,3 +219,15 @@ def test_a_telephone_number_as_people_type_it_is_accepted_and_kept_as_digits(mak
     (record,) = run(context, orjson.dumps(event), kind=CollectionKind.USER_PROFILE).ok
 
     assert record.payload["telephone_number"] == kept
+
+
+@pytest.mark.parametrize("login", ["suzuki+kintai@example.jp", "t.sato+attendance@corp.example.co.jp", "a+b"])
+def test_a_login_id_with_a_plus_is_accepted_and_kept(make_event, context, login) -> None:
+    """Eleventh red-team pass: a tagged mail address as a login id refused the whole user_profile event."""
+    payload = dict(make_event(CollectionKind.USER_PROFILE)["payload"])
+    payload["login_id"] = login
+    event = event_with(make_event, CollectionKind.USER_PROFILE, payload)
+
+    (record,) = run(context, orjson.dumps(event), kind=CollectionKind.USER_PROFILE).ok
+
+    assert record.payload["login_id"] == login
