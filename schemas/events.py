@@ -89,8 +89,7 @@ def _personal_number(value: str) -> str | None:
     and one in ten of them passes the My Number check digit.
     """
     # References come again and again (a tenant, a service): each is judged once while recent.
-    match = _WHOLE_PHONE.fullmatch(value)
-    if match is not None:
+    if _WHOLE_PHONE.fullmatch(value):
         digits = "".join(char for char in value if char.isdigit())
         national = digits[2:] if value.lstrip("+").startswith("81") else digits
         if len(national.removeprefix("0")) in (9, 10):
@@ -382,11 +381,13 @@ def telephone_as_kept(value: str) -> str:
     if not isinstance(value, str):
         return value
     number, *extension = _EXTENSION.split(value, maxsplit=1)
-    digits = "".join(str(unicodedata.digit(char)) for char in number if char.isdigit())
-    kept = "+" + digits if value.startswith("+") else digits
-    if extension:
-        kept += ";ext=" + "".join(str(unicodedata.digit(char)) for char in extension[0] if char.isdigit())
-    return kept
+    kept = "+" + _ascii_digits(number) if value.startswith("+") else _ascii_digits(number)
+    return kept + ";ext=" + _ascii_digits(extension[0]) if extension else kept
+
+
+def _ascii_digits(text: str) -> str:
+    """The digits of ``text``, full-width ones as ASCII."""
+    return "".join(str(unicodedata.digit(char)) for char in text if char.isdigit())
 
 
 Phone = Annotated[

@@ -373,11 +373,7 @@ class _Walk:
             else:
                 into[step.name] = value if step.canonical is None else step.canonical(value)
                 self.items.append(step.item)
-                if (
-                    isinstance(value, str)
-                    and not (value.isascii() and value.isprintable())
-                    and (hidden := hidden_count(value))
-                ):
+                if isinstance(value, str) and (hidden := hidden_count(value)):
                     self.hidden += hidden
                     self.hiding.append((into, step))
                 if step.flag_identifiers and isinstance(value, str) and (found := find_identifiers(value)):

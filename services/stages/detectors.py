@@ -456,7 +456,12 @@ def _shows_nothing(char: str) -> bool:
     if category == "Zs":
         return char != "\u3000"  # the ideographic space is ordinary; a no-break space beside spaces chose a bit
     point = ord(char)
-    return 0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF or 0x180B <= point <= 0x180F
+    return _is_selector(point) or 0x180B <= point <= 0x180F  # and Mongolian free variation selectors
+
+
+def _is_selector(point: int) -> bool:
+    """A variation selector: the standard ones (VS1-VS16) or the supplement's (VS17-VS256)."""
+    return 0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF
 
 
 def hidden_carrier(value: str) -> bool:
@@ -483,7 +488,7 @@ def hidden_carrier(value: str) -> bool:
     for char in unicodedata.normalize("NFC", value):
         point = ord(char)
         category = unicodedata.category(char)
-        if 0xFE00 <= point <= 0xFE0F or 0xE0100 <= point <= 0xE01EF or char == _KEYCAP:
+        if _is_selector(point) or char == _KEYCAP:
             continue  # selectors are counted as hidden; a keycap encloses the digit before it (1️⃣)
         if category in ("Mn", "Me"):
             stacked += 1
