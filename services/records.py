@@ -42,6 +42,8 @@ class Stage(StrEnum):
     INGEST = "ingest"
     MINIMIZE = "minimize"
     TAG = "tag"
+    MONITOR = "monitor"
+    """The purpose monitor applying a consent or rights event to its state, or deciding a use or disclosure."""
 
 
 class DeadLetterReason(StrEnum):
@@ -224,14 +226,19 @@ def split_each(records: Iterable[R], handle: Callable[[R], T | DeadLetter], stag
         try:
             outcome = handle(record)
         except Exception as error:  # noqa: BLE001 - any fault on one event: that event is dead-lettered
-            source = record if isinstance(record, SourceRecord) else record.source
-            message = f"the {stage.value} stage failed on this event ({type(error).__name__})"
-            outcome = DeadLetter(source, stage, DeadLetterReason.STAGE_FAILED, message)
+            outcome = stage_failed(record if isinstance(record, SourceRecord) else record.source, stage, error)
         if isinstance(outcome, DeadLetter):
             dead.append(outcome)
         else:
             ok.append(outcome)
     return StageResult(ok=ok, dead=dead)
+
+
+def stage_failed(source: SourceRecord, stage: Stage, error: Exception) -> DeadLetter:
+    """The dead letter of an event ``stage`` raised on: it names the exception's class only (its text may quote
+    the input)."""
+    message = f"the {stage.value} stage failed on this event ({type(error).__name__})"
+    return DeadLetter(source, stage, DeadLetterReason.STAGE_FAILED, message)
 
 
 def state_timeline(value: Mapping[str, Any] | None, table: str) -> list[list[Any]]:

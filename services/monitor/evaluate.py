@@ -46,9 +46,18 @@ from schemas.decisions import (
     TrustedUseRequest,
 )
 from schemas.policy import RightsRequestType
+from services.monitor.state import StateNotLoaded
 from services.policy.decide import Decider
 from services.pseudonymize import PseudonymKey, pseudonymize
-from services.records import DeadLetter, DeadLetterReason, SourceRecord, Stage, split_each, state_timeline
+from services.records import (
+    DeadLetter,
+    DeadLetterReason,
+    SourceRecord,
+    Stage,
+    split_each,
+    stage_failed,
+    state_timeline,
+)
 from services.stages.detectors import detect
 from services.stages.errors import describe_validation_error, vocabulary_of
 from services.stages.ingest import repeated_key
@@ -443,22 +452,33 @@ def state_keys(item: Received) -> list[tuple[str, str]]:
 def apply_activity(
     received: Sequence[Received], subjects: StateTable, consents: StateTable, decider: Decider
 ) -> MonitorResult:
-    """Apply consent and rights events to the state and decide every use and disclosure, in stream order."""
+    """Apply consent and rights events to the state and decide every use and disclosure, in stream order.
+
+    As each collection stage does (:func:`services.records.split_each`), a fault on one event — the decider or the
+    state raising on it — costs that event a ``stage_failed`` dead letter, not the batch, which the worker would
+    retry for ever, stalling its partitions. An event changes the state in one write, after everything it needs
+    was computed, so one that fails leaves the state as it was. :class:`StateNotLoaded` is no fault of an event
+    but of the worker (it read state it did not load): it fails the batch, which is retried after a reload.
+    """
     result = MonitorResult()
     for item in received:
         event, pseudonym, pseudonyms = item.event, item.subject_pseudonym, item.pseudonyms
-        if isinstance(event, ConsentEvent | RightsRequestEvent):
-            try:
+        try:
+            if isinstance(event, ConsentEvent | RightsRequestEvent):
                 result.changes += _changes(event, item.source, pseudonyms, subjects, consents)
-            except ConflictingChange:
-                message = "event_id: another change of this state carried it, with other content"
-                reason = DeadLetterReason.EVENT_ID_CONFLICT
-                result.dead.append(DeadLetter(item.source, Stage.INGEST, reason, message, event_id=str(event.event_id)))
-            continue
-        consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonyms)
-        state = _state_of(subjects, [subject_key(event.tenant_id, p) for p in pseudonyms], "subjects")
-        request = request_of(event, state or {}, consented, pseudonym)
-        result.evaluated.append(Evaluated(item.source, event, pseudonym, decider.decide_remembered(request)))
+                continue
+            consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonyms)
+            state = _state_of(subjects, [subject_key(event.tenant_id, p) for p in pseudonyms], "subjects")
+            request = request_of(event, state or {}, consented, pseudonym)
+            result.evaluated.append(Evaluated(item.source, event, pseudonym, decider.decide_remembered(request)))
+        except ConflictingChange:
+            message = "event_id: another change of this state carried it, with other content"
+            reason = DeadLetterReason.EVENT_ID_CONFLICT
+            result.dead.append(DeadLetter(item.source, Stage.INGEST, reason, message, event_id=str(event.event_id)))
+        except StateNotLoaded:
+            raise
+        except Exception as error:  # noqa: BLE001 - any fault on one event: that event is dead-lettered
+            result.dead.append(stage_failed(item.source, Stage.MONITOR, error))
     return result
 
 

@@ -4,9 +4,11 @@ decision replacing the first one's, nor a change of another key's state."""
 from __future__ import annotations
 
 import orjson
+import pytest
 
-from services.monitor.evaluate import apply_activity, consent_key, read_activity
+from services.monitor.evaluate import apply_activity, consent_key, read_activity, state_keys
 from services.monitor.identity import CONFLICT_MESSAGE, activity_digest, identity_of, without_conflicts
+from services.monitor.state import StateNotLoaded
 from services.records import DeadLetterReason, SourceRecord, Stage
 from tests.unit.monitor.test_evaluate import SUSPEND, THIRD_PARTY, H, event, use
 
@@ -163,3 +165,70 @@ def test_a_fault_reading_one_activity_event_dead_letters_it_and_the_rest_is_read
     (letter,) = dead
     assert (letter.source.offset, letter.reason, letter.stage) == (1, DeadLetterReason.STAGE_FAILED, Stage.INGEST)
     assert letter.message == "the ingest stage failed on this event (KeyError)"
+
+
+class _FaultyDecider:
+    """Decides as ``decider`` does, but raises on uses for one purpose: a fault of the decider, not bad input."""
+
+    def __init__(self, decider, purpose: str) -> None:
+        self.decider, self.purpose = decider, purpose
+
+    def decide_remembered(self, request):
+        if request.purpose == self.purpose:
+            raise ZeroDivisionError
+        return self.decider.decide_remembered(request)
+
+
+def test_a_fault_deciding_one_use_dead_letters_it_and_the_rest_is_decided(decider, key) -> None:
+    """A decider that raises on one event costs that event a ``stage_failed`` dead letter of the monitor stage
+    naming the exception's class: before, the batch failed and was retried for ever, stalling its partitions."""
+    suspend = event("rights", at=H("09"), **SUSPEND)
+    received = _decided(
+        decider, key, use("service_provision", ["log_information"]), use("marketing", ["log_information"]), suspend
+    )
+
+    result = apply_activity(received, subjects := {}, {}, _FaultyDecider(decider, "marketing"))
+
+    assert [item.source.offset for item in result.evaluated] == [0]
+    assert [change.source.offset for change in result.changes] == [2]
+    (letter,) = result.dead
+    assert (letter.source.offset, letter.reason, letter.stage) == (1, DeadLetterReason.STAGE_FAILED, Stage.MONITOR)
+    assert letter.message == "the monitor stage failed on this event (ZeroDivisionError)"
+    assert list(subjects) == [result.changes[0].key]
+
+
+class _State(dict):
+    """A table of state that raises ``error`` when one key is read."""
+
+    def __init__(self, key: str, error: Exception) -> None:
+        super().__init__()
+        self.key, self.error = key, error
+
+    def get(self, key, default=None):
+        if key == self.key:
+            raise self.error
+        return super().get(key, default)
+
+
+def test_a_fault_applying_one_change_leaves_the_state_as_it_was_and_the_rest_is_applied(decider, key) -> None:
+    first = event("rights", at=H("09"), **SUSPEND)
+    other = event("rights", at=H("10"), subject={"type": "analyzed_account_holder", "id": "jiro"}, **SUSPEND)
+    received = _decided(decider, key, first, other)
+    failing = state_keys(received[0])[0][1]
+    subjects = _State(failing, ValueError("corrupt"))
+
+    result = apply_activity(received, subjects, {}, decider)
+
+    assert [(letter.source.offset, letter.stage) for letter in result.dead] == [(0, Stage.MONITOR)]
+    assert [change.source.offset for change in result.changes] == [1]
+    assert failing not in subjects
+    assert len(subjects) == 1
+
+
+def test_state_read_before_it_was_loaded_fails_the_batch_not_the_event(decider, key) -> None:
+    """Not loading state is the worker's defect: dead-lettering the event would decide the rest without it."""
+    received = _decided(decider, key, event("rights", at=H("09"), **SUSPEND))
+    failing = state_keys(received[0])[0][1]
+
+    with pytest.raises(StateNotLoaded):
+        apply_activity(received, _State(failing, StateNotLoaded("not loaded")), {}, decider)
