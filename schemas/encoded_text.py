@@ -274,8 +274,8 @@ def _encoded_text(value: str) -> bool:
     return _decodes(value)
 
 
-_SEPARATOR = re.compile(r"[._:@/-]")
-_SEPARATOR_BUT_DASH = re.compile(r"[._:@/]")
+_SEPARATOR = re.compile(r"[._:@/\\-]")
+_SEPARATOR_BUT_DASH = re.compile(r"[._:@/\\]")
 
 
 IDENTIFIER_TEXT_BYTES = 20

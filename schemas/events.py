@@ -53,18 +53,24 @@ SPEC = "rakuro.collection/v1"
 
 Identifier = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$"),
+    StringConstraints(
+        min_length=1, max_length=128, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*\\[A-Za-z0-9])?[A-Za-z0-9._:@+-]*$"
+    ),
     AfterValidator(not_encoded_text),
     Field(
         description="An opaque token of letters, digits and '.', '_', ':', '@', '+', '-' (a login may be a tagged "
-        "mail address: sato+kintai@example.jp); one that decodes to text (base64, base32, base85, hex, "
-        "percent-escapes of 15 bytes or more) is refused: a message in disguise, not an identifier.",
+        "mail address: sato+kintai@example.jp), after at most one domain and a backslash (a Windows logon name: "
+        "CORP\\sato); one that decodes to text (base64, base32, base85, hex, percent-escapes of 15 bytes or more) "
+        "is refused: a message in disguise, not an identifier.",
         json_schema_extra={"x-lineage-not-encoded-text": True},
     ),
 ]
 """A terminal, a cookie, a login (a tenant and a service are :data:`Reference`): the contract refuses one that is
 encoded text (:mod:`schemas.encoded_text`), since an identifier is kept and stored as it is. A "+" is allowed
-(eleventh red-team pass: a login id "suzuki+kintai@example.jp" refused the whole user_profile event)."""
+(eleventh red-team pass: a login id "suzuki+kintai@example.jp" refused the whole user_profile event), and so is one
+backslash after a domain ("CORP\\sato", a Windows logon name, refused the event as well): one only, so that no
+escaped text (``\\x53\\x75…``) fits. A blank or a letter of another script is still refused: a login is a token,
+and a token that may hold words may hold a message's subject."""
 
 _WHOLE_PHONE = re.compile(r"(?:\+81[-._:]?|0)[0-9]{1,4}[-._:][1-9][0-9]{0,3}[-._:][0-9]{3,4}")
 """Not 81 without "+" (an IPv4 address "81.183.134.186" is none), nor a local exchange beginning with 0."""

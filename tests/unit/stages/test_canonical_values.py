@@ -231,3 +231,35 @@ def test_a_login_id_with_a_plus_is_accepted_and_kept(make_event, context, login)
     (record,) = run(context, orjson.dumps(event), kind=CollectionKind.USER_PROFILE).ok
 
     assert record.payload["login_id"] == login
+
+
+def _with_login(make_event, login: str) -> dict[str, Any]:
+    payload = dict(make_event(CollectionKind.USER_PROFILE)["payload"])
+    payload["login_id"] = login
+    return event_with(make_event, CollectionKind.USER_PROFILE, payload)
+
+
+@pytest.mark.parametrize("login", ["CORP\\sato", "kobe-logistics.local\\t.suzuki", "AD01\\hr-admin_2"])
+def test_a_windows_logon_name_is_accepted_and_kept(make_event, context, login) -> None:
+    """A domain, one backslash, a user: the whole user_profile event was refused (eleventh pass, left then)."""
+    (record,) = run(context, orjson.dumps(_with_login(make_event, login)), kind=CollectionKind.USER_PROFILE).ok
+
+    assert record.payload["login_id"] == login
+
+
+@pytest.mark.parametrize(
+    "login",
+    [
+        "\\x53\\x75\\x62\\x6a\\x65\\x63\\x74",  # escaped text: a backslash a byte
+        "CORP\\\\sato",  # two in a row
+        "CORP\\sato\\x",  # two domains
+        "\\sato",  # no domain
+        "CORP\\",  # no user
+        "CORP\\U3ViamVjdDogcGF5IGN1dCBuZXh0IG1vbnRo",  # base64 of text after the domain: "Subject: pay cut next month"
+    ],
+)
+def test_a_backslash_carries_nothing_but_one_domain(make_event, context, login) -> None:
+    result = run(context, orjson.dumps(_with_login(make_event, login)), kind=CollectionKind.USER_PROFILE)
+
+    assert result.ok == []
+    assert [letter.reason for letter in result.dead] == [DeadLetterReason.SCHEMA_INVALID]
