@@ -29,6 +29,7 @@ import itertools
 import re
 import string
 import unicodedata
+import urllib.parse
 from enum import StrEnum
 from functools import cache, lru_cache
 
@@ -262,10 +263,10 @@ _WINDOW = 256
 # words (snake_case, camelCase, CONSTANT_CASE, paths) or a uniform draw from the base64 alphabet? Class
 # transitions (U upper, L lower, D digit, S symbol, ^ start) were fitted on ~140,000 identifiers from Python sources,
 # letter weights blend those with English letter frequencies, all rounded. Names switch class rarely and use e, t, s
-# more than j, q, z; random base64 switches every other character. A run shorter than 32 characters (24 bytes) must
-# be likelier random than a name: short names are common and such a payload is a few words at most. From 32 on it
-# must be clearly likelier a name to be kept. Measured: base64 of 24 random bytes is missed 27 times in 10^6, of 32
-# bytes once, of 48 never; 8 of 54,000 long mixed-case identifiers are flagged, all machine-made
+# more than j, q, z; random base64 switches every other character. A run of 32 characters (24 bytes) or more,
+# without a path's words, must be clearly likelier a name to be kept; a shorter one is an opaque id or a name, and
+# is refused only when it decodes to text (:func:`_random`). Measured: base64 of 32 random bytes was missed once in
+# 10^6, of 48 never; 8 of 54,000 long mixed-case identifiers are flagged, all machine-made
 # ("N8pkcs7_st4DOLLAR_15E"), and none of 700,000 camelCase, snake_case and kebab-case names of English words.
 _CLASS = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_",
@@ -338,6 +339,8 @@ _RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 def _judge(text: str) -> Finding | None:
     """The first finding in ``text``, read as :func:`visible` made it."""
+    if "%" in text and (spelled := _url_spelling(text)) is not None:
+        return _detect(spelled)
     if _mail_header().search(text) or len(_ADDRESS_HEADER.findall(text)) >= 2 or len(_QUOTED_LINES.findall(text)) >= 2:
         return Finding.MAIL_HEADER
     if _COMPOSE_LINK.search(text):
@@ -360,7 +363,8 @@ def _judge(text: str) -> Finding | None:
         return Finding.STRUCTURED
     if _escaped(text):
         return Finding.ESCAPED_TEXT
-    if any(_base64(run.group()) for run in _BASE64_RUN.finditer(text)):
+    url = "://" in text
+    if any(_base64(run.group(), url or _path(run.group())) for run in _BASE64_RUN.finditer(text)):
         return Finding.BASE64
     if _encoded(text):
         return Finding.ENCODED_TEXT
@@ -622,6 +626,32 @@ def _escaped(text: str) -> bool:
     )
 
 
+def _url_spelling(text: str) -> str | None:
+    """What the percent-escapes of a URL or a path spell, where they write what a URL must escape; else None.
+
+    Percent-escapes are how a URL writes any character: "/members/search?q=%E6%96%8E%E8%97%A4" is a search for
+    斎藤, and such screens were all removed (eleventh red-team pass: 86-100 % of queries in Japanese). What they
+    spell is judged as the same characters written plainly would be — a mail header, base64, hidden characters
+    are found in it as anywhere — so escaping hides nothing, and shows nothing more than plain text may. Only in a
+    URL or a path, and only what a URL escapes is read so: escapes anywhere else, an escaped letter or digit
+    (which no URL needs), a control character, bytes that are no UTF-8 text, or escapes escaped again stay a
+    disguise (seventh pass), which :func:`_escaped` refuses.
+    """
+    escapes = _PERCENT.findall(text)
+    if len(escapes) < 2 or not (text.startswith("/") or "://" in text):
+        return None
+    if any(not _URL_CHARACTER.fullmatch(escape) for escape in escapes):
+        return None
+    try:
+        spelled = urllib.parse.unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        return None
+    return spelled if len(_PERCENT.findall(spelled)) < 2 else None
+
+
+_URL_CHARACTER = re.compile(r"%(?:2[0-9A-Fa-f]|3[A-Fa-f]|40|5[B-Fb-f]|60|7[B-Eb-e]|[89A-Fa-f][0-9A-Fa-f])")
+"""What a URL escapes: a blank, punctuation, the bytes of a character beyond ASCII. Not a letter or a digit, which
+no URL needs to escape, nor a control character, which is no text."""
 _ALPHANUMERIC_RUN = re.compile(r"[0-9A-Za-z]{30,}")
 """Text written as one number: decimal (40 digits or more), base36 or base32hex (schemas.encoded_text.number_text,
 as identifiers are read; seventh red-team pass: free text kept all three)."""
@@ -787,30 +817,31 @@ def _quoted_printable(value: str) -> bool:
     return len(_QP_ESCAPE.findall(value)) >= 3
 
 
-def _base64(run: str) -> bool:
+def _base64(run: str, path: bool) -> bool:
+    """Is ``run`` base64 of text, or of something random? ``path``: it is a URL's or a path's ("/o/<id>/dashboard")."""
     payload = _WRAPPING.sub("", run)
     if _STANDARD_ONLY.isdisjoint(payload):
-        return _one_alphabet(payload, b"-_")
+        return _one_alphabet(payload, b"-_", path)
     if _URLSAFE_ONLY.isdisjoint(payload):
-        return _one_alphabet(payload, None)
+        return _one_alphabet(payload, None, path)
     # No base64 mixes "+/" with "-_": a path or a name ("a/b-c_d"), unless something is glued to a payload.
-    return any(_one_alphabet(part, b"-_") for part in _STANDARD_SEPARATORS.split(payload)) or any(
-        _one_alphabet(part, None) for part in _URLSAFE_SEPARATORS.split(payload)
+    return any(_one_alphabet(part, b"-_", path) for part in _STANDARD_SEPARATORS.split(payload)) or any(
+        _one_alphabet(part, None, path) for part in _URLSAFE_SEPARATORS.split(payload)
     )
 
 
-def _one_alphabet(chars: str, altchars: bytes | None) -> bool:
+def _one_alphabet(chars: str, altchars: bytes | None, path: bool) -> bool:
     # A name glued before a payload ("attachment_…", "files/…") would lend it its evidence: what follows each of the
     # first separators is judged on its own too.
     starts = [0, *(m.end() for m in itertools.islice(_SEPARATOR.finditer(chars, 0, _WINDOW), _GLUED_NAMES))]
-    return any(_windows(chars[start:], altchars) for start in starts)
+    return any(_windows(chars[start:], altchars, path) for start in starts)
 
 
-def _windows(chars: str, altchars: bytes | None) -> bool:
+def _windows(chars: str, altchars: bytes | None, path: bool) -> bool:
     # Overlapping windows: a payload glued after a long run is still judged on its own.
     start = 0
     while len(chars) - start >= _MIN_BASE64:
-        if _window(chars[start : start + _WINDOW], altchars):
+        if _window(chars[start : start + _WINDOW], altchars, path):
             return True
         if start + _WINDOW >= len(chars):
             return False
@@ -818,7 +849,7 @@ def _windows(chars: str, altchars: bytes | None) -> bool:
     return False
 
 
-def _window(chars: str, altchars: bytes | None) -> bool:
+def _window(chars: str, altchars: bytes | None, path: bool) -> bool:
     if "AAAA" in chars and b"\0\0\0" in (_decode(chars, altchars) or b""):
         return True  # zero-filled binary: no name holds four aligned capital A
     if not (_TWO_UPPER.search(chars) and _TWO_LOWER.search(chars)):
@@ -835,9 +866,37 @@ def _window(chars: str, altchars: bytes | None) -> bool:
         return True
     if _repeated_word(chars):
         return False  # "workflowWorkflowWorkflowWorkflow0": a name saying one word again, whatever its letters score
-    return evidence < (_NAME_EVIDENCE_PER_CHAR * len(chars) if len(chars) >= _LONG_RUN else 0.0) and (
-        _decode(chars, altchars) is not None
-    )
+    # In a path, its words ("/o/<id>/dashboard") lent an opaque id their length: the id is judged alone.
+    pieces = _PATH_WORD.split(chars) if path else [chars]
+    return _decode(chars, altchars) is not None and any(_random(piece) for piece in pieces)
+
+
+_PATH_WORD = re.compile(r"(?:(?<=/)|^)[a-z]+(?:/|$)")
+
+
+def _path(run: str) -> bool:
+    """Is ``run`` a path ("/requests/<id>", "/o/<id>/dashboard"): does it begin with a slash and a word of a path of
+    two letters or more, or hold two such words? (Or its value holds a URL: "https://….") Base64 of random bytes
+    begins so about once in 10^5 runs."""
+    return run.startswith("/") and (_PATH_START.match(run) is not None or len(_PATH_WORD.findall(run)) >= 2)
+
+
+_PATH_START = re.compile(r"/[a-z]{2,}/")
+
+
+"""A lowercase word between slashes ("/o/", "/dashboard"): a path's own segment, around the ids it holds."""
+
+
+def _random(piece: str) -> bool:
+    """Is ``piece`` (a run, or a path's segments between its words) a uniform draw from the base64 alphabet rather
+    than a name?
+
+    Judged from :data:`_LONG_RUN` characters (24 bytes) on. Shorter, a run that decodes to no text is an opaque id —
+    nanoid (21), shortuuid (22), ULID (26), each read as base64 in 99-100 % of the screens that held one (eleventh
+    red-team pass) — and at most 23 bytes of something that is not text, no attachment's content. Base64 of text is
+    judged apart, at any length from 20 on.
+    """
+    return len(piece) >= _LONG_RUN and _name_evidence(piece) < _NAME_EVIDENCE_PER_CHAR * len(piece)
 
 
 def _varied_text(data: bytes | None) -> bool:

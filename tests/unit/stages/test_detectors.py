@@ -722,3 +722,70 @@ def test_mail_labels_of_other_languages_are_mail_headers(value: str) -> None:
 )
 def test_words_that_contain_a_label_are_not_mail_headers(value: str) -> None:
     assert detect(value) is None
+
+
+# Eleventh red-team pass, false positives: a screen holding an opaque id, or a search in Japanese, was removed.
+_RANDOM = random.Random(11)
+
+
+def _token(size: int, alphabet: str = string.ascii_letters + string.digits) -> str:
+    return "".join(_RANDOM.choices(alphabet, k=size))
+
+
+@pytest.mark.parametrize(
+    "screen",
+    [
+        *(f"/o/{_token(22)}/dashboard" for _ in range(20)),  # shortuuid
+        *(f"/s/{_token(21, string.ascii_letters + string.digits + '_-')}" for _ in range(20)),  # nanoid
+        *(f"/requests/01J{_token(23, '0123456789ABCDEFGHJKMNPQRSTVWXYZ')}" for _ in range(20)),  # ULID
+        *(f"https://kintai.example.jp/orgs/{_token(22)}/members/{_token(21)}" for _ in range(20)),
+    ],
+)
+def test_an_opaque_id_in_a_path_is_no_base64(screen: str) -> None:
+    """An id shorter than 32 characters that decodes to no text is at most 23 bytes of no text: kept."""
+    assert detect(screen) is None
+
+
+@pytest.mark.parametrize("size", [32, 48, 96])
+def test_base64_of_random_bytes_in_a_path_is_still_detected(size: int) -> None:
+    data = random.Random(size).randbytes(size)
+    assert detect(f"/files/{base64.urlsafe_b64encode(data).decode()}/view") is Finding.BASE64
+
+
+@pytest.mark.parametrize(
+    "screen",
+    [
+        "/members/search?q=%E6%96%8E%E8%97%A4",  # 斎藤
+        "/members/search?dept=%E5%96%B6%E6%A5%AD%E9%83%A8%20%E7%AC%AC%E4%B8%80%E8%AA%B2",  # 営業部 第一課
+        "/members/search?dept=Customer%20Success%20%28APAC%29",
+        "https://kintai.example.jp/calendar?tz=Asia%2FTokyo&view=%E9%80%B1",
+    ],
+)
+def test_a_url_escaping_a_search_is_read_as_what_it_spells(screen: str) -> None:
+    assert detect(screen) is None
+
+
+@pytest.mark.parametrize(
+    ("screen", "finding"),
+    [
+        ("/search?q=" + "%E4%BB%B6%E5%90%8D%EF%BC%9A%E7%B5%A6%E4%B8%8E", Finding.MAIL_HEADER),  # 件名：給与
+        ("/search?q=Subject%3A%20pay%20cut", Finding.MAIL_HEADER),
+        ("/search?q=" + "%F3%A0%81%93" * 8, Finding.HIDDEN_TEXT),  # tag characters
+    ],
+)
+def test_what_a_url_escapes_is_judged_as_written_plainly(screen: str, finding: Finding) -> None:
+    assert detect(screen) is finding
+
+
+@pytest.mark.parametrize(
+    "screen",
+    [
+        "/search?q=" + "%55%33%56%69%61%6D%56%6A%64%44%6F%67%63%47%46%35%49%47%4E%31%64%41",  # escaped letters
+        "/search?q=" + "".join(f"%{b:02X}" for b in "来週の会議".encode("shift_jis")),  # no UTF-8
+        "/search?q=%25E6%2596%258E%25E8%2597%25A4",  # escaped twice
+        "/search?q=%E6%96%8E%00%E8%97%A4",  # a control character
+        "%E6%96%8E%E8%97%A4%E3%81%95%E3%82%93",  # escapes outside a URL
+    ],
+)
+def test_escapes_no_url_needs_are_still_a_disguise(screen: str) -> None:
+    assert detect(screen) is not None
