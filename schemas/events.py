@@ -174,6 +174,10 @@ class KeptText:
     """Marks a free-text field: minimization runs the content detectors on it, with this length bound."""
 
     max_chars: int
+    title: bool = False
+    """A calendar entry's title, which may open with one reply or forward prefix ("Re: 定例会議": an entry made
+    from a mail). In every other field one is a mail's subject (twelfth red-team pass: "Fwd: …" as a name, "Outlook
+    - Re: …" as an application, "send_mail(Re: …)" as an operation were kept)."""
 
 
 _M = TypeVar("_M")
@@ -224,7 +228,17 @@ Text = Annotated[
         json_schema_extra={"x-lineage-kept-max-length": TEXT_BOUND},
     ),
 ]
-"""The free text fields carry: names, departments, application and screen names, titles."""
+"""The free text fields carry: names, departments, application and screen names."""
+Title = Annotated[
+    str,
+    StringConstraints(min_length=1),
+    KeptText(TEXT_BOUND, title=True),
+    Field(
+        description=f"A title; a value longer than {TEXT_BOUND} characters is removed by minimization as content.",
+        json_schema_extra={"x-lineage-kept-max-length": TEXT_BOUND},
+    ),
+]
+"""A calendar entry's title: free text that may open with one reply prefix (:attr:`KeptText.title`)."""
 
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -508,7 +522,7 @@ class SchedulerEntryV1(_AlliedRecord):
     """A scheduler entry: its title is collected (Art. 2.1(2) "include titles of scheduler")."""
 
     record_type: Literal["scheduler_entry"]
-    title: Text | None = Field(default=None, description="Scheduler title: collected (Art. 2.1(2)).")
+    title: Title | None = Field(default=None, description="Scheduler title: collected (Art. 2.1(2)).")
     ends_at: Moment | None = None
 
 

@@ -37,6 +37,7 @@ from services.stages.detectors import (
     detect,
     hidden_count,
     looks_encoded,
+    replied,
 )
 from services.stages.errors import KEY_WORDS, Vocabulary, extended_vocabulary, safe_name
 from services.stages.identifiers import find_identifiers
@@ -188,6 +189,8 @@ class _Step:
     """``category.item`` it is kept as on this record type; None: removed wherever it stands."""
     bound: int | None
     """Its kept length bound, for a free-text field."""
+    title: bool
+    """A calendar entry's title, which alone may open with one reply prefix (:class:`schemas.events.KeptText`)."""
     redact_identifiers: bool
     flag_identifiers: bool
     canonical: Callable[[Any], Any] | None
@@ -221,6 +224,7 @@ def _steps(allow: AllowList, record_type: str | None, model: type[BaseModel], pr
                 model=_nested_model(info.annotation),
                 item=leaves.get(path),
                 bound=bound.max_chars if bound is not None else None,
+                title=bound is not None and bound.title,
                 redact_identifiers=path in allow.identifier_paths,
                 flag_identifiers=path in allow.flag_paths,
                 canonical=canonical.canonical if canonical is not None else None,
@@ -366,7 +370,9 @@ class _Walk:
             if step.item is None:
                 reason = allow.removal_reason(step.path, step.name, value, self.budget)
                 removed.append(RemovedField(step.shown, size_of(value), reason))
-            elif step.bound is not None and detect(value, step.bound) is not None:
+            elif step.bound is not None and (
+                detect(value, step.bound) is not None or (not step.title and isinstance(value, str) and replied(value))
+            ):
                 removed.append(RemovedField(step.shown, size_of(value), RemovalReason.EXCLUDED_CONTENT))
             elif step.redact_identifiers and isinstance(value, str) and find_identifiers(value):
                 removed.append(RemovedField(step.shown, size_of(value), RemovalReason.IDENTIFIER_IN_FREE_TEXT))

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import itertools
 import re
 import string
@@ -63,6 +64,15 @@ class Finding(StrEnum):
     ENCODED_TEXT = "encoded_text"
     HIDDEN_TEXT = "hidden_text"
     """Text carried by characters a reader does not see, or one code point per byte (:func:`hidden_carrier`)."""
+    MESSAGE_FRAMING = "message_framing"
+    """What a mail or chat client writes around a message: a forward or original-message separator, a reply's
+    attribution line, a client's signature or window title, a message's own keys (:func:`_message_framing`)."""
+    CHAT_MARKUP = "chat_markup"
+    """A chat message's own markup: Slack and Discord tokens, Chatwork and BBCode tags (:data:`_CHAT_MARKUP`)."""
+    MULTI_LINE = "multi_line"
+    """Lines in a one-line field: a body (:data:`_MULTI_LINE`)."""
+    MISDECODED_TEXT = "misdecoded_text"
+    """Japanese text read in the wrong charset, or left in ISO-2022-JP (:func:`_misdecoded`)."""
     TOO_LONG = "too_long"
 
 
@@ -79,7 +89,7 @@ _SUSPICIOUS = re.compile(
     r"|<[A-Za-z!/?]"  # a tag, a closing tag, a doctype, a comment, an XML declaration
     r"|&#?[A-Za-z0-9]+;"  # a character entity
     r"|[Dd][Aa][Tt][Aa]\s*:"  # a data URI
-    r"|%[0-9A-Fa-f]{2}|%u[0-9A-Fa-f]{4}|\\(?:[uUx][0-9A-Fa-f]{2}|u\{|[0-7]{3})"  # percent and backslash escapes
+    r"|%[0-9A-Fa-f]{2}|%u[0-9A-Fa-f]{4}|\\(?:[uUx][0-9A-Fa-f]{2}|u\{|[0-7]{3}|'[0-9A-Fa-f]{2})"  # escapes
     r"|&#|\\N\{|(?:\d{1,8}[\s,;./-]+){7}"  # character references, named escapes; numbers that may be bytes
     r"|(?:(?:0[xX]|[uU]\+)[0-9A-Fa-f]{1,8}\W+){7}"  # the same in hex, each with 0x or U+
     r"|[!-~]{20}"  # a run long enough for base85, hex or base32
@@ -172,7 +182,7 @@ _ADDRESS_HEADER = re.compile(
 # "100%25"); two "\uXXXX" escapes or three "\xXX" are a string literal's escapes.
 _PERCENT = re.compile(r"%(?:[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4})")  # %XX, and JavaScript's escape() %uXXXX
 _UNICODE_ESCAPE = re.compile(r"\\[uU](?:[0-9A-Fa-f]{4}|\{[0-9A-Fa-f]{1,6}\})")  # \uXXXX, \u{XXXXX}
-_BYTE_ESCAPE = re.compile(r"\\(?:x[0-9A-Fa-f]{2}|[0-7]{3})")  # \xXX, octal \347
+_BYTE_ESCAPE = re.compile(r"\\(?:x[0-9A-Fa-f]{2}|[0-7]{3}|'[0-9A-Fa-f]{2})")  # \xXX, octal \347, RTF's \'8e
 _CHARACTER_REFERENCE = re.compile(r"&#(?:x[0-9A-Fa-f]{1,6}|[0-9]{1,7})")  # &#x53 with or without its ";"
 # Bytes or code points written as numbers: "83,117,98,106,…", "01010011 01110101 …".
 _NUMBER = r"(?:0[xX]|[uU]\+)?[0-9A-Fa-f]{1,8}"  # decimal, octal, binary, or hex with 0x or U+ before it
@@ -328,7 +338,163 @@ def _detect(value: str) -> Finding | None:
         # only some runs may be overridden (eighth and ninth red-team passes); an embedding or isolate reorders
         # runs, and has a purpose only around right-to-left text. A name, a title or a screen needs no override.
         return Finding.HIDDEN_TEXT
+    if _misdecoded(value):  # before visible(): NFKC rewrites the misread characters ("½" is "1", a slash, "2")
+        return Finding.MISDECODED_TEXT
     return _judge(visible(value))
+
+
+def _message_shape(text: str) -> Finding | None:
+    """A message's shape other than its header fields and lines (twelfth red-team pass: each was kept in every
+    free-text field, at 98-100 %): a client's framing, a message's own keys, a list of messages, chat markup,
+    markup escaped once, ISO-2022-JP left undecoded."""
+    if _framing().search(text) or _MESSAGE_KEY.search(text) or _STRING_LIST.search(text):
+        return Finding.MESSAGE_FRAMING
+    if _CHAT_MARKUP.search(text) or _BBCODE.search(text):
+        return Finding.CHAT_MARKUP
+    if "&" in text and (unescaped := html.unescape(text)) != text:
+        return _detect(unescaped)  # "&lt;br&gt;": markup escaped once is judged as the markup (F4)
+    if text.isascii() and ("$B" in text or "$@" in text) and _misdecoded(text):
+        return Finding.MISDECODED_TEXT  # ISO-2022-JP left undecoded (a non-ASCII misreading: :func:`_detect`)
+    return None
+
+
+_MULTI_LINE = re.compile(r"\S[ \t]*\n\s*\S")
+"""A line break between two lines of text (:func:`visible` made every break a line feed): no name, title, screen
+or department has lines; a body does (twelfth pass: bodies, .ics and .vcf texts in titles and names). A break at
+either end ("営業部\n", a line read with its end) is no second line."""
+_ESCAPED_LINE = re.compile(r"\S(?:\\r\\n|\\n(?=[^a-z0-9_.\\/-]|\\[nrt]))")
+"""A string literal's "\\r\\n", or its "\\n" before anything but a word ("お疲れ様です。\\n明日の…"): not a Windows
+path's "\\new" or "\\nakamura"."""
+_CHAT_MARKUP = re.compile(
+    r"<[@#!][A-Za-z0-9^&|]+(?:\|[^<>]*)?>"  # Slack and Discord: <@U024BE7LH>, <!here>, <#C024BE7LR|general>
+    r"|<(?:https?|mailto):[^|<>\s]+\|[^<>]+>"  # Slack: <url|label>
+    r"|\[(?:to:\d+|rp aid=\d+[^\]\n]{0,40}|qtmeta [^\]\n]{0,40}|/?qt|/?info|/?title|/?code|hr"  # Chatwork
+    r"|piconname:\d+|picon:\d+|preview [^\]\n]{0,40}|download:\d+)\]",
+    re.IGNORECASE,
+)
+"""Chat messages as their platforms' APIs return them (twelfth pass): Chatwork's [To:…] [rp aid=…] [qt] [info]
+[title] are the message and its subject."""
+_BBCODE = re.compile(r"\[([a-z]{1,10})(?:[= ][^\]\n]{0,40})?\].{0,256}?\[/\1\]", re.IGNORECASE | re.DOTALL)
+"""A tag pair ([quote]…[/quote], [b]…[/b]): forums' and chats' markup; a title's "[Internal] …" has no closing tag."""
+_MESSAGE_KEY = re.compile(
+    r"(?:^|[?&;\s(,])(?:text|body|message|msg|content|comment|snippet|preview|caption|reply|本文|メッセージ|内容)"
+    r"[ \t]*=[ \t]*['\"]?(?=[^&\s'\"]*[^\x00-\x7f]|[^&'\"\n]*?[+ ][^&'\"\n]*?[+ ])",
+    re.IGNORECASE,
+)
+"""A message's own key written in a value with text after it: a logged request ("/chat/send?text=明日の会議は…",
+"?body=Can+someone+cover+my+shift"), a logfmt line ('text="…"'), a call ("ChatMessage(text='…')"); the policy's
+markers name these keys in a payload. Not a parameter's token ("?message=123", "?content=summary")."""
+_STRING_LIST = re.compile(r"""[\[({]\s*(['"])[^'"\n]{2,}\1(?:\s*,\s*(['"])[^'"\n]{2,}\2)+\s*,?\s*[\])}]""")
+"""Two strings or more in a list, a tuple or a set literal: a program's messages, as JSON arrays are."""
+
+
+@cache
+def _framing() -> re.Pattern[str]:
+    """Lines mail and chat clients write around a message, read as :func:`visible` makes a value (which drops the
+    voiced mark of "メッセージ": each literal is read so too)."""
+
+    def literals(words: tuple[str, ...]) -> str:
+        return "|".join(re.escape(visible(word)) for word in words)
+
+    separators = literals(_SEPARATOR_LABELS)
+    return re.compile(
+        rf"-{{3,}}\s*(?:{separators})\s*-{{3,}}|(?:{separators})\s*:"
+        r"|\bbegin forwarded message\b|\bwrote\s*:|\bschrieb\b[^\n]{0,80}:|\ba [eé]crit\s*:|\bescribió\s*:"
+        rf"|(?:{literals(_ATTRIBUTIONS)})\s*:"
+        r"|\bsent from (?:my \w+|outlook|mail for|yahoo mail|gmail)"
+        rf"|(?:iphone|ipad|android|outlook|docomo|au|softbank)(?:{literals(('から送信',))})"
+        rf"| - (?:{literals(_WINDOW_TITLES)})(?:\s*$| - )",
+        re.IGNORECASE,
+    )
+
+
+_ATTRIBUTIONS = ("さんは書きました", "が書きました", "님이 작성", "写道")
+"""A reply's attribution line ("2026年12月1日 10:00 佐藤 太郎 さんは書きました:"), in the languages above: with its
+colon, since "書きました" alone is ordinary Japanese."""
+_WINDOW_TITLES = (
+    *("メッセージ (HTML)", "メッセージ (テキスト形式)", "メッセージ (リッチ テキスト)", "Message (HTML)"),
+    *("Message (Plain Text)", "Message (Rich Text)", "受信トレイ", "Inbox", "Outlook", "Gmail", "Yahoo!メール"),
+)
+"""What follows a message's subject in a mail client's window or page title, at its end or before another " - "
+("Re: 残業申請について - メッセージ (HTML)"): a PC agent's usage history records window titles (twelfth pass)."""
+_SEPARATOR_LABELS = (
+    *("original message", "forwarded message", "forwarded by", "weitergeleitete nachricht", "ursprüngliche nachricht"),
+    *("message transféré", "message d'origine", "mensaje original", "mensaje reenviado", "messaggio originale"),
+    *(
+        "転送メッセージ",
+        "元のメッセージ",
+        "転送されたメッセージ",
+        "原始邮件",
+        "转发的邮件",
+        "원본 메시지",
+        "전달된 메시지",
+    ),
+)
+"""The separators mail clients write above a forwarded or quoted message, in the policies' users' languages."""
+
+_JIS_RUN = re.compile(r"\x1b?\$[B@]([!-~]{4,}?)\x1b?\([BJ]")
+_MISREADINGS = (
+    ("cp1252", ("utf-8", "cp932", "euc_jp")),
+    ("latin-1", ("utf-8", "cp932", "euc_jp")),
+    ("cp932", ("utf-8",)),
+)
+"""(the charset bytes were read in, the charsets they may have been written in). Not EUC-JP read as cp932: cp932's
+half-width katakana are EUC-JP's kanji bytes ("ｶﾀｶﾅ" would read as kanji)."""
+
+
+def _misdecoded(text: str) -> bool:
+    """Is ``text`` Japanese text read in the wrong charset — UTF-8, Shift_JIS or EUC-JP bytes read as cp1252,
+    Latin-1 or cp932 — or ISO-2022-JP left undecoded ("$B;D6H?=@A$K$D$$$F(B")? Mail software does both to a subject
+    it reads with the wrong codec, and one encode/decode gives the message back (twelfth pass: 48 of 48 kept).
+
+    ftfy reads UTF-8 mojibake only; the Japanese charsets are the ones this policy's mail comes in.
+    """
+    if text.isascii():
+        jis = _JIS_RUN.search(text)
+        if jis is None:
+            return False
+        try:
+            return _japanese(("\x1b$B" + jis.group(1) + "\x1b(B").encode("ascii").decode("iso2022_jp"))
+        except UnicodeError:
+            return False
+    for wrong, written in _MISREADINGS:
+        try:
+            raw = text.replace("\ufffd", "?").encode(wrong)
+        except UnicodeError:
+            continue
+        for right in written:
+            read = raw.decode(right, errors="replace")
+            if read.count("\ufffd") * 2 > len(read):  # lossy misreadings ('ã�«') lose a byte in four
+                continue
+            read = read.replace("\ufffd", "")
+            if read != text and _japanese(read):
+                return True
+    return False
+
+
+def _japanese(text: str) -> bool:
+    """Three kana or kanji or more, and most of the text beyond ASCII is: what a misdecoding's reading must be."""
+    cjk = sum(1 for char in text if "\u3040" <= char <= "\u30ff" or "\u4e00" <= char <= "\u9fff")
+    beyond = sum(1 for char in text if not char.isascii())
+    return text.isprintable() and cjk >= 3 and cjk * 2 >= beyond
+
+
+def replied(value: str) -> bool:
+    """Does ``value`` hold one reply or forward prefix ("Fwd: 残業申請について", "Outlook - Re: …",
+    "send_mail(Re: …)")? :func:`detect` takes two as a mail's subject, since a calendar entry's title may open
+    with one; in any other field one is a subject too (twelfth red-team pass)."""
+    return len(value) <= _CACHED_CHARS and _replied(value)
+
+
+@lru_cache(maxsize=16_384)
+def _replied(value: str) -> bool:
+    return _one_reply().search(visible(value)) is not None
+
+
+@cache
+def _one_reply() -> re.Pattern[str]:
+    replies = "|".join(re.escape(visible(prefix)) for prefix in _REPLIES)
+    return re.compile(rf"{_NOT_AFTER_A_LETTER}(?:{replies})(?:\[\d{{1,3}}\]|\(\d{{1,3}}\))?[ \t]*:", re.IGNORECASE)
 
 
 _BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
@@ -338,11 +504,21 @@ _RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
 
 def _judge(text: str) -> Finding | None:
-    """The first finding in ``text``, read as :func:`visible` made it."""
+    """The first finding in ``text``, read as :func:`visible` made it; lines of text are one when nothing more
+    particular is found (wrapped base64 is base64)."""
+    finding = _first_finding(text)
+    if finding is None and (_MULTI_LINE.search(text.strip()) or _ESCAPED_LINE.search(text)):
+        return Finding.MULTI_LINE
+    return finding
+
+
+def _first_finding(text: str) -> Finding | None:
     if "%" in text and (spelled := _url_spelling(text)) is not None:
         return _detect(spelled)
     if _mail_header().search(text) or len(_ADDRESS_HEADER.findall(text)) >= 2 or len(_QUOTED_LINES.findall(text)) >= 2:
         return Finding.MAIL_HEADER
+    if (shape := _message_shape(text)) is not None:
+        return shape
     if _COMPOSE_LINK.search(text):
         return Finding.MAIL_HEADER
     grouped = _grouped(text)  # groups of base64, hex or base32 characters, each too short for the prefilter's runs

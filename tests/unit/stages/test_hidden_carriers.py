@@ -143,7 +143,7 @@ LEGITIMATE = [
     "────────────────────",
     "★★★★★★★★★★★★★★★★ ※注意",
     "Zoe\u0308 Ame\u0301lie Rene\u0301e",  # decomposed: composition makes them letters
-    "line one\nline two\r\nline three\ttabbed",
+    "a tab\tbetween two words, and a line read with its end\n",  # lines are a body (test_message_shapes.py)
     "soft\u00adhyphen and a zero\u200bwidth space",
 ]
 
