@@ -339,6 +339,34 @@ def test_a_telephone_number_or_my_number_as_tenant_or_service_is_refused_and_not
     assert value.encode() not in orjson.dumps(letter.redacted)
 
 
+PROSE = "Subject:Pay+cut+for+Sato+from+next+month/Body:Dear+Sato+we+are+sorry"
+
+
+@pytest.mark.parametrize("field", ["spec", "tenant_id", "source_service"])
+def test_an_envelope_value_the_contract_refused_is_not_shown_in_the_dead_letter(
+    make_event, make_record, context, field
+):
+    """Twelfth red-team pass: a spec, a tenant or a service refused for what it holds ("+" and "/", which no
+    reference has) was shown in the clear, 128 characters of "+"-joined prose; a spec is shown only as a known one."""
+    event = make_event(CollectionKind.TERMINAL, **{field: PROSE})
+
+    (letter,) = process_collection_batch([make_record(event)], context, INGESTED_AT).dead
+
+    assert letter.reason is DeadLetterReason.SCHEMA_INVALID
+    assert letter.redacted is not None
+    assert b"Pay+cut" not in orjson.dumps(letter.redacted)
+    assert letter.redacted.get("original_spec") in (None, "other", "rakuro.collection/v1")
+
+
+def test_a_known_spec_of_another_contract_is_shown(make_event, make_record, context) -> None:
+    event = make_event(CollectionKind.TERMINAL, spec="rakuro.use/v1")
+
+    (letter,) = process_collection_batch([make_record(event)], context, INGESTED_AT).dead
+
+    assert letter.redacted is not None
+    assert letter.redacted["original_spec"] == "rakuro.use/v1"
+
+
 @pytest.mark.parametrize(
     "value",
     [
