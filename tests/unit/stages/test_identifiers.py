@@ -33,7 +33,9 @@ MY_NUMBER, PHONE, POSTAL, EMAIL = (
         ("090ー1234ー5678", PHONE),  # typed with the prolonged sound mark
         ("フリーダイヤル 0120-123-456", PHONE),
         ("〒530-0001 大阪市北区", POSTAL),
-        ("530-0001", POSTAL),
+        ("530-0001 大阪市北区", POSTAL),
+        ("訪問 100-0001 東京都千代田区", POSTAL),
+        ("住所: 530-0001", POSTAL),
         ("〒5300001", POSTAL),
         ("hanako.sato@kobe-logistics.example", EMAIL),
         ("連絡先 hanako＠example.co.jp", EMAIL),  # full-width at sign
@@ -58,6 +60,8 @@ def test_an_identifier_is_found_in_every_common_spelling(text: str, kind: Identi
     "text",
     [
         "Weekly sync 10:00-11:00",
+        "検品 品番823-4446",  # a product code: no address after it (eleventh red-team pass)
+        "PN 530-0001 出荷",
         "Order 123456789012",  # twelve digits whose check digit does not hold
         "6214 9832 0258",
         "Room 301, 2024-05-01",
