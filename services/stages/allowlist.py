@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from typing import Any, get_args
+from urllib.parse import parse_qsl
 
 import msgspec
 import orjson
@@ -304,6 +305,52 @@ def marked(name: str, value: Any, markers: Markers, budget: JudgingBudget) -> bo
     return False
 
 
+def _holds_content(value: Any, bound: int, title: bool, markers: Markers) -> bool:
+    """Does a kept free-text value hold excluded content: a detector's finding, a reply prefix outside a title, a
+    marked key with a message after it? Kept values come again and again: a short one is judged once while recent."""
+    if not isinstance(value, str):
+        return detect(value, bound) is not None
+    if len(value) > JUDGED_CHARS:
+        return _judged(value, bound, title, markers)
+    return _judged_recent(value, bound, title, markers)
+
+
+def _judged(value: str, bound: int, title: bool, markers: Markers) -> bool:
+    return detect(value, bound) is not None or (not title and replied(value)) or marked_pair(value, markers)
+
+
+_judged_recent = lru_cache(maxsize=16_384)(_judged)
+
+
+def marked_pair(value: str, markers: Markers) -> bool:
+    """Does ``value`` write a key the policy marks with a message after it — a logged request
+    ("/chat/send?text=明日の会議は中止です", "?msg_body=…", "chat[text]=…"), a logfmt line ('text="…"'), a call
+    ("ChatMessage(text='…')")? As a payload key, the same key and value are removed (twelfth and thirteenth red-team
+    passes: kept in a value). Not a parameter's token or word ("?topic=leave_policy", "?message=保存しました")."""
+    return "=" in value and len(value) <= JUDGED_CHARS and _marked_pair(value, markers)
+
+
+@lru_cache(maxsize=16_384)
+def _marked_pair(value: str, markers: Markers) -> bool:
+    pairs = [(match.group(1), match.group(3) if match.group(2) else match.group(4)) for match in _PAIR.finditer(value)]
+    if "?" in value:  # a query, read as a server reads it ("+" a blank, escapes undone)
+        pairs += parse_qsl(value.partition("?")[2].partition("#")[0], errors="replace")
+    return any(_sentence(text) and markers.marks(key) for key, text in pairs)
+
+
+def _sentence(text: str) -> bool:
+    """A message after its key, not a word or a name: eight characters or more beyond ASCII, or three words."""
+    text = text.strip()
+    return sum(1 for char in text if not char.isascii()) >= _MESSAGE_CHARS or len(text.split()) >= _MESSAGE_WORDS
+
+
+_PAIR = re.compile(r"""(?:^|[?&;\s(,{])([^\s=&?;(),{}'"]{1,40})[ \t]*=[ \t]*(?:(['"])([^'"\n]*)\2|([^&\s'"]*))""")
+"""A key, "=", and a value quoted or running to the next "&" or blank (a logfmt line, a call; a query is also
+read whole by :func:`urllib.parse.parse_qsl`)."""
+_MESSAGE_CHARS = 8
+_MESSAGE_WORDS = 3
+
+
 def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList) -> Reduction:
     """Keep the fields ``model`` defines and the policy allows on the record's type; evidence the rest.
 
@@ -370,9 +417,7 @@ class _Walk:
             if step.item is None:
                 reason = allow.removal_reason(step.path, step.name, value, self.budget)
                 removed.append(RemovedField(step.shown, size_of(value), reason))
-            elif step.bound is not None and (
-                detect(value, step.bound) is not None or (not step.title and isinstance(value, str) and replied(value))
-            ):
+            elif step.bound is not None and _holds_content(value, step.bound, step.title, allow.markers):
                 removed.append(RemovedField(step.shown, size_of(value), RemovalReason.EXCLUDED_CONTENT))
             elif step.redact_identifiers and isinstance(value, str) and find_identifiers(value):
                 removed.append(RemovedField(step.shown, size_of(value), RemovalReason.IDENTIFIER_IN_FREE_TEXT))

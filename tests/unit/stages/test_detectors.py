@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import quopri
 import random
+import re
 import string
 from email.header import Header
 
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from services.stages.detectors import Finding, detect, looks_encoded
@@ -224,7 +225,10 @@ def test_mixed_alphabet_path_is_not_base64() -> None:
 @given(seed=st.integers(0, 2**64 - 1), size=st.integers(24, 400), shape=st.sampled_from(list(base64_shapes(b""))))
 def test_base64_of_random_bytes_is_always_detected(seed: int, size: int, shape: str) -> None:
     data = random.Random(seed).randbytes(size)
-    assert detect(base64_shapes(data)[shape]) is Finding.BASE64
+    value = base64_shapes(data)[shape]
+    # One in ~10^4 begins as a path does ("/f/…"), and is judged as one (test_base64_of_random_bytes_in_a_path_…).
+    assume(re.match(r"/[a-z]+/", value) is None)
+    assert detect(value) is Finding.BASE64
 
 
 @settings(max_examples=300, deadline=None)

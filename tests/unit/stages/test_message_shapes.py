@@ -9,6 +9,7 @@ generators, 0 new among ~300,000 distinct demo values).
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
@@ -36,8 +37,6 @@ SHAPES: dict[str, tuple[str, Finding]] = {
     "signature (en)": (BODY + " Sent from Outlook for iOS", Finding.MESSAGE_FRAMING),
     "window title (ja)": ("残業申請について - メッセージ (テキスト形式)", Finding.MESSAGE_FRAMING),
     "window title (en)": ("RE: Overtime request for last week - Message (HTML)", Finding.MESSAGE_FRAMING),
-    "window title (outlook)": ("残業申請について - user@example.jp - Outlook", Finding.MESSAGE_FRAMING),
-    "webmail page": ("残業申請について - 受信トレイ", Finding.MESSAGE_FRAMING),
     # Lines in a one-line field
     "body in lines": ("佐藤さん\nお疲れ様です。\n" + BODY, Finding.MULTI_LINE),
     "one header and a body": ("差出人: 佐藤 太郎\n" + BODY, Finding.MULTI_LINE),
@@ -61,14 +60,48 @@ SHAPES: dict[str, tuple[str, Finding]] = {
     # Escapes undone
     "html escaped once": (f"お疲れ様です。&lt;br&gt;{MESSAGE}", Finding.HTML),
     "rtf bytes": ("".join(f"\\'{byte:02x}" for byte in "残業申請".encode("cp932")), Finding.ESCAPED_TEXT),
-    # A message's own keys, a list of messages
-    "query text=": (f"/api/chat.postMessage?channel=C024BE7LR&text={MESSAGE}", Finding.MESSAGE_FRAMING),
-    "query body=": (f"/mail/send?to=hr&body=お疲れ様です。{MESSAGE}", Finding.MESSAGE_FRAMING),
-    "form-encoded text=": ("/chat/send?text=Can+someone+cover+my+shift+on+Saturday", Finding.MESSAGE_FRAMING),
-    "logfmt": (f'event=message_posted channel=general text="{MESSAGE}"', Finding.MESSAGE_FRAMING),
-    "a call": (f"ChatMessage(text={MESSAGE!r})", Finding.MESSAGE_FRAMING),
+    # A list of messages
     "a list": (repr([MESSAGE, "了解しました、資料を確認しておきます"]), Finding.MESSAGE_FRAMING),
     "a tuple": (repr(("残業申請について", "お疲れ様です。")), Finding.MESSAGE_FRAMING),
+    # Thirteenth pass: the same classes, other spellings and platforms
+    "attribution (vi)": (
+        "Vào Th 2, 1 thg 12, 2026 lúc 10:00 Sato Taro đã viết: Could you approve it?",
+        Finding.MESSAGE_FRAMING,
+    ),
+    "attribution (pt)": ("Em seg., 1 de dez. de 2026, Sato escreveu: " + BODY, Finding.MESSAGE_FRAMING),
+    "forward separator (nl)": ("---- Doorgestuurd bericht ---- " + BODY, Finding.MESSAGE_FRAMING),
+    "signature (outlook mobile)": (BODY + " Get Outlook for iOS", Finding.MESSAGE_FRAMING),
+    "signature (outlook android ja)": (BODY + " Outlook for Android から送信", Finding.MESSAGE_FRAMING),
+    "signature (de)": (BODY + " Von meinem iPhone gesendet", Finding.MESSAGE_FRAMING),
+    "google chat mention": (f"<users/112233445566778899> {MESSAGE}", Finding.CHAT_MARKUP),
+    "line works mention": (f'<m userId="sato@example"> {MESSAGE}', Finding.CHAT_MARKUP),
+    "chatwork to all": (f"[toall] {MESSAGE}", Finding.CHAT_MARKUP),
+    "discord emoji": (f"<:kusa:123456789012345678> {MESSAGE}", Finding.CHAT_MARKUP),
+    "discord time": (f"<t:1701234567:R> {MESSAGE}", Finding.CHAT_MARKUP),
+    "jira mention": (f"[~accountid:5b10ac8d82e05b22cc7d4ef5] {MESSAGE}", Finding.CHAT_MARKUP),
+    "escaped line before a small letter": (
+        "Hi Sato,\\nthanks for the update, I will cover your shift",
+        Finding.MULTI_LINE,
+    ),
+    "one \\x0a": ("お疲れ様です。\\x0a" + MESSAGE, Finding.MULTI_LINE),
+    "one \\u000a": ("Hi team,\\u000aplease find the revised plan attached.", Finding.MULTI_LINE),
+    "one %0A": ("お疲れ様です。%0A" + MESSAGE, Finding.MULTI_LINE),
+    "html escaped twice": (f"お疲れ様です。&amp;lt;br&amp;gt;{MESSAGE}", Finding.HTML),
+    "utf-8 read as gbk": (MESSAGE.encode().decode("gbk", errors="replace"), Finding.MISDECODED_TEXT),
+    "utf-8 read as cp437": (MESSAGE.encode().decode("cp437"), Finding.MISDECODED_TEXT),
+    "utf-8 read as mac roman": (MESSAGE.encode().decode("mac_roman"), Finding.MISDECODED_TEXT),
+    "korean utf-8 read as cp1251": (
+        "오늘 조금 늦을 것 같습니다".encode().decode("cp1251", errors="replace"),
+        Finding.MISDECODED_TEXT,
+    ),
+    "iso-2022-jp in two runs": ("$B2q5D(B 10:00 $BJQ99(B $BCf;_(B", Finding.MISDECODED_TEXT),
+    "hz": ("~{NR=qLlGk<Y#,ImLe2;Jf7~~}", Finding.MISDECODED_TEXT),
+    "base64 of iso-2022-jp": ("GyRCNWtNP0xAOlkkTjdvGyhC", Finding.BASE64),  # 給与明細の件, 24 characters
+    "base64 of iso-2022-jp in a path": ("/mail/GyRCNWtNP0xAOlkkTjdvGyhC", Finding.BASE64),
+    "base64 of utf-16 in a path": (
+        "/s/" + base64.b64encode("明日の会議は中止です".encode("utf-16-be")).decode(),
+        Finding.BASE64,
+    ),
     # Japanese in the wrong charset
     "utf-8 read as cp1252": (MESSAGE.encode().decode("cp1252", errors="replace"), Finding.MISDECODED_TEXT),
     "utf-8 read as cp932": (MESSAGE.encode().decode("cp932", errors="replace"), Finding.MISDECODED_TEXT),
@@ -96,6 +129,23 @@ ORDINARY = [
     "/search?message=123&content=summary",  # a parameter's token
     "/members/search?q=%E6%96%8E%E8%97%A4",
     "ｶﾀｶﾅ ﾃｽﾄ 全角ＡＢＣ",  # half-width katakana: EUC-JP's kanji bytes, not read so
+    # Thirteenth pass: false positives of the twelfth's rules
+    "Hélène Lefèvre",
+    "Mäkinen Hämäläinen",
+    "Réunion d'équipe à Genève",
+    "欧阳娜娜",
+    "[HR] 面談",
+    "[Info] 全体会議",
+    "[Code] review",
+    "[tbd] 会議室 [/tbd]",
+    "営業部\n第一課",  # a spreadsheet cell's two lines
+    "山田 太郎\nやまだ たろう",
+    "早番\n9:00-18:00",
+    "予定表 - sato@example.jp - Outlook",
+    "受信トレイ (3) - sato@example.jp - Gmail",
+    "Yahoo!メール",
+    "bulk_approve(['E001', 'E002', 'E003'])",
+    "['早番', '遅番']",
     "Müller, José, Zoë, Ångström, Œuvre",
     "資料を書きました",
     "Team sync - Outlook add-in review",  # an application's name after " - ", not a window's suffix
@@ -159,3 +209,85 @@ def test_a_title_may_open_with_one_reply_prefix(make_event, context) -> None:
     (record,) = run(context, orjson.dumps(event)).ok
 
     assert record.payload["title"] == "Re: 定例会議の日程"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"/api/chat.postMessage?channel=C024BE7LR&text={MESSAGE}",
+        f"/mail/send?to=hr&body=お疲れ様です。{MESSAGE}",
+        "/chat/send?text=Can+someone+cover+my+shift+on+Saturday",
+        f"/chat/send?msg_body={MESSAGE}",  # compound keys: the policy's markers match anywhere in a key
+        f"/chat/send?messageText={MESSAGE}",
+        f"/board/new?投稿={MESSAGE}",
+        "/board/new?%E6%8A%95%E7%A8%BF=" + "%E6%98%8E%E6%97%A5%E3%81%AE%E4%BC%9A%E8%AD%B0%E3%81%AF%E4%B8%AD%E6%AD%A2",
+        f'event=message_posted channel=general text="{MESSAGE}"',
+        f"ChatMessage(text={MESSAGE!r})",
+    ],
+)
+def test_a_key_the_policy_marks_written_in_a_value_with_a_message_after_it_is_removed(make_event, context, value):
+    """Twelfth and thirteenth passes: the same key and value as a payload key are removed; in a value, a fixed list
+    of 13 words was read, not the policy's 38 markers."""
+    event = event_with(make_event, CollectionKind.ACCESS_LOG, _payload(CollectionKind.ACCESS_LOG, "screen", value))
+
+    (record,) = run(context, orjson.dumps(event), kind=CollectionKind.ACCESS_LOG).ok
+
+    assert "screen" not in record.payload
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "/search?topic=leave_policy",  # a token after a marked key
+        "/chat?thread=123",
+        "/notice?message=保存しました",  # a word, not a sentence
+        "/leave?content=有給休暇",
+        "/search?text=Hanako Suzuki",  # a name
+        "approve_leave(comment='承認')",
+    ],
+)
+def test_a_marked_key_with_a_token_or_a_word_after_it_is_kept(make_event, context, value) -> None:
+    event = event_with(make_event, CollectionKind.ACCESS_LOG, _payload(CollectionKind.ACCESS_LOG, "screen", value))
+
+    (record,) = run(context, orjson.dumps(event), kind=CollectionKind.ACCESS_LOG).ok
+
+    assert record.payload["screen"] == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Fwd: 残業申請について",
+        "転送: 残業申請について",
+        "Outlook - Re: 残業申請について",
+        "send_mail(Re: 残業申請について)",
+    ],
+)
+def test_one_reply_prefix_outside_a_title_is_removed(make_event, context, value) -> None:
+    event = event_with(make_event, CollectionKind.ACCESS_LOG, _payload(CollectionKind.ACCESS_LOG, "operation", value))
+
+    (record,) = run(context, orjson.dumps(event), kind=CollectionKind.ACCESS_LOG).ok
+
+    assert "operation" not in record.payload
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["http://kintai-sv:8080/top", "Re:lation 営業支援", "fw:update", "SV: スーパーバイザー課", "Re:Work 合同会社"],
+)
+def test_a_name_with_a_colon_is_no_reply_prefix(make_event, context, value) -> None:
+    """Thirteenth pass: units, hosts and names ("kintai-sv:8080", "Re:Work 合同会社") were removed, up to 100 %."""
+    event = event_with(make_event, CollectionKind.ACCESS_LOG, _payload(CollectionKind.ACCESS_LOG, "operation", value))
+
+    (record,) = run(context, orjson.dumps(event), kind=CollectionKind.ACCESS_LOG).ok
+
+    assert record.payload["operation"] == value
+
+
+def test_markup_escaped_many_times_is_judged_once_and_quickly() -> None:
+    """Thirteenth pass: each level of "&amp;" called the whole detector chain again; 4 KB of them exhausted the
+    stack (the event was dead-lettered as stage_failed) and a 256-character value took 70-126 ms (make bench and
+    /tmp/attack13/r8_unescape_recursion.py measure the time; this checks the outcome)."""
+    for index in range(20):
+        assert detect(f"v{index}&" + "amp;" * 62 + "lt;", 256) is Finding.HTML
+    assert detect("&" + "amp;" * 1020 + "lt;") is not None  # raised RecursionError before
