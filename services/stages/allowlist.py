@@ -323,19 +323,31 @@ _judged_recent = lru_cache(maxsize=16_384)(_judged)
 
 
 def marked_pair(value: str, markers: Markers) -> bool:
-    """Does ``value`` write a key the policy marks with a message after it — a logged request
-    ("/chat/send?text=明日の会議は中止です", "?msg_body=…", "chat[text]=…"), a logfmt line ('text="…"'), a call
-    ("ChatMessage(text='…')")? As a payload key, the same key and value are removed (twelfth and thirteenth red-team
-    passes: kept in a value). Not a parameter's token or word ("?topic=leave_policy", "?message=保存しました")."""
-    return "=" in value and len(value) <= JUDGED_CHARS and _marked_pair(value, markers)
+    """Does ``value`` write a key the policy marks, with a message after it, where messages are sent — a logged
+    request ("/chat/send?text=明日の会議は中止です", "?msg_body=…", "/board?投稿=…"), a logfmt line
+    ('event=message_posted text="…"'), a call ("ChatMessage(text='…')"), an object ("{text: '…'}")? As a payload
+    key, the same key and value are removed (twelfth and thirteenth red-team passes: kept in a value).
+
+    A marker alone names much else: a search ("?text=" of a wiki), a help topic ("?content="), a calendar entry's
+    title (Google Calendar's "text="), an approval's comment (fourteenth pass: 49-100 % of such values were
+    removed). So the key, or the rest of the value, must name messaging (:data:`_MESSAGING`), and what follows the
+    key must be a sentence, not a token or a word ("?topic=leave_policy", "?message=保存しました").
+    """
+    return len(value) <= JUDGED_CHARS and _SEPARATORS.search(value) is not None and _marked_pair(value, markers)
 
 
 @lru_cache(maxsize=16_384)
 def _marked_pair(value: str, markers: Markers) -> bool:
+    value = unicodedata.normalize("NFKC", value)  # a full-width equals sign or colon is the ASCII one
     pairs = [(match.group(1), match.group(3) if match.group(2) else match.group(4)) for match in _PAIR.finditer(value)]
     if "?" in value:  # a query, read as a server reads it ("+" a blank, escapes undone)
         pairs += parse_qsl(value.partition("?")[2].partition("#")[0], errors="replace")
-    return any(_sentence(text) and markers.marks(key) for key, text in pairs)
+    for key, text in pairs:
+        if _sentence(text) and markers.marks(key):
+            context = value.replace(text, " ").casefold()
+            if _MESSAGE_KEY.search(key.casefold()) or _MESSAGING.search(context):
+                return True
+    return False
 
 
 def _sentence(text: str) -> bool:
@@ -344,9 +356,20 @@ def _sentence(text: str) -> bool:
     return sum(1 for char in text if not char.isascii()) >= _MESSAGE_CHARS or len(text.split()) >= _MESSAGE_WORDS
 
 
-_PAIR = re.compile(r"""(?:^|[?&;\s(,{])([^\s=&?;(),{}'"]{1,40})[ \t]*=[ \t]*(?:(['"])([^'"\n]*)\2|([^&\s'"]*))""")
-"""A key, "=", and a value quoted or running to the next "&" or blank (a logfmt line, a call; a query is also
-read whole by :func:`urllib.parse.parse_qsl`)."""
+_SEPARATORS = re.compile("[=:\uff1d\uff1a]|--")
+_PAIR = re.compile(
+    r"""(?:^|[?&;\s(,{])-{0,2}([^\s=:&?;(),{}'"-][^\s=:&?;(),{}'"]{0,39})"""
+    r"""[ \t]*(?:=>?|:|[ \t](?=['"]))[ \t]*(?:(['"])([^'"\n]*)\2|([^&\s'"]*))"""
+)
+"""A key, "=" (":", "=>", or a blank before a quote: an object, a hash, a command's flag), and a value quoted or
+running to the next "&" or blank; a query is also read whole by :func:`urllib.parse.parse_qsl`."""
+_MESSAGING = re.compile(
+    r"chat|message|msg|mail|post|send|reply|tweet|\bdm\b|slack|teams|discord|line ?works"
+    r"|メッセージ|チャット|メール|投稿|送信|返信|ツイート|発言|つぶやき"
+)
+"""Words that name sending a message, in a key or around it."""
+_MESSAGE_KEY = re.compile(rf"{_MESSAGING.pattern}|body|transcript|本文")
+"""A key that names a message itself ("?body=", "?transcript="), whatever is around it."""
 _MESSAGE_CHARS = 8
 _MESSAGE_WORDS = 3
 

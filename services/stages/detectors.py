@@ -350,54 +350,114 @@ def _message_shape(text: str) -> Finding | None:
     A message's own keys in a value are the policy's markers: the minimization
     walk reads them (:func:`services.stages.allowlist.marked_pair`); ISO-2022-JP and HZ left undecoded are read
     when nothing more particular is (:func:`_judge`)."""
-    if _framed(text) or any(_texty(match.group(2)) for match in _STRING_LIST.finditer(text)):
+    if _framed(text) or any(_messages(match.group()) for match in _STRING_LIST.finditer(text)):
         return Finding.MESSAGE_FRAMING
     if _CHAT_MARKUP.search(text) or _BBCODE.search(text):
         return Finding.CHAT_MARKUP
-    if "&" in text and (unescaped := html.unescape(text)) != text:
-        # "&lt;br&gt;": markup escaped once is judged as the markup, once; escaped again, it is a disguise (and no
-        # recursion: 4 KB of nested "&amp;" once exhausted the stack, thirteenth pass).
-        if _ENTITY.search(unescaped):
-            return Finding.HTML
+    if "&" in text and (unescaped := _unescaped(text)) != text:
+        # "&lt;br&gt;": markup escaped is judged as the markup, once (no recursion: 4 KB of nested "&amp;" once
+        # exhausted the stack, thirteenth pass); "R&amp;amp;D" escaped twice is "R&D" (fourteenth pass: removed).
+        if unescaped is None:
+            return Finding.HTML  # escaped over and over: no value is, a disguise is
         return _first_finding(unescaped) or (Finding.MULTI_LINE if _lines(unescaped) else None)
     return None
 
 
-def _texty(strings: str) -> bool:
-    """Is this a string of a message, not an id or a word: eight characters or more, with a blank or beyond ASCII?"""
-    return len(strings) >= 8 and (" " in strings or not strings.isascii())
+_UNESCAPINGS = 3
+
+
+def _unescaped(text: str) -> str | None:
+    """``text`` with its character references undone, up to three times over; None when still escaped after."""
+    for _ in range(_UNESCAPINGS):
+        unescaped = html.unescape(text)
+        if unescaped == text:
+            return text
+        text = unescaped
+    return None if _ENTITY.search(text) else text
+
+
+def _messages(literal: str) -> bool:
+    """Does a list, tuple or set literal of strings hold a message, any of them a sentence (:func:`_sentence`)? Not
+    options or labels ("['早番 07:00-16:00', …]", '("Option A", "Option B")': fourteenth pass, up to 67 %)."""
+    return any(_sentence(single or double) for single, double in _QUOTED.findall(literal))
+
+
+_QUOTED = re.compile(r"'([^'\n]*)'" r'|"([^"\n]*)"')
 
 
 def _lines(text: str) -> bool:
-    """Lines of a body in ``text``: three lines or more, or a line that is a sentence; or a string literal's line
-    breaks (twelfth and thirteenth passes). Two short lines are a spreadsheet cell's ("営業部\\n第一課", a name and
-    its reading, a shift and its hours: thirteenth pass, all removed before)."""
+    """Lines of a body in ``text``: lines of which one is a sentence, or with four words in lower case, or fields
+    of a calendar or a card ("SUMMARY:…"); or a string literal's line breaks in prose (twelfth to fourteenth
+    passes). Lines of names are a spreadsheet cell's: a name, its kana and its romaji, 本部/部/課, an address, a
+    shift and its break (fourteenth pass: 100 % of such cells were removed when three lines, or a long one, were a
+    body)."""
     if "\n" not in text and "\\" not in text and "%" not in text:
         return False  # the common case: one line, no escapes
     lines = [line for line in text.strip().split("\n") if line.strip()]
-    if len(lines) >= _BODY_LINES or (len(lines) > 1 and any(_SENTENCE.search(line) for line in lines)):
+    if len(lines) > 1 and (
+        any(_sentence(line) for line in lines)
+        or sum(1 for line in lines for word in line.split() if word[0].islower()) >= _BODY_WORDS
+        or sum(1 for line in lines if _CARD_FIELD.match(line)) >= 2
+    ):
         return True
     return _escaped_lines(text)
 
 
-_BODY_LINES = 3
-_SENTENCE = re.compile(r"[。!?]\s*$|(?:\S+\s+){2}\S+\.\s*$|\S{24}|(?:\S+\s+){5}\S")
-"""A line that is a sentence (read after NFKC: a full-width "!" is "!"): it ends as one ("。", "!", "?", or "."
-after three words: "Dept." is no sentence), or it is long (24 characters without a blank, or six words)."""
+def _sentence(line: str) -> bool:
+    """Is ``line`` a sentence of a message, not a name, a unit, an address or a time? It ends as one ("。", "!",
+    "?", read after NFKC), says one (a polite or past predicate: です, ます, ください, ました, お願い), or runs six
+    words or more, some in lower case (a name in title case, "Customer Success Team - Asia Pacific Region", is
+    none: fourteenth pass)."""
+    words = line.split()
+    return bool(
+        _SENTENCE_END.search(line)
+        or _predicate().search(line)
+        or (len(words) >= _SENTENCE_WORDS and sum(1 for word in words if word[0].islower()) >= 2)
+    )
+
+
+@cache
+def _predicate() -> re.Pattern[str]:
+    """The predicates, read as :func:`visible` makes a value (です loses its voiced mark: "てす")."""
+    return re.compile("|".join(re.escape(visible(word)) for word in _PREDICATES))
+
+
+_SENTENCE_END = re.compile(r"[。!?]\s*$")
+_PREDICATES = (
+    "です",
+    "ます",
+    "でした",
+    "ました",
+    "ません",
+    "ください",
+    "下さい",
+    "お願い",
+    "ありがとう",
+    "よろしく",
+    "了解",
+)
+_SENTENCE_WORDS = 6
+_BODY_WORDS = 4
+"""Words in lower case across the lines of a body: prose ("running late, sorry / be there in 10 min"), where the
+lines of a cell are names ("Kobe Logistics Co., Ltd. / HR & General Affairs Dept.")."""
+_CARD_FIELD = re.compile(r"[A-Z][A-Z-]{2,}[;:]")
+"""A line of an .ics or a .vcf attachment ("SUMMARY:…", "DTSTART;TZID=…")."""
 
 
 def _escaped_lines(text: str) -> bool:
-    """A string literal's or a URL's line breaks between text: "\\r\\n", "\\n" ("…。\\n明日の…", "Hi team,\\nplease…"),
-    "\\x0a", "\\u000a", "%0A" — not a Windows path's "\\new" or "\\nakamura" (a drive or a share before it)."""
-    if _WINDOWS_PATH.search(text):
-        return len(_ESCAPED_BREAK.findall(text)) > len(_PATH_BREAK.findall(text))
+    """A string literal's or a URL's line breaks in prose: "\\r\\n", "\\n" ("…。\\n明日の…", "Hi team,\\nplease…"),
+    "\\x0a", "\\u000a", "%0A". Not in a path, whose other backslashes separate its segments ("..\\nakamura\\日報",
+    "Shared\\reports\\…"), nor in one token ("DOMAIN\\nakamura-pc", "CORP\\r1234"): fourteenth pass, 100 %."""
+    if _PATH_SEPARATOR.search(text) or _DRIVE.search(text) or not (" " in text or not text.isascii()):
+        return False
     return _ESCAPED_BREAK.search(text) is not None
 
 
 _ESCAPED_BREAK = re.compile(r"\S(?:\\r\\n|\\[nr]|\\x0[adAD]|\\u000[adAD]|%0[adAD]|%5[cC][nr])(?=\S|\s\S)")
-_WINDOWS_PATH = re.compile(r"(?:^|[\s\"'(=])(?:[A-Za-z]:\\|\\\\[\w.-]+\\)")
-_PATH_BREAK = re.compile(r"\\[nr](?=[\w.-]*(?:\\|$|[\s\"')]))")
-"""In a Windows path, a "\\n" that starts one of its segments ("C:\\Users\\nakamura\\…")."""
+_PATH_SEPARATOR = re.compile(r"\\(?![nrtxu\"'\\])")
+"""A backslash that escapes nothing a string literal escapes: a path's separator."""
+_DRIVE = re.compile(r"(?:^|[\s\"'(=])(?:[A-Za-z]:\\|\\\\[\w.-])")
+"""A path's drive or share ("C:\\new folder\\…", "\\\\server\\…")."""
 _CHAT_MARKUP = re.compile(
     r"<[@#!][A-Za-z0-9^&|!]+(?:\|[^<>]*)?>"  # Slack and Discord: <@U024BE7LH>, <!here>, <#C0…|general>, <@!id>
     r"|<(?:https?|mailto):[^|<>\s]+\|[^<>]+>"  # Slack: <url|label>
@@ -405,20 +465,21 @@ _CHAT_MARKUP = re.compile(
     r"|<users/[\w.-]+>"  # Google Chat: <users/123456789>
     r"|<m\s+userId=[\"'][^\"'<>]+[\"']\s*/?>"  # LINE WORKS: <m userId="…">
     r"|\[~accountid:[\w:-]+\]|\[~[\w.-]+\]"  # Jira: [~accountid:…], [~user]
-    r"|\[(?:To:\d+|toall|rp aid=\d+[^\]\n]{0,40}|qtmeta [^\]\n]{0,40}|/?qt|/?info|/?title|/?code|hr"  # Chatwork
+    r"|\[(?:To:\d+|toall|rp aid=\d+[^\]\n]{0,40}|qtmeta [^\]\n]{0,40}"  # Chatwork's marks
     r"|piconname:\d+|picon:\d+|preview [^\]\n]{0,40}|download:\d+)\]"
+    r"|\[(info|title|qt|code)\].{0,256}?\[/\1\]"  # and its blocks, closed
 )
 """Chat messages as their platforms' APIs return them (twelfth and thirteenth passes): Chatwork's [To:…] [rp aid=…]
-[qt] [info] [title] are the message and its subject; its tags are lower case, as Chatwork writes them, so a title's
-"[HR] …" or "[Info] …" is no tag (thirteenth pass: 100 % of such titles were removed)."""
+[qt]…[/qt] [info][title]…[/title]…[/info] are the message and its subject. A block counts closed, and in Chatwork's
+lower case: a title's "[HR] …", "[Info] …" or "[info] 全体会議" is a tag (13th and 14th passes: 100 % removed)."""
 _BBCODE = re.compile(
     r"\[(quote|url|img|spoiler|color|size|code|b|i|u|s)(?:[= ][^\]\n]{0,40})?\].{0,256}?\[/\1\]",
     re.IGNORECASE | re.DOTALL,
 )
 """A tag pair of forums' and chats' markup ([quote]…[/quote], [b]…[/b]); not any word in brackets ("[tbd] …")."""
-_STRING_LIST = re.compile(r"""[\[({]\s*(['"])([^'"\n]{2,})\1(?:\s*,\s*(['"])[^'"\n]{2,}\3)+\s*,?\s*[\])}]""")
-"""Two strings or more in a list, a tuple or a set literal, the first a message's (:func:`_texty`): a program's
-messages, as JSON arrays are; not a list of ids or words ("['E001', 'E002']", "['早番', '遅番']")."""
+_STRING_LIST = re.compile(r"""[\[({]\s*(['"])[^'"\n]*\1(?:\s*,\s*(['"])[^'"\n]*\2)+\s*,?\s*[\])}]""")
+"""Two strings or more in a list, a tuple or a set literal: a program's messages, as JSON arrays are, when one of
+them is a sentence (:func:`_messages`; thirteenth pass: "post(['Hi', '<message>'])" was kept)."""
 
 
 def _framed(text: str) -> bool:
@@ -442,21 +503,24 @@ def _framing() -> tuple[re.Pattern[str], tuple[str, ...]]:
         return "|".join(re.escape(word) for word in read(words))
 
     separators = literals(_SEPARATOR_LABELS)
+    labelled = literals(_FORWARD_LINES)
+    when = r"(?:\d{1,2}:\d{2}|\d{4}|@)[^\n]{0,80}?"  # an attribution names when, or who by address
     pattern = re.compile(
-        rf"-{{3,}}\s*(?:{separators})\s*-{{3,}}|(?:{separators})\s*:"
-        r"|\bbegin forwarded message\b|\bschrieb\b[^\n]{0,80}:|\bschreef\b[^\n]{0,80}:|\bnapisał\w*\s*:"
-        rf"|(?:{literals(_ATTRIBUTIONS)})\s*:"
-        rf"|{literals(_SIGNATURES)}"
+        rf"-{{3,}}\s*(?:{separators})[^\n]{{0,80}}?-{{3,}}|(?:{labelled})\s*:"
+        rf"|\bbegin forwarded message\b|{when}(?:\bschrieb\b|\bschreef\b)[^\n]{{0,80}}:|{when}\bnapisał\w*\s*:"
+        rf"|{when}(?:{literals(_ATTRIBUTIONS)})\s*:"
+        rf"|(?:{literals(_SIGNATURES)})[^\n:]{{0,30}}$"
         rf"|(?:iphone|ipad|android|outlook|docomo|au|softbank)\s*(?:{literals(('から送信',))})"
         rf"| - (?:{literals(_WINDOW_TITLES)})(?:\s*$| - )",
-        re.IGNORECASE,
+        re.IGNORECASE | re.MULTILINE,
     )
     words = (
         *read(_SEPARATOR_LABELS),
         *read(_ATTRIBUTIONS),
         *read(_SIGNATURES),
         *read(_WINDOW_TITLES),
-        *("begin forwarded message", "schrieb", "schreef", "napisa", "から送信"),
+        *read(_FORWARD_LINES),
+        *("schrieb", "schreef", "napisa", "から送信"),
     )
     return pattern, tuple(dict.fromkeys(words))
 
@@ -466,15 +530,19 @@ _ATTRIBUTIONS = (
     *("escribió", "escreveu", "menulis", "написал", "написала"),
 )
 """A reply's attribution line ("2026年12月1日 10:00 佐藤 太郎 さんは書きました:"), in the languages above: with its
-colon, since "書きました" alone is ordinary Japanese."""
+colon, since "書きました" alone is ordinary Japanese, and after a time, a year or an address, since "wrote:" or
+"menulis:" open ordinary titles ("Pelatihan menulis: laporan bulanan": fourteenth pass, 73 %)."""
 _SIGNATURES = (
-    *("sent from my ", "sent from outlook", "sent from mail for", "sent from yahoo mail", "sent from gmail"),
+    *("sent from my iphone", "sent from my ipad", "sent from my android", "sent from my galaxy", "sent from my xperia"),
+    *("sent from my pixel", "sent from my samsung", "sent from my mobile"),
+    *("sent from outlook", "sent from mail for", "sent from yahoo mail", "sent from gmail"),
     *("get outlook for ios", "get outlook for android", "outlook for ios を入手", "outlook for android を入手"),
     *("von meinem iphone gesendet", "envoyé de mon iphone", "enviado desde mi iphone", "enviado do meu iphone"),
     *("verzonden vanaf mijn iphone", "отправлено \u0441 iphone", "dikirim dari iphone"),
 )
 """What a mail client appends to a message it sends, in the languages above (thirteenth pass: iOS's in de, fr, es,
-pt, Outlook mobile's "Get Outlook for iOS" were kept)."""
+pt, Outlook mobile's "Get Outlook for iOS" were kept): at the value's or a line's end, since "Sent from my desk:
+weekly report" opens a title (fourteenth pass)."""
 _WINDOW_TITLES = (
     *("メッセージ (HTML)", "メッセージ (テキスト形式)", "メッセージ (リッチ テキスト)", "Message (HTML)"),
     *("Message (Plain Text)", "Message (Rich Text)"),
@@ -482,12 +550,15 @@ _WINDOW_TITLES = (
 """What follows a message's subject in a mail client's message window, at the title's end or before another " - "
 ("Re: 残業申請について - メッセージ (HTML)"): a PC agent's usage history records window titles (twelfth pass).
 Not an inbox's, a calendar's or a web mail's front page: they name no message (thirteenth pass)."""
+_FORWARD_LINES = ("以下のメッセージを転送します", "begin forwarded message")
+"""The line Apple Mail writes above a forwarded message, with its colon; a separator's words are read between dashes
+only ("Original message: archive policy" is a title: fourteenth pass)."""
 _SEPARATOR_LABELS = (
     *("original message", "forwarded message", "forwarded by", "weitergeleitete nachricht", "ursprüngliche nachricht"),
     *("message transféré", "message d'origine", "mensaje original", "mensaje reenviado", "messaggio originale"),
     *("mensagem original", "mensagem encaminhada", "oorspronkelijk bericht", "doorgestuurd bericht"),
     *("исходное сообщение", "пересылаемое сообщение", "pesan asli", "pesan yang diteruskan", "thư gốc"),
-    *("thư đã chuyển tiếp", "messaggio inoltrato", "以下のメッセージを転送します"),
+    *("thư đã chuyển tiếp", "messaggio inoltrato"),
     *("転送メッセージ", "元のメッセージ", "転送されたメッセージ", "原始邮件", "转发的邮件", "原始郵件", "轉寄郵件"),
     *("원본 메시지", "전달된 메시지"),
 )
@@ -542,12 +613,21 @@ def _misdecoded(text: str) -> bool:
                 continue
             if _japanese(read, _hiragana(text), kana=2 if _cjk(text) >= _CJK_MIN else 0):
                 return True
-            if right == "utf-8" and lost * _UTF8_LOSS <= len(read) and _utf8_text(read, text):
+            if (
+                right == "utf-8"
+                and wrong in _SINGLE_BYTE
+                and lost * _UTF8_LOSS <= sum(1 for char in read if not char.isascii())
+                and _utf8_text(read, text)
+            ):
                 return True
     return False
 
 
-_UTF8_LOSS = 4
+_UTF8_LOSS = 3
+_SINGLE_BYTE = frozenset({"cp1252", "latin-1", "cp437", "cp850", "mac_roman", "cp1251"})
+"""Charsets whose misreading of UTF-8 is read back in any script: a double-byte one's (GBK, cp932) would read
+Japanese as written as some other text (fourteenth pass: a search URL in kanji after a long ASCII part, 1-14 %);
+what is lost is counted against the characters beyond ASCII, not the whole value."""
 
 
 def _utf8_text(read: str, text: str) -> bool:
@@ -676,7 +756,10 @@ def _first_finding(text: str) -> Finding | None:
     if _escaped(text):
         return Finding.ESCAPED_TEXT
     url = "://" in text
-    if any(_base64(run.group(), url or _path(run.group())) for run in _BASE64_RUN.finditer(text)):
+    if any(
+        _base64(run.group(), url or _path(run.group()), text.startswith("=", run.end()))
+        for run in _BASE64_RUN.finditer(text)
+    ):
         return Finding.BASE64
     if _encoded(text):
         return Finding.ENCODED_TEXT
@@ -1129,31 +1212,34 @@ def _quoted_printable(value: str) -> bool:
     return len(_QP_ESCAPE.findall(value)) >= 3
 
 
-def _base64(run: str, path: bool) -> bool:
-    """Is ``run`` base64 of text, or of something random? ``path``: it is a URL's or a path's ("/o/<id>/dashboard")."""
+def _base64(run: str, path: bool, padded: bool = False) -> bool:
+    """Is ``run`` base64 of text, or of something random? ``path``: it is a URL's or a path's ("/o/<id>/dashboard");
+    ``padded``: "=" follows it, as an encoder pads its output."""
     payload = _WRAPPING.sub("", run)
+    # An encoder's output outside a path: padded, or with "+" or "/", which no opaque id's alphabet has.
+    encoded = not path and (padded or not _STANDARD_ONLY.isdisjoint(payload))
     if _STANDARD_ONLY.isdisjoint(payload):
-        return _one_alphabet(payload, b"-_", path)
+        return _one_alphabet(payload, b"-_", path, encoded)
     if _URLSAFE_ONLY.isdisjoint(payload):
-        return _one_alphabet(payload, None, path)
+        return _one_alphabet(payload, None, path, encoded)
     # No base64 mixes "+/" with "-_": a path or a name ("a/b-c_d"), unless something is glued to a payload.
-    return any(_one_alphabet(part, b"-_", path) for part in _STANDARD_SEPARATORS.split(payload)) or any(
-        _one_alphabet(part, None, path) for part in _URLSAFE_SEPARATORS.split(payload)
+    return any(_one_alphabet(part, b"-_", path, encoded) for part in _STANDARD_SEPARATORS.split(payload)) or any(
+        _one_alphabet(part, None, path, encoded) for part in _URLSAFE_SEPARATORS.split(payload)
     )
 
 
-def _one_alphabet(chars: str, altchars: bytes | None, path: bool) -> bool:
+def _one_alphabet(chars: str, altchars: bytes | None, path: bool, encoded: bool) -> bool:
     # A name glued before a payload ("attachment_…", "files/…") would lend it its evidence: what follows each of the
     # first separators is judged on its own too.
     starts = [0, *(m.end() for m in itertools.islice(_SEPARATOR.finditer(chars, 0, _WINDOW), _GLUED_NAMES))]
-    return any(_windows(chars[start:], altchars, path) for start in starts)
+    return any(_windows(chars[start:], altchars, path, encoded) for start in starts)
 
 
-def _windows(chars: str, altchars: bytes | None, path: bool) -> bool:
+def _windows(chars: str, altchars: bytes | None, path: bool, encoded: bool) -> bool:
     # Overlapping windows: a payload glued after a long run is still judged on its own.
     start = 0
     while len(chars) - start >= _MIN_BASE64:
-        if _window(chars[start : start + _WINDOW], altchars, path):
+        if _window(chars[start : start + _WINDOW], altchars, path, encoded):
             return True
         if start + _WINDOW >= len(chars):
             return False
@@ -1161,7 +1247,7 @@ def _windows(chars: str, altchars: bytes | None, path: bool) -> bool:
     return False
 
 
-def _window(chars: str, altchars: bytes | None, path: bool) -> bool:
+def _window(chars: str, altchars: bytes | None, path: bool, encoded: bool) -> bool:
     if "AAAA" in chars and b"\0\0\0" in (_decode(chars, altchars) or b""):
         return True  # zero-filled binary: no name holds four aligned capital A
     if not (_TWO_UPPER.search(chars) and _TWO_LOWER.search(chars)):
@@ -1180,15 +1266,29 @@ def _window(chars: str, altchars: bytes | None, path: bool) -> bool:
         return False  # "workflowWorkflowWorkflowWorkflow0": a name saying one word again, whatever its letters score
     if _decode(chars, altchars) is None:
         return False
-    if not path:
-        return _random(chars, 0.0)
-    # In a path, its words ("/o/<id>/dashboard") lent an opaque id their length: the id is judged alone, and one
-    # shorter than 32 characters only by what it decodes to.
+    # In a path, its words ("/o/<id>/dashboard") lent an opaque id their length: the id is judged alone. One shorter
+    # than 32 characters is judged by what it decodes to; and, as an encoder's output (padded, or with "+" or "/"),
+    # when likelier random than a name (thirteenth and fourteenth passes: base64 of a subject in Shift_JIS or EUC-JP
+    # reads as no text, and nanoid, ULID or Stripe ids outside a path were removed when every short run was judged).
     return any(
-        _random(piece) if len(piece) >= _LONG_RUN else mail_charset_text(_decode(piece, altchars))
-        for piece in _PATH_WORD.split(chars)
+        _random(piece)
+        if len(piece) >= _LONG_RUN
+        else (encoded and _name_evidence(piece) < 0.0) or _short_payload(_decode(piece, altchars))
+        for piece in (_PATH_WORD.split(chars) if path else [chars])
         if len(piece) >= _MIN_BASE64
     )
+
+
+_STREAM_MAGIC = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
+
+
+def _short_payload(data: bytes | None) -> bool:
+    """Is a run of 20-31 characters that decodes to no UTF-8 text still content: text in a mail's other charsets
+    (ISO-2022-JP, UTF-16: :func:`schemas.encoded_text.mail_charset_text`), or the start of a gzip or zlib stream (a
+    compressed message cut into pieces: thirteenth pass)? Anything else is an opaque id — nanoid, shortuuid, ULID,
+    Stripe's — kept (eleventh and fourteenth passes: 50-100 % of such screens and operations were removed when a
+    short run likelier random than a name was content)."""
+    return data is not None and (mail_charset_text(data) or data.startswith(_STREAM_MAGIC))
 
 
 _PATH_WORD = re.compile(r"(?:(?<=/)|^)[a-z]+(?:/|$)")
@@ -1207,19 +1307,10 @@ _PATH_START = re.compile(r"/[a-z]+/")
 """A lowercase word between slashes ("/o/", "/dashboard"): a path's own segment, around the ids it holds."""
 
 
-def _random(piece: str, short: float | None = None) -> bool:
-    """Is ``piece`` a uniform draw from the base64 alphabet rather than a name? From :data:`_LONG_RUN` characters on
-    it must be clearly likelier a name to be kept; a shorter one, likelier random than a name (``short``: 0 nats),
-    or never (None: an id between a path's words).
-
-    Base64 of a mail's subject in its charsets (ISO-2022-JP, Shift_JIS, UTF-16) is read as random, not as text
-    (thirteenth red-team pass: judged only as text, 48 of 54 such subjects were kept); in a path an opaque id —
-    nanoid (21), shortuuid (22), ULID (26) — is not (eleventh pass: 99-100 % of such screens were removed), and
-    what it decodes to is read in those charsets instead (:func:`schemas.encoded_text.mail_charset_text`).
-    """
-    if len(piece) >= _LONG_RUN:
-        return _name_evidence(piece) < _NAME_EVIDENCE_PER_CHAR * len(piece)
-    return short is not None and _name_evidence(piece) < short
+def _random(piece: str) -> bool:
+    """Is ``piece``, :data:`_LONG_RUN` characters or more, a uniform draw from the base64 alphabet rather than a
+    name? It must be clearly likelier a name to be kept."""
+    return _name_evidence(piece) < _NAME_EVIDENCE_PER_CHAR * len(piece)
 
 
 def _varied_text(data: bytes | None) -> bool:

@@ -102,6 +102,10 @@ SHAPES: dict[str, tuple[str, Finding]] = {
         "/s/" + base64.b64encode("明日の会議は中止です".encode("utf-16-be")).decode(),
         Finding.BASE64,
     ),
+    # Fourteenth pass: the same classes, more
+    "two lines of a chat (ja)": (f"お疲れ様です\n{MESSAGE}", Finding.MULTI_LINE),
+    "two lines of a chat (en)": ("Running late, sorry\nbe there in 10 min", Finding.MULTI_LINE),
+    "a list whose message is not first": (f"post(['Hi', '{MESSAGE}。了解しました'])", Finding.MESSAGE_FRAMING),
     # Japanese in the wrong charset
     "utf-8 read as cp1252": (MESSAGE.encode().decode("cp1252", errors="replace"), Finding.MISDECODED_TEXT),
     "utf-8 read as cp932": (MESSAGE.encode().decode("cp932", errors="replace"), Finding.MISDECODED_TEXT),
@@ -146,6 +150,33 @@ ORDINARY = [
     "Yahoo!メール",
     "bulk_approve(['E001', 'E002', 'E003'])",
     "['早番', '遅番']",
+    # Fourteenth pass: false positives of the thirteenth's rules
+    "佐藤 太郎\nサトウ タロウ\nTaro Sato",  # a cell: a name, its kana, its romaji
+    "営業本部\n東京営業部\n第一課",
+    "Kobe Logistics Co., Ltd.\nHR & General Affairs Dept.",
+    "〒650-0001\n兵庫県神戸市中央区加納町6-5-1\n神戸ビル 5F",
+    "株式会社三菱UFJフィナンシャル・グループ経営企画部\n企画課",
+    "早番\n07:00-16:00\n休憩60分",
+    "..\\nakamura\\日報.xlsx",  # a path's segments, not escaped line breaks
+    "Shared\\reports\\2026.xlsx",
+    "KOBE\\nakamura-pc12",
+    "CORP\\r1234",
+    "/requests?id=V1StGXR8_Z5jdHi6B-myT",  # opaque ids outside a path too
+    "/billing/invoices?id=in_1MtHbELkdIwHu7ixl4OzzPMv",
+    "delete_request id=01HF8X3K9Q2W7E5R6T8Y0U1I2O",
+    "assign_shift(['早番 07:00-16:00', '遅番 13:00-22:00'])",  # options, not messages
+    'Design review ("Option A", "Option B")',
+    '=CONCATENATE("東京本社 営業部 ", "第一課")',
+    "Pelatihan menulis: laporan bulanan",
+    "Review what we wrote: Q3 plan",
+    "Forwarded by: 総務部",
+    "[info] 全社朝礼",
+    "[hr] 年末調整説明会",
+    "Johnson &amp;amp; Johnson K.K.",
+    "https://www.google.com/search?q=育児休業 取得 手順&sourceid=chrome&ie=UTF-8",
+    "Tokyo Foods Co., Ltd.\nCustomer Success Team - Asia Pacific Region",
+    "Sent from my desk: weekly report",
+    "Original message: archive policy",
     "Müller, José, Zoë, Ångström, Œuvre",
     "資料を書きました",
     "Team sync - Outlook add-in review",  # an application's name after " - ", not a window's suffix
@@ -223,6 +254,10 @@ def test_a_title_may_open_with_one_reply_prefix(make_event, context) -> None:
         "/board/new?%E6%8A%95%E7%A8%BF=" + "%E6%98%8E%E6%97%A5%E3%81%AE%E4%BC%9A%E8%AD%B0%E3%81%AF%E4%B8%AD%E6%AD%A2",
         f'event=message_posted channel=general text="{MESSAGE}"',
         f"ChatMessage(text={MESSAGE!r})",
+        f"/chat/send?text\uff1d{MESSAGE}",  # a full-width equals sign
+        f"chat.postMessage({{channel: 'C123', text: '{MESSAGE}'}})",  # an object
+        f"slack chat send --channel general --text '{MESSAGE}'",  # a command's flag
+        f"send(text => '{MESSAGE}')",  # a hash
     ],
 )
 def test_a_key_the_policy_marks_written_in_a_value_with_a_message_after_it_is_removed(make_event, context, value):
@@ -244,6 +279,14 @@ def test_a_key_the_policy_marks_written_in_a_value_with_a_message_after_it_is_re
         "/leave?content=有給休暇",
         "/search?text=Hanako Suzuki",  # a name
         "approve_leave(comment='承認')",
+        # Fourteenth pass: a marker names more than messages where nothing around it sends one
+        "https://kobe.atlassian.net/wiki/search?text=有給休暇の申請方法について",
+        "/wiki/search?text=shift swap policy",
+        "https://calendar.google.com/calendar/render?action=TEMPLATE&text=週次定例+営業部&dates=20261127T010000Z",
+        "/help?content=有給休暇の申請方法について",
+        "/faq?topic=残業申請の承認フロー",
+        "/dashboard?context=東京本社 営業1課 月次 集計レポート",
+        "approve_leave(id=9824, comment='差し戻し: 日付誤り')",
     ],
 )
 def test_a_marked_key_with_a_token_or_a_word_after_it_is_kept(make_event, context, value) -> None:
