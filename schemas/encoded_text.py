@@ -62,13 +62,13 @@ def is_text(data: bytes | None, minimum: int = MIN_TEXT_BYTES) -> bool:
     return text is not None and len({_script(char) for char in text}) <= 2
 
 
-_COMPRESSED = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
+COMPRESSED_MAGIC = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
 """The magic numbers of gzip and zlib streams."""
 
 
 def _inflated(data: bytes) -> bytes | None:
     """The first 4 KB of a gzip or zlib stream's content, or None for anything else."""
-    if not data.startswith(_COMPRESSED):
+    if not data.startswith(COMPRESSED_MAGIC):
         return None
     try:
         return zlib.decompressobj(wbits=47).decompress(data, 4096)  # 47: gzip or zlib, by the header
@@ -343,7 +343,7 @@ def _stream_text(data: bytes) -> bool:
             return _text(bz2.BZ2Decompressor().decompress(data, 4096))
         if data.startswith(b"\xfd7zXZ"):
             return _text(lzma.LZMADecompressor().decompress(data, 4096))
-        checksummed = data.startswith(_COMPRESSED)
+        checksummed = data.startswith(COMPRESSED_MAGIC)
         stream = zlib.decompressobj(47 if checksummed else -15)  # gzip/zlib by their header, or raw deflate
         content = stream.decompress(data, 4096)
     except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error):
@@ -508,6 +508,7 @@ def not_encoded_text(value: str) -> str:
 
 
 __all__ = [
+    "COMPRESSED_MAGIC",
     "MIN_TEXT_BYTES",
     "base32_text",
     "base64_text",

@@ -307,19 +307,10 @@ def marked(name: str, value: Any, markers: Markers, budget: JudgingBudget) -> bo
 
 def _holds_content(value: Any, bound: int, title: bool, markers: Markers) -> bool:
     """Does a kept free-text value hold excluded content: a detector's finding, a reply prefix outside a title, a
-    marked key with a message after it? Kept values come again and again: a short one is judged once while recent."""
-    if not isinstance(value, str):
-        return detect(value, bound) is not None
-    if len(value) > JUDGED_CHARS:
-        return _judged(value, bound, title, markers)
-    return _judged_recent(value, bound, title, markers)
-
-
-def _judged(value: str, bound: int, title: bool, markers: Markers) -> bool:
-    return detect(value, bound) is not None or (not title and replied(value)) or marked_pair(value, markers)
-
-
-_judged_recent = lru_cache(maxsize=16_384)(_judged)
+    marked key with a message after it? (Each verdict is cached by the value: kept values come again and again.)"""
+    if detect(value, bound) is not None:
+        return True
+    return isinstance(value, str) and ((not title and replied(value)) or marked_pair(value, markers))
 
 
 def marked_pair(value: str, markers: Markers) -> bool:

@@ -37,6 +37,7 @@ from functools import cache, lru_cache
 import orjson
 
 from schemas.encoded_text import (
+    COMPRESSED_MAGIC,
     MIN_TEXT_BYTES,
     base32_text,
     base64_text,
@@ -67,7 +68,7 @@ class Finding(StrEnum):
     """Text carried by characters a reader does not see, or one code point per byte (:func:`hidden_carrier`)."""
     MESSAGE_FRAMING = "message_framing"
     """What a mail or chat client writes around a message: a forward or original-message separator, a reply's
-    attribution line, a client's signature or window title, a message's own keys (:func:`_message_framing`)."""
+    attribution line, a client's signature or window title; or a list of messages (:func:`_message_shape`)."""
     CHAT_MARKUP = "chat_markup"
     """A chat message's own markup: Slack and Discord tokens, Chatwork and BBCode tags (:data:`_CHAT_MARKUP`)."""
     MULTI_LINE = "multi_line"
@@ -359,7 +360,7 @@ def _message_shape(text: str) -> Finding | None:
         # exhausted the stack, thirteenth pass); "R&amp;amp;D" escaped twice is "R&D" (fourteenth pass: removed).
         if unescaped is None:
             return Finding.HTML  # escaped over and over: no value is, a disguise is
-        return _first_finding(unescaped) or (Finding.MULTI_LINE if _lines(unescaped) else None)
+        return _judge(unescaped)  # it holds no reference left, so this judges it once
     return None
 
 
@@ -448,7 +449,7 @@ def _escaped_lines(text: str) -> bool:
     """A string literal's or a URL's line breaks in prose: "\\r\\n", "\\n" ("…。\\n明日の…", "Hi team,\\nplease…"),
     "\\x0a", "\\u000a", "%0A". Not in a path, whose other backslashes separate its segments ("..\\nakamura\\日報",
     "Shared\\reports\\…"), nor in one token ("DOMAIN\\nakamura-pc", "CORP\\r1234"): fourteenth pass, 100 %."""
-    if _PATH_SEPARATOR.search(text) or _DRIVE.search(text) or not (" " in text or not text.isascii()):
+    if _PATH_SEPARATOR.search(text) or _DRIVE.search(text) or (" " not in text and text.isascii()):
         return False
     return _ESCAPED_BREAK.search(text) is not None
 
@@ -588,14 +589,13 @@ letters in a name stand alone ("Hélène Lefèvre", "Hämäläinen": thirteenth 
 
 def _misdecoded(text: str) -> bool:
     """Is ``text`` Japanese text read in the wrong charset — UTF-8, Shift_JIS or EUC-JP bytes read as cp1252,
-    Latin-1, cp932, GBK, cp437, cp850 or Mac Roman — or ISO-2022-JP or HZ left undecoded ("$B;D6H?=@A$K$D$$$F(B")?
-    Mail software does both to a subject it reads with the wrong codec, and one encode/decode gives the message
-    back (twelfth pass: 48 of 48 kept). The reading must be Japanese with more hiragana than the text itself has
+    Latin-1, cp932, GBK, cp437, cp850 or Mac Roman? (ISO-2022-JP or HZ left undecoded, "$B;D6H?=@A$K$D$$$F(B", is
+    ASCII, and read by :func:`_undecoded` once nothing more particular is found.) Mail software does both to a
+    subject it reads with the wrong codec, and one encode/decode gives the message back (twelfth pass: 48 of 48
+    kept). The reading must be Japanese with more hiragana than the text itself has
     (:func:`_japanese`); ftfy reads UTF-8 mojibake only, and the Japanese charsets are the ones this policy's mail
     comes in.
     """
-    if text.isascii():
-        return _undecoded(text)
     if _MISREAD_RUN.search(text) is None or _hiragana(text) >= _CJK_MIN:
         return False  # accented letters alone; or Japanese as written (no misreading above gives hiragana)
     for wrong, written in _MISREADINGS:
@@ -1279,19 +1279,17 @@ def _window(chars: str, altchars: bytes | None, path: bool, encoded: bool) -> bo
     )
 
 
-_STREAM_MAGIC = (b"\x1f\x8b", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda")
-
-
 def _short_payload(data: bytes | None) -> bool:
     """Is a run of 20-31 characters that decodes to no UTF-8 text still content: text in a mail's other charsets
     (ISO-2022-JP, UTF-16: :func:`schemas.encoded_text.mail_charset_text`), or the start of a gzip or zlib stream (a
     compressed message cut into pieces: thirteenth pass)? Anything else is an opaque id — nanoid, shortuuid, ULID,
     Stripe's — kept (eleventh and fourteenth passes: 50-100 % of such screens and operations were removed when a
     short run likelier random than a name was content)."""
-    return data is not None and (mail_charset_text(data) or data.startswith(_STREAM_MAGIC))
+    return data is not None and (mail_charset_text(data) or data.startswith(COMPRESSED_MAGIC))
 
 
 _PATH_WORD = re.compile(r"(?:(?<=/)|^)[a-z]+(?:/|$)")
+"""A lowercase word between slashes ("/o/", "/dashboard"): a path's own segment, around the ids it holds."""
 
 
 def _path(run: str) -> bool:
@@ -1302,9 +1300,6 @@ def _path(run: str) -> bool:
 
 
 _PATH_START = re.compile(r"/[a-z]+/")
-
-
-"""A lowercase word between slashes ("/o/", "/dashboard"): a path's own segment, around the ids it holds."""
 
 
 def _random(piece: str) -> bool:
