@@ -547,6 +547,35 @@ def test_text_written_as_numbers_in_any_notation_is_detected(value: str) -> None
     assert detect(value) is not None
 
 
+_MESSAGES_IN_CJK = [
+    "明日の会議は中止です。資料は来週送ります",  # Japanese
+    "明天的會議取消了，資料下週寄出，謝謝",  # Chinese, traditional
+    "明天的会议取消了，资料下周寄出，谢谢",  # Chinese, simplified
+    "내일 회의는 취소되었습니다 자료는 다음주에 보내겠습니다",  # Korean
+]
+
+
+@pytest.mark.parametrize("message", _MESSAGES_IN_CJK)
+@pytest.mark.parametrize("separator", [",", " ", ";"])
+def test_messages_written_as_code_points_are_detected(message: str, separator: str) -> None:
+    assert detect(separator.join(str(ord(char)) for char in message), 256) is Finding.ESCAPED_TEXT
+    assert detect(separator.join(f"U+{ord(char):04X}" for char in message), 256) is not None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "/export/csv?ids=96302,46888,70327,51068,83309,40514,58155,33200,91495,27234,23577,99745,39397,26882,13816",
+        "/export/csv?ids=22004,33081,52156,43284,31653,13641,69619,54755",
+        "bulk_approve(ids=[38211, 40512, 29983, 31744, 25012, 36120, 27780, 39001])",
+    ],
+)
+def test_lists_of_ids_are_not_code_points_of_text(value: str) -> None:
+    """Ids of 4-5 digits land among the CJK ideographs when read as code points, but on rare ones: 14 % of
+    /export?ids= screens with 8-15 ids were removed as text (eleventh red-team pass's screen set; 0.5 % after)."""
+    assert detect(value, 256) is None
+
+
 @pytest.mark.parametrize(
     "value", ["2024-05-01 10:00-11:00", "v1.2.3.4", "192.168.10.20", "Room 1 2 3 4 5 6 7 8", "0x1F 0x2A color"]
 )

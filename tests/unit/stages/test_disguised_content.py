@@ -66,6 +66,20 @@ def _uu_line(text: str) -> str:
     return binascii.b2a_uu(text.encode()[:45]).decode().rstrip("\n")
 
 
+_BASE45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+
+def _b45(data: bytes) -> str:
+    """RFC 9285: each two bytes as three base-45 digits, least significant first; a last byte as two."""
+    digits = []
+    for start in range(0, len(data), 2):
+        value = int.from_bytes(data[start : start + 2], "big")
+        for _ in range(3 if start + 1 < len(data) else 2):
+            value, digit = divmod(value, 45)
+            digits.append(_BASE45[digit])
+    return "".join(digits)
+
+
 DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     "base64 split by an invisible character": lambda draw, text: _split(
         _b64(text), draw(st.integers(2, 16)), draw(st.sampled_from(INVISIBLE))
@@ -109,6 +123,8 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     "base64 with Cyrillic look-alikes": lambda draw, text: _b64(text).translate(
         str.maketrans("aeopcxAEOPCTHKMB", "аеорсхАЕОРСТНКМВ")
     ),
+    # Seventh red-team pass, left until session 12: base45 (QR codes' encoding), also after upper-case words.
+    "base45": lambda draw, text: draw(st.sampled_from(["", "X", "QR ", "MEETING NOTES: "])) + _b45(text.encode()),
     "hex of Shift_JIS": lambda draw, text: (text + " 給与のお知らせです").encode("cp932").hex(),
     "hex of zlib": lambda draw, text: zlib.compress(text.encode()).hex(),
     "base32 of Shift_JIS": lambda draw, text: base64.b32encode((text + " 給与のお知らせです").encode("cp932")).decode(),
@@ -414,6 +430,36 @@ def test_a_refused_events_dead_letter_still_names_its_valid_envelope(
 
 
 _SUBJECT = b"Subject: pay cut for Sato"
+
+
+def _base45_identifiers(count: int) -> list[str]:
+    """Messages whose base45 holds only an identifier's characters (no blank, "$", "%", "*" or "/")."""
+    words = random.Random(45)
+    found: list[str] = []
+    for _ in range(100_000):
+        message = " ".join(words.choices(["Re:", "pay", "cut", "for", "Sato", "next", "month", "meeting"], k=6))
+        token = _b45(message.encode())
+        if not set(token) & set(" $%*/"):
+            found.append(token)
+            if len(found) == count:
+                return found
+    raise AssertionError("no message of these words has base45 in an identifier's alphabet")
+
+
+def test_base45_of_text_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:
+    """Base45 of a message fits an identifier's alphabet about one time in fifteen: then it is refused too."""
+    for token in _base45_identifiers(3):
+        assert encoded_text(token)
+        _assert_refused(make_event, token, "cookie_id", "base45")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["ALL HANDS MEETING 10:00-11:00 ROOM 3F/A", "PO-2026-ABCDEFGHJKLMNPQRSTUV", "SHIFT: EARLY 07:00 + OVERTIME 2H"],
+)
+def test_upper_case_phrases_are_no_base45_of_text(value: str) -> None:
+    assert detect(value) is None
+    assert not encoded_text(value.replace(" ", "-"))
 
 
 @pytest.mark.parametrize(
