@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError
 from schemas.decisions import (
     MAX_CONTENT_TYPES,
     Aggregate,
-    DataTerm,
+    DataTerms,
     Recipient,
     RecipientKind,
     RecordText,
@@ -60,7 +60,7 @@ class UseEvent(_Event):
 
     spec: Literal["rakuro.use/v1"]
     purpose: Term
-    data: list[DataTerm] = Field(min_length=1, description="Categories or category.item entries used.")
+    data: DataTerms = Field(description="Categories or category.item entries used.")
     content_types: list[Term] = Field(
         default_factory=list, max_length=MAX_CONTENT_TYPES, description="Message content involved, if any."
     )
@@ -78,7 +78,7 @@ class DisclosureEvent(_Event):
 
     spec: Literal["rakuro.disclosure/v1"]
     purpose: Term
-    data: list[DataTerm] = Field(min_length=1)
+    data: DataTerms
     content_types: list[Term] = Field(default_factory=list, max_length=MAX_CONTENT_TYPES)
     recipient: ExternalRecipient
     recipient_name: RecordText | None = Field(default=None, description="Art. 4.2(2): the third party's name.")
