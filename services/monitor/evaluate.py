@@ -48,6 +48,7 @@ from schemas.decisions import (
 from schemas.policy import RightsRequestType
 from services.monitor.state import StateNotLoaded
 from services.policy.decide import Decider
+from services.policy.engine import PolicyEngine
 from services.pseudonymize import PseudonymKey, pseudonymize
 from services.records import (
     DeadLetter,
@@ -58,7 +59,7 @@ from services.records import (
     stage_failed,
     state_timeline,
 )
-from services.stages.detectors import detect
+from services.stages.allowlist import Markers, markers_of, record_text_refusal
 from services.stages.errors import describe_validation_error, vocabulary_of
 from services.stages.ingest import repeated_key
 from services.stages.tag import DEFAULT_MAX_SKEW
@@ -337,8 +338,11 @@ def _received_ms(source: SourceRecord, now_ms: int) -> int:
     return now_ms if source.timestamp_ms is None else min(source.timestamp_ms, now_ms)
 
 
-def _refusal(event: ActivityEvent, received_ms: int, max_skew: timedelta) -> tuple[DeadLetterReason, str] | None:
-    """Why a contract-valid event is refused, or None: a time in the future, or content in an Art. 4.2 text.
+def _refusal(
+    event: ActivityEvent, received_ms: int, max_skew: timedelta, markers: Markers
+) -> tuple[DeadLetterReason, str] | None:
+    """Why a contract-valid event is refused, or None: a time in the future, or content in an Art. 4.2 text
+    (judged as a kept free-text field of a collection event is, with the policy's ``markers``).
 
     The message names the rule and the field, never a value.
     """
@@ -348,8 +352,8 @@ def _refusal(event: ActivityEvent, received_ms: int, max_skew: timedelta) -> tup
     if isinstance(event, DisclosureEvent):
         for name in _RECORD_TEXTS:
             value = getattr(event, name)
-            if value is not None and (finding := detect(value)) is not None:
-                return DeadLetterReason.SCHEMA_INVALID, f"{name}: holds {finding.value} content, not a name or address"
+            if value is not None and (refusal := record_text_refusal(value, markers)) is not None:
+                return DeadLetterReason.SCHEMA_INVALID, f"{name}: holds {refusal}, not a name or address"
     return None
 
 
@@ -405,20 +409,29 @@ def read_activity(
     now: datetime | None = None,
     max_skew: timedelta = DEFAULT_MAX_SKEW,
     retired: Sequence[PseudonymKey] = (),
+    *,
+    engine: PolicyEngine,
 ) -> tuple[list[Received], list[DeadLetter]]:
     """Validate each event of ``batch``; the accepted ones in order, and the dead letters of the others.
 
     An event that occurred more than ``max_skew`` after it was received (its broker timestamp, at the latest
-    ``now``: by default the wall clock) is refused as ``occurred_in_future``. Its subject is named by ``key``'s
+    ``now``: by default the wall clock) is refused as ``occurred_in_future``; one whose Art. 4.2 record text
+    holds content ``engine``'s policy excludes, as ``schema_invalid``. Its subject is named by ``key``'s
     pseudonym, and also by the ``retired`` keys', under which state recorded before a rotation is kept.
     """
     now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
-    result = split_each(batch, lambda source: _read_one(source, key, now_ms, max_skew, retired), Stage.INGEST)
+    markers = markers_of(engine)
+    result = split_each(batch, lambda source: _read_one(source, key, now_ms, max_skew, retired, markers), Stage.INGEST)
     return result.ok, result.dead
 
 
 def _read_one(
-    source: SourceRecord, key: PseudonymKey, now_ms: int, max_skew: timedelta, retired: Sequence[PseudonymKey]
+    source: SourceRecord,
+    key: PseudonymKey,
+    now_ms: int,
+    max_skew: timedelta,
+    retired: Sequence[PseudonymKey],
+    markers: Markers,
 ) -> Received | DeadLetter:
     try:
         event = _ACTIVITY.validate_json(source.value or b"", strict=True)  # JSON types, as the schema says
@@ -429,7 +442,7 @@ def _read_one(
         return DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc, vocabulary=words))
     if (where := repeated_key(source.value or b"")) is not None:  # validate_json kept the last value
         return DeadLetter(source, Stage.INGEST, DeadLetterReason.DUPLICATE_KEY, f"an object repeats a key{where}")
-    refused = _refusal(event, _received_ms(source, now_ms), max_skew)
+    refused = _refusal(event, _received_ms(source, now_ms), max_skew, markers)
     if refused is not None:
         return DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id))
     tenant, subject = event.tenant_id, event.subject.id
@@ -494,7 +507,7 @@ def monitor_batch(
 ) -> MonitorResult:
     """:func:`read_activity`, then :func:`apply_activity`: a batch decided where no store holds identities
     (the worker checks them in between: services/processors/monitor.py)."""
-    received, dead = read_activity(batch, key, now, max_skew, retired)
+    received, dead = read_activity(batch, key, now, max_skew, retired, engine=decider.engine)
     result = apply_activity(received, subjects, consents, decider)
     result.dead[:0] = dead
     return result

@@ -261,7 +261,9 @@ class MonitorWorker:
             fitting = [record for record in records if len(record.value or b"") <= limit]
             if len(fitting) < len(records):
                 result.dead += [_too_large(record, limit) for record in records if len(record.value or b"") > limit]
-            read, invalid = read_activity(fitting, self._key, None, self._max_clock_skew, self._retired_keys)
+            read, invalid = read_activity(
+                fitting, self._key, None, self._max_clock_skew, self._retired_keys, engine=self._decider.engine
+            )
             received += read
             result.dead += invalid
         try:  # every event's identity, before any of them touches the state or is decided

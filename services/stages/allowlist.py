@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from schemas.events import kept_canonical, kept_text_bound
 from schemas.policy import CollectionKindRule, FieldRule
-from services.policy.engine import normalize_key
+from services.policy.engine import PolicyEngine, normalize_key
 from services.records import FlaggedField, RemovalReason, RemovedField
 from services.stages.detectors import (
     JUDGED_CHARS,
@@ -41,7 +41,7 @@ from services.stages.detectors import (
     replied,
 )
 from services.stages.errors import KEY_WORDS, Vocabulary, extended_vocabulary, safe_name
-from services.stages.identifiers import find_identifiers
+from services.stages.identifiers import IdentifierKind, find_identifiers
 
 _SEGMENT = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 """A policy field path's segment: a key that is not one can never name an allow-listed field."""
@@ -321,6 +321,38 @@ def _judged(value: Any, bound: int, title: bool, markers: Markers) -> bool:
 
 
 _judged_recent = lru_cache(maxsize=16_384)(_judged)
+
+
+_PERSONAL_NUMBERS = frozenset({IdentifierKind.MY_NUMBER, IdentifierKind.TELEPHONE_NUMBER})
+
+
+def record_text_refusal(value: str, markers: Markers) -> str | None:
+    """Why the free text of an Art. 4.2 record (a recipient's name, address or representative) may not be kept,
+    or None: judged as a kept free-text field of a collection event is — a detector's finding, one reply prefix,
+    a message after a key the policy marks — and it names a company, so a My Number or a telephone number in it
+    is someone's (fifteenth red-team pass: the monitor ran the detectors alone, and kept "Re: 給与削減の件",
+    "/chat/send?text=…" and a My Number in provision records that are handed out). The reason names a rule,
+    never the value."""
+    finding = detect(value, RECORD_TEXT_CHARS)
+    if finding is not None:
+        return f"{finding.value} content"
+    if replied(value):
+        return "a reply prefix"
+    if marked_pair(value, markers):
+        return "a message after a marked key"
+    if _PERSONAL_NUMBERS.intersection(find_identifiers(value)):
+        return "a personal number"
+    return None
+
+
+RECORD_TEXT_CHARS = 256
+"""The longest free text of an Art. 4.2 record (:data:`schemas.decisions.RecordText`)."""
+
+
+@cache
+def markers_of(engine: PolicyEngine) -> Markers:
+    """The markers of ``engine``'s policy: one instance per engine, whose verdicts are cached per instance."""
+    return Markers(anywhere=engine.excluded_markers, words=engine.excluded_word_markers)
 
 
 def marked_pair(value: str, markers: Markers) -> bool:

@@ -19,7 +19,7 @@ from services.records import (
     StageResult,
     split_each,
 )
-from services.stages.allowlist import AllowList, Markers, reduce
+from services.stages.allowlist import AllowList, markers_of, reduce
 
 
 @lru_cache(maxsize=64)
@@ -28,8 +28,7 @@ def allow_list_for(engine: PolicyEngine, kind: str) -> AllowList | None:
     rule = engine.kind_rule(kind)
     if rule is None:
         return None
-    markers = Markers(anywhere=engine.excluded_markers, words=engine.excluded_word_markers)
-    return AllowList.of(rule, markers, tuple(engine.policy.evidence_names))
+    return AllowList.of(rule, markers_of(engine), tuple(engine.policy.evidence_names))
 
 
 @lru_cache(maxsize=4096)

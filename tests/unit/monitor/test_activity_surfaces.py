@@ -134,6 +134,33 @@ def test_encoded_content_in_a_record_is_refused_by_the_detectors_naming_the_fiel
     assert letter.event_id is not None
 
 
+@pytest.mark.parametrize("path", RECORD_TEXT_FIELDS)
+@pytest.mark.parametrize(
+    ("value", "refusal"),
+    [
+        ("Re: 給与削減の件について", "a reply prefix"),
+        ("Fwd: 残業申請について", "a reply prefix"),
+        ("転送: 明日の会議について", "a reply prefix"),
+        ("/chat/send?text=明日の会議は中止です。資料は来週送ります", "a message after a marked key"),
+        ('event=message_posted text="明日の会議は中止です よろしくお願いします"', "a message after a marked key"),
+        ("大阪府大阪市北区梅田1-2-3 6214-9832-0257", "a personal number"),
+        ("株式会社なにわ 090-1234-5678", "a personal number"),
+    ],
+)
+def test_a_record_text_is_judged_as_a_kept_collection_field_is(decider, key, path, value, refusal) -> None:
+    """Fifteenth red-team pass: the monitor ran the detectors alone on a record's text, so one reply prefix, a
+    message after a marked key, a My Number or a mobile number were recorded in provision records that are
+    handed out, while the same values are removed from a collection field."""
+    result = _run(decider, key, *_consented(put(base_event("rakuro.disclosure/v1"), path, value)))
+
+    (letter,) = result.dead
+    assert (letter.reason, letter.message) == (
+        DeadLetterReason.SCHEMA_INVALID,
+        f"{path[0]}: holds {refusal}, not a name or address",
+    )
+    assert provision_rows(result.evaluated, NOW) == []
+
+
 # Legitimate values: decided and recorded as they are --------------------------------------------------------------
 
 

@@ -16,7 +16,9 @@ from tests.unit.monitor.test_evaluate import SUSPEND, THIRD_PARTY, H, event, use
 def _decided(decider, key, *documents):
     """The events as read, each at its own offset (the decider is there for the callers' symmetry)."""
     received, dead = read_activity(
-        [SourceRecord("t", 0, offset, orjson.dumps(d)) for offset, d in enumerate(documents)], key
+        [SourceRecord("t", 0, offset, orjson.dumps(d)) for offset, d in enumerate(documents)],
+        key,
+        engine=decider.engine,
     )
     assert dead == []
     return received
@@ -69,7 +71,9 @@ def test_the_same_id_with_other_content_is_dead_lettered(decider, key) -> None:
 def test_the_digest_is_of_the_content_not_of_its_spelling(decider, key) -> None:
     document = use("service_provision", ["log_information"])
     spelled = [orjson.dumps(document), orjson.dumps(dict(reversed(document.items())), option=orjson.OPT_INDENT_2)]
-    items = [read_activity([SourceRecord("t", 0, i, raw)], key)[0][0] for i, raw in enumerate(spelled)]
+    items = [
+        read_activity([SourceRecord("t", 0, i, raw)], key, engine=decider.engine)[0][0] for i, raw in enumerate(spelled)
+    ]
 
     assert activity_digest(items[0]) == activity_digest(items[1])
 
@@ -151,15 +155,16 @@ def test_a_fault_reading_one_activity_event_dead_letters_it_and_the_rest_is_read
 
     real = evaluate._refusal
 
-    def failing(event, received_ms, max_skew):
+    def failing(event, received_ms, max_skew, markers):
         if event.purpose == "marketing":
             raise KeyError(event.subject.id)
-        return real(event, received_ms, max_skew)
+        return real(event, received_ms, max_skew, markers)
 
     monkeypatch.setattr(evaluate, "_refusal", failing)
     documents = [use("service_provision", ["log_information"]), use("marketing", ["log_information"])]
 
-    received, dead = read_activity([SourceRecord("t", 0, n, orjson.dumps(d)) for n, d in enumerate(documents)], key)
+    batch = [SourceRecord("t", 0, n, orjson.dumps(d)) for n, d in enumerate(documents)]
+    received, dead = read_activity(batch, key, engine=decider.engine)
 
     assert [item.source.offset for item in received] == [0]
     (letter,) = dead

@@ -213,10 +213,12 @@ japanese_names = st.one_of(
 """Company names, in Japanese or as registered in English."""
 
 japanese_addresses = st.tuples(
+    st.sampled_from(["", "〒530-0001 ", "〒100-0005　"]),
     st.sampled_from(_PREFECTURES),
     st.sampled_from(_PLACES),
     st.tuples(st.integers(1, 9), st.integers(1, 30), st.integers(1, 20)).map(lambda n: f"{n[0]}-{n[1]}-{n[2]}"),
     st.sampled_from(_BUILDINGS),
     st.sampled_from(["", " 代表取締役 高橋 健一", "　代表取締役社長　佐藤　花子"]),
 ).map("".join)
-"""Addresses, with a representative's title and name after them as Art. 4.2(2) allows."""
+"""Addresses, a postal code before them or not, with a representative's title and name after them as Art. 4.2(2)
+allows."""
