@@ -39,8 +39,8 @@ Term = Annotated[
     Field(
         description="A word of the policy's vocabulary (a purpose, a legal basis, a content type, a data subject "
         "type): lower-case letters, digits, '_' and '-', at most 63 characters; one that decodes to text (hex, "
-        "base32, percent-escapes of 15 bytes or more) is refused. A term the policy does not define is decided "
-        "as a violation.",
+        "base32, percent-escapes of 15 bytes or more, punycode) is refused. A term the policy does not define is "
+        "decided as a violation.",
         json_schema_extra={"x-lineage-not-encoded-text": True},
     ),
 ]

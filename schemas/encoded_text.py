@@ -320,14 +320,51 @@ def percent_text(chars: str) -> bool:
 
 def encoded_text(value: str) -> bool:
     """Is ``value`` an opaque token that is really an encoding of text: base64 (also backwards, also of compressed
-    text), base32, hex (also of text in a Japanese charset, or compressed) or percent-escapes, as a whole, after a
-    prefix, or in pieces between separators put back together?
+    text), base32, base45, hex (also of text in a Japanese charset, or compressed) or percent-escapes, as a whole,
+    after a prefix, or in pieces between separators put back together; or punycode of text beyond ASCII?
 
-    A value shorter than 20 characters holds under 15 bytes in any of them and is not decoded.
+    A value shorter than 20 characters holds under 15 bytes in any of them and is not decoded (punycode aside:
+    four characters of it spell a kanji).
     """
+    if _PUNYCODE.search(value) is not None and punycode_text(value):
+        return True
     if len(value) < 20:
         return False
     return _encoded_text(value) if len(value) <= 256 else _decodes(value)
+
+
+_PUNYCODE = re.compile(r"(?<![A-Za-z0-9])[Xx][Nn](?:--|__)([A-Za-z0-9_-]+)")
+"""A label in punycode, the ASCII spelling of a domain name's label beyond ASCII ("xn--" + its code), also with
+"_" for "-" (a reader turns it back)."""
+IDN_LABEL_CHARS = 10
+"""The longest label of an internationalized domain name an e-mail address may hold, in characters decoded."""
+_IDN_LABELS = 2
+
+
+def punycode_text(value: str, hosts: bool = False) -> bool:
+    """Does ``value`` hold punycode of text beyond ASCII, other than an internationalized domain name's (at most two
+    labels of at most 10 characters: 日本語.jp, 例え.テスト) in an e-mail address — or, with ``hosts`` (free text),
+    anywhere (a link's host)? An identifier's charset refuses Japanese text; punycode wrote 40-50 kanji in one as
+    ASCII (fifteenth red-team pass: in a login, a terminal, a cookie, a tenant, a service, a recipient, a consent
+    reference, a purpose, a data term, and an e-mail address's domain)."""
+    domain = 0 if hosts else value.rfind("@") + 1 if "@" in value else len(value) + 1
+    labels = 0
+    for match in _PUNYCODE.finditer(value):
+        decoded = _punycode(match.group(1))
+        if decoded is None or decoded.isascii():
+            continue
+        labels += 1
+        if match.start() < domain or len(decoded) > IDN_LABEL_CHARS or labels > _IDN_LABELS:
+            return True
+    return False
+
+
+@lru_cache(maxsize=4096)
+def _punycode(code: str) -> str | None:
+    try:
+        return code.replace("_", "-").encode("ascii").decode("punycode")
+    except (UnicodeError, ValueError):
+        return None
 
 
 @lru_cache(maxsize=16_384)
@@ -572,6 +609,7 @@ def not_encoded_text(value: str) -> str:
 
 __all__ = [
     "COMPRESSED_MAGIC",
+    "IDN_LABEL_CHARS",
     "MIN_TEXT_BYTES",
     "base32_text",
     "base45_bytes",
@@ -588,5 +626,6 @@ __all__ = [
     "mail_charset_text",
     "not_encoded_text",
     "percent_text",
+    "punycode_text",
     "starts_with_text",
 ]

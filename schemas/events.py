@@ -61,7 +61,8 @@ Identifier = Annotated[
         description="An opaque token of letters, digits and '.', '_', ':', '@', '+', '-' (a login may be a tagged "
         "mail address: sato+kintai@example.jp), after at most one domain and a backslash (a Windows logon name: "
         "CORP\\sato); one that decodes to text (base64, base32, base45, base85, hex, percent-escapes of 15 bytes or "
-        "more) is refused: a message in disguise, not an identifier.",
+        "more; punycode, but for an e-mail address's domain of two labels of 10 characters at most) is refused: a "
+        "message in disguise, not an identifier.",
         json_schema_extra={"x-lineage-not-encoded-text": True},
     ),
 ]
@@ -116,8 +117,8 @@ Reference = Annotated[
     Field(
         description="An id or reference (a tenant, a recipient, a consent record, a service): letters, digits, '.', "
         "'_', ':' and '-', at most 128 characters, no '@' (a company, a record or a service, never a mailbox); one "
-        "that decodes to text (base64, base32, base45, base85, hex, percent-escapes of 15 bytes or more) is refused, "
-        "and so is one that holds a telephone number or a My Number written 4-4-4.",
+        "that decodes to text (base64, base32, base45, base85, hex, percent-escapes of 15 bytes or more; punycode) is "
+        "refused, and so is one that holds a telephone number or a My Number written 4-4-4.",
         json_schema_extra={"x-lineage-not-encoded-text": True},
     ),
 ]

@@ -49,6 +49,7 @@ from schemas.encoded_text import (
     legacy_text,
     mail_charset_text,
     number_text,
+    punycode_text,
     starts_with_text,
 )
 
@@ -1176,13 +1177,15 @@ _HEX_GROUP_SEPARATOR = re.compile(r"[ :,.-]")
 
 
 def _encoded(text: str) -> bool:
-    """Hex, base32, base45, Ascii85 or base85 of text, a uuencoded file or line of text."""
+    """Hex, base32, base45, Ascii85 or base85 of text, a uuencoded file or line of text, punycode of more than a
+    domain name's labels."""
     return (
         _UUENCODE.search(text) is not None
         or any(_hex_bytes(run.group()) for run in _HEX_RUN.finditer(text))
         or any(_base32_bytes(run.group()) for run in _BASE32_RUN.finditer(text))
         or any(base85_text(_WRAPPING.sub("", run.group())) for run in _ASCII85.finditer(text))
         or any(base45_text(run.group().strip(), _begins_with_text) for run in _BASE45_RUN.finditer(text))
+        or punycode_text(text, hosts=True)
         or any(_NOT_BASE64.search(run.group()) and base85_text(run.group()) for run in _SYMBOL_RUN.finditer(text))
         or any(_uu_text(line.group()) for line in _UU_LINE.finditer(text))
     )

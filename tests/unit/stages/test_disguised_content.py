@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from schemas.decoder import decode
-from schemas.encoded_text import encoded_text
+from schemas.encoded_text import IDN_LABEL_CHARS, encoded_text
 from schemas.events import CollectionKind, collection_adapter
 from services.records import DeadLetterReason
 from services.stages.collection import process_collection_batch
@@ -515,3 +515,67 @@ def test_a_link_that_writes_a_message_is_detected(value: str) -> None:
     from services.stages.detectors import detect
 
     assert detect(value) is not None
+
+
+_PUNYCODE_MESSAGES = [
+    "給与削減の件",
+    "来月から基本給を減額します",
+    "退職勧奨の面談は明日十時から会議室で行います佐藤さんへ",
+]
+
+
+def _punycode(text: str) -> str:
+    return "xn--" + text.encode("punycode").decode()
+
+
+@pytest.mark.parametrize("message", _PUNYCODE_MESSAGES)
+@pytest.mark.parametrize(
+    ("field", "shape"),
+    [
+        ("cookie_id", "{}"),
+        ("cookie_id", "sess-{}"),
+        ("cookie_id", "x.{}"),
+        ("tenant_id", "{}"),
+        ("source_service", "svc-{}"),
+    ],
+)
+def test_punycode_of_text_is_no_identifier(
+    make_event: Callable[..., dict[str, Any]], message: str, field: str, shape: str
+) -> None:
+    """Fifteenth red-team pass: the identifier charset refuses Japanese text, but its punycode ("xn--" + code,
+    also with "_" for "-") wrote 40-50 kanji in an identifier, a tenant or a service, and was stored."""
+    token = shape.format(_punycode(message))
+    for spelled in (token, token.replace("xn--", "xn__")):
+        _assert_refused(make_event, spelled, field, shape)
+
+
+@pytest.mark.parametrize("message", [m for m in _PUNYCODE_MESSAGES if len(m) > IDN_LABEL_CHARS])
+def test_punycode_of_text_longer_than_a_domain_label_is_no_e_mail_domain(
+    make_event: Callable[..., dict[str, Any]], message: str
+) -> None:
+    """A domain name's label may be written in punycode, 10 characters at most (a message of that size stays, as
+    prose in ASCII does: README, what is left)."""
+    _assert_refused(make_event, f"sato@{_punycode(message)}.jp", "cookie_id")
+    _assert_refused(make_event, f"sato@xn--wgv71a119e.xn--wgv71a119e.{_punycode('日本語')}.jp", "cookie_id")
+
+
+@pytest.mark.parametrize(
+    "value", ["sato@xn--wgv71a119e.jp", "hanako@xn--eckwd4c7c5976acvb2w6i.jp", "ito@xn--r8jz45g.xn--zckzah"]
+)
+def test_an_e_mail_address_at_an_internationalized_domain_is_an_identifier(
+    make_event: Callable[..., dict[str, Any]], value: str
+) -> None:
+    """日本語.jp, 日本語ドメイン.jp, 例え.テスト: a domain's labels (at most two, of 15 characters) stay readable."""
+    assert not encoded_text(value)
+    event = make_event(CollectionKind.COOKIE)
+    event["payload"]["cookie_id"] = value
+    assert decode(orjson.loads(orjson.dumps(event))) is not None
+    assert detect(value) is None
+    assert detect(f"https://{value.partition('@')[2]}/kintai/top") is None
+
+
+@pytest.mark.parametrize("message", _PUNYCODE_MESSAGES[1:])
+def test_punycode_of_a_message_in_free_text_is_detected(message: str) -> None:
+    code = _punycode(message)
+    for value in (f"sato@{code}.jp", f"https://{code}.jp/", f"memo {code}"):
+        assert detect(value) is not None, value
