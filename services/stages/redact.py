@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any, get_args
 from uuid import UUID
@@ -114,11 +114,22 @@ def _uuid(value: str) -> str | None:
 
 def _moment(value: str) -> str | None:
     """The time as the instant read, re-serialized: never its spelling (128 characters of fractional digits once
-    spelled a message in the clear here; eighth red-team pass)."""
+    spelled a message in the clear here; eighth red-team pass). Only a time the contract could hold: with an
+    offset, in whole minutes, between 1970 and 9999 in UTC (fifteenth pass: any year and an offset with seconds
+    and microseconds, ~95 bits, were shown)."""
     try:
-        return datetime.fromisoformat(value).isoformat()
-    except ValueError:
+        moment = datetime.fromisoformat(value)
+        offset = moment.utcoffset()
+        if offset is None or offset.seconds % 60 or offset.microseconds:
+            return None
+        if moment.astimezone(UTC) < _EARLIEST:  # after 9999 in UTC, astimezone overflows
+            return None
+    except (ValueError, OverflowError):
         return None
+    return moment.isoformat()
+
+
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def redacted_document(document: Mapping[str, Any], engine: PolicyEngine, key: PseudonymKey) -> dict[str, Any]:

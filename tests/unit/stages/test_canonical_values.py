@@ -139,6 +139,28 @@ def test_a_refused_events_time_is_shown_as_the_instant_never_its_spelling(make_e
 
 
 @pytest.mark.parametrize(
+    "spelled",
+    [
+        "1234-05-06T07:08:09.101112+23:59:59.999999",  # any year, an offset with seconds and microseconds
+        "2026-11-27T09:00:03+09:00:30",
+        "2026-11-27T09:00:03",  # no offset
+        "0001-01-01T00:00:00+00:00",
+        "9999-12-31T23:59:59-05:00",  # year 10000 in UTC
+    ],
+)
+def test_a_refused_events_time_is_shown_only_as_a_time_the_contract_holds(
+    make_event, make_record, context, spelled
+) -> None:
+    """Fifteenth red-team pass: a refused event's time was shown as any instant Python reads, ~95 bits of it."""
+    event = make_event(CollectionKind.COOKIE, kind_version=7, occurred_at=spelled)
+
+    (letter,) = process_collection_batch([make_record(event)], context, INGESTED_AT).dead
+
+    assert letter.redacted is not None
+    assert "occurred_at" not in letter.redacted
+
+
+@pytest.mark.parametrize(
     "address",
     [
         "150:6179:2063:7574:2066:6f72:2053:6174",  # one control byte, then 15 bytes of text
