@@ -83,6 +83,29 @@ LEGACY_MIN_BYTES = 36
 211 in 2 x 10^5 draws at 16 bytes, 2 at 24, 2 at 32, none in 4 x 10^5 at 36): a 32-byte token's hex is no text."""
 
 
+_KANA = re.compile("[\u3040-\u30ff]")
+_COMMON_ROWS = (("euc_jp", 0xB0, 0xCF), ("gb2312", 0xB0, 0xD7), ("big5", 0xA4, 0xC6), ("euc_kr", 0xB0, 0xC8))
+"""Where each charset keeps the characters text is written with: JIS X 0208 level 1 (2,965 kanji), GB 2312 level 1
+(3,755 hanzi), Big5's frequent characters (5,401), KS X 1001's 2,350 Hangul syllables — a third of the
+ideographs and a fifth of the syllables between them."""
+
+
+@lru_cache(maxsize=65_536)
+def common_character(char: str, japanese: bool = False) -> bool:
+    """Is ``char`` kana, or an ideograph or syllable of its charset's common level (what texts are written with)?
+    With ``japanese``, only kana and JIS X 0208 level 1 kanji count (3,150 of 65,536 code units)."""
+    if _KANA.match(char):
+        return True
+    for charset, first, last in _COMMON_ROWS[:1] if japanese else _COMMON_ROWS:
+        try:
+            encoded = char.encode(charset)
+        except UnicodeEncodeError:
+            continue
+        if len(encoded) == 2 and first <= encoded[0] <= last:
+            return True
+    return False
+
+
 def legacy_text(data: bytes, minimum: int = LEGACY_MIN_BYTES) -> bool:
     """Text in Shift_JIS, EUC-JP or ISO-2022-JP: printable, and at least 80 % letters, digits, kana and kanji."""
     if len(data) < minimum:
@@ -616,6 +639,7 @@ __all__ = [
     "base45_text",
     "base64_text",
     "base85_text",
+    "common_character",
     "compressed_text",
     "encoded_bytes_text",
     "encoded_text",

@@ -43,6 +43,7 @@ from schemas.encoded_text import (
     base45_text,
     base64_text,
     base85_text,
+    common_character,
     hex_text,
     is_text,
     joined_content,
@@ -1085,27 +1086,6 @@ def _code_text(numbers: list[int]) -> bool:
 
 _IDEOGRAPHIC = 0x2E80
 """Code points from here on are CJK ideographs, Hangul syllables and other large syllabaries (kana excepted)."""
-_KANA = re.compile("[\u3040-\u30ff]")
-_COMMON_ROWS = (("euc_jp", 0xB0, 0xCF), ("gb2312", 0xB0, 0xD7), ("big5", 0xA4, 0xC6), ("euc_kr", 0xB0, 0xC8))
-"""Where each charset keeps the characters text is written with: JIS X 0208 level 1 (2,965 kanji), GB 2312 level 1
-(3,755 hanzi), Big5's frequent characters (5,401), KS X 1001's 2,350 Hangul syllables — a third of the
-ideographs and a fifth of the syllables between them."""
-
-
-@lru_cache(maxsize=65_536)
-def _common(char: str) -> bool:
-    if _KANA.match(char):
-        return True
-    for charset, first, last in _COMMON_ROWS:
-        try:
-            encoded = char.encode(charset)
-        except UnicodeEncodeError:
-            continue
-        if len(encoded) == 2 and first <= encoded[0] <= last:
-            return True
-    return False
-
-
 def _common_ideographs(text: str) -> bool:
     """Are three in four of the ideographs and syllables of ``text`` ones texts are written with? Numbers read as
     code points land anywhere among 20,000 ideographs (a list of ids 1000-99999 "spelled" CJK: 14 % of
@@ -1115,7 +1095,7 @@ def _common_ideographs(text: str) -> bool:
     for char in text:
         if ord(char) >= _IDEOGRAPHIC and char.isalpha():
             judged += 1
-            rare += not _common(char)
+            rare += not common_character(char)
     return rare * 4 <= judged
 
 

@@ -178,12 +178,43 @@ def test_an_ipv6_address_with_twelve_bytes_of_text_in_a_row_is_refused(make_even
     assert letter.reason is DeadLetterReason.SCHEMA_INVALID
 
 
+def _address(data: bytes) -> str:
+    import ipaddress
+
+    return str(ipaddress.IPv6Address(data[:16].ljust(16, b"\x00")))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "給与明細の件です".encode("cp932"),
+        "残業代未払いの件".encode("euc_jp"),
+        "給与削減の件です".encode("utf-16-le"),
+        "退職勧奨について".encode("utf-16-be"),
+        "給与削減".encode("iso2022_jp"),
+        b"\x20\x01\x0d\xb8" + "給与削減".encode(),  # UTF-8 after a real prefix
+        b"\x20\x01\x0d\xb8" + "給与明細の件".encode("cp932"),
+        b"Subject: pa\x01y cu",  # a control byte between the letters
+        b"Pay cut for\x00Sat\x00",
+    ],
+)
+def test_an_ipv6_address_whose_bytes_are_japanese_or_letters_is_refused(make_event, context, data) -> None:
+    """Fifteenth red-team pass: Shift_JIS, EUC-JP, UTF-16 (8 kanji), ISO-2022-JP, UTF-8 after a prefix, and
+    letters split by control bytes were kept as addresses."""
+    payload = _payload(make_event, CollectionKind.ACCESS_LOG, None)
+    payload["ip_address"] = _address(data)
+
+    (letter,) = run(context, orjson.dumps(event_with(make_event, CollectionKind.ACCESS_LOG, payload))).dead
+
+    assert letter.reason is DeadLetterReason.SCHEMA_INVALID
+
+
 def test_ordinary_ipv6_addresses_are_accepted(make_event, context) -> None:
     import random
 
     draw = random.Random(11)
     for prefix in ("2001:db8:85a3:8d3", "2404:6800:4004:81c", "2a00:1450:4001:82a", "fe80:0:0:0"):
-        for _ in range(200):
+        for _ in range(500):
             suffix = ":".join(f"{draw.getrandbits(16):x}" for _ in range(4))
             payload = _payload(make_event, CollectionKind.ACCESS_LOG, None)
             payload["ip_address"] = f"{prefix}:{suffix}"
