@@ -1086,6 +1086,8 @@ def _code_text(numbers: list[int]) -> bool:
 
 _IDEOGRAPHIC = 0x2E80
 """Code points from here on are CJK ideographs, Hangul syllables and other large syllabaries (kana excepted)."""
+
+
 def _common_ideographs(text: str) -> bool:
     """Are three in four of the ideographs and syllables of ``text`` ones texts are written with? Numbers read as
     code points land anywhere among 20,000 ideographs (a list of ids 1000-99999 "spelled" CJK: 14 % of

@@ -75,3 +75,39 @@ def test_the_linear_groups_pattern_finds_what_the_backtracking_one_found(text: s
 def test_the_groups_pattern_on_a_long_run_without_separators_finds_nothing() -> None:
     run = "".join(random.Random(7).choice(string.ascii_letters + string.digits) for _ in range(JUDGED_CHARS))
     assert detectors._GROUPS.search(run) is None
+
+
+def _sizes_spelling(text: bytes) -> dict[str, list[int]]:
+    """Unknown keys whose sizes spell ``text`` a nibble at a time (a list of n zeros is 2n + 1 bytes)."""
+    nibbles = [nibble for byte in text for nibble in (byte >> 4, byte & 15)]
+    return {f"k{n:05d}": [0] * nibble for n, nibble in enumerate(nibbles)}
+
+
+def test_an_events_removals_are_listed_up_to_a_bound_and_the_rest_summed_by_reason(
+    make_event, make_record, context
+) -> None:
+    """Fifteenth red-team pass: the sizes of 51,131 removed unknown keys spelled ~25 KB of text in the evidence."""
+    extra = _sizes_spelling(b"Subject: pay cut for Sato, effective next month; sorry " * 20)
+    event = make_event(CollectionKind.TERMINAL, payload_extra=extra)
+
+    (record,) = process_collection_batch([make_record(event)], context, INGESTED_AT).ok
+
+    listed = [field for field in record.removed if field.path != allowlist.REST_PATH]
+    rest = [field for field in record.removed if field.path == allowlist.REST_PATH]
+    assert len(listed) == allowlist.MAX_LISTED_REMOVALS
+    assert len(rest) == len({field.reason for field in rest}) >= 1  # one entry per reason
+    assert sum(field.size for field in record.removed) == sum(len(orjson.dumps(v)) for v in extra.values())
+
+
+def test_a_refused_events_inventory_lists_up_to_the_same_bound(make_event, make_record, context) -> None:
+    extra = _sizes_spelling(b"Subject: pay cut for Sato " * 20)
+    event = make_event(CollectionKind.TERMINAL, kind_version=9, payload_extra=extra)
+
+    (letter,) = process_collection_batch([make_record(orjson.dumps(event))], context, INGESTED_AT).dead
+
+    assert letter.redacted is not None
+    fields = letter.redacted["payload_fields"]
+    assert len([f for f in fields if f["path"] != allowlist.REST_PATH]) == allowlist.MAX_LISTED_REMOVALS
+    rest = fields[allowlist.MAX_LISTED_REMOVALS :]
+    assert {f["path"] for f in rest} == {allowlist.REST_PATH}
+    assert len(rest) == len({f["disposition"] for f in rest})  # one entry per disposition
