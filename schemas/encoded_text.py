@@ -284,17 +284,24 @@ _BASE45_STARTS = 128
 
 
 def base45_text(chars: str, text: Callable[[bytes], bool] = is_text) -> bool:
-    """Is ``chars``, or what follows a prefix of it, base45 (QR codes' encoding, RFC 9285) of text? Seventh
-    red-team pass: a message subject in base45 was kept.
+    """Does ``chars`` hold base45 (QR codes' encoding, RFC 9285) of text, in a run of its alphabet long enough to
+    hold 15 bytes? Seventh red-team pass: a message subject in base45 was kept.
 
     The alphabet is upper-case letters, digits, the blank and ``$%*+-./:``, so upper-case words before it (or a
     phrase) are part of the same run: each alignment is decoded once, and judged from each of its groups on up to
     the next group that is no base45. As base45 an upper-case phrase decodes to bytes no text has.
     """
-    for offset in range(3):
+    return any(_base45_run_text(run.group().strip(), text) for run in _BASE45_RUN.finditer(chars))
+
+
+_BASE45_RUN = re.compile(r"[0-9A-Z $%*+./:-]{23,}")  # 23 characters: 15 bytes
+
+
+def _base45_run_text(run: str, text: Callable[[bytes], bool]) -> bool:
+    for offset in range(3):  # one or two characters glued before it shift every group
         decoded = bytearray()
         starts: list[int] = []
-        for piece in [*_base45_groups(chars[offset:]), None]:
+        for piece in [*_base45_groups(run[offset:]), None]:
             if piece is not None:
                 starts.append(len(decoded))
                 decoded += piece
