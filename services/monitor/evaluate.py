@@ -19,9 +19,10 @@ below it, whatever order they came in). A timeline keeps its latest ``HISTORY_LI
 
 An event is refused (dead-lettered) when its contract refuses it (``schema_invalid``), when it happened more than
 the clock skew after it was received (``occurred_in_future``, as at the collection tag stage), and when the
-content detectors find encoded or structured content in the recipient's name or address of a disclosure
-(``schema_invalid``): those two are free text the law requires in the Art. 4.2 record, which is kept and handed
-over; the detectors live with the stages, so they run here rather than in the contract.
+recipient's name or address of a disclosure holds what a kept free-text field of a collection event may not
+(``schema_invalid``; :func:`services.stages.allowlist.record_text_refusal`): those two are free text the law
+requires in the Art. 4.2 record, which is kept and handed over; the detectors live with the stages, so they run
+here rather than in the contract.
 """
 
 from __future__ import annotations
