@@ -252,17 +252,10 @@ _BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 _BASE45_DIGIT = {char: value for value, char in enumerate(_BASE45_ALPHABET)}
 
 
-def base45_bytes(chars: str) -> bytes | None:
-    """``chars`` decoded as base45 (RFC 9285: two bytes as three digits, least significant first), or None if it
-    is no base45 (a character outside the alphabet, a group above 65535, a lone digit at the end)."""
-    if len(chars) % 3 == 1:
-        return None
-    pieces = _base45_groups(chars)
-    return None if None in pieces else b"".join(piece for piece in pieces if piece is not None)
-
-
 def _base45_groups(chars: str) -> list[bytes | None]:
-    """Each group of three characters (two at the end) of ``chars`` decoded, or None where it is none."""
+    """Each group of three characters (two at the end) of ``chars`` decoded as base45 (RFC 9285: two bytes as three
+    digits, least significant first), or None where it is none (a character outside the alphabet, a group above
+    65535, a lone digit at the end)."""
     groups: list[bytes | None] = []
     for start in range(0, len(chars), 3):
         group = chars[start : start + 3]
@@ -642,7 +635,6 @@ __all__ = [
     "IDN_LABEL_CHARS",
     "MIN_TEXT_BYTES",
     "base32_text",
-    "base45_bytes",
     "base45_text",
     "base64_text",
     "base85_text",
