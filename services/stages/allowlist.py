@@ -323,26 +323,32 @@ def _judged(value: Any, bound: int, title: bool, markers: Markers) -> bool:
 _judged_recent = lru_cache(maxsize=16_384)(_judged)
 
 
-_PERSONAL_NUMBERS = frozenset({IdentifierKind.MY_NUMBER, IdentifierKind.TELEPHONE_NUMBER})
-
-
 def record_text_refusal(value: str, markers: Markers) -> str | None:
     """Why the free text of an Art. 4.2 record (a recipient's name, address or representative) may not be kept,
-    or None: judged as a kept free-text field of a collection event is — a detector's finding, one reply prefix,
-    a message after a key the policy marks — and it names a company, so a My Number or a telephone number in it
-    is someone's (fifteenth red-team pass: the monitor ran the detectors alone, and kept "Re: 給与削減の件",
-    "/chat/send?text=…" and a My Number in provision records that are handed out). The reason names a rule,
-    never the value."""
+    or None: judged as a kept free-text field of a collection event is — a detector's finding, one reply prefix
+    (but in a company's name: "Re:ワーク合同会社"), a message after a key the policy marks — and a My Number, which
+    no company's record holds (fifteenth red-team pass: the monitor ran the detectors alone, and kept "Re: 給与削減
+    の件", "/chat/send?text=…" and a My Number in provision records that are handed out). A telephone number is
+    part of a company's address block (its office, its fax: sixteenth pass). The reason names a rule, never the
+    value."""
     finding = detect(value, RECORD_TEXT_CHARS)
     if finding is not None:
         return f"{finding.value} content"
-    if replied(value):
+    if replied(value) and _CORPORATE.search(value) is None:
         return "a reply prefix"
     if marked_pair(value, markers):
         return "a message after a marked key"
-    if _PERSONAL_NUMBERS.intersection(find_identifiers(value)):
+    if IdentifierKind.MY_NUMBER in find_identifiers(value):
         return "a personal number"
     return None
+
+
+_CORPORATE = re.compile(
+    r"株式会社|合同会社|有限会社|合資会社|合名会社|[一公]般[社財]団法人|[(\uff08][株有同][)\uff09]|㈱|㈲"
+    r"|\b(?:K\.K\.|Inc\.|Ltd\.|LLC|Co\., ?Ltd|Corp(?:oration|\.)|GmbH|G\.K\.)",
+    re.IGNORECASE,
+)
+"""A company's legal form, which a message subject does not name."""
 
 
 RECORD_TEXT_CHARS = 256

@@ -144,7 +144,7 @@ def test_encoded_content_in_a_record_is_refused_by_the_detectors_naming_the_fiel
         ("/chat/send?text=明日の会議は中止です。資料は来週送ります", "a message after a marked key"),
         ('event=message_posted text="明日の会議は中止です よろしくお願いします"', "a message after a marked key"),
         ("大阪府大阪市北区梅田1-2-3 6214-9832-0257", "a personal number"),
-        ("株式会社なにわ 090-1234-5678", "a personal number"),
+        ("株式会社なにわ 621498320257", "a personal number"),
     ],
 )
 def test_a_record_text_is_judged_as_a_kept_collection_field_is(decider, key, path, value, refusal) -> None:
@@ -159,6 +159,31 @@ def test_a_record_text_is_judged_as_a_kept_collection_field_is(decider, key, pat
         f"{path[0]}: holds {refusal}, not a name or address",
     )
     assert provision_rows(result.evaluated, NOW) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "address"),
+    [
+        ("Re:ワーク合同会社", "兵庫県神戸市中央区港島1-2-3 TEL 078-123-4567 FAX 078-123-4568"),
+        ("Re: Create株式会社", "大阪府大阪市北区梅田1-2-3 0120-123-456 代表取締役 高橋 健一"),
+        ("RE/MAX Japan K.K.", "東京都千代田区丸の内1-1-1 +81-3-1234-5678"),
+        ("株式会社なにわ福利厚生", "〒530-0001 大阪府大阪市北区梅田1-2-3 (06) 6123-4567 代表 佐藤 花子 090-1234-5678"),
+    ],
+)
+def test_a_companys_name_and_address_block_are_recorded_as_sent(decider, key, name, address) -> None:
+    """Sixteenth red-team pass: any telephone number in an address block (the office's, a fax, a free dial) and a
+    company named "Re:…" refused the whole disclosure, so its Art. 4.2 record and its decision were lost."""
+    disclosure = base_event("rakuro.disclosure/v1") | {
+        "content_types": [],
+        "recipient_name": name,
+        "recipient_address_or_representative": address,
+    }
+
+    result = _run(decider, key, *_consented(disclosure))
+
+    assert result.dead == []
+    (row,) = provision_rows(result.evaluated, NOW)
+    assert (row[6], row[7]) == (name, address)
 
 
 # Legitimate values: decided and recorded as they are --------------------------------------------------------------
