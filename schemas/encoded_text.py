@@ -356,38 +356,55 @@ def encoded_text(value: str) -> bool:
     return _encoded_text(value) if len(value) <= 256 else _decodes(value)
 
 
-_PUNYCODE = re.compile(r"(?<![A-Za-z0-9])[Xx][Nn](?:--|__)([A-Za-z0-9_-]+)")
-"""A label in punycode, the ASCII spelling of a domain name's label beyond ASCII ("xn--" + its code), also with
-"_" for "-" (a reader turns it back)."""
-IDN_LABEL_CHARS = 10
-"""The longest label of an internationalized domain name an e-mail address may hold, in characters decoded."""
-_IDN_LABELS = 2
+_PUNYCODE = re.compile(r"([A-Za-z0-9])?[Xx][Nn](--|__|-|_)([A-Za-z0-9_-]+)")
+"""A label in punycode, the ASCII spelling of a domain name's label beyond ASCII ("xn--" + its code); also spelled
+otherwise: "xn__", "xn-", glued after a letter or digit, with a suffix (sixteenth red-team pass)."""
+DNS_LABEL_CHARS = 63
+"""The longest label a domain name may have (RFC 1035), "xn--" included: about 20 kanji."""
+_SPELLED_OTHERWISE_CHARS = 4
 
 
 def punycode_text(value: str, hosts: bool = False) -> bool:
-    """Does ``value`` hold punycode of text beyond ASCII, other than an internationalized domain name's (at most two
-    labels of at most 10 characters: 日本語.jp, 例え.テスト) in an e-mail address — or, with ``hosts`` (free text),
-    anywhere (a link's host)? An identifier's charset refuses Japanese text; punycode wrote 40-50 kanji in one as
-    ASCII (fifteenth red-team pass: in a login, a terminal, a cookie, a tenant, a service, a recipient, a consent
-    reference, a purpose, a data term, and an e-mail address's domain)."""
+    """Does ``value`` hold punycode of text beyond ASCII, but for an internationalized domain name's labels
+    (日本語.jp, 北海道旅客鉄道株式会社.jp: 63 characters a label at most, as DNS has them) in an e-mail address —
+    or, with ``hosts`` (free text), anywhere (a link's host)? An identifier's charset refuses Japanese text;
+    punycode wrote 40-50 kanji in one as ASCII (fifteenth red-team pass: in a login, a terminal, a cookie, a
+    tenant, a service, a recipient, a consent reference, a purpose, a data term, and an e-mail address's domain).
+
+    "xn--" after a letter or digit, or with one hyphen or an underscore, is no domain name's label: it counts when
+    it spells four kana or common kanji (random letters and digits after such a spelling, which a random token
+    holds once in ~10^3, decode so once in ~4,000). Punycode without any "xn" is not read: decoding every run of
+    letters and digits would cost ~40 us each, and they decode to Japanese too often.
+    """
     domain = 0 if hosts else value.rfind("@") + 1 if "@" in value else len(value) + 1
-    labels = 0
     for match in _PUNYCODE.finditer(value):
-        decoded = _punycode(match.group(1))
+        glued, separator, code = match.groups()
+        decoded = _punycode(code)
         if decoded is None or decoded.isascii():
             continue
-        labels += 1
-        if match.start() < domain or len(decoded) > IDN_LABEL_CHARS or labels > _IDN_LABELS:
+        if glued is not None or separator not in ("--", "__"):
+            if sum(not char.isascii() for char in decoded) >= _SPELLED_OTHERWISE_CHARS and all(
+                char.isascii() or common_character(char, japanese=True) for char in decoded
+            ):
+                return True
+            continue
+        if separator == "__" or match.start() < domain or len(match.group()) > DNS_LABEL_CHARS:
             return True
     return False
 
 
 @lru_cache(maxsize=4096)
 def _punycode(code: str) -> str | None:
-    try:
-        return code.replace("_", "-").encode("ascii").decode("punycode")
-    except (UnicodeError, ValueError):
-        return None
+    """``code`` decoded, or, if it does not decode, without its last "-"/"_" segments (a suffix glued to it)."""
+    code = code.replace("_", "-")
+    for _ in range(3):
+        try:
+            return code.encode("ascii").decode("punycode")
+        except (UnicodeError, ValueError):
+            if "-" not in code:
+                return None
+            code = code.rpartition("-")[0]
+    return None
 
 
 @lru_cache(maxsize=16_384)
@@ -632,7 +649,7 @@ def not_encoded_text(value: str) -> str:
 
 __all__ = [
     "COMPRESSED_MAGIC",
-    "IDN_LABEL_CHARS",
+    "DNS_LABEL_CHARS",
     "MIN_TEXT_BYTES",
     "base32_text",
     "base45_text",

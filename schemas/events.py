@@ -63,7 +63,7 @@ Identifier = Annotated[
         description="An opaque token of letters, digits and '.', '_', ':', '@', '+', '-' (a login may be a tagged "
         "mail address: sato+kintai@example.jp), after at most one domain and a backslash (a Windows logon name: "
         "CORP\\sato); one that decodes to text (base64, base32, base45, base85, hex, percent-escapes of 15 bytes or "
-        "more; punycode, but for an e-mail address's domain of two labels of 10 characters at most) is refused: a "
+        "more; punycode, but for an e-mail address's domain, 63 characters a label) is refused: a "
         "message in disguise, not an identifier.",
         json_schema_extra={"x-lineage-not-encoded-text": True},
     ),
