@@ -284,7 +284,14 @@ def base45_text(chars: str, text: Callable[[bytes], bool] = is_text) -> bool:
     phrase) are part of the same run: each alignment is decoded once, and judged from each of its groups on up to
     the next group that is no base45. As base45 an upper-case phrase decodes to bytes no text has.
     """
-    return any(_base45_run_text(run.group().strip(), text) for run in _BASE45_RUN.finditer(chars))
+    return any(
+        _base45_run_text(run.group().strip(), text)
+        for run in _BASE45_RUN.finditer(chars)
+        if _UPPER.search(run.group())  # base45 of text writes letters; digits and "-.:" alone are numbers and ids
+    )
+
+
+_UPPER = re.compile("[A-Z]")
 
 
 _BASE45_RUN = re.compile(r"[0-9A-Z $%*+./:-]{23,}")  # 23 characters: 15 bytes
