@@ -165,6 +165,11 @@ class RemovedField(msgspec.Struct, frozen=True, gc=False):
     reason: RemovalReason = RemovalReason.NOT_ALLOWED
 
 
+REST_PATH = "payload.*"
+"""The path of an event's removals beyond those its evidence lists one by one (services.stages.allowlist), one
+entry per reason with their total size: no field's name."""
+
+
 class Minimized(msgspec.Struct, frozen=True, gc=False):
     """An ingested record reduced to the fields its kind's allow-list keeps."""
 

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from schemas.events import kept_canonical, kept_text_bound
 from schemas.policy import CollectionKindRule, FieldRule
 from services.policy.engine import PolicyEngine, normalize_key
-from services.records import FlaggedField, RemovalReason, RemovedField
+from services.records import REST_PATH, FlaggedField, RemovalReason, RemovedField
 from services.stages.detectors import (
     JUDGED_CHARS,
     JUDGED_CHARS_PER_EVENT,
@@ -432,13 +432,14 @@ MAX_LISTED_REMOVALS = 64
 """Removals an event's evidence lists one by one (path, size, reason); the rest are summed up by reason under
 :data:`REST_PATH`. Each listed size and name is chosen by the sender: 51,131 unknown keys in one event spelled
 ~25 KB of text in their sizes, and vocabulary words in their names 29 bits a key (fifteenth red-team pass)."""
-REST_PATH = "payload.*"
-"""The path of the removals beyond :data:`MAX_LISTED_REMOVALS`, one entry per reason with their total size."""
 
 
 def _listed(removed: list[RemovedField]) -> tuple[RemovedField, ...]:
     if len(removed) <= MAX_LISTED_REMOVALS:
         return tuple(removed)
+    # Excluded content first: where a message was is the evidence that matters most (sixteenth red-team pass: a
+    # wide export's removed message body was summed up under the rest).
+    removed = sorted(removed, key=lambda field: field.reason is not RemovalReason.EXCLUDED_CONTENT)
     rest: dict[RemovalReason, int] = {}
     for field in removed[MAX_LISTED_REMOVALS:]:
         rest[field.reason] = rest.get(field.reason, 0) + field.size

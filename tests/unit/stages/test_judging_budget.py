@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.events import CollectionKind
-from services.records import RemovalReason
+from services.policy.gaps import GapFinder
+from services.records import REST_PATH, RemovalReason
 from services.stages import allowlist, detectors
 from services.stages.collection import process_collection_batch
 from services.stages.detectors import JUDGED_CHARS, JUDGED_CHARS_PER_EVENT
@@ -92,8 +93,8 @@ def test_an_events_removals_are_listed_up_to_a_bound_and_the_rest_summed_by_reas
 
     (record,) = process_collection_batch([make_record(event)], context, INGESTED_AT).ok
 
-    listed = [field for field in record.removed if field.path != allowlist.REST_PATH]
-    rest = [field for field in record.removed if field.path == allowlist.REST_PATH]
+    listed = [field for field in record.removed if field.path != REST_PATH]
+    rest = [field for field in record.removed if field.path == REST_PATH]
     assert len(listed) == allowlist.MAX_LISTED_REMOVALS
     assert len(rest) == len({field.reason for field in rest}) >= 1  # one entry per reason
     assert sum(field.size for field in record.removed) == sum(len(orjson.dumps(v)) for v in extra.values())
@@ -107,7 +108,22 @@ def test_a_refused_events_inventory_lists_up_to_the_same_bound(make_event, make_
 
     assert letter.redacted is not None
     fields = letter.redacted["payload_fields"]
-    assert len([f for f in fields if f["path"] != allowlist.REST_PATH]) == allowlist.MAX_LISTED_REMOVALS
+    assert len([f for f in fields if f["path"] != REST_PATH]) == allowlist.MAX_LISTED_REMOVALS
     rest = fields[allowlist.MAX_LISTED_REMOVALS :]
-    assert {f["path"] for f in rest} == {allowlist.REST_PATH}
+    assert {f["path"] for f in rest} == {REST_PATH}
     assert len(rest) == len({f["disposition"] for f in rest})  # one entry per disposition
+
+
+def test_beyond_the_bound_excluded_content_is_listed_first_and_the_rest_is_no_policy_gap(
+    make_event, make_record, context, engine
+) -> None:
+    """Sixteenth red-team pass: a wide export's removed message body was summed up under the rest, and the rest
+    became a policy gap named 'payload.*'."""
+    extra = {f"column_{n:03d}": "x" for n in range(80)} | {"message_body": "明日の会議は中止です"}
+    event = make_event(CollectionKind.TERMINAL, payload_extra=extra)
+
+    (record,) = process_collection_batch([make_record(event)], context, INGESTED_AT).ok
+
+    assert "payload.message_body" in [field.path for field in record.removed]
+    gaps = GapFinder(engine).in_collection(record.source_service, record.removed)
+    assert REST_PATH not in [gap.name for gap in gaps]
