@@ -547,6 +547,14 @@ def test_text_written_as_numbers_in_any_notation_is_detected(value: str) -> None
     assert detect(value) is not None
 
 
+def test_base64_of_a_text_that_says_something_twice_is_detected() -> None:
+    """Found by a property test: a text that repeats a 3-byte-aligned chunk ("Re: 残 aaaa 残 …") decodes from base64
+    that repeats itself, which was taken for a name that says a word twice ("ListWeeklyInWeekly12")."""
+    value = base64.b64encode("Re: 残 aaaa 残 SENTINEL0".encode()).decode()
+    assert detect(value) is Finding.BASE64
+    assert detect("ListWeeklyInWeekly12") is None
+
+
 _MESSAGES_IN_CJK = [
     "明日の会議は中止です。資料は来週送ります",  # Japanese
     "明天的會議取消了，資料下週寄出，謝謝",  # Chinese, traditional

@@ -222,6 +222,16 @@ def _payload(kind: CollectionKind, field: str, value: str) -> dict[str, Any]:
         "Outlook - Re: 残業申請について",
         "send_mail(Re: 残業申請について)",
         "転送: 残業申請について",
+        # Sixteenth red-team pass: Outlook's prefixes in other languages, counted, bracketed, Mac's ">".
+        "TR: 残業申請について",
+        "RV: 残業申請について",
+        "Antw: 残業申請について",
+        "Odp: 残業申請について",
+        "VL: 残業申請について",
+        "Re^2: 残業申請について",
+        "[Re] 残業申請について",
+        "【返信】残業申請について",
+        "RE> 残業申請について",
     ],
 )
 def test_one_reply_prefix_is_a_mail_subject_in_any_field_but_a_title(make_event, context, kind, field, value) -> None:
