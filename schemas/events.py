@@ -300,12 +300,13 @@ def _printable_utf8(data: bytes) -> bool:
 
 
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{12}")
-_LETTERS = frozenset(string.ascii_letters.encode() + b" ")
-_TEXT_ASCII = frozenset(string.ascii_letters + string.digits + " .,:;!?'()-")
-_WINDOWS = ((0, 13, 3), (4, 12, 5))
-"""(first byte, letters or blanks, characters beyond ASCII) an address's bytes are judged from: all 16, or the 12
-after a 4-byte prefix (2001:db8:), the bars set so that random bytes pass them: 1 address in 300,000 uniformly
-random ones, none of 300,000 behind a real prefix, a link-local one or an EUI-64 interface (measured)."""
+_LETTERS = frozenset(string.ascii_letters.encode() + string.digits.encode() + b" ")
+_TEXT_ASCII = frozenset(string.ascii_letters + string.digits + " .,:;!?'()%-")
+_WINDOWS = ((0, 13, 3), (4, 12, 5), (6, 10, 5))
+"""(first byte, letters, digits or blanks, characters beyond ASCII) an address's bytes are judged from: all 16, or
+the 12 after a 4-byte prefix (2001:db8:), or the 10 after a /48, the bars set so that random bytes pass them:
+1 address in 300,000 uniformly random ones, none of 300,000 behind a real prefix, a link-local one or an EUI-64
+interface (measured)."""
 _ADDRESS_CHARSETS = ("cp932", "euc_jp", "utf-16-be", "utf-16-le", "utf-8")
 
 
@@ -315,6 +316,8 @@ def _address_text(packed: bytes) -> bool:
     ISO-2022-JP escape, or Japanese in Shift_JIS, EUC-JP, UTF-16 or UTF-8 — all 16 bytes, or the 12 after a
     real prefix (fifteenth pass: 8 kanji in Shift_JIS, EUC-JP or UTF-16, 4 in ISO-2022-JP, were kept)?"""
     if _printable_utf8(packed) or _PRINTABLE_RUN.search(packed) or b"\x1b$B" in packed or b"\x1b$@" in packed:
+        return True
+    if _utf16_ascii(packed):
         return True
     for start, letters, beyond in _WINDOWS:
         window = packed[start:]
@@ -332,11 +335,31 @@ def _address_text(packed: bytes) -> bool:
 
 
 def _japanese_text(text: str, beyond: int) -> bool:
-    """Printable, ``beyond`` kana or common kanji or more, and nothing but them and ASCII letters, digits and
-    punctuation."""
+    """Printable, ``beyond`` kana or common kanji or more, and nothing but them, Japanese punctuation and full-width
+    letters and digits (JIS X 0208 rows 1 and 3), and ASCII letters, digits and punctuation."""
     if not text.isprintable() or sum(not char.isascii() for char in text) < beyond:
         return False
-    return all(char in _TEXT_ASCII or common_character(char, japanese=True) for char in text)
+    return all(
+        char in _TEXT_ASCII or common_character(char, japanese=True) or _punctuation_or_full_width(char)
+        for char in text
+    )
+
+
+def _punctuation_or_full_width(char: str) -> bool:
+    try:
+        encoded = char.encode("euc_jp")
+    except UnicodeEncodeError:
+        return False
+    return len(encoded) == 2 and encoded[0] in (0xA1, 0xA3)
+
+
+def _utf16_ascii(packed: bytes) -> bool:
+    """ASCII text in UTF-16: every 16-bit group below 0x100, six of its eight letters, digits or blanks."""
+    groups = [packed[index : index + 2] for index in range(0, 16, 2)]
+    for high, low in ((0, 1), (1, 0)):  # big-endian, little-endian
+        if all(group[high] == 0 for group in groups) and sum(group[low] in _LETTERS for group in groups) >= 6:
+            return True
+    return False
 
 
 def _ip_address(value: str) -> str:

@@ -196,6 +196,13 @@ def _address(data: bytes) -> str:
         b"\x20\x01\x0d\xb8" + "給与明細の件".encode("cp932"),
         b"Subject: pa\x01y cu",  # a control byte between the letters
         b"Pay cut for\x00Sat\x00",
+        # Sixteenth pass: ASCII in UTF-16, full-width digits and Japanese punctuation, behind a /48, with digits.
+        "Pay cut!".encode("utf-16-be"),
+        "給与を１０％減額".encode("cp932"),
+        "給与、減額の件で".encode("cp932"),
+        b"\x24\x00\x40\x50\x12\x34" + "減額の通知".encode("cp932"),
+        b"\x24\x00\x40\x50\x12\x34" + "減額の通知".encode("utf-16-be"),
+        b"pay cut 10%\x01sato",
     ],
 )
 def test_an_ipv6_address_whose_bytes_are_japanese_or_letters_is_refused(make_event, context, data) -> None:
