@@ -748,8 +748,11 @@ def _first_finding(text: str) -> Finding | None:
         return Finding.MAIL_HEADER
     grouped = _grouped(text)  # groups of base64, hex or base32 characters, each too short for the prefilter's runs
     if grouped is None and _SUSPICIOUS.search(text) is None:
-        # A uuencoded line is the one shape the prefilter's runs can miss (spaces are among its characters).
-        return Finding.ENCODED_TEXT if any(_uu_text(line.group()) for line in _UU_LINE.finditer(text)) else None
+        # A uuencoded line and base45 are the shapes the prefilter's runs can miss (spaces are among their
+        # characters; sixteenth red-team pass: base45 of a subject with blanks in it was kept).
+        if any(_uu_text(line.group()) for line in _UU_LINE.finditer(text)):
+            return Finding.ENCODED_TEXT
+        return Finding.ENCODED_TEXT if base45_text(text, _hex_begins_with_text) else None
     if _DATA_URI.search(text):
         return Finding.DATA_URI
     if _MIME_WORD.search(text):
@@ -1121,7 +1124,7 @@ def _begins_with_text(data: bytes) -> bool:
 
 
 def _hex_begins_with_text(data: bytes) -> bool:
-    return _begins_with_text(data) or legacy_text(data)  # hex alone is read in the Japanese charsets too
+    return _begins_with_text(data) or legacy_text(data)  # hex and base45 are read in the Japanese charsets too
 
 
 def _grouped(text: str) -> Finding | None:
@@ -1171,7 +1174,7 @@ def _encoded(text: str) -> bool:
         or any(_hex_bytes(run.group()) for run in _HEX_RUN.finditer(text))
         or any(_base32_bytes(run.group()) for run in _BASE32_RUN.finditer(text))
         or any(base85_text(_WRAPPING.sub("", run.group())) for run in _ASCII85.finditer(text))
-        or base45_text(text, _begins_with_text)
+        or base45_text(text, _hex_begins_with_text)
         or punycode_text(text, hosts=True)
         or any(_NOT_BASE64.search(run.group()) and base85_text(run.group()) for run in _SYMBOL_RUN.finditer(text))
         or any(_uu_text(line.group()) for line in _UU_LINE.finditer(text))

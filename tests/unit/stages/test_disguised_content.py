@@ -30,7 +30,7 @@ from schemas.encoded_text import DNS_LABEL_CHARS, encoded_text
 from schemas.events import CollectionKind, collection_adapter
 from services.records import DeadLetterReason
 from services.stages.collection import process_collection_batch
-from services.stages.detectors import detect, visible
+from services.stages.detectors import Finding, detect, visible
 from services.stages.messages import encode_dead_letter, encode_tagged
 from services.topics import Topics
 
@@ -444,6 +444,12 @@ def _base45_identifiers(count: int) -> list[str]:
             if len(found) == count:
                 return found
     raise AssertionError("no message of these words has base45 in an identifier's alphabet")
+
+
+@pytest.mark.parametrize("text", ["Subject: pay cut!", "給与削減の件", "来月から給与削減"])
+def test_short_base45_of_text_is_detected(text: str) -> None:
+    """Sixteenth red-team pass: base45 of 15-24 bytes, blanks among its characters, passed the prefilter of runs."""
+    assert detect(_b45(text.encode())) is Finding.ENCODED_TEXT
 
 
 def test_base45_of_text_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:
