@@ -383,7 +383,12 @@ def punycode_text(value: str, hosts: bool = False) -> bool:
     holds once in ~10^3, decode so once in ~4,000). Punycode without any "xn" is not read: decoding every run of
     letters and digits would cost ~40 us each, and they decode to Japanese too often.
     """
-    domain = 0 if hosts else value.rfind("@") + 1 if "@" in value else len(value) + 1
+    if hosts:
+        domain = 0  # where a domain's labels may start
+    elif "@" in value:
+        domain = value.rfind("@") + 1
+    else:
+        domain = len(value) + 1  # no e-mail address: no label is a domain's
     for match in _PUNYCODE.finditer(value):
         glued, separator, code = match.groups()
         decoded = _punycode(code)
