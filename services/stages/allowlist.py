@@ -17,10 +17,10 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 from urllib.parse import parse_qsl
 
 import msgspec
@@ -440,10 +440,21 @@ def _listed(removed: list[RemovedField]) -> tuple[RemovedField, ...]:
     # Excluded content first: where a message was is the evidence that matters most (sixteenth red-team pass: a
     # wide export's removed message body was summed up under the rest).
     removed = sorted(removed, key=lambda field: field.reason is not RemovalReason.EXCLUDED_CONTENT)
-    rest: dict[RemovalReason, int] = {}
-    for field in removed[MAX_LISTED_REMOVALS:]:
-        rest[field.reason] = rest.get(field.reason, 0) + field.size
-    return (*removed[:MAX_LISTED_REMOVALS], *(RemovedField(REST_PATH, size, reason) for reason, size in rest.items()))
+    summed = _summed_beyond(removed, lambda field: (field.reason, field.size))
+    return (*removed[:MAX_LISTED_REMOVALS], *(RemovedField(REST_PATH, size, reason) for reason, size in summed))
+
+
+E = TypeVar("E")
+R = TypeVar("R")
+
+
+def _summed_beyond(entries: Sequence[E], reason_and_size: Callable[[E], tuple[R, int]]) -> list[tuple[R, int]]:
+    """The total size of the entries beyond :data:`MAX_LISTED_REMOVALS`, per reason, in the order reasons come."""
+    rest: dict[R, int] = {}
+    for entry in entries[MAX_LISTED_REMOVALS:]:
+        reason, size = reason_and_size(entry)
+        rest[reason] = rest.get(reason, 0) + size
+    return list(rest.items())
 
 
 def _prune(kept: dict[str, Any]) -> None:
@@ -549,11 +560,7 @@ def inventory(document: Mapping[str, Any], allow: AllowList | None) -> list[dict
             fields.append({"path": evidence, "size": size_of(value), "disposition": disposition})
 
     walk(document, "", "payload")
-    if len(fields) <= MAX_LISTED_REMOVALS:
-        return fields
-    rest: dict[str, int] = {}
-    for entry in fields[MAX_LISTED_REMOVALS:]:  # as a kept event's removals are listed (:func:`_listed`)
-        rest[entry["disposition"]] = rest.get(entry["disposition"], 0) + entry["size"]
+    summed = _summed_beyond(fields, lambda entry: (entry["disposition"], entry["size"]))
     return fields[:MAX_LISTED_REMOVALS] + [
-        {"path": REST_PATH, "size": size, "disposition": disposition} for disposition, size in rest.items()
+        {"path": REST_PATH, "size": size, "disposition": disposition} for disposition, size in summed
     ]
