@@ -102,7 +102,7 @@ RecordText = Annotated[
         description="Free text of an Art. 4.2 record (a name, an address, a representative), at most 256 "
         "characters on one line: no control, format or unassigned characters, no '@'. The purpose monitor "
         "refuses a value a collection event's kept free text may not hold: encoded or structured content, a reply "
-        "prefix, a message after a marked key, a My Number or a telephone number.",
+        "prefix (but in a company's name), a message after a marked key, a My Number.",
         json_schema_extra={"x-lineage-printable-text": True},
     ),
 ]

@@ -246,7 +246,8 @@ Title = Annotated[
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _representable(value: datetime) -> datetime:
+def representable(value: datetime) -> datetime:
+    """``value`` unchanged, or ValueError when its instant lies outside the years 1970-9999 in UTC."""
     # Any offset may be written, but the instant must exist in UTC between 1970 and 9999: year 9999 at -05:00 is
     # year 10000 in UTC, which no store, no report and no downstream consumer can represent.
     if 1970 < value.year < 9999:  # an offset (less than a day) cannot move it out: the common case, checked fast
@@ -285,7 +286,7 @@ def moment_as_kept(value: str) -> str:
     return parsed.isoformat()
 
 
-Moment = Annotated[AwareDatetime, AfterValidator(_representable), KeptCanonical(moment_as_kept)]
+Moment = Annotated[AwareDatetime, AfterValidator(representable), KeptCanonical(moment_as_kept)]
 """A point in time with its UTC offset, representable in UTC (1970-9999); kept canonical (:func:`moment_as_kept`)."""
 
 
@@ -300,7 +301,7 @@ def _printable_utf8(data: bytes) -> bool:
 
 
 _PRINTABLE_RUN = re.compile(rb"[\x20-\x7e]{12}")
-_LETTERS = frozenset(string.ascii_letters.encode() + string.digits.encode() + b" ")
+_WORD_BYTES = frozenset(string.ascii_letters.encode() + string.digits.encode() + b" ")
 _TEXT_ASCII = frozenset(string.ascii_letters + string.digits + " .,:;!?'()%-")
 _WINDOWS = ((0, 13, 3), (4, 12, 5), (6, 10, 5))
 """(first byte, letters, digits or blanks, characters beyond ASCII) an address's bytes are judged from: all 16, or
@@ -312,16 +313,17 @@ _ADDRESS_CHARSETS = ("cp932", "euc_jp", "utf-16-be", "utf-16-le", "utf-8")
 
 def _address_text(packed: bytes) -> bool:
     """Are an IPv6 address's 16 bytes text: printable UTF-8, twelve printable ASCII bytes in a row (the seventh and
-    ninth red-team passes); letters and blanks but for three bytes (a control byte between them hid them), an
-    ISO-2022-JP escape, or Japanese in Shift_JIS, EUC-JP, UTF-16 or UTF-8 — all 16 bytes, or the 12 after a
-    real prefix (fifteenth pass: 8 kanji in Shift_JIS, EUC-JP or UTF-16, 4 in ISO-2022-JP, were kept)?"""
+    ninth red-team passes); ASCII in UTF-16; letters, digits and blanks but for three bytes (a control byte between
+    them hid them), an ISO-2022-JP escape, or Japanese in Shift_JIS, EUC-JP, UTF-16 or UTF-8 — over each window of
+    :data:`_WINDOWS` (fifteenth and sixteenth passes: 8 kanji in Shift_JIS, EUC-JP or UTF-16, 4 in ISO-2022-JP, 5
+    behind a /48, were kept)?"""
     if _printable_utf8(packed) or _PRINTABLE_RUN.search(packed) or b"\x1b$B" in packed or b"\x1b$@" in packed:
         return True
     if _utf16_ascii(packed):
         return True
     for start, letters, beyond in _WINDOWS:
         window = packed[start:]
-        if sum(byte in _LETTERS for byte in window) >= letters:
+        if sum(byte in _WORD_BYTES for byte in window) >= letters:
             return True
         for charset, cut in itertools.product(_ADDRESS_CHARSETS, (0, 1)):
             try:
@@ -357,7 +359,7 @@ def _utf16_ascii(packed: bytes) -> bool:
     """ASCII text in UTF-16: every 16-bit group below 0x100, six of its eight letters, digits or blanks."""
     groups = [packed[index : index + 2] for index in range(0, 16, 2)]
     for high, low in ((0, 1), (1, 0)):  # big-endian, little-endian
-        if all(group[high] == 0 for group in groups) and sum(group[low] in _LETTERS for group in groups) >= 6:
+        if all(group[high] == 0 for group in groups) and sum(group[low] in _WORD_BYTES for group in groups) >= 6:
             return True
     return False
 

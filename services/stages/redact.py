@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache, lru_cache
 from typing import Any, get_args
 from uuid import UUID
@@ -21,7 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from schemas.activity import ConsentEvent, DisclosureEvent, RightsRequestEvent, UseEvent
 from schemas.encoded_text import encoded_text
-from schemas.events import SPEC, CollectionKind, Reference, SubjectType
+from schemas.events import SPEC, CollectionKind, Reference, SubjectType, representable
 from services.policy.engine import PolicyEngine
 from services.pseudonymize import PartitionKey, PseudonymKey, pseudonymize
 from services.records import DeadLetter, DeadLetterReason
@@ -122,14 +122,9 @@ def _moment(value: str) -> str | None:
         offset = moment.utcoffset()
         if offset is None or offset.seconds % 60 or offset.microseconds:
             return None
-        if moment.astimezone(UTC) < _EARLIEST:  # after 9999 in UTC, astimezone overflows
-            return None
-    except (ValueError, OverflowError):
+        return representable(moment).isoformat()  # the contract's bounds: 1970-9999 in UTC
+    except ValueError:
         return None
-    return moment.isoformat()
-
-
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def redacted_document(document: Mapping[str, Any], engine: PolicyEngine, key: PseudonymKey) -> dict[str, Any]:
