@@ -529,7 +529,7 @@ def mail_charset_text(data: bytes | None) -> bool:
     Japanese (three kana or more: random bytes give one code unit in ~180 a kana)."""
     if data is None:
         return False
-    if b"\x1b$B" in data or b"\x1b$@" in data:
+    if iso2022_escape(data):
         return True
     for charset in ("utf-16-be", "utf-16-le"):
         text = data[: len(data) // 2 * 2].decode(charset, errors="replace")
@@ -539,6 +539,11 @@ def mail_charset_text(data: bytes | None) -> bool:
 
 
 _UTF16_KANA = 3
+
+
+def iso2022_escape(data: bytes) -> bool:
+    """Does ``data`` hold ISO-2022-JP's escape to kanji (JIS X 0208-1983 or -1978): kanji follow in two bytes each."""
+    return b"\x1b$B" in data or b"\x1b$@" in data
 
 
 def _starts_with_text(data: bytes | None) -> bool:

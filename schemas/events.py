@@ -49,7 +49,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 from stdnum.jp import in_ as my_number
 
-from schemas.encoded_text import common_character, not_encoded_text
+from schemas.encoded_text import common_character, iso2022_escape, not_encoded_text
 
 SPEC = "rakuro.collection/v1"
 
@@ -317,7 +317,7 @@ def _address_text(packed: bytes) -> bool:
     them hid them), an ISO-2022-JP escape, or Japanese in Shift_JIS, EUC-JP, UTF-16 or UTF-8 — over each window of
     :data:`_WINDOWS` (fifteenth and sixteenth passes: 8 kanji in Shift_JIS, EUC-JP or UTF-16, 4 in ISO-2022-JP, 5
     behind a /48, were kept)?"""
-    if _printable_utf8(packed) or _PRINTABLE_RUN.search(packed) or b"\x1b$B" in packed or b"\x1b$@" in packed:
+    if _printable_utf8(packed) or _PRINTABLE_RUN.search(packed) or iso2022_escape(packed):
         return True
     if _utf16_ascii(packed):
         return True

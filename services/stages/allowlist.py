@@ -560,6 +560,8 @@ def inventory(document: Mapping[str, Any], allow: AllowList | None) -> list[dict
             fields.append({"path": evidence, "size": size_of(value), "disposition": disposition})
 
     walk(document, "", "payload")
+    if len(fields) > MAX_LISTED_REMOVALS:  # excluded content first, as for a kept event (:func:`_listed`)
+        fields.sort(key=lambda entry: entry["disposition"] != RemovalReason.EXCLUDED_CONTENT.value)
     summed = _summed_beyond(fields, lambda entry: (entry["disposition"], entry["size"]))
     return fields[:MAX_LISTED_REMOVALS] + [
         {"path": REST_PATH, "size": size, "disposition": disposition} for disposition, size in summed

@@ -127,3 +127,22 @@ def test_beyond_the_bound_excluded_content_is_listed_first_and_the_rest_is_no_po
     assert "payload.message_body" in [field.path for field in record.removed]
     gaps = GapFinder(engine).in_collection(record.source_service, record.removed)
     assert REST_PATH not in [gap.name for gap in gaps]
+
+
+def test_beyond_the_bound_a_refused_events_inventory_lists_excluded_content_first(
+    make_event, make_record, context
+) -> None:
+    """The refused event's inventory orders its fields as a kept event's evidence does (review of the sixteenth
+    pass): where a message was is listed, not summed up under the rest."""
+    extra = {f"column_{n:03d}": "x" for n in range(80)} | {"message_body": "明日の会議は中止です"}
+    event = make_event(CollectionKind.TERMINAL, kind_version=9, payload_extra=extra)
+
+    (letter,) = process_collection_batch([make_record(orjson.dumps(event))], context, INGESTED_AT).dead
+
+    assert letter.redacted is not None
+    listed = [f for f in letter.redacted["payload_fields"] if f["path"] != REST_PATH]
+    assert {
+        "path": "payload.message_body",
+        "size": len(orjson.dumps(extra["message_body"])),
+        "disposition": "excluded_content",
+    } in listed
