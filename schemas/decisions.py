@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 import orjson
 from pydantic import (
@@ -101,8 +101,9 @@ RecordText = Annotated[
     Field(
         description="Free text of an Art. 4.2 record (a name, an address, a representative), at most 256 "
         "characters on one line: no control, format or unassigned characters, no '@'. The purpose monitor "
-        "refuses a value a collection event's kept free text may not hold: encoded or structured content, a reply "
-        "prefix (but in a company's name), a message after a marked key, a My Number.",
+        "withholds a value a collection event's kept free text may not hold (encoded or structured content, a "
+        "reply prefix but in a company's name, a message after a marked key, a My Number): its record is then "
+        "incomplete.",
         json_schema_extra={"x-lineage-printable-text": True},
     ),
 ]
@@ -136,6 +137,10 @@ class Recipient(_Strict):
     id: Reference = Field(description="Registry key for consignees and modules; the third party's own id otherwise.")
 
 
+RecordTextField = Literal["recipient_name", "recipient_address_or_representative"]
+"""The free texts of an Art. 4.2 record."""
+
+
 class ProvisionRecord(_Strict):
     """The Art. 4.2 record of a provision to a third party with consent."""
 
@@ -144,6 +149,12 @@ class ProvisionRecord(_Strict):
     recipient_address_or_representative: RecordText | None = None
     subject_identification: str | None = Field(default=None, description="E.g. the subject's pseudonym.")
     data_items: list[DataRef] = Field(default_factory=list)
+    withheld: list[RecordTextField] = Field(
+        default_factory=list,
+        max_length=2,
+        description="The record's texts the purpose monitor withheld, for holding what no name or address may: "
+        "named, never quoted. A record that withholds a text is incomplete.",
+    )
 
 
 CONTROLLER = Recipient(kind=RecipientKind.INTERNAL, id="controller")

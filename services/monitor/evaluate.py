@@ -17,12 +17,13 @@ State lives in two mappings keyed per tenant and subject pseudonym; every change
 it (table monitor_state: the value at a key's last change below an offset is the timeline of every change
 below it, whatever order they came in). A timeline keeps its latest ``HISTORY_LIMIT`` changes.
 
-An event is refused (dead-lettered) when its contract refuses it (``schema_invalid``), when it happened more than
-the clock skew after it was received (``occurred_in_future``, as at the collection tag stage), and when the
-recipient's name or address of a disclosure holds what a kept free-text field of a collection event may not
-(``schema_invalid``; :func:`services.stages.allowlist.record_text_refusal`): those two are free text the law
-requires in the Art. 4.2 record, which is kept and handed over; the detectors live with the stages, so they run
-here rather than in the contract.
+An event is refused (dead-lettered) when its contract refuses it (``schema_invalid``) and when it happened more
+than the clock skew after it was received (``occurred_in_future``, as at the collection tag stage). A disclosure
+whose recipient's name or address holds what a kept free-text field of a collection event may not
+(:func:`services.stages.allowlist.record_text_refusal`) has that text withheld: those two are free text the law
+requires in the Art. 4.2 record, which is kept and handed over; the disclosure is decided with an incomplete record
+(a ``provision_record_incomplete`` violation naming the field, never the value). The detectors live with the stages,
+so they run here rather than in the contract.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from schemas.decisions import (
     Decision,
     ProvisionRecord,
     RecipientKind,
+    RecordTextField,
     SubjectState,
     TrustedUseRequest,
 )
@@ -289,7 +291,11 @@ _SUBJECT_STATES = {
 
 
 def request_of(
-    event: UseEvent | DisclosureEvent, state: dict[str, Any], consented: bool, pseudonym: str
+    event: UseEvent | DisclosureEvent,
+    state: dict[str, Any],
+    consented: bool,
+    pseudonym: str,
+    withheld: Sequence[RecordTextField] = (),
 ) -> TrustedUseRequest:
     """The decision request of a use or disclosure, from the event (validated by its contract) and the state.
 
@@ -311,6 +317,7 @@ def request_of(
                 recipient_address_or_representative=event.recipient_address_or_representative,
                 subject_identification=pseudonym,
                 data_items=event.data,
+                withheld=list(withheld),
             )
     return TrustedUseRequest(
         action=action,
@@ -330,7 +337,7 @@ def request_of(
     )
 
 
-_RECORD_TEXTS = ("recipient_name", "recipient_address_or_representative")
+_RECORD_TEXTS: tuple[RecordTextField, ...] = ("recipient_name", "recipient_address_or_representative")
 
 
 def _received_ms(source: SourceRecord, now_ms: int) -> int:
@@ -339,23 +346,28 @@ def _received_ms(source: SourceRecord, now_ms: int) -> int:
     return now_ms if source.timestamp_ms is None else min(source.timestamp_ms, now_ms)
 
 
-def _refusal(
-    event: ActivityEvent, received_ms: int, max_skew: timedelta, markers: Markers
-) -> tuple[DeadLetterReason, str] | None:
-    """Why a contract-valid event is refused, or None: a time in the future, or content in an Art. 4.2 text
-    (judged as a kept free-text field of a collection event is, with the policy's ``markers``).
-
-    The message names the rule and the field, never a value.
-    """
+def _refusal(event: ActivityEvent, received_ms: int, max_skew: timedelta) -> tuple[DeadLetterReason, str] | None:
+    """Why a contract-valid event is refused, or None: a time in the future. The message names the rule."""
     if event.occurred_at.timestamp() * 1000 > received_ms + max_skew.total_seconds() * 1000:
         message = f"occurred_at is more than {max_skew.total_seconds():.0f} s after the event was received"
         return DeadLetterReason.OCCURRED_IN_FUTURE, message
-    if isinstance(event, DisclosureEvent):
-        for name in _RECORD_TEXTS:
-            value = getattr(event, name)
-            if value is not None and (refusal := record_text_refusal(value, markers)) is not None:
-                return DeadLetterReason.SCHEMA_INVALID, f"{name}: holds {refusal}, not a name or address"
     return None
+
+
+def _withholding(event: ActivityEvent, markers: Markers) -> tuple[ActivityEvent, tuple[RecordTextField, ...]]:
+    """``event`` without the Art. 4.2 record texts that hold what a kept free-text field of a collection event may
+    not (judged with the policy's ``markers``), and their names. The disclosure is still decided — its record is
+    incomplete — so its decision and its alert are kept (sixteenth red-team pass: refusing the event lost both)."""
+    if not isinstance(event, DisclosureEvent):
+        return event, ()
+    withheld = tuple(
+        name
+        for name in _RECORD_TEXTS
+        if (value := getattr(event, name)) is not None and record_text_refusal(value, markers) is not None
+    )
+    if not withheld:
+        return event, ()
+    return event.model_copy(update=dict.fromkeys(withheld)), withheld
 
 
 def _changes(
@@ -398,6 +410,7 @@ class Received:
     event: UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent
     subject_pseudonym: str
     former_pseudonyms: tuple[str, ...] = ()  # under the retired keys of the keyring: their state is the subject's
+    withheld: tuple[RecordTextField, ...] = ()  # the record texts taken out of ``event`` (:func:`_withholding`)
 
     @property
     def pseudonyms(self) -> tuple[str, ...]:
@@ -416,8 +429,8 @@ def read_activity(
     """Validate each event of ``batch``; the accepted ones in order, and the dead letters of the others.
 
     An event that occurred more than ``max_skew`` after it was received (its broker timestamp, at the latest
-    ``now``: by default the wall clock) is refused as ``occurred_in_future``; one whose Art. 4.2 record text
-    holds content ``engine``'s policy excludes, as ``schema_invalid``. Its subject is named by ``key``'s
+    ``now``: by default the wall clock) is refused as ``occurred_in_future``; an Art. 4.2 record text holding
+    content ``engine``'s policy excludes is withheld (:func:`_withholding`). Its subject is named by ``key``'s
     pseudonym, and also by the ``retired`` keys', under which state recorded before a rotation is kept.
     """
     now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
@@ -443,12 +456,13 @@ def _read_one(
         return DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc, vocabulary=words))
     if (where := repeated_key(source.value or b"")) is not None:  # validate_json kept the last value
         return DeadLetter(source, Stage.INGEST, DeadLetterReason.DUPLICATE_KEY, f"an object repeats a key{where}")
-    refused = _refusal(event, _received_ms(source, now_ms), max_skew, markers)
+    refused = _refusal(event, _received_ms(source, now_ms), max_skew)
     if refused is not None:
         return DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id))
+    event, withheld = _withholding(event, markers)
     tenant, subject = event.tenant_id, event.subject.id
     former = tuple(_pseudonym(old, tenant, subject) for old in retired)
-    return Received(source, event, _pseudonym(key, tenant, subject), former)
+    return Received(source, event, _pseudonym(key, tenant, subject), former, withheld)
 
 
 def state_keys(item: Received) -> list[tuple[str, str]]:
@@ -483,7 +497,7 @@ def apply_activity(
                 continue
             consented = isinstance(event, DisclosureEvent) and _consent_in_force(event, consents, pseudonyms)
             state = _state_of(subjects, [subject_key(event.tenant_id, p) for p in pseudonyms], "subjects")
-            request = request_of(event, state or {}, consented, pseudonym)
+            request = request_of(event, state or {}, consented, pseudonym, item.withheld)
             result.evaluated.append(Evaluated(item.source, event, pseudonym, decider.decide_remembered(request)))
         except ConflictingChange:
             message = "event_id: another change of this state carried it, with other content"

@@ -240,7 +240,12 @@ class Decider:
         if record is None:
             return ["the whole record"]
         missing = [] if record.consent_obtained else ["consent_obtained"]
-        missing += [name for name in self._record_fields if not getattr(record, name, None)]
+        missing += [
+            name for name in self._record_fields if not getattr(record, name, None) and name not in record.withheld
+        ]
+        # A text the monitor withheld (it held what no name or address may) leaves the record incomplete, whether
+        # or not the policy requires it: what the record says of its recipient is not what the service sent.
+        missing += [f"{name} (withheld: not a name or address)" for name in record.withheld]
         if not record.data_items:
             missing.append("data_items")
         return missing

@@ -3,7 +3,8 @@
 Every surface the monitor fills — the violations topic's Kafka keys and alert documents, the alerts, violations,
 activity_decisions, provision_records and monitor_state rows, violation messages and dead letters — gets no
 hostile value of a term, a reference or a recipient's name or address: the event is refused, and its dead letter
-names the rule, never the value. Legitimate values (policy terms, registry ids, Japanese company names and
+names the rule, never the value — or, for a record's text the contract admits but the detectors do not, the text
+is withheld and the disclosure decided with an incomplete record. Legitimate values (policy terms, registry ids, Japanese company names and
 addresses) are decided and recorded as they are. An event dated more than the clock skew after it was received
 is refused, so a batch's times span at most the months since 1970: no insert can exceed the store's partitions.
 """
@@ -27,6 +28,7 @@ from services.policy.decide import Decider
 from services.pseudonymize import PseudonymKey
 from services.quarantine import QuarantineKey
 from services.records import DeadLetterReason, SourceRecord
+from services.stages.allowlist import markers_of, record_text_refusal
 from services.stages.messages import encode_dead_letter
 from tests.unit.schemas.activity_values import (
     MAIL_SUBJECT,
@@ -110,28 +112,41 @@ def test_a_hostile_term_or_reference_is_refused_and_reaches_no_surface(decider, 
 
 @PROPERTY
 @given(st.sampled_from(RECORD_PLACES), st.one_of(hostile_record_texts, mail_texts))
-def test_a_recipients_name_or_address_holding_no_name_is_refused_and_never_recorded(decider, key, place, value):
+def test_a_recipients_name_or_address_holding_no_name_is_never_recorded(decider, key, place, value):
+    """Refused by the contract (a dead letter), or withheld by the monitor (an incomplete record, decided)."""
     _, path = place
 
     result = _run(decider, key, *_consented(put(base_event("rakuro.disclosure/v1"), path, value)))
 
-    assert [letter.source.offset for letter in result.dead] == [1]
-    assert result.dead[0].reason is DeadLetterReason.SCHEMA_INVALID
+    refused = [letter.source.offset for letter in result.dead] == [1]
+    assert refused or _withheld_field(result) == path[0]
     assert provision_rows(result.evaluated, NOW) == []
     for surface, text in surfaces(result).items():
         assert value not in text, surface
 
 
+def _withheld_field(result: MonitorResult) -> str:
+    """The one record text ``result``'s disclosure withheld, checked to have left its record incomplete."""
+    assert result.dead == []
+    disclosure = result.evaluated[-1]
+    assert not disclosure.decision.allowed
+    (violation,) = [v for v in disclosure.decision.violations if v.code == "provision_record_incomplete"]
+    (field,) = [
+        name for name in RECORD_TEXT_FIELDS if f"{name[0]} (withheld: not a name or address)" in violation.message
+    ]
+    assert getattr(disclosure.event, field[0]) is None
+    return field[0]
+
+
 @pytest.mark.parametrize("path", RECORD_TEXT_FIELDS)
-def test_encoded_content_in_a_record_is_refused_by_the_detectors_naming_the_field(decider, key, path) -> None:
+def test_encoded_content_in_a_record_is_withheld_by_the_detectors_naming_the_field(decider, key, path) -> None:
     value = "株式会社なにわ " + base64.b64encode(MAIL_SUBJECT.encode()).decode()
 
     result = _run(decider, key, *_consented(put(base_event("rakuro.disclosure/v1"), path, value)))
 
-    (letter,) = result.dead
-    assert letter.reason is DeadLetterReason.SCHEMA_INVALID
-    assert letter.message == f"{path[0]}: holds base64 content, not a name or address"
-    assert letter.event_id is not None
+    assert _withheld_field(result) == path[0]
+    for surface, text in surfaces(result).items():
+        assert value not in text, surface
 
 
 @pytest.mark.parametrize("path", RECORD_TEXT_FIELDS)
@@ -150,14 +165,13 @@ def test_encoded_content_in_a_record_is_refused_by_the_detectors_naming_the_fiel
 def test_a_record_text_is_judged_as_a_kept_collection_field_is(decider, key, path, value, refusal) -> None:
     """Fifteenth red-team pass: the monitor ran the detectors alone on a record's text, so one reply prefix, a
     message after a marked key, a My Number or a mobile number were recorded in provision records that are
-    handed out, while the same values are removed from a collection field."""
+    handed out, while the same values are removed from a collection field. Sixteenth: refusing the disclosure for
+    it lost the disclosure's decision and its alert; the text is withheld and the record left incomplete."""
+    assert record_text_refusal(value, markers_of(decider.engine)) == refusal
+
     result = _run(decider, key, *_consented(put(base_event("rakuro.disclosure/v1"), path, value)))
 
-    (letter,) = result.dead
-    assert (letter.reason, letter.message) == (
-        DeadLetterReason.SCHEMA_INVALID,
-        f"{path[0]}: holds {refusal}, not a name or address",
-    )
+    assert _withheld_field(result) == path[0]
     assert provision_rows(result.evaluated, NOW) == []
 
 

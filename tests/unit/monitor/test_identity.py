@@ -155,10 +155,10 @@ def test_a_fault_reading_one_activity_event_dead_letters_it_and_the_rest_is_read
 
     real = evaluate._refusal
 
-    def failing(event, received_ms, max_skew, markers):
+    def failing(event, received_ms, max_skew):
         if event.purpose == "marketing":
             raise KeyError(event.subject.id)
-        return real(event, received_ms, max_skew, markers)
+        return real(event, received_ms, max_skew)
 
     monkeypatch.setattr(evaluate, "_refusal", failing)
     documents = [use("service_provision", ["log_information"]), use("marketing", ["log_information"])]
