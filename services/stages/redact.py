@@ -61,6 +61,8 @@ def _safe(name: str, value: Any) -> Any:
         return value if value in _KINDS else None
     if name == "occurred_at":
         return _moment(value)
+    if name == "kind_version":  # an int, or nothing (seventeenth red-team pass: "Subject:Pay+cut+for+Sato" shown)
+        return None
     if encoded_text(value):
         return None
     if name in ("tenant_id", "source_service") and (not _reference(value) or _personal(value)):

@@ -160,6 +160,18 @@ def test_a_refused_events_time_is_shown_only_as_a_time_the_contract_holds(
     assert "occurred_at" not in letter.redacted
 
 
+@pytest.mark.parametrize("version", ["Subject:Pay+cut+for+Sato+from+next+month", "1", "v2"])
+def test_a_refused_events_kind_version_is_shown_only_as_an_int(make_event, make_record, context, version) -> None:
+    """Seventeenth red-team pass: a kind_version sent as text was shown as it was, 128 characters of it."""
+    event = make_event(CollectionKind.COOKIE, kind_version=version)
+
+    (letter,) = process_collection_batch([make_record(event)], context, INGESTED_AT).dead
+
+    assert letter.redacted is not None
+    assert "kind_version" not in letter.redacted
+    assert "Subject" not in orjson.dumps(letter.redacted).decode()
+
+
 @pytest.mark.parametrize(
     "address",
     [
