@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas.decisions import MAX_DATA_TERMS
+from schemas.decisions import MAX_DATA_TERMS, MAX_DATA_TERMS_CHARS
 from services.monitor.evaluate import monitor_batch
 from services.policy.decide import Decider
 from services.pseudonymize import PseudonymKey
@@ -111,3 +111,23 @@ def test_a_use_naming_more_data_than_a_policy_has_is_refused_by_its_contract(eng
     (letter,) = result.dead
     assert (letter.source.offset, letter.reason.value) == (1, "schema_invalid")
     assert "data" in letter.message
+
+
+def test_a_use_whose_data_entries_total_more_characters_than_the_bound_is_refused(engine: Any) -> None:
+    """Seventeenth red-team pass: 64 entries of 127 lower-case characters, each decoded as base32 at every offset,
+    cost the monitor 116-128 ms an event. The entries may total MAX_DATA_TERMS_CHARS characters, checked before
+    any is read."""
+    base = _base("rakuro.use/v1")
+    del base["recipient"]
+    entry = "a" * 63 + "." + "b" * 63
+    fits = MAX_DATA_TERMS_CHARS // len(entry)
+    within = {**base, "data": [entry[: -1 - n % 9] + "c" * (n % 9 + 1) for n in range(fits)]}
+    beyond = {**base, "data": [*within["data"], entry]}
+    batch = [SourceRecord("t", 0, offset, orjson.dumps(doc)) for offset, doc in enumerate([within, beyond])]
+
+    result = monitor_batch(batch, {}, {}, Decider(engine), KEY)
+
+    assert [e.source.offset for e in result.evaluated] == [0]
+    (letter,) = result.dead
+    assert (letter.source.offset, letter.reason.value) == (1, "schema_invalid")
+    assert "data" in letter.message  # too_long: 25 entries, far under MAX_DATA_TERMS; the characters are too many
