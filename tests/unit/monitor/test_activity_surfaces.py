@@ -4,9 +4,10 @@ Every surface the monitor fills — the violations topic's Kafka keys and alert 
 activity_decisions, provision_records and monitor_state rows, violation messages and dead letters — gets no
 hostile value of a term, a reference or a recipient's name or address: the event is refused, and its dead letter
 names the rule, never the value — or, for a record's text the contract admits but the detectors do not, the text
-is withheld and the disclosure decided with an incomplete record. Legitimate values (policy terms, registry ids, Japanese company names and
-addresses) are decided and recorded as they are. An event dated more than the clock skew after it was received
-is refused, so a batch's times span at most the months since 1970: no insert can exceed the store's partitions.
+is withheld and the disclosure decided with an incomplete record. Legitimate values (policy terms, registry ids,
+Japanese company names and addresses) are decided and recorded as they are. An event dated more than the clock
+skew after it was received is refused, so a batch's times span at most the months since 1970: no insert can
+exceed the store's partitions.
 """
 
 from __future__ import annotations
