@@ -43,6 +43,7 @@ from schemas.encoded_text import (
     base45_text,
     base64_text,
     base85_text,
+    code_point_text,
     common_character,
     hex_text,
     is_text,
@@ -752,6 +753,8 @@ def _first_finding(text: str) -> Finding | None:
         # characters; sixteenth red-team pass: base45 of a subject with blanks in it was kept).
         if any(_uu_text(line.group()) for line in _UU_LINE.finditer(text)):
             return Finding.ENCODED_TEXT
+        if code_point_text(text):  # "U+7D66 U+4E0E U+524A U+6E1B": each mark and its digits a short run
+            return Finding.ESCAPED_TEXT
         return Finding.ENCODED_TEXT if base45_text(text, _hex_begins_with_text) else None
     if _DATA_URI.search(text):
         return Finding.DATA_URI
@@ -1030,6 +1033,7 @@ def _escaped(text: str) -> bool:
         or _OCTETS.search(text) is not None
         or any(_numbers_text(run.group()) for run in _NUMBER_LIST.finditer(text))
         or any(number_text(run.group()) for run in _ALPHANUMERIC_RUN.finditer(text))
+        or code_point_text(text, bare=True)  # u7D66u4E0E… (a JSON string's escapes without backslashes), #x7D66;
     )
 
 

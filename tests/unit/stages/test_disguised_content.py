@@ -13,6 +13,7 @@ import binascii
 import bz2
 import json
 import random
+import re
 import urllib.parse
 import zlib
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from schemas.decoder import decode
-from schemas.encoded_text import DNS_LABEL_CHARS, encoded_text
+from schemas.encoded_text import DNS_LABEL_CHARS, code_point_text, encoded_text
 from schemas.events import CollectionKind, collection_adapter
 from services.records import DeadLetterReason
 from services.stages.collection import process_collection_batch
@@ -607,3 +608,65 @@ def test_punycode_of_a_message_in_free_text_is_detected(message: str) -> None:
     code = _punycode(message)
     for value in (f"sato@{code}.jp", f"https://{code}.jp/", f"memo {code}"):
         assert detect(value) is not None, value
+
+
+_JAPANESE_MESSAGE = st.text(
+    alphabet=st.sampled_from("給与残業申請削減来月会議中止明日資料送付についてお願いしますのをがは"), min_size=5
+)
+_CODE_POINT_FORMS: dict[str, Callable[[str], str]] = {
+    "uXXXX": lambda text: "".join(f"u{ord(char):04x}" for char in text),  # a JSON string's escapes, unslashed
+    "U+XXXX": lambda text: "".join(f"U+{ord(char):04X}" for char in text),
+    "xXXXX": lambda text: "".join(f"x{ord(char):04X}" for char in text),
+    "#xXXXX;": lambda text: "".join(f"#x{ord(char):04x};" for char in text),
+    "hex.dotted": lambda text: ".".join(f"{ord(char):04x}" for char in text),
+    "hex glued by g": lambda text: "g".join(f"{ord(char):04x}" for char in text),
+    "decimal-dashed": lambda text: "-".join(str(ord(char)) for char in text),
+}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    text=_JAPANESE_MESSAGE,
+    form=st.sampled_from(sorted(_CODE_POINT_FORMS)),
+    field=st.sampled_from(["tenant_id", "cookie_id"]),
+)
+def test_an_identifier_writing_text_as_code_points_is_refused(
+    make_event: Callable[..., dict[str, Any]], text: str, form: str, field: str
+) -> None:
+    """Seventeenth red-team pass: code points without a backslash (u7d66u4e0e…, what stripslashes leaves of a JSON
+    string), dotted or glued hex, dashed decimal: 20-27 kanji an identifier, 1,536 a use's data, all kept."""
+    token = _CODE_POINT_FORMS[form](text)[:128]
+    assume(len(token) >= 20 and set(token) <= set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-"))
+    assume(_lettered(text) or form == "decimal-dashed")
+    _assert_refused(make_event, token, field, form)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=_JAPANESE_MESSAGE, form=st.sampled_from(sorted(_CODE_POINT_FORMS)), spaced=st.booleans())
+def test_free_text_writing_text_as_code_points_is_found(text: str, form: str, spaced: bool) -> None:
+    """The same in a kept free-text field (a title, a name: 51 kanji a field were kept), with blanks or without;
+    unmarked hex between blanks is the one form read only where something else makes the text suspicious."""
+    written = _CODE_POINT_FORMS[form](text)
+    value = re.sub(r"(?=u|U\+|x|#x)", " ", written).strip() if spaced else written  # "u7d66 u4e0e …"
+    assume(_lettered(text) or form == "decimal-dashed")
+    assert detect("勤怠 " + value[:240]) is not None
+
+
+def _lettered(text: str) -> bool:
+    """Is one of the characters of ``text`` a code point whose hex has a letter? (All digits: a numbered id's
+    shape, not read as text; four kanji are so one time in ~250.)"""
+    return any(not f"{ord(char):04x}".isdigit() for char in text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    token=st.one_of(
+        st.uuids().map(str),
+        st.lists(st.integers(0, 0xFFFF), min_size=8, max_size=8).map(lambda g: ":".join(f"{n:04x}" for n in g)),
+        st.lists(st.integers(1000, 9999), min_size=4, max_size=6).map(lambda g: "x" + "-u".join(map(str, g))),
+        st.lists(st.integers(0, 0xFFFF), min_size=4, max_size=4).map(lambda g: "SN-" + "-".join(f"{n:04X}" for n in g)),
+    )
+)
+def test_uuids_ipv6_addresses_and_numbered_ids_are_no_code_points(token: str) -> None:
+    assert not code_point_text(token, bare=True)
+    assert detect("端末 " + token) is None
