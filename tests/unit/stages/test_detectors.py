@@ -286,6 +286,24 @@ def test_one_hex_escape_is_not_quoted_printable() -> None:
     assert detect("x=3D") is None
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "/api/v2/shifts?from=2026-11-01&to=2026-11-30&dept=4714",
+        "/shift?id=4711&week=47&dept=12",
+        "/calendar?year=2026&month=11&day=27",
+    ],
+)
+def test_a_querys_parameters_are_no_quoted_printable(value: str) -> None:
+    """Seventeenth red-team pass: three values beginning with two hex digits were three escapes (40 of 40 screens
+    of a date range removed)."""
+    assert detect(value) is None
+
+
+def test_quoted_printable_in_a_querys_value_is_still_found() -> None:
+    assert detect("/search?q=Pay=20cut=20for=20Sato") is Finding.QUOTED_PRINTABLE
+
+
 # --- RFC 2047 encoded words ----------------------------------------------------------------------------------
 
 
