@@ -558,10 +558,16 @@ def _cp1252_text(data: bytes) -> bool:
     return text.isprintable() and len(_WORDLIKE.findall(text)) >= 0.8 * len(text)
 
 
+_UNREAD_STREAMS = (b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18")
+"""The magic numbers of a Zstandard frame and an LZ4 frame: four bytes random ones begin with once in 2^31."""
+
+
 def _stream_text(data: bytes) -> bool:
     """Is ``data`` a whole compressed stream of text? gzip, zlib, bzip2 and xz carry a checksum that random bytes
     never pass, so their content is read as any decoding (controls left out); a raw deflate stream has none, and
     random bytes inflate to runs of back-references ("XBv"), so its content must be text as it is."""
+    if data.startswith(_UNREAD_STREAMS):
+        return True  # zstd and LZ4 frames: no decompressor here; an identifier is never one (seventeenth pass)
     try:
         if data.startswith(b"BZh"):
             return _text(bz2.BZ2Decompressor().decompress(data, 4096))

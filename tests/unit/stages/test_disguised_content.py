@@ -670,3 +670,12 @@ def _lettered(text: str) -> bool:
 def test_uuids_ipv6_addresses_and_numbered_ids_are_no_code_points(token: str) -> None:
     assert not code_point_text(token, bare=True)
     assert detect("端末 " + token) is None
+
+
+@pytest.mark.parametrize("magic", [b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18"])
+@pytest.mark.parametrize("encode", [lambda data: base64.urlsafe_b64encode(data).decode().rstrip("="), bytes.hex])
+def test_an_identifier_holding_a_zstd_or_lz4_frame_is_refused(magic: bytes, encode: Callable[[bytes], str]) -> None:
+    """Seventeenth red-team pass: base64 or hex of a Zstandard frame or an LZ4 frame of a message was an
+    identifier (there is no decompressor for them here: an identifier is never one)."""
+    frame = magic + random.Random(17).randbytes(40)  # what follows is compressed: no decoding reads it as text
+    assert encoded_text(encode(frame))
