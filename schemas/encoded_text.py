@@ -675,6 +675,8 @@ def number_text(chars: str) -> bool:
 def _decodes(value: str) -> bool:
     if code_point_text(value, bare=True):
         return True
+    if "+" in value and _decodes(value.replace("+", ".")):
+        return True  # "+" split pieces too (a login's one symbol that is no separator; seventeenth red-team pass)
     # The value itself, what follows each of its first separators ("ck-" + hex of text), and each piece between
     # separators: a prefix or a suffix glued to an encoding hides nothing.
     starts = [m.end() for m, _ in zip(_SEPARATOR.finditer(value), range(3), strict=False)]

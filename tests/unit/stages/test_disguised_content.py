@@ -679,3 +679,10 @@ def test_an_identifier_holding_a_zstd_or_lz4_frame_is_refused(magic: bytes, enco
     identifier (there is no decompressor for them here: an identifier is never one)."""
     frame = magic + random.Random(17).randbytes(40)  # what follows is compressed: no decoding reads it as text
     assert encoded_text(encode(frame))
+
+
+def test_an_identifier_split_by_plus_signs_is_read_in_pieces() -> None:
+    """Seventeenth red-team pass: base64 split into pieces by "+" (a login's one symbol that is no separator)."""
+    encoded = base64.b64encode(_SUBJECT * 2).decode().rstrip("=")
+    token = "+".join(encoded[i : i + 9] for i in range(0, len(encoded), 9))
+    assert encoded_text("sato" + token)
