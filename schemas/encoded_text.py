@@ -677,6 +677,8 @@ def _decodes(value: str) -> bool:
         return True
     if "+" in value and _decodes(value.replace("+", ".")):
         return True  # "+" split pieces too (a login's one symbol that is no separator; seventeenth red-team pass)
+    if _byte_list_text(value) or hex_text(value[::-1], _bytes_text):
+        return True  # bytes as dotted decimal numbers, hex written backwards (seventeenth red-team pass)
     # The value itself, what follows each of its first separators ("ck-" + hex of text), and each piece between
     # separators: a prefix or a suffix glued to an encoding hides nothing.
     starts = [m.end() for m, _ in zip(_SEPARATOR.finditer(value), range(3), strict=False)]
@@ -715,6 +717,18 @@ def _decodes(value: str) -> bool:
         for joined in joins
         if len(joined) >= 20
     )
+
+
+def _byte_list_text(value: str) -> bool:
+    """Are ``value``'s pieces between separators the decimal bytes of a text ("230.157.165.230…")?"""
+    pieces = _SEPARATOR.split(value.strip("._:@/\\-"))
+    if len(pieces) < MIN_TEXT_BYTES or not all(piece.isdigit() and len(piece) <= 3 for piece in pieces):
+        return False
+    numbers = [int(piece) for piece in pieces]
+    if any(number > 255 for number in numbers):
+        return False
+    data = bytes(numbers)
+    return any(_bytes_text(data[: len(data) - cut]) for cut in range(3))  # its last character may be cut short
 
 
 _HEX_RUN = re.compile(rf"[0-9A-Fa-f]{{{2 * IDENTIFIER_TEXT_BYTES},}}")

@@ -686,3 +686,24 @@ def test_an_identifier_split_by_plus_signs_is_read_in_pieces() -> None:
     encoded = base64.b64encode(_SUBJECT * 2).decode().rstrip("=")
     token = "+".join(encoded[i : i + 9] for i in range(0, len(encoded), 9))
     assert encoded_text("sato" + token)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        ".".join(map(str, "来月から給与を削減します".encode()))[:128],  # UTF-8 bytes as dotted decimal, cut short
+        "-".join(map(str, _SUBJECT)),
+        "来月から給与を削減します".encode().hex()[::-1],  # hex written backwards
+        _SUBJECT.hex()[::-1],
+    ],
+)
+def test_an_identifier_of_decimal_bytes_or_reversed_hex_is_refused(token: str) -> None:
+    """Seventeenth red-team pass: a message's bytes as dotted decimal numbers, or its hex backwards, were kept."""
+    assert encoded_text(token)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(0, 255), min_size=4, max_size=32), st.sampled_from([".", "-", ":"]))
+def test_random_decimal_bytes_are_an_identifier(numbers: list[int], separator: str) -> None:
+    """Addresses, versions and numbered ids of small numbers: random bytes are no text."""
+    assert not encoded_text(separator.join(map(str, numbers)))
