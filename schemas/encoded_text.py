@@ -388,6 +388,12 @@ def _base45_run_text(run: str, text: Callable[[bytes], bool]) -> bool:
     return False
 
 
+_Z85 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+_BASE85 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
+_Z85_AS_BASE85 = str.maketrans(_Z85, _BASE85)
+"""Z85 (ZeroMQ) is base 85 in the same digits' order with another alphabet: one table makes it RFC 1924's."""
+
+
 def base85_text(chars: str) -> bool:
     """Is ``chars`` base85 (RFC 1924 / git) or Ascii85 (Adobe, with or without ``<~ ~>``) of text?
 
@@ -399,6 +405,8 @@ def base85_text(chars: str) -> bool:
     decoders: tuple[Callable[[str], bytes], ...] = (
         base64.b85decode,
         lambda text: base64.a85decode(text, adobe=text.startswith("<~")),
+        # ZeroMQ's, whose encoders pad the last group with zero bytes (seventeenth red-team pass)
+        lambda text: base64.b85decode(text.translate(_Z85_AS_BASE85)).rstrip(b"\0"),
     )
     for decode in decoders:
         try:

@@ -707,3 +707,22 @@ def test_an_identifier_of_decimal_bytes_or_reversed_hex_is_refused(token: str) -
 def test_random_decimal_bytes_are_an_identifier(numbers: list[int], separator: str) -> None:
     """Addresses, versions and numbered ids of small numbers: random bytes are no text."""
     assert not encoded_text(separator.join(map(str, numbers)))
+
+
+def _z85(data: bytes) -> str:
+    """ZeroMQ's Z85, the last group padded with zero bytes as its encoders do."""
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#"
+    padded = data + b"\0" * (-len(data) % 4)
+    out = []
+    for i in range(0, len(padded), 4):
+        number = int.from_bytes(padded[i : i + 4], "big")
+        out.append("".join(alphabet[number // 85**k % 85] for k in range(4, -1, -1)))
+    return "".join(out)
+
+
+@pytest.mark.parametrize(
+    "text", ["来月から給与を削減します。詳細は添付をご覧ください", "Subject: pay cut for Sato next month"]
+)
+def test_z85_of_text_in_free_text_is_found(text: str) -> None:
+    """Seventeenth red-team pass: Z85 of a message in a title was kept (base85 and Ascii85 were read)."""
+    assert detect("件名 " + _z85(text.encode())) is not None
