@@ -120,7 +120,11 @@ class PolicyEngine:
         Version dates are days in the policy's own time zone, so one instant gets one version whatever
         offset it was written with.
         """
-        index = bisect_right(self._version_starts, moment.timestamp())
+        return self.version_at_timestamp(moment.timestamp())
+
+    def version_at_timestamp(self, seconds: float) -> PolicyVersion | None:
+        """:meth:`version_at` of the instant ``seconds`` after the epoch (a datetime's ``timestamp()``)."""
+        index = bisect_right(self._version_starts, seconds)
         return self.policy.versions[index - 1] if index else None
 
     def purpose_in_force(self, purpose: Purpose, version: PolicyVersion) -> bool:

@@ -6,7 +6,7 @@ like any other instead of being quarantined.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -186,6 +186,21 @@ def test_an_event_from_the_future_is_refused_at_tagging(make_event, make_record,
     result = process_collection_batch([make_record(event)], context, ingested_at)
 
     assert [d.reason for d in result.dead] == [DeadLetterReason.OCCURRED_IN_FUTURE]
+
+
+@pytest.mark.parametrize(("beyond", "refused"), [(timedelta(0), False), (timedelta(microseconds=1), True)])
+def test_the_clock_skew_bound_is_exact_to_the_microsecond_in_any_offset(
+    make_event, make_record, context, beyond, refused
+):
+    """The stage compares instants as seconds since the epoch (floats): one microsecond still tells them apart."""
+    ingested_at = datetime(2026, 12, 7, 9, 30, 15, 123456, tzinfo=UTC)
+    latest = ingested_at + context.max_clock_skew + beyond
+    event = email_event(make_event)
+    event["occurred_at"] = latest.astimezone(timezone(timedelta(hours=9))).isoformat()
+
+    result = process_collection_batch([make_record(event)], context, ingested_at)
+
+    assert [d.reason for d in result.dead] == ([DeadLetterReason.OCCURRED_IN_FUTURE] if refused else [])
 
 
 def test_an_event_before_the_first_policy_version_is_refused_at_tagging(make_event, make_record, context):
