@@ -753,7 +753,7 @@ def _first_finding(text: str) -> Finding | None:
         # characters; sixteenth red-team pass: base45 of a subject with blanks in it was kept).
         if any(_uu_text(line.group()) for line in _UU_LINE.finditer(text)):
             return Finding.ENCODED_TEXT
-        if code_point_text(text):  # "U+7D66 U+4E0E U+524A U+6E1B": each mark and its digits a short run
+        if code_point_text(text, bare=True):  # "U+7D66 U+4E0E …", "7d66 4e0e …": each a short run
             return Finding.ESCAPED_TEXT
         return Finding.ENCODED_TEXT if base45_text(text, _hex_begins_with_text) else None
     if _DATA_URI.search(text):

@@ -769,3 +769,11 @@ def test_code_points_with_other_marks_blanks_or_leading_zeros_are_found(written:
     """Eighteenth red-team pass: other marks, a blank code point after every two, leading zeros were kept."""
     assert code_point_text(written)
     assert detect("件名 " + written) is not None
+
+
+@pytest.mark.parametrize("joiner", [" ", " | ", ", "])
+def test_unmarked_hex_code_points_between_blanks_in_free_text_are_found(joiner: str) -> None:
+    """Eighteenth red-team pass: "7d66 4e0e 524a …" in a title, ~48 kanji a field, was kept — the unmarked reading
+    ran only where something else made the text suspicious."""
+    written = joiner.join(f"{ord(char):04x}" for char in "来月から給与を削減します")
+    assert detect(written) is Finding.ESCAPED_TEXT
