@@ -777,3 +777,17 @@ def test_unmarked_hex_code_points_between_blanks_in_free_text_are_found(joiner: 
     ran only where something else made the text suspicious."""
     written = joiner.join(f"{ord(char):04x}" for char in "来月から給与を削減します")
     assert detect(written) is Finding.ESCAPED_TEXT
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        ".".join(f"{byte:04d}" for byte in "来月から給与を削減します".encode())[:128],  # zero-padded
+        "z".join(map(str, "来月から給与を削減します".encode()))[:128],  # glued by a letter
+        ".".join(f"{byte:03o}" for byte in "来月から給与を削減します".encode())[:128],  # octal
+        base64.urlsafe_b64encode(b"\x50\x2a\x4d\x18\x00\x00\x00\x00" + b"\x28\xb5\x2f\xfd" + bytes(40)).decode(),
+    ],
+)
+def test_padded_glued_or_octal_byte_lists_and_a_frame_behind_a_skippable_one_are_no_identifier(token: str) -> None:
+    """Eighteenth red-team pass: these variants of the seventeenth's byte lists and zstd frames were kept."""
+    assert encoded_text(token)
