@@ -292,7 +292,7 @@ class MonitorWorker:
                 "event_identity": TableRows(IDENTITY_COLUMNS, identities.rows, identities.origins),
                 "activity_decisions": TableRows(
                     ACTIVITY_COLUMNS,
-                    activity_rows(result.evaluated, decided_at),
+                    activity_rows(result.evaluated, decided_at, self._decider.engine.known_refs),
                     [_origin(item.source) for item in result.evaluated],
                 ),
                 "violations": TableRows(

@@ -70,8 +70,9 @@ def _cells(rows: list[tuple[Any, ...]]) -> str:
     )
 
 
-def surfaces(result: MonitorResult) -> dict[str, str]:
-    """Everything the monitor writes of ``result``, as text, by where it goes."""
+def surfaces(result: MonitorResult, declared: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Everything the monitor writes of ``result``, as text, by where it goes (``declared``: the policy's data
+    references, kept as they are in a decision's row)."""
     alerts = AlertAggregator(WINDOW).add(result.evaluated, NOW)
     dead = [encode_dead_letter(letter, "t.dlq.v1", QUARANTINE) for letter in result.dead]
     return {
@@ -79,7 +80,7 @@ def surfaces(result: MonitorResult) -> dict[str, str]:
         "alert documents": _SEPARATOR.join(a.document().decode() for a in alerts),
         "alerts rows": _cells(alert_rows(alerts)),
         "violations rows": _cells(violation_rows(result.evaluated, NOW)),
-        "activity_decisions rows": _cells(activity_rows(result.evaluated, NOW)),
+        "activity_decisions rows": _cells(activity_rows(result.evaluated, NOW, declared)),
         "provision_records rows": _cells(provision_rows(result.evaluated, NOW)),
         "monitor_state rows": _cells(state_rows(result.changes, NOW)),
         "violation messages": _SEPARATOR.join(v.message for e in result.evaluated for v in e.decision.violations),

@@ -7,7 +7,9 @@ would stop the monitor for everybody.
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -17,11 +19,13 @@ from hypothesis import strategies as st
 
 from schemas.decisions import MAX_DATA_TERMS, MAX_DATA_TERMS_CHARS
 from services.monitor.evaluate import monitor_batch
+from services.monitor.rows import ACTIVITY_COLUMNS, activity_rows
 from services.policy.decide import Decider
 from services.pseudonymize import PseudonymKey
 from services.records import SourceRecord
 
 KEY = PseudonymKey(b"hostile-activity-key-0123456789")
+NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 SPECS = ["rakuro.use/v1", "rakuro.disclosure/v1", "rakuro.consent/v1", "rakuro.rights/v1", "rakuro.other/v1"]
 ODD = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=False), st.text(max_size=40),
@@ -131,3 +135,23 @@ def test_a_use_whose_data_entries_total_more_characters_than_the_bound_is_refuse
     (letter,) = result.dead
     assert (letter.source.offset, letter.reason.value) == (1, "schema_invalid")
     assert "data" in letter.message  # too_long: 25 entries, far under MAX_DATA_TERMS; the characters are too many
+
+
+def test_a_decisions_row_keeps_undeclared_data_only_as_a_digest(engine: Any) -> None:
+    """Seventeenth and eighteenth red-team passes: undeclared data references carried text in spellings no reader
+    knows (code points four characters apart: ~350 kanji a use) into activity_decisions. The policy's own
+    references are kept as they are; any other as a digest, the same for the same reference."""
+    base = _base("rakuro.use/v1")
+    del base["recipient"]
+    spelled = "____".join(f"u{ord(char):04x}" for char in "給与削減") + ".u306e____u304a____u77e5____u3089"
+    base["data"] = ["cookie", "user_information.name", spelled, spelled]
+    batch = [SourceRecord("t", 0, 0, orjson.dumps(base))]
+
+    result = monitor_batch(batch, {}, {}, Decider(engine), KEY)
+
+    (row,) = activity_rows(result.evaluated, NOW, engine.known_refs)
+    data = row[ACTIVITY_COLUMNS.index("data")]
+    assert data[:2] == ["cookie", "user_information.name"]
+    assert data[2] == data[3]
+    assert re.fullmatch(r"undeclared:[0-9a-f]{16}", data[2])
+    assert "unknown_data" in result.evaluated[0].decision.codes
