@@ -205,7 +205,8 @@ def _spelled(run: list[_Written], colons: bool) -> bool:
     steps = {later.point - earlier.point for earlier, later in itertools.pairwise(points)}
     if len(steps) == 1:
         return False
-    common = sum(1 for written in points if written.point < 0x110000 and common_character(chr(written.point)))
+    # Every point is below 0x110000: five hex digits or six decimal ones at most (the patterns' bounds).
+    common = sum(1 for written in points if common_character(chr(written.point)))
     return common >= needed and common >= 0.75 * len(points)
 
 
