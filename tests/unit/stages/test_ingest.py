@@ -332,3 +332,64 @@ def test_ingest_one_agrees_with_the_batch_stage(make_event, make_record):
     single = ingest_one(record, KIND_OF_TOPIC, MAX_BYTES)
 
     assert single == ingest_single(record)
+
+
+def test_a_batch_is_ingested_as_each_record_alone_would_be(make_event, make_record):
+    """The batch stage runs in passes (parse all, read all by the compiled contract, check each): its outcome per
+    record, and their order, are ingest_one's on each record alone."""
+    values: list[Any] = [
+        make_event(CollectionKind.TERMINAL),
+        b"{",
+        make_event(CollectionKind.COOKIE),
+        make_event(CollectionKind.ACCESS_LOG, kind_version=9),
+        b'{"a": 1, "a": 2}',
+        make_event(CollectionKind.TERMINAL, payload_extra={"os": "Windows 11", "note": "x" * 40}),
+        None,
+    ]
+    batch = [make_record(value, offset=offset) for offset, value in enumerate(values)]
+
+    result = ingest(batch, KIND_OF_TOPIC, MAX_BYTES)
+
+    alone = [ingest_one(record, KIND_OF_TOPIC, MAX_BYTES) for record in batch]
+    assert result.ok == [outcome for outcome in alone if not isinstance(outcome, DeadLetter)]
+    assert result.dead == [outcome for outcome in alone if isinstance(outcome, DeadLetter)]
+
+
+def test_a_fault_reading_one_record_dead_letters_that_record_and_the_batch_goes_on(
+    make_event, make_record, monkeypatch
+):
+    from services.stages import ingest as ingest_module
+
+    real = ingest_module._parse
+
+    def failing(source, raw):
+        if source.offset == 1:
+            raise RuntimeError("parser fault")
+        return real(source, raw)
+
+    monkeypatch.setattr(ingest_module, "_parse", failing)
+    batch = [make_record(make_event(CollectionKind.TERMINAL), offset=n) for n in range(3)]
+
+    result = ingest(batch, KIND_OF_TOPIC, MAX_BYTES)
+
+    assert [record.source.offset for record in result.ok] == [0, 2]
+    (letter,) = result.dead
+    assert (letter.source.offset, letter.stage, letter.reason) == (1, Stage.INGEST, DeadLetterReason.STAGE_FAILED)
+    assert letter.message == "the ingest stage failed on this event (RuntimeError)"
+
+
+def test_a_fault_of_the_compiled_contract_leaves_the_verdict_to_pydantic(make_event, make_record):
+    def faulty(document):
+        raise RuntimeError("compiled contract fault")
+
+    batch = [
+        make_record(make_event(CollectionKind.TERMINAL), offset=0),
+        make_record(make_event(CollectionKind.TERMINAL, kind_version=9), offset=1),
+    ]
+
+    result = ingest(batch, KIND_OF_TOPIC, MAX_BYTES, decoder=faulty)
+
+    assert [record.source.offset for record in result.ok] == [0]
+    assert result.ok == ingest(batch[:1], KIND_OF_TOPIC, MAX_BYTES).ok
+    (letter,) = result.dead
+    assert letter.reason is DeadLetterReason.UNSUPPORTED_VERSION
