@@ -384,3 +384,38 @@ def test_ingest_outcomes_name_the_same_reason_as_before_for_refusals():
     assert isinstance(outcome, DeadLetter)
     assert outcome.message.startswith("payload.terminal_type: literal_error")
     assert not isinstance(outcome, Ingested)
+
+
+@pytest.mark.parametrize(
+    "tenant",
+    [
+        "VGhlIG1lZXRpbmcgaXMgY2FuY2VsbGVkIHRvbW9ycm93",  # base64 of a message
+        "03-1234-5678",  # a telephone number
+        "x" * 129,  # beyond the length bound
+        "-leading-hyphen",  # outside the pattern
+        "tenant\n",  # a final newline ("$" would let it through)
+    ],
+)
+def test_a_refused_identifier_stays_refused_however_often_it_comes(tenant):
+    """The identifiers' verdicts are remembered (the same tenant comes in every event); a refusal is not: the
+    same text is refused on every event, after accepted texts and after itself."""
+    good = make_event(CollectionKind.TERMINAL)
+    bad = make_event(CollectionKind.TERMINAL)
+    bad["tenant_id"] = tenant
+
+    verdicts = [decode(document) is not None for document in [good, bad, bad, good, bad]]
+
+    assert verdicts == [True, False, False, True, False]
+    assert _pydantic(json.dumps(bad).encode()) is None
+
+
+def test_a_remembered_verdict_is_a_function_of_the_text_alone():
+    """Two fields with the same rules keep their own memory: a text accepted as a tenant is judged again as a
+    login, whose rules differ (an e-mail address is a login, never a tenant)."""
+    event = make_event(CollectionKind.USER_PROFILE)
+    address = "hina.tanaka5@sapporo-foods.example"
+    event["payload"]["login_id"] = address
+    assert decode(event) is not None
+    event["tenant_id"] = address
+    assert decode(event) is None
+    assert _pydantic(json.dumps(event).encode()) is None
