@@ -71,11 +71,6 @@ class PseudonymKeyring:
         return mac.hexdigest()
 
 
-def pseudonymize(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
-    """The subject's pseudonym: stable for one key, tenant-scoped, and not reversible without the key."""
-    return _pseudonym(key, tenant_id, subject_id)
-
-
 # One subject's events come again and again (every clock-in, every page view): each HMAC is computed once per
 # (key, tenant, subject) while it stays among the most recent ones. The cache lives in the process's memory
 # only, beside the batches that carry the same ids. A copy of the keyed HMAC (its key pads derived once) is
@@ -84,7 +79,8 @@ _RECENT_SUBJECTS = 65_536
 
 
 @lru_cache(maxsize=_RECENT_SUBJECTS)
-def _pseudonym(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
+def pseudonymize(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
+    """The subject's pseudonym: stable for one key, tenant-scoped, and not reversible without the key."""
     mac = key.mac.copy()
     mac.update(tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8"))
     return mac.hexdigest()

@@ -420,9 +420,10 @@ def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList)
     field an object. Declared fields are visited in declaration order, unknown keys after them, sorted.
     """
     record_type = payload.get(allow.record_type_field) if allow.record_type_field is not None else None
-    walk = _Walk(allow, record_type if isinstance(record_type, str) else None)
+    record_type = record_type if isinstance(record_type, str) else None
+    walk = _Walk(allow, record_type)
     kept: dict[str, Any] = {}
-    walk.node(payload, model, "", kept)
+    _walker(allow, record_type, model, "")(walk, payload, kept)
     if walk.hidden > MAX_HIDDEN:
         walk.drop_hiding(kept)
     return Reduction(kept, _sorted_items(tuple(walk.items)), _listed(walk.removed), tuple(walk.flagged))
@@ -499,13 +500,19 @@ class _Walk:
     def unknown_keys(self, node: Mapping[str, Any], declared: frozenset[str], prefix: str) -> None:
         """Evidence the keys of ``node`` its model does not declare, sorted: none is ever kept."""
         allow = self.allow
-        shown = "payload." + prefix
         for name in sorted(key for key in node if key not in declared):
             value = node[name]
-            # Folded, the key is compared with the policy's paths for its reason only: an unknown key is never
-            # kept, whatever it spells ("organization.name", a full-width "TITLE").
-            reason = allow.removal_reason(prefix + _folded(name), name, value, self.budget)
-            self.removed.append(RemovedField(shown + safe_name(name, allow.vocabulary), size_of(value), reason))
+            path, shown = _unknown_key_paths(allow, prefix, name)
+            reason = allow.removal_reason(path, name, value, self.budget)
+            self.removed.append(RemovedField(shown, size_of(value), reason))
+
+
+@lru_cache(maxsize=8192)
+def _unknown_key_paths(allow: AllowList, prefix: str, name: str) -> tuple[str, str]:
+    """An unknown key's path as the policy's paths are compared with for its removal reason — folded: never kept,
+    whatever it spells ("organization.name", a full-width "TITLE") — and its path in evidence (only words of the
+    allow-list's vocabulary shown). Unknown keys come again and again (a service's extra fields): once each."""
+    return prefix + _folded(name), "payload." + prefix + safe_name(name, allow.vocabulary)
 
 
 _Walker = Callable[[_Walk, Mapping[str, Any], dict[str, Any]], None]
@@ -523,7 +530,7 @@ def _walker(allow: AllowList, record_type: str | None, model: type[BaseModel], p
     referenced by name, never inlined as text.
     """
     namespace: dict[str, Any] = {
-        "Mapping": Mapping,
+        "OBJECT": (dict, Mapping),  # a parsed JSON object is a dict: checked before the slower Mapping ABC
         "RemovedField": RemovedField,
         "FlaggedField": FlaggedField,
         "EXCLUDED_CONTENT": RemovalReason.EXCLUDED_CONTENT,
@@ -552,7 +559,7 @@ def _walker(allow: AllowList, record_type: str | None, model: type[BaseModel], p
         if step.model is not None:
             namespace[f"model_{number}"] = step.model
             lines += [
-                "        if isinstance(value, Mapping):",
+                "        if isinstance(value, OBJECT):",
                 "            inner = {}",
                 f"            walker(allow, record_type, model_{number}, {step.path + '.'!r})(self, value, inner)",
                 "            if inner:",

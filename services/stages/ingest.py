@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 import jiter
@@ -114,12 +115,16 @@ def repeated_key(raw: bytes) -> str | None:
     return None
 
 
+_from_json = partial(jiter.from_json, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
+"""The parser as ingest reads with it: no NaN or Infinity, no repeated key; a partial calls on in C."""
+
+
 def _parse(source: SourceRecord, raw: bytes) -> tuple[bytes, dict[str, Any]] | DeadLetter:
     """The JSON object in ``raw`` and the bytes it was read from; or why they are not acceptable JSON text."""
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
     try:
-        document = jiter.from_json(raw, allow_inf_nan=False, catch_duplicate_keys=True, cache_mode="keys")
+        document = _from_json(raw)
     except ValueError as error:
         repaired = repair_lone_surrogates(raw) if b"\\u" in raw else raw
         if repaired == raw:

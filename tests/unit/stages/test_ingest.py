@@ -360,15 +360,15 @@ def test_a_fault_reading_one_record_dead_letters_that_record_and_the_batch_goes_
 ):
     from services.stages import ingest as ingest_module
 
-    real = ingest_module._parse
-
-    def failing(source, raw):
-        if source.offset == 1:
-            raise RuntimeError("parser fault")
-        return real(source, raw)
-
-    monkeypatch.setattr(ingest_module, "_parse", failing)
+    real = ingest_module._from_json
     batch = [make_record(make_event(CollectionKind.TERMINAL), offset=n) for n in range(3)]
+
+    def failing(raw):
+        if raw == batch[1].value:
+            raise RuntimeError("parser fault")
+        return real(raw)
+
+    monkeypatch.setattr(ingest_module, "_from_json", failing)
 
     result = ingest(batch, KIND_OF_TOPIC, MAX_BYTES)
 
