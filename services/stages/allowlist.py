@@ -128,6 +128,11 @@ class AllowList:
         """Paths of objects the allow-list descends into (``bank_account`` for ``bank_account.bank_code``)."""
         return _branches(frozenset(self.fields))
 
+    @cached_property
+    def record_types(self) -> frozenset[str]:
+        """The record types some field is limited to: any other keeps what every record type keeps."""
+        return frozenset(kind for kept in self.fields.values() for kind in kept.record_types or ())
+
     def leaves_for(self, record_type: str | None) -> Mapping[str, str]:
         """Path -> ``category.item`` of the fields kept on ``record_type``."""
         return _leaves_for(self, record_type)
@@ -420,7 +425,10 @@ def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList)
     field an object. Declared fields are visited in declaration order, unknown keys after them, sorted.
     """
     record_type = payload.get(allow.record_type_field) if allow.record_type_field is not None else None
-    record_type = record_type if isinstance(record_type, str) else None
+    # A record type the policy names nowhere keeps what no record type at all keeps: walked as None, so there is
+    # one walk per record type the policy names, whatever a payload calls itself (a policy may name any field its
+    # record type, a free text too; each new text compiled a walk of its own).
+    record_type = record_type if isinstance(record_type, str) and record_type in allow.record_types else None
     walk = _Walk(allow, record_type)
     kept: dict[str, Any] = {}
     _walker(allow, record_type, model, "")(walk, payload, kept)
