@@ -40,6 +40,7 @@ from pydantic.fields import FieldInfo
 from pydantic.functional_validators import AfterValidator
 
 from schemas.events import PAYLOAD_MODELS, KeptCanonical, KeptText, collection_model
+from schemas.memo import REMEMBERED_CHARS
 
 Check = Callable[[Any], Any]
 
@@ -160,7 +161,7 @@ def _compile(annotation: Any, metadata: list[Any]) -> _Compiled:
 
 
 VERDICTS_REMEMBERED = 4096
-"""Texts of one field whose verdict is remembered: ~2 MB a field at most (128 characters beyond ASCII each)."""
+"""Texts of one field whose verdict is remembered (a field bounded to at most :data:`REMEMBERED_CHARS`)."""
 
 
 def _memoized_verdict(meta: Mapping[str, Any], checks: tuple[Check, ...]) -> Callable[[str], object]:
@@ -179,7 +180,6 @@ def _memoized_verdict(meta: Mapping[str, Any], checks: tuple[Check, ...]) -> Cal
     low, high = meta.get("min_length", 0), meta.get("max_length")
     pattern = re.compile(meta["pattern"]) if "pattern" in meta else None
 
-    @lru_cache(maxsize=VERDICTS_REMEMBERED)
     def verdict(value: str) -> bool:
         if len(value) < low or (high is not None and len(value) > high):
             raise ValueError("a text outside its length bounds")
@@ -190,7 +190,9 @@ def _memoized_verdict(meta: Mapping[str, Any], checks: tuple[Check, ...]) -> Cal
                 raise ValueError("a contract check rewrote the value")
         return True
 
-    return verdict
+    # Only what passed is remembered, so no text beyond the field's bound; a field without a short bound would
+    # remember texts of any length (schemas.memo), so it is judged every time.
+    return lru_cache(maxsize=VERDICTS_REMEMBERED)(verdict) if high is not None and high <= REMEMBERED_CHARS else verdict
 
 
 def _plain(meta: Mapping[str, Any], annotation: Any) -> None:

@@ -27,6 +27,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import NamedTuple
 
+from schemas.memo import remembered
+
 MIN_TEXT_BYTES = 15
 """Fewer decoded bytes are too short to tell text from chance, and too short to carry a message worth hiding."""
 PREFIX_TEXT_BYTES = 24
@@ -519,7 +521,7 @@ def punycode_text(value: str, hosts: bool = False) -> bool:
     return False
 
 
-@lru_cache(maxsize=4096)
+@remembered(maxsize=4096)
 def _punycode(code: str) -> str | None:
     """``code`` decoded, or, if it does not decode, without its last "-"/"_" segments (a suffix glued to it)."""
     code = code.replace("_", "-")

@@ -10,10 +10,11 @@ from datetime import datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from schemas.memo import remembered
 from schemas.policy import CollectionKindRule, Policy, PolicyVersion, Purpose
 
 
-@lru_cache(maxsize=16_384)
+@remembered(maxsize=16_384)
 def normalize_key(name: str) -> str:
     """A key name as markers are matched: NFKC (full-width to ASCII), case-folded, without separators."""
     folded = unicodedata.normalize("NFKC", name).casefold()

@@ -28,6 +28,7 @@ import orjson
 from pydantic import BaseModel
 
 from schemas.events import kept_canonical, kept_text_bound
+from schemas.memo import remembered
 from schemas.policy import CollectionKindRule, FieldRule
 from services.policy.engine import PolicyEngine, normalize_key
 from services.records import REST_PATH, FlaggedField, RemovalReason, RemovedField
@@ -62,19 +63,23 @@ class Markers:
     words: frozenset[str]
     """Markers that count only as a whole word of a key (``post``, not ``postal_code``)."""
 
-    @lru_cache(maxsize=8192)  # noqa: B019 - a handful of Markers live as long as the process; keys repeat
     def marks(self, name: str) -> bool:
         """Does the key ``name`` mark excluded content?"""
-        normalized = normalize_key(name)
-        if any(marker in normalized for marker in self.anywhere):
-            return True
-        if not self.words:
-            return False
-        for word in KEY_WORDS.findall(unicodedata.normalize("NFKC", name)):
-            folded = word.casefold()
-            if folded in self.words or (folded.endswith("s") and folded[:-1] in self.words):
-                return True
+        return _marks(name, self)
+
+
+@remembered(maxsize=8192)  # a handful of Markers live as long as the process; keys repeat
+def _marks(name: str, markers: Markers) -> bool:
+    normalized = normalize_key(name)
+    if any(marker in normalized for marker in markers.anywhere):
+        return True
+    if not markers.words:
         return False
+    for word in KEY_WORDS.findall(unicodedata.normalize("NFKC", name)):
+        folded = word.casefold()
+        if folded in markers.words or (folded.endswith("s") and folded[:-1] in markers.words):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +165,7 @@ class AllowList:
         return extended_vocabulary(names)
 
 
-@lru_cache(maxsize=8192)
+@remembered(maxsize=8192)
 def _folded(name: str) -> str:
     """A key as a policy path segment, for its removal reason: any width and case (full-width TITLE too)."""
     return unicodedata.normalize("NFKC", name).casefold()
@@ -314,7 +319,7 @@ def _holds_content(value: Any, bound: int, title: bool, markers: Markers) -> boo
     """Does a kept free-text value hold excluded content: a detector's finding, a reply prefix outside a title, a
     marked key with a message after it? Kept values come again and again: a short one is judged once while recent,
     one lookup where the three verdicts' own caches would be three (minimization 6.3 vs 6.9-7.2 us an event, warm)."""
-    if not isinstance(value, str) or len(value) > JUDGED_CHARS:
+    if not isinstance(value, str) or len(value) > bound:  # longer: too long, at once (nothing worth remembering)
         return _judged(value, bound, title, markers)
     return _judged_recent(value, bound, title, markers)
 
@@ -380,7 +385,7 @@ def marked_pair(value: str, markers: Markers) -> bool:
     return len(value) <= JUDGED_CHARS and _SEPARATORS.search(value) is not None and _marked_pair(value, markers)
 
 
-@lru_cache(maxsize=16_384)
+@remembered(maxsize=16_384)
 def _marked_pair(value: str, markers: Markers) -> bool:
     value = unicodedata.normalize("NFKC", value)  # a full-width equals sign or colon is the ASCII one
     pairs = [(match.group(1), match.group(3) if match.group(2) else match.group(4)) for match in _PAIR.finditer(value)]
@@ -510,13 +515,13 @@ class _Walk:
         allow = self.allow
         for name in sorted(key for key in node if key not in declared):
             value = node[name]
-            path, shown = _unknown_key_paths(allow, prefix, name)
+            path, shown = _unknown_key_paths(name, prefix, allow)
             reason = allow.removal_reason(path, name, value, self.budget)
             self.removed.append(RemovedField(shown, size_of(value), reason))
 
 
-@lru_cache(maxsize=8192)
-def _unknown_key_paths(allow: AllowList, prefix: str, name: str) -> tuple[str, str]:
+@remembered(maxsize=8192)
+def _unknown_key_paths(name: str, prefix: str, allow: AllowList) -> tuple[str, str]:
     """An unknown key's path as the policy's paths are compared with for its removal reason — folded: never kept,
     whatever it spells ("organization.name", a full-width "TITLE") — and its path in evidence (only words of the
     allow-list's vocabulary shown). Unknown keys come again and again (a service's extra fields): once each."""

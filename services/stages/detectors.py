@@ -54,6 +54,7 @@ from schemas.encoded_text import (
     punycode_text,
     starts_with_text,
 )
+from schemas.memo import remembered
 
 
 class Finding(StrEnum):
@@ -822,7 +823,7 @@ def hidden_count(value: str) -> int:
     return _hidden_count(value)
 
 
-@lru_cache(maxsize=16_384)
+@remembered(maxsize=16_384)
 def _hidden_count(value: str) -> int:
     value = _SUBDIVISION_FLAG.sub("", value)
     hidden = 0

@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from enum import Enum
-from functools import cache, lru_cache
+from functools import cache
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
 from schemas.events import PAYLOAD_MODELS, CollectionEnvelope
+from schemas.memo import remembered
 
 _SAFE_PART = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 KEY_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+|[^\W\d_a-zA-Z]+")
@@ -95,7 +96,7 @@ def _known(word: str, vocabulary: Vocabulary) -> bool:
     return folded in vocabulary or folded + "s" in vocabulary or (folded.endswith("s") and folded[:-1] in vocabulary)
 
 
-@lru_cache(maxsize=8192)
+@remembered(maxsize=8192)
 def _shown(name: str, vocabulary: Vocabulary) -> bool:
     if not _SAFE_PART.fullmatch(name):
         return False

@@ -29,10 +29,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from enum import StrEnum
-from functools import cache, lru_cache
+from functools import cache
 
 from stdnum.jp import in_ as my_number
 
+from schemas.memo import remembered
 from services.stages.detectors import visible
 
 
@@ -179,7 +180,7 @@ def _dated(groups: list[str]) -> bool:
     return len(groups) >= 3 and len(groups[2]) == 4 and groups[2][:2] in ("19", "20") and len(groups[1]) <= 2
 
 
-@lru_cache(maxsize=4096)
+@remembered(maxsize=4096)
 def find_identifiers(text: str) -> tuple[IdentifierKind, ...]:
     """The kinds of identifier found in ``text``, in a fixed order (empty: none)."""
     normalized = normalize(text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache
 from typing import Any, get_args
 from uuid import UUID
 
@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from schemas.activity import ConsentEvent, DisclosureEvent, RightsRequestEvent, UseEvent
 from schemas.encoded_text import encoded_text
 from schemas.events import SPEC, CollectionKind, Reference, SubjectType, representable
+from schemas.memo import remembered
 from services.policy.engine import PolicyEngine
 from services.pseudonymize import PartitionKey, PseudonymKey, pseudonymize
 from services.records import DeadLetter, DeadLetterReason
@@ -77,7 +78,7 @@ otherwise: a spec is one constant, so any other text in it is no metadata; twelf
 of "+"-joined prose were shown)."""
 
 
-@lru_cache(maxsize=4096)
+@remembered(maxsize=4096)
 def _reference(value: str) -> bool:
     """Does ``value`` hold as the contract's tenant or service (:data:`schemas.events.Reference`)? What the contract
     refuses is not shown (twelfth pass: a tenant refused for its "+" and "/" was shown, "+"-joined prose)."""
