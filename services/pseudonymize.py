@@ -78,19 +78,35 @@ class PseudonymKeyring:
 _RECENT_SUBJECTS = 65_536
 
 
-@lru_cache(maxsize=_RECENT_SUBJECTS)
+_REMEMBERED_ID_CHARS = 384
+"""The longest tenant and subject id together that is remembered: what the contract accepts (a tenant of 128
+characters, a subject of 256). A refused event's ids are pseudonymized as sent for its dead letter, and may be
+as long as the event: remembered, 65,536 of them held gigabytes (see schemas.memo)."""
+
+
 def pseudonymize(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
     """The subject's pseudonym: stable for one key, tenant-scoped, and not reversible without the key."""
+    if len(tenant_id) + len(subject_id) <= _REMEMBERED_ID_CHARS:
+        return _recent_pseudonym(key, tenant_id, subject_id)
+    return _pseudonym(key, tenant_id, subject_id)
+
+
+def _pseudonym(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
     mac = key.mac.copy()
     mac.update(tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8"))
     return mac.hexdigest()
 
 
-@lru_cache(maxsize=_RECENT_SUBJECTS)
+_recent_pseudonym = lru_cache(maxsize=_RECENT_SUBJECTS)(_pseudonym)
+
+
 def _partition_key(key: PartitionKey, tenant_id: str, subject_id: str) -> bytes:
     mac = key.mac.copy()
     mac.update(b"partition" + _SEPARATOR + tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8"))
     return mac.hexdigest()[:32].encode()
+
+
+_recent_partition_key = lru_cache(maxsize=_RECENT_SUBJECTS)(_partition_key)
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,8 @@ class PartitionKey:
     def of(self, tenant_id: str, subject_id: str) -> bytes:
         """The Kafka key of the subject's messages (32 hex digits; the unkeyed hash of a guessable id would be
         reversible by trying ids like ``emp-00042``)."""
+        if len(tenant_id) + len(subject_id) <= _REMEMBERED_ID_CHARS:
+            return _recent_partition_key(self, tenant_id, subject_id)
         return _partition_key(self, tenant_id, subject_id)
 
     def __repr__(self) -> str:  # never print the secret

@@ -32,7 +32,6 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Annotated, Any, Protocol
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -275,14 +274,6 @@ def _state_of(table: StateTable, keys: Sequence[str], kind: str) -> dict[str, An
     return _consent_value(history) if kind == "consents" else _subject_value(history)
 
 
-@lru_cache(maxsize=16_384)
-def _pseudonym(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
-    """:func:`pseudonymize`, remembered for the subjects acting most recently: a subject's uses, disclosures and
-    consents come in runs, and an HMAC (OpenSSL's one-shot, ~2 us here) cost more than the rest of a request.
-    Holds nothing the key in the same memory could not recompute."""
-    return pseudonymize(key, tenant_id, subject_id)
-
-
 _SUBJECT_STATES = {
     (suspended, deleted): SubjectState(suspended=suspended, deleted=deleted)
     for suspended in (False, True)
@@ -461,8 +452,8 @@ def _read_one(
         return DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id))
     event, withheld = _withholding(event, markers)
     tenant, subject = event.tenant_id, event.subject.id
-    former = tuple(_pseudonym(old, tenant, subject) for old in retired)
-    return Received(source, event, _pseudonym(key, tenant, subject), former, withheld)
+    former = tuple(pseudonymize(old, tenant, subject) for old in retired)
+    return Received(source, event, pseudonymize(key, tenant, subject), former, withheld)
 
 
 def state_keys(item: Received) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@
 The stages remember their verdicts on texts that come again and again (key names, kept values, identifiers).
 A cache bounded only in entries holds texts as long as an event: 3,000 events each with a new 100 KB key name
 grew a collect worker by 960 MB (session 14). Here every shape that reaches one of those caches — a new key name
-at the top and nested, a long kept free text, a long refused tenant, a long removed value — is sent new and long
+at the top and nested, a long kept free text, a long refused tenant or subject id, a long removed value — is sent new and long
 in every event, and the memory still held after the batches is measured: it must not grow with what was sent.
 """
 
@@ -40,7 +40,9 @@ def _hostile_batch(make_event, make_record, batch: int) -> list[Any]:
         kept["payload"]["operation"] = "操作" + _long("operation" + seed)  # a kept free-text field, too long
         refused = make_event(CollectionKind.TERMINAL)
         refused["tenant_id"] = _long("tenant" + seed)  # refused by the contract, redacted in its dead letter
-        records += [make_record(event, offset=len(records)) for event in (unknown, kept, refused)]
+        subject = make_event(CollectionKind.COOKIE)
+        subject["subject"]["id"] = _long("subject" + seed)  # refused; pseudonymized as sent for its dead letter
+        records += [make_record(event, offset=len(records)) for event in (unknown, kept, refused, subject)]
     return records
 
 
@@ -52,13 +54,13 @@ def test_memory_held_after_hostile_batches_does_not_grow_with_them(make_event, m
         held = []
         for batch in range(1, 6):
             result = process_collection_batch(_hostile_batch(make_event, make_record, batch), context, INGESTED_AT)
-            assert len(result.ok) + len(result.dead) == 60
+            assert len(result.ok) + len(result.dead) == 80
             del result
             gc.collect()
             held.append(tracemalloc.get_traced_memory()[0])
     finally:
         tracemalloc.stop()
 
-    sent_per_batch = 20 * 5 * LONG  # five long texts an event triple, ~2 MB of characters a batch
+    sent_per_batch = 20 * 6 * LONG  # six long texts in each four events, ~2.4 MB of characters a batch
     growth = held[-1] - held[0]
     assert growth < sent_per_batch / 4, f"{growth:,} bytes held more after 4 batches of {sent_per_batch:,} chars"
