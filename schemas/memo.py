@@ -3,7 +3,7 @@
 The stages remember what they judged of a text (a key's name, a kept value, an identifier): the same few come
 again and again. An ``lru_cache`` bounds how many texts it holds, not how long they are, and a text can be as
 long as an event: 3,000 events each with a new 100 KB key name grew a collect worker by 960 MB, and a cache of
-8,192 such names holds 800 MB (nineteenth red-team pass, found in session 14's review). :func:`remembered`
+8,192 such names holds 800 MB (found in session 14, measured on a collect worker's stages). :func:`remembered`
 holds only texts of at most :data:`REMEMBERED_CHARS` characters; a longer one is judged every time it comes,
 which no legitimate sender makes common (a key's name, a kept value of a free-text field: 256 characters at most).
 """

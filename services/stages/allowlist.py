@@ -434,7 +434,7 @@ def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList)
     # one walk per record type the policy names, whatever a payload calls itself (a policy may name any field its
     # record type, a free text too; each new text compiled a walk of its own).
     record_type = record_type if isinstance(record_type, str) and record_type in allow.record_types else None
-    walk = _Walk(allow, record_type)
+    walk = _Walk(allow)
     kept: dict[str, Any] = {}
     _walker(allow, record_type, model, "")(walk, payload, kept)
     if walk.hidden > MAX_HIDDEN:
@@ -481,13 +481,13 @@ def _prune(kept: dict[str, Any]) -> None:
 
 
 class _Walk:
-    """One payload's walk: what it keeps as which items, and the evidence of what it removes."""
+    """One payload's walk: what it keeps as which items, and the evidence of what it removes (the walk itself is
+    :func:`_walker`'s, generated per model)."""
 
-    __slots__ = ("allow", "budget", "flagged", "hidden", "hiding", "items", "record_type", "removed")
+    __slots__ = ("allow", "budget", "flagged", "hidden", "hiding", "items", "removed")
 
-    def __init__(self, allow: AllowList, record_type: str | None) -> None:
+    def __init__(self, allow: AllowList) -> None:
         self.allow = allow
-        self.record_type = record_type
         self.hidden = 0
         """Characters that show nothing in the kept values, all together (:func:`detectors.hidden_count`)."""
         self.hiding: list[tuple[dict[str, Any], _Step]] = []
@@ -505,10 +505,6 @@ class _Walk:
             self.items.remove(step.item or "")
             self.removed.append(RemovedField(step.shown, size_of(value), RemovalReason.EXCLUDED_CONTENT))
         _prune(kept)
-
-    def node(self, node: Mapping[str, Any], node_model: type[BaseModel], prefix: str, into: dict[str, Any]) -> None:
-        """Walk ``node``, an object valid under ``node_model`` at ``prefix``: keep into ``into``, evidence the rest."""
-        _walker(self.allow, self.record_type, node_model, prefix)(self, node, into)
 
     def unknown_keys(self, node: Mapping[str, Any], declared: frozenset[str], prefix: str) -> None:
         """Evidence the keys of ``node`` its model does not declare, sorted: none is ever kept."""

@@ -246,7 +246,7 @@ def ingest(
     """Ingest a batch; every record ends up in exactly one of the two outputs, in the batch's order.
 
     In three passes over the batch, each one kind of work: parse every record, read every object by the compiled
-    contract, then check and build each record. This is :func:`ingest_one` on each record, measured 15-17 % faster
+    contract, then check and build each record. This is :func:`ingest_one` on each record, measured 5-11 % faster
     in the stages as a whole: the interpreter runs one loop's few paths again and again instead of alternating
     between the parser, the contract's checks and the stages' code (the same events through ingest, minimize and
     tag one at a time ran ~13 % slower than stage by stage). A record a pass raises on is dead-lettered as
