@@ -3,8 +3,9 @@
 The stages remember their verdicts on texts that come again and again (key names, kept values, identifiers).
 A cache bounded only in entries holds texts as long as an event: 3,000 events each with a new 100 KB key name
 grew a collect worker by 960 MB (session 14). Here every shape that reaches one of those caches — a new key name
-at the top and nested, a long kept free text, a long refused tenant or subject id, a long removed value — is sent new and long
-in every event, and the memory still held after the batches is measured: it must not grow with what was sent.
+at the top and nested, a long kept free text, a long refused tenant or subject id, a long removed value — is sent
+new and long in every event, and the memory still held after the batches is measured: it must not grow with what
+was sent.
 """
 
 from __future__ import annotations
