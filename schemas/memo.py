@@ -21,18 +21,29 @@ REMEMBERED_CHARS = 256
 """The longest text remembered: the longest kept free text (:data:`schemas.events.TEXT_BOUND`). At four bytes a
 character, a cache of 16,384 texts holds at most 16 MB of them."""
 
+MAX_EXPANSION = 18
+"""How many characters NFKC makes of one at most (U+FDFA, a ligature of 18 Arabic letters): a function that
+normalizes a text may return 18 times as much (nineteenth red-team pass: key names of U+FDFA filled three
+caches of names to ~278 MB)."""
+
 
 def remembered(
-    maxsize: int, max_chars: int = REMEMBERED_CHARS
+    maxsize: int, max_chars: int = REMEMBERED_CHARS, expanding: bool = False
 ) -> Callable[[Callable[Concatenate[str, P], R]], Callable[Concatenate[str, P], R]]:
     """An ``lru_cache`` of ``maxsize`` entries for a function of a text (its first argument) and other hashable
-    arguments, holding only texts of at most ``max_chars`` characters."""
+    arguments, holding only texts of at most ``max_chars`` characters.
+
+    ``expanding``: the function returns the text normalized (NFKC), which may be :data:`MAX_EXPANSION` times as
+    long: beyond ASCII (which NFKC and case-folding leave as long as it is), only texts short enough that their
+    result is within ``max_chars`` are remembered.
+    """
+    beyond_ascii = max_chars // MAX_EXPANSION if expanding else max_chars
 
     def decorate(function: Callable[Concatenate[str, P], R]) -> Callable[Concatenate[str, P], R]:
         cached = lru_cache(maxsize=maxsize)(function)
 
         def call(text: str, /, *args: P.args, **kwargs: P.kwargs) -> R:
-            if len(text) <= max_chars:
+            if len(text) <= beyond_ascii or (len(text) <= max_chars and text.isascii()):
                 return cached(text, *args, **kwargs)  # type: ignore[arg-type]  # hashable, as lru_cache needs
             return function(text, *args, **kwargs)
 
@@ -44,4 +55,4 @@ def remembered(
     return decorate
 
 
-__all__ = ["REMEMBERED_CHARS", "remembered"]
+__all__ = ["MAX_EXPANSION", "REMEMBERED_CHARS", "remembered"]

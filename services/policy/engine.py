@@ -14,11 +14,11 @@ from schemas.memo import remembered
 from schemas.policy import CollectionKindRule, Policy, PolicyVersion, Purpose
 
 
-@remembered(maxsize=16_384)
+@remembered(maxsize=16_384, expanding=True)
 def normalize_key(name: str) -> str:
     """A key name as markers are matched: NFKC (full-width to ASCII), case-folded, without separators."""
     folded = unicodedata.normalize("NFKC", name).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
+    return "".join(filter(str.isalnum, folded))  # C-level: NFKC makes up to 18 characters of one
 
 
 @dataclass(frozen=True, slots=True)

@@ -165,7 +165,7 @@ class AllowList:
         return extended_vocabulary(names)
 
 
-@remembered(maxsize=8192)
+@remembered(maxsize=8192, expanding=True)
 def _folded(name: str) -> str:
     """A key as a policy path segment, for its removal reason: any width and case (full-width TITLE too)."""
     return unicodedata.normalize("NFKC", name).casefold()
@@ -295,9 +295,21 @@ class JudgingBudget:
         return True
 
 
+MAX_KEY_CHARS = 256
+"""The longest key name that is read: no contract or policy names a key anywhere near it. A longer one, or one past
+the event's judging budget, is removed as excluded content unread, shown as '?'."""
+
+
+def _name_judged(name: str, budget: JudgingBudget) -> bool:
+    """May ``name``, a key the sender chose, be read for its reason? Its characters count against the event's
+    budget (:class:`JudgingBudget`), as removed values do: key names are normalized (NFKC makes up to 18
+    characters of one), and 900 KB of them cost 1.7-2.1 s an event (nineteenth red-team pass)."""
+    return len(name) <= MAX_KEY_CHARS and budget.spend(len(name))
+
+
 def marked(name: str, value: Any, markers: Markers, budget: JudgingBudget) -> bool:
     """Does this key, or anything inside its value, mark or hold excluded content?"""
-    if name and markers.marks(name):
+    if name and (not _name_judged(name, budget) or markers.marks(name)):
         return True
     if isinstance(value, Mapping):
         # A header list entry ({"name": "Subject", "value": …}) names its content in a value, not a key.
@@ -511,12 +523,15 @@ class _Walk:
         allow = self.allow
         for name in sorted(key for key in node if key not in declared):
             value = node[name]
+            if len(name) > MAX_KEY_CHARS or self.budget.left <= 0:  # unread: see _name_judged
+                self.removed.append(RemovedField(f"payload.{prefix}?", size_of(value), RemovalReason.EXCLUDED_CONTENT))
+                continue
             path, shown = _unknown_key_paths(name, prefix, allow)
             reason = allow.removal_reason(path, name, value, self.budget)
             self.removed.append(RemovedField(shown, size_of(value), reason))
 
 
-@remembered(maxsize=8192)
+@remembered(maxsize=8192, expanding=True)
 def _unknown_key_paths(name: str, prefix: str, allow: AllowList) -> tuple[str, str]:
     """An unknown key's path as the policy's paths are compared with for its removal reason — folded: never kept,
     whatever it spells ("organization.name", a full-width "TITLE") — and its path in evidence (only words of the
@@ -642,6 +657,9 @@ def inventory(document: Mapping[str, Any], allow: AllowList | None) -> list[dict
         for raw_name, value in sorted(node.items(), key=lambda kv: str(kv[0])):
             name = str(raw_name)
             path = prefix + name if _SEGMENT.match(name) else None
+            if len(name) > MAX_KEY_CHARS or budget.left <= 0:  # unread: see _name_judged
+                fields.append({"path": f"{shown}.?", "size": size_of(value), "disposition": "excluded_content"})
+                continue
             evidence = f"{shown}.{safe_name(name, allow.vocabulary if allow is not None else None)}"
             if allow is None:
                 disposition = "unknown_kind"

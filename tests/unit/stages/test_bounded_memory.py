@@ -36,6 +36,7 @@ def _hostile_batch(make_event, make_record, batch: int) -> list[Any]:
         seed = f"{batch}-{n}"
         unknown = make_event(CollectionKind.TERMINAL)
         unknown["payload"][_long("key" + seed)] = "x"  # a new long key name
+        unknown["payload"]["\ufdfa" * 200 + seed] = "x"  # short, but 18 characters each once normalized (NFKC)
         unknown["payload"]["extra"] = {_long("nested" + seed): _long("value" + seed)}  # nested, with a long value
         kept = make_event(CollectionKind.ACCESS_LOG)
         kept["payload"]["operation"] = "操作" + _long("operation" + seed)  # a kept free-text field, too long

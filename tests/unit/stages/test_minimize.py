@@ -359,3 +359,32 @@ def test_a_record_type_the_policy_names_nowhere_is_walked_as_none(make_event, ma
         if operation != "clock_in":
             assert set(outcome.payload) == {"ip_address", "operation"}, operation
             assert "payload.requested_at" in {field.path for field in outcome.removed}, operation
+
+
+def test_key_names_are_read_within_the_events_budget(make_event, make_record, engine, monkeypatch):
+    """Key names are chosen by the sender and normalized to be judged (NFKC makes up to 18 characters of one):
+    they count against the event's judging budget as removed values do, and a name longer than any contract's
+    is not read at all. Past either, a key is removed as excluded content, unread and shown as '?' (900 KB of
+    such names cost 1.7-2.1 s an event before; nineteenth red-team pass)."""
+    from services.stages import allowlist
+    from services.stages.detectors import JUDGED_CHARS_PER_EVENT
+
+    read: list[int] = []
+    real = allowlist.normalize_key
+
+    def counting(name: str) -> str:
+        read.append(len(name))
+        return real(name)
+
+    monkeypatch.setattr(allowlist, "normalize_key", counting)
+    event = make_event(CollectionKind.TERMINAL)
+    event["payload"] |= {f"{n:04d}" + "\ufdfa" * 100: "x" for n in range(150)}  # 15,600 characters of names
+    event["payload"]["\ufdfa" * 1000] = "x"
+
+    result = minimized(ingested(make_record, event), engine)
+
+    assert sum(read) <= JUDGED_CHARS_PER_EVENT + allowlist.MAX_KEY_CHARS
+    assert set(result.payload) == {"terminal_id", "terminal_type"}
+    # Every value is "x" (3 bytes of JSON): the keys removed as excluded content, listed or summed up.
+    excluded = sum(field.size for field in result.removed if field.reason is RemovalReason.EXCLUDED_CONTENT) // 3
+    assert excluded >= 151 - len(read) > 0
