@@ -215,11 +215,11 @@ def _nested_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-@lru_cache(maxsize=1024)
 def _steps(allow: AllowList, record_type: str | None, model: type[BaseModel], prefix: str) -> tuple[_Step, ...]:
     """The declared fields of ``model`` in declaration order, each decided as far as its value does not matter.
 
-    Computed once per allow-list, record type, model and prefix: a record pays for its values only.
+    Computed once per allow-list, record type, model and prefix, by :func:`_walker` (cached): a record pays for its
+    values only.
     """
     leaves = allow.leaves_for(record_type)
     steps: list[_Step] = []
@@ -298,6 +298,11 @@ class JudgingBudget:
 MAX_KEY_CHARS = 256
 """The longest key name that is read: no contract or policy names a key anywhere near it. A longer one, or one past
 the event's judging budget, is removed as excluded content unread, shown as '?'."""
+
+
+def _unread_name(name: str, budget: JudgingBudget) -> bool:
+    """Is the key ``name`` past what is read of an event's names (see :func:`_name_judged`), before it is spent?"""
+    return len(name) > MAX_KEY_CHARS or budget.left <= 0
 
 
 def _name_judged(name: str, budget: JudgingBudget) -> bool:
@@ -523,7 +528,7 @@ class _Walk:
         allow = self.allow
         for name in sorted(key for key in node if key not in declared):
             value = node[name]
-            if len(name) > MAX_KEY_CHARS or self.budget.left <= 0:  # unread: see _name_judged
+            if _unread_name(name, self.budget):
                 self.removed.append(RemovedField(f"payload.{prefix}?", size_of(value), RemovalReason.EXCLUDED_CONTENT))
                 continue
             path, shown = _unknown_key_paths(name, prefix, allow)
@@ -656,10 +661,11 @@ def inventory(document: Mapping[str, Any], allow: AllowList | None) -> list[dict
     def walk(node: Mapping[str, Any], prefix: str, shown: str) -> None:
         for raw_name, value in sorted(node.items(), key=lambda kv: str(kv[0])):
             name = str(raw_name)
-            path = prefix + name if _SEGMENT.match(name) else None
-            if len(name) > MAX_KEY_CHARS or budget.left <= 0:  # unread: see _name_judged
-                fields.append({"path": f"{shown}.?", "size": size_of(value), "disposition": "excluded_content"})
+            if _unread_name(name, budget):
+                excluded = RemovalReason.EXCLUDED_CONTENT.value
+                fields.append({"path": f"{shown}.?", "size": size_of(value), "disposition": excluded})
                 continue
+            path = prefix + name if _SEGMENT.match(name) else None
             evidence = f"{shown}.{safe_name(name, allow.vocabulary if allow is not None else None)}"
             if allow is None:
                 disposition = "unknown_kind"
