@@ -133,8 +133,11 @@ def test_lists_of_terms_are_bounded() -> None:
 
     assert _valid("rakuro.disclosure/v1", disclosure | {"content_types": ["email_body"] * 16})
     assert not _valid("rakuro.disclosure/v1", disclosure | {"content_types": ["email_body"] * 17})
-    assert _valid("rakuro.consent/v1", consent | {"purposes": ["service_provision"] * 64})
-    assert not _valid("rakuro.consent/v1", consent | {"purposes": ["service_provision"] * 65})
+    assert _valid("rakuro.consent/v1", consent | {"purposes": ["statistics"] * 64})
+    assert not _valid("rakuro.consent/v1", consent | {"purposes": ["statistics"] * 65})
+    # and in characters, all entries together (nineteenth red-team pass): 64 of 16 fit, one more character not
+    assert _valid("rakuro.consent/v1", consent | {"purposes": ["user_information"] * 64})
+    assert not _valid("rakuro.consent/v1", consent | {"purposes": ["user_information"] * 63 + ["user_informations"]})
 
 
 # The decision request (``policy evaluate``, the API) holds the same fields to the same types.
