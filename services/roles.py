@@ -232,6 +232,7 @@ class Pipeline:
                     max_event_bytes=settings.max_event_bytes,
                     max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
                     state_keys_held=settings.monitor_state_keys,
+                    state_bytes_held=settings.monitor_state_bytes,
                     retired_keys=self.keyring.retired,
                 )
                 name = "monitor" if number == 1 else f"monitor-{number}"

@@ -147,6 +147,13 @@ class Settings(BaseSettings):
         description="Keys of consent and rights state each monitor consumer holds in memory (the most recently used; "
         "~730 bytes each): the others are read from the store when an event needs them.",
     )
+    monitor_state_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Bytes of consent and rights state each monitor consumer holds, counted as the JSON of each key's "
+        "timeline plus 160 a key (Python holds ~2-3 times that): a key's size is the events' to choose, so the "
+        "key count alone bounds nothing. The least recently used keys go first; they are read back when needed.",
+    )
     monitor_batch_window_s: float = Field(
         default=0.05,
         gt=0,

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Protocol
 
+import orjson
 from pydantic import Field, TypeAdapter, ValidationError
 
 from schemas.activity import ConsentAction, ConsentEvent, DisclosureEvent, RightsRequestEvent, UseEvent
@@ -161,6 +162,14 @@ deletions each, a consent's grants and withdrawals): a use dated before the olde
 decided by that change. A subject's suspensions or one consent's grants and withdrawals are few."""
 
 
+MAX_CONSENT_TIMELINE_BYTES = 32 * 1024
+"""The JSON size a consent's timeline is cut to (its oldest changes go first), beside :data:`HISTORY_LIMIT`: a
+change holds the consent's purposes, and every change of state is stored as a ``monitor_state`` row holding the
+key's whole timeline. 256 changes of 64 purposes of 63 characters held 2 MB a key in the worker, and 200 events
+wrote 222 MB of rows (nineteenth red-team pass). A consent of a few purposes keeps ~250 changes within it.
+A subject's changes are of fixed size (flag, on, time, event id): 512 of them stay under ~50 KB."""
+
+
 def _time_of(change: Sequence[Any]) -> datetime:
     """When a change of a timeline happened (its second to last item, an ISO time in UTC)."""
     return datetime.fromisoformat(change[-2])
@@ -197,6 +206,17 @@ def _cut(history: list[list[Any]]) -> list[list[Any]]:
     return kept
 
 
+def _consent_within_bytes(history: list[list[Any]]) -> tuple[list[list[Any]], bool]:
+    """A consent's timeline cut to :data:`MAX_CONSENT_TIMELINE_BYTES` of JSON, oldest changes first, and whether
+    anything was cut (then its oldest kept change decides what came before it, as for :data:`HISTORY_LIMIT`)."""
+    sizes = [len(orjson.dumps(change)) + 1 for change in history]
+    total, first = sum(sizes), 0
+    while total > MAX_CONSENT_TIMELINE_BYTES and first < len(history) - 1:  # the latest change is always kept
+        total -= sizes[first]
+        first += 1
+    return history[first:], first > 0 or len(history) >= HISTORY_LIMIT
+
+
 def _flag_of(change: Sequence[Any]) -> str:
     """A subject change's flag (suspended, deleted); a consent change (granted, ...) is of one kind."""
     return change[0] if isinstance(change[0], str) else "consent"
@@ -206,9 +226,12 @@ class ConflictingChange(Exception):
     """A state change carries the event id of another, with other content."""
 
 
-def _as_of(history: Sequence[Sequence[Any]], moment: datetime, flag: str | None = None) -> Sequence[Any] | None:
+def _as_of(
+    history: Sequence[Sequence[Any]], moment: datetime, flag: str | None = None, cut: bool = False
+) -> Sequence[Any] | None:
     """The latest change at or before ``moment`` (of ``flag`` only, for subjects); the oldest kept one if every
-    kept change is later but the timeline was cut (see HISTORY_LIMIT); None if there is none."""
+    kept change is later but the timeline was cut (``cut``, or :data:`HISTORY_LIMIT` changes kept); None if there
+    is none."""
     found = None
     earliest = None
     for change in history:
@@ -222,7 +245,7 @@ def _as_of(history: Sequence[Sequence[Any]], moment: datetime, flag: str | None 
             break
     if found is None and earliest is not None:
         kept = sum(1 for change in history if flag is None or change[0] == flag)
-        return earliest if kept >= HISTORY_LIMIT else None  # a cut timeline: its oldest kept change decides
+        return earliest if cut or kept >= HISTORY_LIMIT else None  # a cut timeline: its oldest kept change decides
     return found
 
 
@@ -231,8 +254,8 @@ def _consent_in_force(event: DisclosureEvent, consents: StateTable, pseudonyms: 
     if event.consent_reference is None:
         return False
     keys = [consent_key(event.tenant_id, pseudonym, event.consent_reference) for pseudonym in pseudonyms]
-    history = state_timeline(_state_of(consents, keys, "consents"), "consents")
-    change = _as_of(history, event.occurred_at)
+    state = _state_of(consents, keys, "consents")
+    change = _as_of(state_timeline(state, "consents"), event.occurred_at, cut=_was_cut(state))
     if change is None:
         return False
     granted, recipient_id, purposes, _, _ = change
@@ -254,9 +277,19 @@ def _subject_value(history: list[list[Any]]) -> dict[str, Any]:
     return value
 
 
-def _consent_value(history: list[list[Any]]) -> dict[str, Any]:
+def _consent_value(history: list[list[Any]], cut: bool) -> dict[str, Any]:
+    """A consent's state: its timeline within :data:`MAX_CONSENT_TIMELINE_BYTES` (``cut`` if it was ever cut), and
+    its latest change (for people reading the table)."""
+    history, now_cut = _consent_within_bytes(history)
     granted, recipient_id, purposes, at, _ = history[-1]
-    return {"granted": granted, "recipient_id": recipient_id, "purposes": purposes, "at": at, "history": history}
+    value = {"granted": granted, "recipient_id": recipient_id, "purposes": purposes, "at": at, "history": history}
+    if cut or now_cut:
+        value["cut"] = True
+    return value
+
+
+def _was_cut(value: Mapping[str, Any] | None) -> bool:
+    return bool(value and value.get("cut"))
 
 
 def _state_of(table: StateTable, keys: Sequence[str], kind: str) -> dict[str, Any] | None:
@@ -271,7 +304,9 @@ def _state_of(table: StateTable, keys: Sequence[str], kind: str) -> dict[str, An
         for change in state_timeline(value, kind):
             changes.setdefault(repr(change), change)  # the same change kept under two keys counts once
     history = _cut(sorted(changes.values(), key=_time_of))
-    return _consent_value(history) if kind == "consents" else _subject_value(history)
+    if kind == "consents":
+        return _consent_value(history, any(_was_cut(value) for value in values))
+    return _subject_value(history)
 
 
 _SUBJECT_STATES = {
@@ -375,10 +410,11 @@ def _changes(
     if isinstance(event, ConsentEvent):
         keys = [consent_key(event.tenant_id, pseudonym, event.consent_reference) for pseudonym in pseudonyms]
         change = [event.action is ConsentAction.GRANT, event.recipient_id, list(event.purposes), at, event_id]
-        history = _with_change(state_timeline(_state_of(consents, keys, "consents"), "consents"), change)
+        consent = _state_of(consents, keys, "consents")
+        history = _with_change(state_timeline(consent, "consents"), change)
         if history is None:
             return []
-        consents[keys[0]] = value = _consent_value(history)
+        consents[keys[0]] = value = _consent_value(history, _was_cut(consent))
         return [StateChange(source, "consents", keys[0], value)]
     if event.request not in (RightsRequestType.SUSPENSION_OF_USE, RightsRequestType.DELETION):
         return []

@@ -11,6 +11,12 @@ consent or a suspension), so it is not asked again while it stays held.
 Before, the worker held every key of its partitions for as long as it owned them, loaded all at a takeover:
 ~730 bytes a key, so a million subjects with a consent and a suspension took ~1.5 GB.
 
+Held state is bounded in bytes too, not only in keys: a key's value is its timeline, whose size the events
+choose (a consent's changes each keep its purposes), so ``capacity`` keys alone bounded nothing (nineteenth
+red-team pass: ~11 KB a new consent key, ~1.1 GB at 100,000 keys). Each key is charged the JSON size of its
+value, as its ``monitor_state`` row holds it, plus :data:`ENTRY_OVERHEAD`; past ``max_bytes`` the least recently
+used go, as past ``capacity``. Python holds a value in ~2-3 times its JSON size.
+
 Reading a key that was not loaded first raises :class:`StateNotLoaded`: a key :func:`state_keys` does not name
 would otherwise be decided as "no state" (a use during a suspension allowed), so it must fail loudly instead.
 """
@@ -21,12 +27,24 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
 from services.errors import LineageError
 
 StateKey = tuple[str, str]
 """(table, key): ``subjects`` or ``consents``, and the key within it."""
 
 _Entry = tuple[str, int, str, str]  # topic, partition, table, key
+
+
+ENTRY_OVERHEAD = 160
+"""Bytes a held key is charged beside its value's JSON: its entry, tuple and key text (a key known to have no
+state is charged this and its key)."""
+
+
+def charge(entry: _Entry, value: dict[str, Any] | None) -> int:
+    """What holding ``value`` under ``entry`` counts against the byte budget."""
+    return ENTRY_OVERHEAD + len(entry[3]) + (len(orjson.dumps(value)) if value is not None else 0)
 
 
 class StateNotLoaded(LineageError, LookupError):
@@ -51,12 +69,17 @@ class TableView:
 
 
 class StateCache:
-    """At most ``capacity`` keys of state (or of known absence of state), least recently used evicted first,
-    each valid for a partition's messages from the offset :meth:`resume` was given on."""
+    """At most ``capacity`` keys of state (or of known absence of state) and about ``max_bytes`` (:func:`charge`),
+    least recently used evicted first, each valid for a partition's messages from the offset :meth:`resume` was
+    given on. Keys are evicted only after a batch is stored (:meth:`stored`), so a batch's own keys stay held
+    while it is applied: the bound may be passed by one batch's keys in between."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, max_bytes: int) -> None:
         self.capacity = capacity
+        self.max_bytes = max_bytes
         self._values: OrderedDict[_Entry, dict[str, Any] | None] = OrderedDict()
+        self._charges: dict[_Entry, int] = {}
+        self.held_bytes = 0
         self._next_offset: dict[tuple[str, int], int] = {}
 
     def __len__(self) -> int:
@@ -74,6 +97,7 @@ class StateCache:
         self._next_offset.pop((topic, partition), None)
         for entry in [entry for entry in self._values if entry[0] == topic and entry[1] == partition]:
             del self._values[entry]
+            self.held_bytes -= self._charges.pop(entry)
 
     def missing(self, topic: str, partition: int, keys: Iterable[StateKey]) -> list[StateKey]:
         """Which of ``keys`` are not held (each once); those that are count as used now."""
@@ -91,7 +115,7 @@ class StateCache:
     ) -> None:
         """Hold ``keys`` as the store has them (``found``; a key not found has no state)."""
         for table, key in keys:
-            self._values[(topic, partition, table, key)] = found.get((table, key))
+            self._hold((topic, partition, table, key), found.get((table, key)))
 
     def table(self, topic: str, partition: int, table: str) -> TableView:
         return TableView(self._values, topic, partition, table)
@@ -104,8 +128,15 @@ class StateCache:
         for table, values in changes.items():
             for key, value in values.items():
                 entry = (topic, partition, table, key)
-                self._values[entry] = value
+                self._hold(entry, value)
                 self._values.move_to_end(entry)
         self._next_offset[(topic, partition)] = next_offset
-        while len(self._values) > self.capacity:
-            self._values.popitem(last=False)
+        while self._values and (len(self._values) > self.capacity or self.held_bytes > self.max_bytes):
+            entry, _ = self._values.popitem(last=False)
+            self.held_bytes -= self._charges.pop(entry)
+
+    def _hold(self, entry: _Entry, value: dict[str, Any] | None) -> None:
+        self._values[entry] = value
+        cost = charge(entry, value)
+        self.held_bytes += cost - self._charges.get(entry, 0)
+        self._charges[entry] = cost

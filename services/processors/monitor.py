@@ -126,6 +126,7 @@ def _as_stored(moment: datetime) -> datetime:
 
 DEFAULT_MAX_EVENT_BYTES: int = Settings.model_fields["max_event_bytes"].default
 DEFAULT_STATE_KEYS: int = Settings.model_fields["monitor_state_keys"].default
+DEFAULT_STATE_BYTES: int = Settings.model_fields["monitor_state_bytes"].default
 
 
 def _origin(source: SourceRecord) -> Origin:
@@ -177,6 +178,7 @@ class MonitorWorker:
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
         max_clock_skew: timedelta = DEFAULT_MAX_SKEW,
         state_keys_held: int = DEFAULT_STATE_KEYS,
+        state_bytes_held: int = DEFAULT_STATE_BYTES,
         retired_keys: Sequence[PseudonymKey] = (),
     ) -> None:
         self._decider = decider
@@ -193,7 +195,7 @@ class MonitorWorker:
         self._max_clock_skew = max_clock_skew
         self._gaps = GapFinder(decider.engine)
         self.aggregator = AlertAggregator(alert_window)
-        self.state = StateCache(state_keys_held)
+        self.state = StateCache(state_keys_held, state_bytes_held)
         self._unpublished: dict[str, tuple[list[OutgoingMessage], list[Alert]]] = {}
         self._windows_read = False  # the alerts table's open windows were adopted since the start
         self.unsummarized = 0  # alert windows whose summary could not be read from the store, since the start

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.monitor.evaluate import HISTORY_LIMIT, monitor_batch
+from services.monitor.evaluate import HISTORY_LIMIT, MAX_CONSENT_TIMELINE_BYTES, monitor_batch
 from services.policy.decide import Decider
 from services.records import SourceRecord
 
@@ -232,6 +232,32 @@ def test_a_disclosure_is_decided_by_the_consent_in_force_at_its_time(decider, ke
 
     assert evaluated.decision.allowed
     assert evaluated.decision.legal_basis == "consent"
+
+
+def test_a_consents_timeline_is_bounded_in_bytes_and_a_cut_one_still_decides_by_its_oldest_change(decider, key):
+    """Nineteenth red-team pass: a consent's timeline was bounded in changes only, and each change keeps the
+    consent's purposes: 256 changes held 2 MB a key, and every state row repeats the timeline. It is cut to
+    MAX_CONSENT_TIMELINE_BYTES, oldest first, and marked cut: a disclosure dated before its oldest kept change
+    is decided by that change (as for HISTORY_LIMIT), not as if no consent had ever been recorded."""
+    consent = {"consent_reference": "cons-1", "recipient_id": "naniwa-benefits"}
+    purposes = ["service_provision", *(f"p{n:02d}-" + "x" * 59 for n in range(15))]  # ~1,000 characters
+    grants = [
+        event("consent", at=f"2024-01-02T{i // 60:02d}:{i % 60:02d}:00Z", action="grant", purposes=purposes, **consent)
+        for i in range(100)
+    ]
+    before = disclosure(THIRD_PARTY, ["user_information.name"], legal_basis="consent", **RECORD, **{
+        "consent_reference": "cons-1", "at": "2024-01-02T00:00:30Z"})  # fmt: skip
+    consents: dict = {}
+
+    result = run(decider, key, *grants, consents=consents)
+    (evaluated,) = run(decider, key, before, consents=consents).evaluated
+
+    (value,) = consents.values()
+    assert len(orjson.dumps(value["history"])) <= MAX_CONSENT_TIMELINE_BYTES
+    assert 1 < len(value["history"]) < 100
+    assert value["cut"] is True
+    assert max(len(orjson.dumps(change.value)) for change in result.changes) <= MAX_CONSENT_TIMELINE_BYTES + 2048
+    assert evaluated.decision.allowed  # the first grant was cut out; the oldest kept one, a grant, decides
 
 
 def test_a_state_change_reusing_another_ones_event_id_is_dead_lettered(decider, key):

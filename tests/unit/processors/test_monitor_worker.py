@@ -217,12 +217,12 @@ def test_a_restarted_worker_reads_back_open_alert_windows_instead_of_announcing_
     assert len(restarted.aggregator) == 1
 
 
-def _worker(engine, key, store: MemoryStore, held: int) -> MonitorWorker:  # type: ignore[no-untyped-def]
+def _worker(engine, key, store: MemoryStore, held: int, held_bytes: int = 10**9) -> MonitorWorker:  # type: ignore[no-untyped-def]
     metrics = PipelineMetrics.create()
     return MonitorWorker(
         Decider(engine), key, QuarantineKey(bytes(32)), cast(AsyncLineageStore, store),
         LineageWriter(cast(AsyncLineageStore, store), metrics), cast(AIOKafkaProducer, MemoryProducer()),
-        Topics("t."), metrics, timedelta(minutes=5), state_keys_held=held,
+        Topics("t."), metrics, timedelta(minutes=5), state_keys_held=held, state_bytes_held=held_bytes,
     )  # fmt: skip
 
 
@@ -266,13 +266,34 @@ def test_a_key_without_state_is_read_once_while_held(engine, key) -> None:  # ty
 def test_reading_state_that_was_not_loaded_fails_instead_of_reading_as_none() -> None:
     from services.monitor.state import StateCache, StateNotLoaded
 
-    cache = StateCache(10)
+    cache = StateCache(10, 10**6)
     cache.resume(TOPIC, 0, 0)
     cache.load(TOPIC, 0, [("subjects", "a")], {})
 
     assert cache.table(TOPIC, 0, "subjects").get("a") is None  # loaded: no state
     with pytest.raises(StateNotLoaded):
         cache.table(TOPIC, 0, "subjects").get("b")
+
+
+def test_held_state_is_bounded_in_bytes_whatever_size_each_key_is() -> None:
+    """Nineteenth red-team pass: the cache was bounded in keys only, and a consent key's timeline is as large as
+    its events make it (2 MB at 256 changes of 64 purposes): 100,000 keys could hold far over a gigabyte. Keys
+    are charged their value's JSON size; past the budget the least recently used go, and what is held is
+    counted exactly as keys come, change and go."""
+    from services.monitor.state import StateCache, charge
+
+    cache = StateCache(1_000, 64 * 1024)
+    cache.resume(TOPIC, 0, 0)
+    big = {"history": [[True, "naniwa-benefits", ["p" * 63] * 16, "2026-11-27T01:00:00+00:00", "e"]] * 8}
+    for offset in range(50):
+        cache.load(TOPIC, 0, [("consents", f"k{offset}")], {})
+        cache.stored(TOPIC, 0, {"consents": {f"k{offset}": big}}, offset + 1)
+        held = [(TOPIC, 0, "consents", f"k{n}") for n in range(50) if ("consents", f"k{n}") not in
+                cache.missing(TOPIC, 0, [("consents", f"k{n}")])]  # fmt: skip
+        assert cache.held_bytes == sum(charge(entry, big) for entry in held) <= 64 * 1024
+    assert 0 < len(cache) < 50
+    cache.forget(TOPIC, 0)
+    assert (len(cache), cache.held_bytes) == (0, 0)
 
 
 _STEPS = st.lists(
@@ -282,21 +303,30 @@ _STEPS = st.lists(
 )
 
 
-@given(steps=_STEPS, size=st.integers(1, 4), held=st.integers(1, 6), rebalance=st.booleans())
+@given(
+    steps=_STEPS,
+    size=st.integers(1, 4),
+    held=st.integers(1, 6),
+    held_bytes=st.sampled_from([0, 400, 1_500, 10**9]),
+    rebalance=st.booleans(),
+)
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-def test_any_bound_on_held_keys_decides_as_holding_everything(engine, key, steps, size, held, rebalance) -> None:  # type: ignore[no-untyped-def]
-    """However few keys a worker holds, in batches of any size, with or without rebalances between them, its
-    decisions are those of a worker holding every key."""
+def test_any_bound_on_held_keys_decides_as_holding_everything(
+    engine, key, steps, size, held, held_bytes, rebalance
+) -> None:  # type: ignore[no-untyped-def]
+    """However few keys or bytes a worker holds, in batches of any size, with or without rebalances between
+    them, its decisions are those of a worker holding every key."""
     documents = [_step(subject, action, number) for number, (subject, action) in enumerate(steps)]
     decided = []
-    for holding in (held, 1_000_000):
+    for holding, budget in ((held, held_bytes), (1_000_000, 10**9)):
         store = MemoryStore()
-        worker = _worker(engine, key, store, holding)
+        worker = _worker(engine, key, store, holding, budget)
         for number, start in enumerate(range(0, len(documents), size)):
             if rebalance and number % 2:
                 worker.forget({TopicPartition(TOPIC, 0)})
             asyncio.run(worker.handle(_batch(start, *documents[start : start + size])))
             assert len(worker.state) <= max(holding, 2 * size)  # a batch's own keys are held until it is stored
+            assert worker.state.held_bytes <= budget  # evicted down to the budget once the batch is stored
         decided.append(_codes(store))
     assert decided[0] == decided[1]
 
