@@ -233,6 +233,8 @@ class Pipeline:
                     max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
                     state_keys_held=settings.monitor_state_keys,
                     state_bytes_held=settings.monitor_state_bytes,
+                    alert_groups_per_tenant=settings.alert_groups_per_tenant,
+                    alert_groups=settings.alert_groups,
                     retired_keys=self.keyring.retired,
                 )
                 name = "monitor" if number == 1 else f"monitor-{number}"

@@ -176,6 +176,19 @@ class Settings(BaseSettings):
         gt=0,
         description="Identical violations after a group's first alert are summed into one 'repeated' alert per window.",
     )
+    alert_groups_per_tenant: int = Field(
+        default=64,
+        ge=1,
+        le=128,
+        description="Alert groups a monitor consumer holds open for one tenant; its violations past them are counted "
+        "in the tenant's overflow group of their code, whose alert says '*' for actor, purpose and recipient.",
+    )
+    alert_groups: int = Field(
+        default=4096,
+        gt=16,
+        description="Alert groups a monitor consumer holds open in all (one kept for each violation code's overflow "
+        "group, the last resort): a group is a few hundred bytes, and a sender chooses how many it makes.",
+    )
     max_event_bytes: int = Field(default=1_048_576, ge=1, description="Events larger than this are dead-lettered.")
 
     query_timeout_s: float = Field(

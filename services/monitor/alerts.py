@@ -13,24 +13,47 @@ one group are decided wherever their subjects' partitions are. Which windows are
 alerts table, where every published alert is recorded: a restarted worker does not announce a group again,
 and workers adopt each other's windows. Two workers that see a group's first violation at the same moment may
 each announce it once, which errs on the side of telling.
+
+The groups a worker holds are bounded, whatever is sent: a tenant has at most ``max_groups_per_tenant`` groups of
+its own, and all groups together at most ``max_groups``. A violation whose group finds no room is counted in its
+tenant's overflow group of its code, or, when that finds no room either, in its code's overflow group; their
+alerts name what they keep (the code, and the tenant) and say :data:`OVERFLOW` for the rest. While a tenant's
+overflow group of a code is open, that tenant's violations of the code that have no open group of their own go to
+it, even when room frees up, so that its summary can be counted from the store as the tenant's violations of the
+code but those of its open groups: exact while windows are summarized when due and no peer's group is adopted
+meanwhile. A code's overflow group is the last resort, when the groups held are all taken; its summary counts
+every violation of the code, those of other groups too (:meth:`AlertAggregator.overflow_scopes`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import astuple, dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 import orjson
 
 from schemas.decisions import Violation
+from schemas.policy import VIOLATION_CODES
 from services.monitor.evaluate import Evaluated, activity_of, recipient_of
 
 ALERT_SPEC = "purpose-lineage.alert/v1"
 _ALERT_NAMESPACE = uuid.UUID("6f1c7d3e-2b0a-4c55-9a51-0c1f9e1d7a42")
+
+OVERFLOW = "*"
+"""An overflow group's value of each field it does not keep. No violation's value can be it (a tenant, an actor and
+a recipient id are references, a purpose and a policy id are policy terms, each beginning with a letter or digit;
+an activity and a recipient kind are fixed words), so an overflow group is never taken for a group, nor its
+alert's id and message key for another's."""
+
+DEFAULT_MAX_GROUPS_PER_TENANT = 64
+"""Groups a tenant holds of its own (its overflow groups, one per code at most, aside)."""
+
+DEFAULT_MAX_GROUPS = 4096
+"""Groups held in all, overflow groups included (a few hundred bytes each)."""
 
 
 class AlertStatus(StrEnum):
@@ -40,7 +63,7 @@ class AlertStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AlertKey:
-    """What makes violations identical."""
+    """What makes violations identical; an overflow group's key says :data:`OVERFLOW` for what it does not keep."""
 
     tenant_id: str
     code: str
@@ -65,6 +88,43 @@ class AlertKey:
         computes the same key without a secret, and the digest tells nothing the alert's own value does not.
         """
         return _group_digest(self.identity())
+
+
+def _tenant_overflow(tenant_id: str, code: str) -> AlertKey:
+    """The group of a tenant's violations of ``code`` that find no room in a group of their own."""
+    return AlertKey(tenant_id, code, OVERFLOW, OVERFLOW, OVERFLOW, OVERFLOW, OVERFLOW)
+
+
+def _code_overflow(code: str) -> AlertKey:
+    """The group of the violations of ``code`` that find no room in a group of their own nor their tenant's."""
+    return AlertKey(OVERFLOW, code, OVERFLOW, OVERFLOW, OVERFLOW, OVERFLOW, OVERFLOW)
+
+
+class _Kind(IntEnum):
+    """What a group holds; also the order in which windows are adopted."""
+
+    GROUP = 0
+    TENANT_OVERFLOW = 1
+    CODE_OVERFLOW = 2
+
+
+def _kind(key: AlertKey) -> _Kind:
+    if key == _code_overflow(key.code):
+        return _Kind.CODE_OVERFLOW
+    if key == _tenant_overflow(key.tenant_id, key.code):
+        return _Kind.TENANT_OVERFLOW
+    return _Kind.GROUP
+
+
+@dataclass(frozen=True, slots=True)
+class OverflowScope:
+    """Which stored violations an overflow group's summary counts: those of ``code`` and ``tenant_id`` (every
+    tenant's when None), but those of ``excluded``, the tenant's groups of the code that were open (as key
+    fields), which count them in their own summaries."""
+
+    tenant_id: str | None
+    code: str
+    excluded: tuple[tuple[str, ...], ...]
 
 
 def _group_digest(identity: str) -> bytes:
@@ -199,14 +259,34 @@ def alert_key(evaluated: Evaluated, violation: Violation) -> AlertKey:
 
 
 class AlertAggregator:
-    """Turns the violations of each batch into alerts, one per group and window."""
+    """Turns the violations of each batch into alerts, one per group and window, holding a bounded number of
+    groups: at most ``max_groups_per_tenant`` of a tenant's own, and ``max_groups`` in all.
 
-    def __init__(self, window: timedelta, sample_size: int = 20) -> None:
+    Of ``max_groups``, one is kept for each code's overflow group (every code the decision engine raises,
+    :data:`VIOLATION_CODES`), so that a violation always has a group; the rest are shared by the tenants' groups
+    and their overflow groups.
+    """
+
+    def __init__(
+        self,
+        window: timedelta,
+        sample_size: int = 20,
+        max_groups_per_tenant: int = DEFAULT_MAX_GROUPS_PER_TENANT,
+        max_groups: int = DEFAULT_MAX_GROUPS,
+    ) -> None:
         if window <= timedelta(0):
             raise ValueError("the alert window must be positive")
+        if max_groups_per_tenant < 1:
+            raise ValueError("a tenant must be allowed at least one alert group")
+        if max_groups <= len(VIOLATION_CODES):
+            raise ValueError(f"max_groups must exceed {len(VIOLATION_CODES)}, one overflow group per violation code")
         self.window = window
         self.sample_size = sample_size
+        self.max_groups_per_tenant = max_groups_per_tenant
+        self.max_groups = max_groups
         self._open: dict[AlertKey, datetime] = {}  # open group -> when its window started
+        self._own: dict[str, int] = {}  # tenant -> its open groups, overflow groups aside
+        self._code_overflows = 0
 
     def __len__(self) -> int:
         """Groups with an open window."""
@@ -216,31 +296,114 @@ class AlertAggregator:
         """Each open group and when its window started."""
         return dict(self._open)
 
+    def _admits(self, key: AlertKey) -> bool:
+        """Whether ``key``, not open, can be opened within the caps."""
+        kind = _kind(key)
+        if kind is _Kind.CODE_OVERFLOW:
+            return key.code in VIOLATION_CODES
+        if len(self._open) - self._code_overflows >= self.max_groups - len(VIOLATION_CODES):
+            return False
+        return kind is _Kind.TENANT_OVERFLOW or self._own.get(key.tenant_id, 0) < self.max_groups_per_tenant
+
+    def _hold(self, key: AlertKey, window_start: datetime) -> None:
+        if key not in self._open:
+            kind = _kind(key)
+            if kind is _Kind.GROUP:
+                self._own[key.tenant_id] = self._own.get(key.tenant_id, 0) + 1
+            elif kind is _Kind.CODE_OVERFLOW:
+                self._code_overflows += 1
+        self._open[key] = window_start
+
+    def _forget(self, key: AlertKey) -> None:
+        del self._open[key]
+        kind = _kind(key)
+        if kind is _Kind.GROUP:
+            left = self._own.pop(key.tenant_id) - 1
+            if left:
+                self._own[key.tenant_id] = left
+        elif kind is _Kind.CODE_OVERFLOW:
+            self._code_overflows -= 1
+
+    def _group_of(self, key: AlertKey, now: datetime) -> tuple[AlertKey, bool]:
+        """The group a violation of ``key`` is counted in, and whether it opened now: its own when open, else its
+        tenant's overflow group of its code when open, else the first of those and its code's overflow group
+        that the caps admit."""
+        if key in self._open:
+            return key, False
+        tenant = _tenant_overflow(key.tenant_id, key.code)
+        if tenant in self._open:
+            return tenant, False
+        for candidate in (key, tenant):
+            if self._admits(candidate):
+                self._hold(candidate, now)
+                return candidate, True
+        code = _code_overflow(key.code)
+        if code in self._open:
+            return code, False
+        self._hold(code, now)  # one per code: within the room kept for them
+        return code, True
+
     def adopt(self, windows: Mapping[AlertKey, datetime], now: datetime) -> None:
         """Take over windows recorded by the alerts table (after a restart, or another worker's): a group's
-        window is the one its latest alert opened; one already closed by ``now`` is not adopted."""
-        for key, window_start in windows.items():
-            if now - window_start < self.window and window_start > self._open.get(key, window_start - self.window):
-                self._open[key] = window_start
+        window is the one its latest alert opened; one already closed by ``now`` is not adopted, nor a group the
+        caps leave no room for (its next violation is counted as any other that finds no open group).
+
+        Groups first, then overflow groups, each the latest window first: a worker restarted with the same caps
+        adopts every window it held."""
+        live = sorted(
+            ((key, start) for key, start in windows.items() if now - start < self.window),
+            key=lambda window: (_kind(window[0]), -window[1].timestamp()),
+        )
+        for key, window_start in live:
+            held = self._open.get(key)
+            if (window_start > held) if held is not None else self._admits(key):
+                self._hold(key, window_start)
 
     def add(self, evaluated: Sequence[Evaluated], now: datetime) -> list[Alert]:
-        """The ``new`` alerts of this batch: one per group without an open window, counting the whole batch."""
+        """The ``new`` alerts of this batch: one per group opened by it, counting each of the batch's violations
+        that group takes (every violation of the batch is counted in one group, open before or opened now)."""
         fresh: dict[AlertKey, _Group] = {}
         for item in evaluated:
             for violation in item.decision.violations:
-                key = alert_key(item, violation)
-                if key not in self._open:
-                    fresh.setdefault(key, _Group()).add(item, violation, self.sample_size)
-        self._open.update(dict.fromkeys(fresh, now))
+                key, opened = self._group_of(alert_key(item, violation), now)
+                if opened:
+                    fresh[key] = _Group()
+                if key in fresh:
+                    fresh[key].add(item, violation, self.sample_size)
         return [_alert(AlertStatus.NEW, key, group.summary(), now, now) for key, group in fresh.items()]
 
     def due(self, now: datetime) -> dict[AlertKey, datetime]:
-        """The windows ``now`` closed, with when each started: summarize each from the store, then ``close`` it."""
+        """The windows ``now`` closed, with when each started: summarize each from the store (an overflow group
+        as :meth:`overflow_scopes` says), then ``close`` it."""
         return {key: start for key, start in self._open.items() if now - start >= self.window}
+
+    def overflow_scopes(self, keys: Iterable[AlertKey]) -> dict[AlertKey, OverflowScope]:
+        """What the summary of each overflow group among ``keys`` counts, by the groups open now: take them
+        before closing any window, so that a group closing in the same pass still counts its own violations.
+
+        A tenant's overflow group counts the tenant's violations of its code but those of the tenant's open groups
+        (a violation finds its group open, or goes to the overflow group while that is open). A code's overflow
+        group counts every violation of its code, those other groups count as well: an upper bound, as an
+        exact count would have to name every group held."""
+        overflows = {key: _kind(key) for key in keys if _kind(key) is not _Kind.GROUP}
+        tenants = {(key.tenant_id, key.code) for key, kind in overflows.items() if kind is _Kind.TENANT_OVERFLOW}
+        excluded: dict[tuple[str, str], list[tuple[str, ...]]] = {}
+        for key in self._open:
+            if (key.tenant_id, key.code) in tenants and _kind(key) is _Kind.GROUP:
+                excluded.setdefault((key.tenant_id, key.code), []).append(astuple(key))
+        return {
+            key: OverflowScope(
+                None if kind is _Kind.CODE_OVERFLOW else key.tenant_id,
+                key.code,
+                tuple(sorted(excluded.get((key.tenant_id, key.code), []))),
+            )
+            for key, kind in overflows.items()
+        }
 
     def reopen(self, key: AlertKey, window_start: datetime) -> None:
         """Put a window back as it was before ``close`` (its summary could not be published)."""
-        self._open[key] = window_start
+        if key in self._open or self._admits(key):
+            self._hold(key, window_start)
 
     def close(
         self, key: AlertKey, window_start: datetime, summary: ViolationSummary | None, now: datetime
@@ -251,7 +414,7 @@ class AlertAggregator:
         if self._open.get(key) != window_start:
             return None
         if summary is None or summary.count == 0:
-            del self._open[key]
+            self._forget(key)
             return None
         self._open[key] = now
         return _alert(AlertStatus.REPEATED, key, summary, window_start, now)

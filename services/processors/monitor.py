@@ -20,7 +20,8 @@ How it stays right on any number of workers, after any restart (issue 12):
 - **Alert grouping from the store.** A group's summary is counted from the violations table when its window
   closes, and every published alert is recorded in the alerts table, from which a (re)started worker and its
   peers read which windows are open (:mod:`services.monitor.alerts`). Each group is summarized on its own: one
-  whose stored violations cannot be read never holds back the summaries of the others.
+  whose stored violations cannot be read never holds back the summaries of the others. The groups held are
+  capped, per tenant and in all; violations beyond the caps are alerted in overflow groups, whatever is sent.
 - **No event blocks the others.** An event over ``LINEAGE_MAX_EVENT_BYTES`` is dead-lettered as ``too_large``
   (not kept); a row the store refuses is dead-lettered with ClickHouse's reason, and the rest of the batch is
   stored (:class:`services.sink.writer.LineageWriter`).
@@ -34,6 +35,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import astuple
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -41,7 +43,15 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from schemas.decisions import Violation
 from services.errors import OutputFailed
 from services.metrics import PipelineMetrics
-from services.monitor.alerts import Alert, AlertAggregator, AlertKey, ViolationSummary
+from services.monitor.alerts import (
+    DEFAULT_MAX_GROUPS,
+    DEFAULT_MAX_GROUPS_PER_TENANT,
+    Alert,
+    AlertAggregator,
+    AlertKey,
+    OverflowScope,
+    ViolationSummary,
+)
 from services.monitor.evaluate import (
     Evaluated,
     MonitorResult,
@@ -179,6 +189,8 @@ class MonitorWorker:
         max_clock_skew: timedelta = DEFAULT_MAX_SKEW,
         state_keys_held: int = DEFAULT_STATE_KEYS,
         state_bytes_held: int = DEFAULT_STATE_BYTES,
+        alert_groups_per_tenant: int = DEFAULT_MAX_GROUPS_PER_TENANT,
+        alert_groups: int = DEFAULT_MAX_GROUPS,
         retired_keys: Sequence[PseudonymKey] = (),
     ) -> None:
         self._decider = decider
@@ -194,7 +206,9 @@ class MonitorWorker:
         self._max_event_bytes = max_event_bytes
         self._max_clock_skew = max_clock_skew
         self._gaps = GapFinder(decider.engine)
-        self.aggregator = AlertAggregator(alert_window)
+        self.aggregator = AlertAggregator(
+            alert_window, max_groups_per_tenant=alert_groups_per_tenant, max_groups=alert_groups
+        )
         self.state = StateCache(state_keys_held, state_bytes_held)
         self._unpublished: dict[str, tuple[list[OutgoingMessage], list[Alert]]] = {}
         self._windows_read = False  # the alerts table's open windows were adopted since the start
@@ -356,11 +370,12 @@ class MonitorWorker:
         now = _as_stored(now)
         await self._adopt_windows()
         due = self.aggregator.due(now)
+        overflows = self.aggregator.overflow_scopes(due)
         alerts: list[Alert] = []
         failures: Counter[str] = Counter()
         for key, start in due.items():
             try:
-                row = await self._store.violation_summary(astuple(key), start, now, self.aggregator.sample_size)
+                row = await self._violation_summary(key, overflows.get(key), start, now)
             except Exception as exc:  # noqa: BLE001 - one group's failure must not hold back the others
                 failures[type(exc).__name__] += 1
                 if refuses_data(exc):
@@ -386,3 +401,14 @@ class MonitorWorker:
                 self.aggregator.reopen(alert.key, alert.window_start)
             raise
         return alerts
+
+    async def _violation_summary(
+        self, key: AlertKey, overflow: OverflowScope | None, start: datetime, now: datetime
+    ) -> tuple[Any, ...] | None:
+        """The store's summary of one window: of the group's own violations, or those ``overflow`` scopes."""
+        sample_size = self.aggregator.sample_size
+        if overflow is None:
+            return await self._store.violation_summary(astuple(key), start, now, sample_size)
+        return await self._store.overflow_summary(
+            overflow.tenant_id, overflow.code, start, now, sample_size, overflow.excluded
+        )

@@ -81,6 +81,18 @@ class AsyncLineageStore:
         """On the writing thread: the summary must count every violation this worker inserted before."""
         return await self._write(self.store.violation_summary, key, after, until, sample_size)
 
+    async def overflow_summary(
+        self,
+        tenant_id: str | None,
+        code: str,
+        after: datetime,
+        until: datetime,
+        sample_size: int,
+        excluded: Sequence[Sequence[str]],
+    ) -> tuple[Any, ...] | None:
+        """On the writing thread, like :meth:`violation_summary`."""
+        return await self._write(self.store.overflow_summary, tenant_id, code, after, until, sample_size, excluded)
+
     async def query(self, sql: str, parameters: dict[str, Any] | None = None) -> QueryResult:
         return await self._run(self.reader.query, sql, parameters)
 

@@ -61,6 +61,7 @@ _INSERT = {"max_partitions_per_insert_block": MAX_PARTITIONS_PER_INSERT}
 
 _ALERT_KEY = "tenant_id, code, activity, actor, purpose, recipient_kind, recipient_id"
 """What makes violations identical for alerting (services.monitor.alerts.AlertKey), as columns."""
+_ALERT_KEY_TYPE = f"Tuple({', '.join(['String'] * len(_ALERT_KEY.split(',')))})"
 _READABLE_TIME = (
     "least(greatest({}, toDateTime64('0001-01-01 00:00:00', 3, 'UTC')), "
     "toDateTime64('9999-12-31 23:59:59.999', 3, 'UTC'))"
@@ -236,7 +237,34 @@ class LineageStore:
         names = [name.strip() for name in _ALERT_KEY.split(",")]
         where = " AND ".join(f"{name} = {{k{i}:String}}" for i, name in enumerate(names))
         parameters: dict[str, Any] = {f"k{i}": value for i, value in enumerate(key)}
-        parameters.update(after=after, until=until)
+        return self._violations_summary(where, parameters, after, until, sample_size)
+
+    def overflow_summary(
+        self,
+        tenant_id: str | None,
+        code: str,
+        after: datetime,
+        until: datetime,
+        sample_size: int,
+        excluded: Sequence[Sequence[str]],
+    ) -> tuple[Any, ...] | None:
+        """:meth:`violation_summary` of an overflow alert group: the violations of ``code`` and ``tenant_id`` (of
+        every tenant when None), but those of the ``excluded`` groups (each as the columns of an alert group),
+        which are counted in their own groups' summaries. They travel as one query parameter: a tenant's groups
+        of one code, as many as the monitor's cap per tenant allows (services.monitor.alerts)."""
+        where = "code = {code:String}"
+        parameters: dict[str, Any] = {"code": code}
+        if tenant_id is not None:
+            where += " AND tenant_id = {tenant:String}"
+            parameters["tenant"] = tenant_id
+        if excluded:
+            where += f" AND ({_ALERT_KEY}) NOT IN {{excluded:Array({_ALERT_KEY_TYPE})}}"
+            parameters["excluded"] = [tuple(group) for group in excluded]
+        return self._violations_summary(where, parameters, after, until, sample_size)
+
+    def _violations_summary(
+        self, where: str, parameters: dict[str, Any], after: datetime, until: datetime, sample_size: int
+    ) -> tuple[Any, ...] | None:
         result = self._select(
             f"SELECT count(), uniqExact(subject_pseudonym), arrayMap(pair -> pair.2, "
             f"arraySlice(arraySort(groupArray((occurred_at, toString(event_id)))), 1, {int(sample_size)})), "
@@ -244,7 +272,7 @@ class LineageStore:
             "any(severity), any(article), any(message), any(policy_version) "
             f"FROM {self.database}.violations FINAL WHERE {where} "
             "AND decided_at > {after:DateTime64(3, 'UTC')} AND decided_at <= {until:DateTime64(3, 'UTC')}",
-            parameters=parameters,
+            parameters={**parameters, "after": after, "until": until},
         )
         row = result.result_rows[0] if result.result_rows else None
         if row is None or not row[0]:
