@@ -5,10 +5,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
+from typing import TypeVar
+
+from schemas.memo import BoundedMemo, text_bytes
 
 _SEPARATOR = b"\x1f"  # cannot occur in a tenant id, so (tenant, id) pairs never collide
 _DIGEST_DOMAIN = b"purpose-lineage content digest\x1f"  # a sealed digest is never a pseudonym of anything
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -72,23 +77,42 @@ class PseudonymKeyring:
 
 
 # One subject's events come again and again (every clock-in, every page view): each HMAC is computed once per
-# (key, tenant, subject) while it stays among the most recent ones. The cache lives in the process's memory
-# only, beside the batches that carry the same ids. A copy of the keyed HMAC (its key pads derived once) is
-# faster here than OpenSSL's one-shot hmac.digest, which derives them per call (1.1 against 1.7 us).
-_RECENT_SUBJECTS = 65_536
+# (key, tenant, subject) while it stays remembered. The memo lives in the process's memory only, beside the
+# batches that carry the same ids. A copy of the keyed HMAC (its key pads derived once) is faster here than
+# OpenSSL's one-shot hmac.digest, which derives them per call (1.1 against 1.7 us).
+_RECENT_SUBJECT_BYTES = 32 << 20
+"""Bytes each memo (pseudonyms, partition keys) is charged at most: ~60,000 subjects of ordinary ids (a tenant of
+16 and a subject of 24 ASCII characters, 560 bytes charged; the 65,536 subjects an entry-bounded memo kept before,
+so a clock-in peak of tens of thousands of subjects still computes each HMAC once), ~20,000 of the longest the
+contract accepts in astral characters. The two memos share their ids' texts, so together they hold about one
+budget (8.2 MB measured at a budget of 8 MiB). Counted in entries (65,536 of 384 characters), they held 156 MB
+(nineteenth red-team pass)."""
+
+_ENTRY_BYTES = 320
+"""What a remembered id costs beside its two texts: the dict's slot (up to ~120 bytes just after it grows), the
+(key, tenant, subject) tuple (64) and the result (a str of 64 hex digits, 113; a partition key's bytes, 65)."""
+
+_REMEMBERED_ID_BYTES = _ENTRY_BYTES + text_bytes("t" * 128) + text_bytes("\U00010000" * 256)  # 1,672
+"""The dearest id remembered: the longest the contract accepts, a tenant of 128 characters (ASCII, its alphabet)
+and a subject of 256 in astral characters. A refused event's ids are pseudonymized as sent for its dead letter,
+and may be as long as the event: remembered, a few would empty the memo of the ids that repeat."""
+
+_SubjectKey = tuple["PseudonymKey | PartitionKey", str, str]
 
 
-_REMEMBERED_ID_CHARS = 384
-"""The longest tenant and subject id together that is remembered: what the contract accepts (a tenant of 128
-characters, a subject of 256). A refused event's ids are pseudonymized as sent for its dead letter, and may be
-as long as the event: remembered, 65,536 of them held gigabytes (see schemas.memo)."""
+def _remembered(memo: BoundedMemo[_SubjectKey, R], subject: _SubjectKey, value: R) -> R:
+    """Remember ``value`` for ``subject`` in ``memo``, charged its ids and :data:`_ENTRY_BYTES` (a miss only:
+    the HMAC it follows costs far more)."""
+    return memo.remember(subject, value, _ENTRY_BYTES + text_bytes(subject[1]) + text_bytes(subject[2]))
 
 
 def pseudonymize(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
     """The subject's pseudonym: stable for one key, tenant-scoped, and not reversible without the key."""
-    if len(tenant_id) + len(subject_id) <= _REMEMBERED_ID_CHARS:
-        return _recent_pseudonym(key, tenant_id, subject_id)
-    return _pseudonym(key, tenant_id, subject_id)
+    subject = (key, tenant_id, subject_id)
+    pseudonym = _recent_pseudonyms.get(subject)
+    if pseudonym is None:
+        pseudonym = _remembered(_recent_pseudonyms, subject, _pseudonym(key, tenant_id, subject_id))
+    return pseudonym
 
 
 def _pseudonym(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
@@ -97,16 +121,14 @@ def _pseudonym(key: PseudonymKey, tenant_id: str, subject_id: str) -> str:
     return mac.hexdigest()
 
 
-_recent_pseudonym = lru_cache(maxsize=_RECENT_SUBJECTS)(_pseudonym)
-
-
 def _partition_key(key: PartitionKey, tenant_id: str, subject_id: str) -> bytes:
     mac = key.mac.copy()
     mac.update(b"partition" + _SEPARATOR + tenant_id.encode("utf-8") + _SEPARATOR + subject_id.encode("utf-8"))
     return mac.hexdigest()[:32].encode()
 
 
-_recent_partition_key = lru_cache(maxsize=_RECENT_SUBJECTS)(_partition_key)
+_recent_pseudonyms: BoundedMemo[_SubjectKey, str] = BoundedMemo(_RECENT_SUBJECT_BYTES, _REMEMBERED_ID_BYTES)
+_recent_partition_keys: BoundedMemo[_SubjectKey, bytes] = BoundedMemo(_RECENT_SUBJECT_BYTES, _REMEMBERED_ID_BYTES)
 
 
 @dataclass(frozen=True)
@@ -130,9 +152,11 @@ class PartitionKey:
     def of(self, tenant_id: str, subject_id: str) -> bytes:
         """The Kafka key of the subject's messages (32 hex digits; the unkeyed hash of a guessable id would be
         reversible by trying ids like ``emp-00042``)."""
-        if len(tenant_id) + len(subject_id) <= _REMEMBERED_ID_CHARS:
-            return _recent_partition_key(self, tenant_id, subject_id)
-        return _partition_key(self, tenant_id, subject_id)
+        subject = (self, tenant_id, subject_id)
+        partition_key = _recent_partition_keys.get(subject)
+        if partition_key is None:
+            partition_key = _remembered(_recent_partition_keys, subject, _partition_key(self, tenant_id, subject_id))
+        return partition_key
 
     def __repr__(self) -> str:  # never print the secret
         return "PartitionKey(...)"

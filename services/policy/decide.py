@@ -14,14 +14,26 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from schemas.decisions import Decision, DecisionRequest, ProvisionRecord, RecipientKind, Violation
+from schemas.memo import BoundedMemo, held_by
 from schemas.policy import PolicyVersion, Purpose
 from services.policy.engine import PolicyEngine
 
 Add = Callable[[Violation], None]
 RememberedKey = tuple[object, ...]
 
-REMEMBERED_DECISIONS = 16_384
-"""How many distinct requests :meth:`Decider.decide_remembered` keeps the decision of (then it starts afresh)."""
+REMEMBERED_DECISION_BYTES = 16 << 20
+"""Bytes :meth:`Decider.decide_remembered` is charged at most for the decisions it keeps (then it starts afresh):
+~12,000 distinct requests naming two data references (~1,300 bytes charged each), ~980 at every bound of the
+contract (64 data references, 16 content types: ~17 KB). Counted in entries (16,384), disclosures near those
+bounds held 131 MB (nineteenth red-team pass)."""
+
+_DECISION_BYTES = 640
+"""What a kept decision costs beside the texts of its key and its messages: the dict's slot (up to ~120 bytes),
+the key's tuples (12 fields, 136; its data and content types, 40 each; an aggregate's pair, 56), the
+:class:`Decision` (72) and its tuple of violations (40)."""
+
+_VIOLATION_BYTES = 96
+"""A :class:`Violation` (four slots, 64) and the slot of the tuple that refers to it, with rounding."""
 
 
 def _named(value: str, terms: Collection[str], otherwise: str) -> str:
@@ -32,10 +44,9 @@ def _named(value: str, terms: Collection[str], otherwise: str) -> str:
 class Decider:
     """Decisions for one policy; build once, call :meth:`decide` per request."""
 
-    def __init__(self, engine: PolicyEngine, remembered: int = REMEMBERED_DECISIONS) -> None:
+    def __init__(self, engine: PolicyEngine, remembered_bytes: int = REMEMBERED_DECISION_BYTES) -> None:
         self.engine = engine
-        self._remembered: dict[RememberedKey, Decision] = {}
-        self._remembered_max = remembered
+        self._remembered: BoundedMemo[RememberedKey, Decision] = BoundedMemo(remembered_bytes)
         policy = engine.policy
         self._rules = policy.violations
         self._excluded = frozenset(policy.excluded_content.types)
@@ -69,18 +80,20 @@ class Decider:
         function of them and the version in force, not of the moment itself.
 
         Requests carrying an Art. 4.2 record or a consent reference (they name one subject or one consent) are
-        decided afresh, so that only repeating requests are kept. Decisions are immutable and shared.
+        decided afresh, so that only repeating requests are kept. Decisions are immutable and shared. They are kept
+        in :data:`REMEMBERED_DECISION_BYTES`, each charged its key's texts and its messages, whose sender chooses.
         """
         version = self.engine.version_at(request.at)
         if request.provision_record is not None or request.consent_reference is not None:
             return self._decide(request, version)
         recipient, aggregate, state = request.recipient, request.aggregate, request.subject_state
+        data, content_types = tuple(request.data), tuple(request.content_types)
         # Every field _decide reads, but the record and the consent reference (None here) and ``at`` (the version).
         key: RememberedKey = (
             version.version if version is not None else None,
             request.purpose,
-            tuple(request.data),
-            tuple(request.content_types),
+            data,
+            content_types,
             request.subject_type,
             recipient.kind,
             recipient.id,
@@ -92,9 +105,12 @@ class Decider:
         )
         decision = self._remembered.get(key)
         if decision is None:
-            if len(self._remembered) >= self._remembered_max:
-                self._remembered.clear()
-            decision = self._remembered[key] = self._decide(request, version)
+            decision = self._decide(request, version)
+            texts = [request.purpose, request.subject_type, recipient.id, request.legal_basis or ""]
+            texts += [violation.message for violation in decision.violations]
+            charge = held_by(data) + held_by(content_types) + held_by(texts)
+            charge += _DECISION_BYTES + _VIOLATION_BYTES * len(decision.violations)
+            self._remembered.remember(key, decision, charge)
         return decision
 
     def _decide(self, request: DecisionRequest, version: PolicyVersion | None) -> Decision:

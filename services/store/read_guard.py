@@ -16,6 +16,7 @@ from typing import Any
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError
 
+from schemas.memo import BoundedMemo, text_bytes
 from services.settings import Settings
 from services.store.client import StoreQueryError
 
@@ -91,7 +92,11 @@ _NAME = r"(?:[A-Za-z_][A-Za-z0-9_]*|`(?:[^`\\]|\\.)*`)"
 _DESCRIBE_TABLE = re.compile(rf"DESCRIBE TABLE (?:{_NAME}\.)?{_NAME}")
 _BAD_ARGUMENTS = 36  # parseQueryToJSON: a statement it cannot serialize (DESCRIBE, EXISTS, SHOW CREATE, …)
 _UNKNOWN_FUNCTION = 46  # parseQueryToJSON itself: a ClickHouse before 26.x
-_CHECKED_READS = 512  # statements remembered as reads: the dashboard's, reports' and trace's repeat (~4 ms each)
+_CHECKED_READS_BYTES = 4 << 20
+"""Bytes of statements remembered as reads: the dashboard's, reports' and trace's repeat (~4 ms a check), ~1,700
+of the longest of them (2,200 characters). Counted in statements (512), the API's longest (100,000 characters)
+could hold 51 MB, 205 MB in astral characters (nineteenth red-team pass)."""
+_READ_ENTRY_BYTES = 128  # a remembered statement's slot in the memo, beside its text
 
 
 def refused(what: str) -> StoreQueryError:
@@ -158,7 +163,8 @@ class ReadGuard:
         self._timeout_s = timeout_s
         self._outside: frozenset[str] | None = None  # functions reaching past the database, read once
         self._parses_to_json = True  # False on a ClickHouse without parseQueryToJSON (before 26.x)
-        self._reads: set[str] = set()  # statements check() passed (values travel apart, as parameters)
+        # Statements check() passed (values travel apart, as parameters).
+        self._reads: BoundedMemo[str, bool] = BoundedMemo(_CHECKED_READS_BYTES)
 
     def check(self, sql: str) -> None:
         """Refuse ``sql`` unless it is a plain read (raises :class:`StoreQueryError`; a syntax error is the store's).
@@ -209,9 +215,7 @@ class ReadGuard:
         self._passed(sql)
 
     def _passed(self, sql: str) -> None:
-        if len(self._reads) >= _CHECKED_READS:
-            self._reads.clear()
-        self._reads.add(sql)
+        self._reads.remember(sql, True, text_bytes(sql) + _READ_ENTRY_BYTES)
 
     def _scalar(self, sql: str, text: str) -> str:
         """One string ClickHouse computes from ``text``, passed as a parameter (read-only, in the time limit)."""

@@ -42,7 +42,7 @@ def _engine() -> PolicyEngine:
 @cache
 def _remembering() -> Decider:
     """Shared by every example, so that decisions are remembered across events (and forgotten when full)."""
-    return Decider(_engine(), remembered=64)
+    return Decider(_engine(), remembered_bytes=64 << 10)  # some 50 decisions
 
 
 def _in_force_since(state: dict[str, Any], flag: str, moment: datetime) -> bool:

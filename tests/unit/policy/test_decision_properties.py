@@ -358,7 +358,7 @@ def test_a_decision_depends_on_the_request_alone(request):
 @cache
 def _remembering() -> Decider:
     """One decider for every example, so that a remembered decision is reused across generated requests."""
-    return Decider(PolicyEngine(_policy()), remembered=64)
+    return Decider(PolicyEngine(_policy()), remembered_bytes=64 << 10)  # some 50 decisions
 
 
 def _trusted(request: UseRequest, **changes: Any) -> TrustedUseRequest:

@@ -1,0 +1,69 @@
+"""What :meth:`Decider.decide_remembered` keeps of requests that never repeat is bounded in bytes.
+
+A decision is remembered by everything it depends on, which a disclosure's sender chooses: up to 64 data
+references (3,072 characters in all), 16 content types (512), a purpose and a recipient. Counted in entries
+(16,384), disclosures near those bounds, each new, held 131 MB (nineteenth red-team pass). Here every request is
+such a disclosure, new, and the memory still held is measured.
+"""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from datetime import UTC, datetime
+
+from schemas.decisions import Action, Recipient, RecipientKind, SubjectState, TrustedUseRequest
+from schemas.policy import Policy
+from services.policy.decide import Decider
+from services.policy.engine import PolicyEngine
+
+AT = datetime(2025, 4, 1, tzinfo=UTC)
+
+
+def _wide_disclosure(n: int) -> TrustedUseRequest:
+    """A disclosure at the contract's bounds, every term of it new (and so unknown to the policy)."""
+    return TrustedUseRequest(
+        action=Action.DISCLOSURE,
+        at=AT,
+        purpose=f"purpose_{n:08d}",
+        data=[f"c{n:07d}_{j:02d}.item_{j:02d}".ljust(48, "x") for j in range(64)],
+        content_types=[f"t{n:07d}_{j:02d}".ljust(32, "y") for j in range(16)],
+        subject_type="employee",
+        actor="hr-service",
+        recipient=Recipient(kind=RecipientKind.CONSIGNEE, id=f"recipient-{n:08d}"),
+        legal_basis="consent",
+        consent_reference=None,
+        consent_granted=False,
+        provision_record=None,
+        aggregate=None,
+        subject_state=SubjectState(),
+    )
+
+
+def test_decisions_of_new_disclosures_at_every_bound_hold_a_few_megabytes(policy: Policy):
+    engine = PolicyEngine(policy)
+    decider = Decider(engine, remembered_bytes=8 << 20)  # reached in 2,000 requests (the default is 16 MiB)
+    decider.decide_remembered(_wide_disclosure(-1))  # what the first decision builds once
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base, held = tracemalloc.get_traced_memory()[0], 0
+        for n in range(2_000):
+            assert not decider.decide_remembered(_wide_disclosure(n)).allowed
+            if n % 250 == 249:
+                engine.expand_cached.cache_clear()  # the engine's own memo of expanded data, bounded on its own
+                gc.collect()
+                held = max(held, tracemalloc.get_traced_memory()[0] - base)
+    finally:
+        tracemalloc.stop()
+
+    # Sent: ~9 KB of new terms a request. The budget is 8 MiB, and charges are upper bounds.
+    assert held < 9_000_000, f"{held:,} bytes held after 2,000 new disclosures"
+
+
+def test_a_repeating_request_is_decided_once(policy: Policy):
+    decider = Decider(PolicyEngine(policy))
+
+    first = decider.decide_remembered(_wide_disclosure(1))
+
+    assert decider.decide_remembered(_wide_disclosure(1)) is first
