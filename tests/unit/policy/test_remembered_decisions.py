@@ -51,7 +51,6 @@ def test_decisions_of_new_disclosures_at_every_bound_hold_a_few_megabytes(policy
         for n in range(2_000):
             assert not decider.decide_remembered(_wide_disclosure(n)).allowed
             if n % 250 == 249:
-                engine.expand_cached.cache_clear()  # the engine's own memo of expanded data, bounded on its own
                 gc.collect()
                 held = max(held, tracemalloc.get_traced_memory()[0] - base)
     finally:
@@ -67,3 +66,27 @@ def test_a_repeating_request_is_decided_once(policy: Policy):
     first = decider.decide_remembered(_wide_disclosure(1))
 
     assert decider.decide_remembered(_wide_disclosure(1)) is first
+
+
+def test_expanded_data_of_new_requests_holds_only_the_policys_references(policy: Policy):
+    """Nineteenth red-team pass (session 15): the engine remembered each request's data as sent, 4,096 of them:
+    fresh data at the contract's bounds held 29 MB. Its expansions are remembered by the references the policy
+    knows, as the policy's own texts, within a byte budget; the unknown ones are what expansion drops anyway."""
+    engine = PolicyEngine(policy)
+    known = sorted(engine.known_refs)
+    engine.expand_cached((known[0],))
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base, held = tracemalloc.get_traced_memory()[0], 0
+        for n in range(3_000):
+            data = [f"c{n:07d}_{j:02d}.item_{j:02d}".ljust(48, "x") for j in range(60)]
+            data += [known[n % len(known)], known[(n * 7) % len(known)], known[(n * 13) % len(known)]]
+            assert engine.expand_cached(tuple(data)) == engine.expand(data)
+            if n % 500 == 499:
+                gc.collect()
+                held = max(held, tracemalloc.get_traced_memory()[0] - base)
+    finally:
+        tracemalloc.stop()
+
+    assert held < 1_000_000, f"{held:,} bytes held after 3,000 requests of new data"
