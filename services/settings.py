@@ -148,11 +148,11 @@ class Settings(BaseSettings):
         "~730 bytes each): the others are read from the store when an event needs them.",
     )
     monitor_state_bytes: int = Field(
-        default=64 * 1024 * 1024,
+        default=192 * 1024 * 1024,
         ge=64 * 1024,
-        description="Bytes of consent and rights state each monitor consumer holds, counted as the JSON of each key's "
-        "timeline plus 160 a key (Python holds ~2-3 times that): a key's size is the events' to choose, so the "
-        "key count alone bounds nothing. The least recently used keys go first; they are read back when needed.",
+        description="Bytes of consent and rights state each monitor consumer holds, each key charged an upper bound of "
+        "what Python holds for it (~1.7 KB an ordinary consent): a key's size is the events' to choose, so the key "
+        "count alone bounds nothing. The least recently used keys go first; they are read back when needed.",
     )
     monitor_batch_window_s: float = Field(
         default=0.05,

@@ -29,7 +29,7 @@ so they run here rather than in the contract.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Protocol
@@ -175,9 +175,11 @@ def _time_of(change: Sequence[Any]) -> datetime:
     return datetime.fromisoformat(change[-2])
 
 
-def _with_change(history: list[list[Any]], change: list[Any]) -> list[list[Any]] | None:
-    """The timeline with ``change`` in its place, or None if it holds that change already (the same event id
-    with the same content). Raises :class:`ConflictingChange` for the same event id with other content."""
+def _with_change(
+    history: list[list[Any]], change: list[Any], cut: Callable[[list[list[Any]]], list[list[Any]]]
+) -> list[list[Any]] | None:
+    """The timeline with ``change`` in its place, then ``cut``; or None if it holds that change already (the same
+    event id with the same content). Raises :class:`ConflictingChange` for the same event id with other content."""
     event_id = change[-1]
     for kept in history:
         if kept[-1] == event_id:
@@ -185,7 +187,7 @@ def _with_change(history: list[list[Any]], change: list[Any]) -> list[list[Any]]
                 return None
             raise ConflictingChange
     merged = sorted([*history, change], key=_time_of)  # stable: of two changes at one time, the later one counts
-    return _cut(merged)
+    return cut(merged)
 
 
 def _cut(history: list[list[Any]]) -> list[list[Any]]:
@@ -206,15 +208,26 @@ def _cut(history: list[list[Any]]) -> list[list[Any]]:
     return kept
 
 
-def _consent_within_bytes(history: list[list[Any]]) -> tuple[list[list[Any]], bool]:
-    """A consent's timeline cut to :data:`MAX_CONSENT_TIMELINE_BYTES` of JSON, oldest changes first, and whether
-    anything was cut (then its oldest kept change decides what came before it, as for :data:`HISTORY_LIMIT`)."""
+def _consent_cut(history: list[list[Any]], floor: list[Any] | None) -> tuple[list[list[Any]], list[Any] | None]:
+    """A consent's timeline within :data:`HISTORY_LIMIT` changes and :data:`MAX_CONSENT_TIMELINE_BYTES` of JSON,
+    oldest changes first; and its floor, the newest change it ever cut (``floor`` before; None if none).
+
+    The floor is kept with the timeline and decides the moments before the oldest kept change
+    (:func:`_as_of`): exactly what the whole timeline would say from the floor's time on. A change dated at or
+    before the floor never enters again (twentieth red-team pass: a cut change sent again, or a late one, fit the
+    room the byte cut left and, as the oldest kept change of a cut timeline, decided every moment before it: a
+    disclosure after the withdrawal it had cut out, or before any consent, was allowed)."""
+    if floor is not None:
+        watermark = _time_of(floor)
+        history = [change for change in history if _time_of(change) > watermark]
     sizes = [len(orjson.dumps(change)) + 1 for change in history]
     total, first = sum(sizes), 0
-    while total > MAX_CONSENT_TIMELINE_BYTES and first < len(history) - 1:  # the latest change is always kept
-        total -= sizes[first]
+    while first < len(history) - 1 and (len(history) - first > HISTORY_LIMIT or total > MAX_CONSENT_TIMELINE_BYTES):
+        total -= sizes[first]  # the latest change is always kept
         first += 1
-    return history[first:], first > 0 or len(history) >= HISTORY_LIMIT
+    if first:
+        floor = history[first - 1]  # the newest cut: the timeline is in time order
+    return history[first:], floor
 
 
 def _flag_of(change: Sequence[Any]) -> str:
@@ -227,11 +240,11 @@ class ConflictingChange(Exception):
 
 
 def _as_of(
-    history: Sequence[Sequence[Any]], moment: datetime, flag: str | None = None, cut: bool = False
+    history: Sequence[Sequence[Any]], moment: datetime, flag: str | None = None, floor: Sequence[Any] | None = None
 ) -> Sequence[Any] | None:
-    """The latest change at or before ``moment`` (of ``flag`` only, for subjects); the oldest kept one if every
-    kept change is later but the timeline was cut (``cut``, or :data:`HISTORY_LIMIT` changes kept); None if there
-    is none."""
+    """The latest change at or before ``moment`` (of ``flag`` only, for subjects); if every kept change is later,
+    the consent's ``floor`` (the newest change its timeline cut), else the oldest kept change if the timeline was
+    cut (:data:`HISTORY_LIMIT` changes kept); None if there is none."""
     found = None
     earliest = None
     for change in history:
@@ -243,9 +256,11 @@ def _as_of(
             found = change
         else:
             break
+    if found is None and floor is not None:
+        return floor
     if found is None and earliest is not None:
         kept = sum(1 for change in history if flag is None or change[0] == flag)
-        return earliest if cut or kept >= HISTORY_LIMIT else None  # a cut timeline: its oldest kept change decides
+        return earliest if kept >= HISTORY_LIMIT else None  # a cut timeline: its oldest kept change decides
     return found
 
 
@@ -255,7 +270,7 @@ def _consent_in_force(event: DisclosureEvent, consents: StateTable, pseudonyms: 
         return False
     keys = [consent_key(event.tenant_id, pseudonym, event.consent_reference) for pseudonym in pseudonyms]
     state = _state_of(consents, keys, "consents")
-    change = _as_of(state_timeline(state, "consents"), event.occurred_at, cut=_was_cut(state))
+    change = _as_of(state_timeline(state, "consents"), event.occurred_at, floor=_floor(state))
     if change is None:
         return False
     granted, recipient_id, purposes, _, _ = change
@@ -277,19 +292,21 @@ def _subject_value(history: list[list[Any]]) -> dict[str, Any]:
     return value
 
 
-def _consent_value(history: list[list[Any]], cut: bool) -> dict[str, Any]:
-    """A consent's state: its timeline within :data:`MAX_CONSENT_TIMELINE_BYTES` (``cut`` if it was ever cut), and
-    its latest change (for people reading the table)."""
-    history, now_cut = _consent_within_bytes(history)
+def _consent_value(history: list[list[Any]], floor: list[Any] | None) -> dict[str, Any]:
+    """A consent's state: its timeline and floor (:func:`_consent_cut`), and its latest change (for people
+    reading the table)."""
+    history, floor = _consent_cut(history, floor)
     granted, recipient_id, purposes, at, _ = history[-1]
     value = {"granted": granted, "recipient_id": recipient_id, "purposes": purposes, "at": at, "history": history}
-    if cut or now_cut:
-        value["cut"] = True
+    if floor is not None:
+        value["floor"] = floor
     return value
 
 
-def _was_cut(value: Mapping[str, Any] | None) -> bool:
-    return bool(value and value.get("cut"))
+def _floor(value: Mapping[str, Any] | None) -> list[Any] | None:
+    """The newest change a consent's timeline cut, if it cut any."""
+    floor = value.get("floor") if value else None
+    return floor if isinstance(floor, list) else None
 
 
 def _state_of(table: StateTable, keys: Sequence[str], kind: str) -> dict[str, Any] | None:
@@ -303,10 +320,11 @@ def _state_of(table: StateTable, keys: Sequence[str], kind: str) -> dict[str, An
     for value in values:
         for change in state_timeline(value, kind):
             changes.setdefault(repr(change), change)  # the same change kept under two keys counts once
-    history = _cut(sorted(changes.values(), key=_time_of))
+    history = sorted(changes.values(), key=_time_of)
     if kind == "consents":
-        return _consent_value(history, any(_was_cut(value) for value in values))
-    return _subject_value(history)
+        floors = [floor for value in values if (floor := _floor(value)) is not None]
+        return _consent_value(history, max(floors, key=_time_of) if floors else None)
+    return _subject_value(_cut(history))
 
 
 _SUBJECT_STATES = {
@@ -411,17 +429,20 @@ def _changes(
         keys = [consent_key(event.tenant_id, pseudonym, event.consent_reference) for pseudonym in pseudonyms]
         change = [event.action is ConsentAction.GRANT, event.recipient_id, list(event.purposes), at, event_id]
         consent = _state_of(consents, keys, "consents")
-        history = _with_change(state_timeline(consent, "consents"), change)
+        floor = _floor(consent)
+        if floor is not None and _time_of(change) <= _time_of(floor):
+            return []  # dated at or before what the timeline cut: its floor decides that time
+        history = _with_change(state_timeline(consent, "consents"), change, list)  # cut by _consent_value
         if history is None:
             return []
-        consents[keys[0]] = value = _consent_value(history, _was_cut(consent))
+        consents[keys[0]] = value = _consent_value(history, floor)
         return [StateChange(source, "consents", keys[0], value)]
     if event.request not in (RightsRequestType.SUSPENSION_OF_USE, RightsRequestType.DELETION):
         return []
     keys = [subject_key(event.tenant_id, pseudonym) for pseudonym in pseudonyms]
     flag = "suspended" if event.request is RightsRequestType.SUSPENSION_OF_USE else "deleted"
     prior = state_timeline(_state_of(subjects, keys, "subjects"), "subjects")
-    history = _with_change(prior, [flag, not event.lifted, at, event_id])
+    history = _with_change(prior, [flag, not event.lifted, at, event_id], _cut)
     if history is None:
         return []
     subjects[keys[0]] = value = _subject_value(history)

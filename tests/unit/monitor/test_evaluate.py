@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -234,30 +235,99 @@ def test_a_disclosure_is_decided_by_the_consent_in_force_at_its_time(decider, ke
     assert evaluated.decision.legal_basis == "consent"
 
 
-def test_a_consents_timeline_is_bounded_in_bytes_and_a_cut_one_still_decides_by_its_oldest_change(decider, key):
+CONSENT = {"consent_reference": "cons-1", "recipient_id": "naniwa-benefits"}
+WIDE = ["service_provision", *(f"p{n:02d}-" + "x" * 59 for n in range(15))]  # ~1,000 characters of purposes
+
+
+def _at(second: int) -> str:
+    return f"2024-01-02T{second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d}Z"
+
+
+def _provide(at: str) -> dict:
+    return disclosure(THIRD_PARTY, ["user_information.name"], legal_basis="consent", **RECORD, **{
+        "consent_reference": "cons-1", "at": at})  # fmt: skip
+
+
+def test_a_consents_timeline_is_bounded_in_bytes_and_its_floor_decides_what_came_before(decider, key):
     """Nineteenth red-team pass: a consent's timeline was bounded in changes only, and each change keeps the
     consent's purposes: 256 changes held 2 MB a key, and every state row repeats the timeline. It is cut to
-    MAX_CONSENT_TIMELINE_BYTES, oldest first, and marked cut: a disclosure dated before its oldest kept change
-    is decided by that change (as for HISTORY_LIMIT), not as if no consent had ever been recorded."""
-    consent = {"consent_reference": "cons-1", "recipient_id": "naniwa-benefits"}
-    purposes = ["service_provision", *(f"p{n:02d}-" + "x" * 59 for n in range(15))]  # ~1,000 characters
-    grants = [
-        event("consent", at=f"2024-01-02T{i // 60:02d}:{i % 60:02d}:00Z", action="grant", purposes=purposes, **consent)
-        for i in range(100)
-    ]
-    before = disclosure(THIRD_PARTY, ["user_information.name"], legal_basis="consent", **RECORD, **{
-        "consent_reference": "cons-1", "at": "2024-01-02T00:00:30Z"})  # fmt: skip
+    MAX_CONSENT_TIMELINE_BYTES, oldest first, and keeps the newest change it cut (its floor), which decides the
+    moments before its oldest kept change, not as if no consent had ever been recorded."""
+    grants = [event("consent", at=_at(60 * i), action="grant", purposes=WIDE, **CONSENT) for i in range(100)]
     consents: dict = {}
 
     result = run(decider, key, *grants, consents=consents)
-    (evaluated,) = run(decider, key, before, consents=consents).evaluated
+    (evaluated,) = run(decider, key, _provide(_at(30)), consents=consents).evaluated
 
     (value,) = consents.values()
     assert len(orjson.dumps(value["history"])) <= MAX_CONSENT_TIMELINE_BYTES
     assert 1 < len(value["history"]) < 100
-    assert value["cut"] is True
-    assert max(len(orjson.dumps(change.value)) for change in result.changes) <= MAX_CONSENT_TIMELINE_BYTES + 2048
-    assert evaluated.decision.allowed  # the first grant was cut out; the oldest kept one, a grant, decides
+    assert value["floor"][0] is True
+    assert value["floor"][3] < value["history"][0][3]
+    assert max(len(orjson.dumps(change.value)) for change in result.changes) <= MAX_CONSENT_TIMELINE_BYTES + 4096
+    assert evaluated.decision.allowed  # the first grant was cut out; the floor, a grant, decides
+
+
+def test_a_change_the_cut_removed_never_comes_back_to_decide(decider, key):
+    """Twentieth red-team pass: a grant cut out of the timeline by the byte bound, sent again (as an at-least-once
+    producer does), fit the room the cut left and, the oldest kept change of a cut timeline, decided every moment
+    before it: a disclosure after the withdrawal that had been cut out, and one before any consent, were allowed.
+    A change dated at or before the floor no longer enters."""
+    grant = event("consent", at=_at(60), action="grant", **CONSENT)
+    withdrawals = [
+        event("consent", at=_at(120 + 60 * i), action="withdraw", purposes=WIDE, **CONSENT) for i in range(40)
+    ]
+    late_grant = event("consent", at=_at(61), action="grant", **CONSENT)
+    consents: dict = {}
+
+    run(decider, key, grant, *withdrawals, consents=consents)
+    replayed = run(decider, key, grant, late_grant, consents=consents)
+    after_withdrawal, before_any = run(decider, key, _provide(_at(150)), _provide(_at(30)), consents=consents).evaluated
+
+    assert replayed.changes == []
+    assert not after_withdrawal.decision.allowed
+    assert not before_any.decision.allowed
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.integers(0, 3_599),
+            st.booleans(),
+            st.sampled_from([True, True, True, False]),
+            st.sampled_from([0, 0, 0, 1, 7, 20]),
+        ),
+        min_size=30,
+        max_size=80,
+        unique_by=lambda step: step[0],  # one change a second: of two at one time, which counts is the arrival order
+    )
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_cut_consent_decides_every_moment_after_its_floor_as_its_whole_timeline(decider, key, steps):
+    """Whatever order consents arrive in, late or again, and however much the byte bound cuts: from the floor's
+    time on, a disclosure is decided as the whole timeline says (the latest change at or before it)."""
+    documents: list[dict] = []
+    for second, granted, wide, again in steps:
+        if again and documents and again <= len(documents):
+            documents.append(documents[-again])  # sent again: the same event
+            continue
+        body = {"purposes": WIDE} if wide else {}
+        documents.append(event("consent", at=_at(second), action="grant" if granted else "withdraw", **body, **CONSENT))
+    consents: dict = {}
+    run(decider, key, *documents, consents=consents)
+    (value,) = consents.values()
+
+    timeline: dict[str, tuple[str, bool]] = {}
+    for document in documents:  # each event once; of two at one time, the later one counts
+        timeline.setdefault(document["event_id"], (document["occurred_at"], document["action"] == "grant"))
+    changes = sorted(((datetime.fromisoformat(at), granted) for at, granted in timeline.values()), key=lambda c: c[0])
+    floor = datetime.fromisoformat(value["floor"][3]) if "floor" in value else None
+    probes = sorted({at + timedelta(milliseconds=500) for at, _ in changes if floor is None or at >= floor})
+    decided = run(decider, key, *(_provide(at.isoformat()) for at in probes), consents=consents).evaluated
+
+    for probe, evaluated in zip(probes, decided, strict=True):
+        latest = [granted for at, granted in changes if at <= probe]
+        assert evaluated.decision.allowed == (bool(latest) and latest[-1]), probe
 
 
 def test_a_state_change_reusing_another_ones_event_id_is_dead_lettered(decider, key):

@@ -296,6 +296,34 @@ def test_held_state_is_bounded_in_bytes_whatever_size_each_key_is() -> None:
     assert (len(cache), cache.held_bytes) == (0, 0)
 
 
+@pytest.mark.parametrize("purpose", ["a", "purpose_of_sixteen"])
+def test_what_a_key_is_charged_is_at_least_what_python_holds_for_it(purpose: str) -> None:
+    """Twentieth red-team pass: keys were charged their JSON size, and 64 purposes of one character held 8-12 times
+    their charge (the default budget held ~0.75 GB, not the 64 MiB it said). The charge is an upper bound of what
+    Python holds, as the worker holds a value read back from the store."""
+    import gc
+    import tracemalloc
+
+    from services.monitor.state import StateCache
+
+    change = [True, "naniwa-benefits", [f"{purpose}{n}" for n in range(64)], "2026-11-27T01:00:00+00:00", "e" * 36]
+    stored = orjson.dumps({"granted": True, "history": [change] * 4})
+    cache = StateCache(10**6, 10**12)
+    cache.resume(TOPIC, 0, 0)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        keys = [("consents", f"kobe-logistics/{n:064x}/cons-1") for n in range(500)]
+        cache.load(TOPIC, 0, keys, {key: orjson.loads(stored) for key in keys})  # as read back from the store
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+
+    assert held <= cache.held_bytes, f"{held:,} bytes held for {cache.held_bytes:,} charged"
+
+
 _STEPS = st.lists(
     st.tuples(st.integers(0, 3), st.sampled_from(["suspend", "lift", "use", "grant", "withdraw", "provide"])),
     min_size=2,
