@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import gc
 import re
-import tracemalloc
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from services.pseudonymize import PartitionKey, PseudonymKey, pseudonymize
+from tests.memory import most_held
 
 SECRET = b"correct-horse-battery-staple-42"
 SUBJECT = "taro.yamada@example.jp"
@@ -111,18 +110,12 @@ def test_ids_sent_new_every_time_hold_what_the_memos_budget_says_however_wide_th
         memo.clear()
         monkeypatch.setattr(memo, "budget", 8 << 20)
     key, partition_key = PseudonymKey(SECRET), PartitionKey(SECRET)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base, held = tracemalloc.get_traced_memory()[0], 0
-        for n in range(12_000):
-            tenant, subject = f"{n:08d}" + tenant_char * 120, f"{n:08d}" + "\U00020000" * 248
-            pseudonymize(key, tenant, subject)
-            partition_key.of(tenant, subject)
-            if n % 1000 == 999:
-                gc.collect()
-                held = max(held, tracemalloc.get_traced_memory()[0] - base)
-    finally:
-        tracemalloc.stop()
+
+    def remember(n: int) -> None:
+        tenant, subject = f"{n:08d}" + tenant_char * 120, f"{n:08d}" + "\U00020000" * 248
+        pseudonymize(key, tenant, subject)
+        partition_key.of(tenant, subject)
+
+    held = most_held(remember, 12_000, every=1000)
 
     assert held < 10_000_000, f"{held:,} bytes held after 12,000 new ids"

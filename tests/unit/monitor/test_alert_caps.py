@@ -27,10 +27,7 @@ from services.monitor.alerts import (
     ViolationSummary,
     alert_key,
 )
-from services.monitor.evaluate import Evaluated, monitor_batch
-from services.policy.decide import Decider
-from services.pseudonymize import PseudonymKey
-from services.records import SourceRecord
+from services.monitor.evaluate import Evaluated
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=5)
@@ -68,17 +65,6 @@ def _summary_of(count: int) -> ViolationSummary | None:
         count=count, subjects=1, event_ids=(str(uuid.uuid4()),), first_occurred_at=T0, last_occurred_at=T0,
         severity="critical", article="Art. 6", message="m", policy_version="2022-06-01",
     )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def decide(engine: Any, key: PseudonymKey) -> Any:
-    decider = Decider(engine)
-
-    def run(*documents: dict[str, Any]) -> list[Evaluated]:
-        batch = [SourceRecord("t", 0, i, orjson.dumps(d)) for i, d in enumerate(documents)]
-        return monitor_batch(batch, {}, {}, decider, key).evaluated
-
-    return run
 
 
 def test_a_flood_of_fresh_actors_fills_the_tenants_groups_then_one_overflow_group(decide: Any) -> None:

@@ -11,10 +11,6 @@ import orjson
 import pytest
 
 from services.monitor.alerts import ALERT_SPEC, AlertAggregator, AlertStatus, ViolationSummary
-from services.monitor.evaluate import Evaluated, monitor_batch
-from services.policy.decide import Decider
-from services.pseudonymize import PseudonymKey
-from services.records import SourceRecord
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 WINDOW = timedelta(minutes=5)
@@ -37,17 +33,6 @@ def disclosure(subject_id: str, data: list[str], recipient: dict[str, str] = ANA
 
 LEAK = ["cookie.cookie_id", "log_information.ip_address"]  # module_receives_identifiable_data
 FINE = ["cookie.cookie_id", "log_information.usage_situation"]
-
-
-@pytest.fixture(scope="module")
-def decide(engine: Any, key: PseudonymKey) -> Any:
-    decider = Decider(engine)
-
-    def run(*documents: dict[str, Any]) -> list[Evaluated]:
-        batch = [SourceRecord("t", 0, i, orjson.dumps(d)) for i, d in enumerate(documents)]
-        return monitor_batch(batch, {}, {}, decider, key).evaluated
-
-    return run
 
 
 def test_a_flood_of_identical_violations_in_one_batch_is_one_alert_counting_them_all(decide: Any) -> None:

@@ -8,14 +8,13 @@ such a disclosure, new, and the memory still held is measured.
 
 from __future__ import annotations
 
-import gc
-import tracemalloc
 from datetime import UTC, datetime
 
 from schemas.decisions import Action, Recipient, RecipientKind, SubjectState, TrustedUseRequest
 from schemas.policy import Policy
 from services.policy.decide import Decider
 from services.policy.engine import PolicyEngine
+from tests.memory import most_held
 
 AT = datetime(2025, 4, 1, tzinfo=UTC)
 
@@ -44,17 +43,11 @@ def test_decisions_of_new_disclosures_at_every_bound_hold_a_few_megabytes(policy
     engine = PolicyEngine(policy)
     decider = Decider(engine, remembered_bytes=8 << 20)  # reached in 2,000 requests (the default is 16 MiB)
     decider.decide_remembered(_wide_disclosure(-1))  # what the first decision builds once
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base, held = tracemalloc.get_traced_memory()[0], 0
-        for n in range(2_000):
-            assert not decider.decide_remembered(_wide_disclosure(n)).allowed
-            if n % 250 == 249:
-                gc.collect()
-                held = max(held, tracemalloc.get_traced_memory()[0] - base)
-    finally:
-        tracemalloc.stop()
+
+    def decide(n: int) -> None:
+        assert not decider.decide_remembered(_wide_disclosure(n)).allowed
+
+    held = most_held(decide, 2_000, every=250)
 
     # Sent: ~9 KB of new terms a request. The budget is 8 MiB, and charges are upper bounds.
     assert held < 9_000_000, f"{held:,} bytes held after 2,000 new disclosures"
@@ -75,18 +68,12 @@ def test_expanded_data_of_new_requests_holds_only_the_policys_references(policy:
     engine = PolicyEngine(policy)
     known = sorted(engine.known_refs)
     engine.expand_cached((known[0],))
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base, held = tracemalloc.get_traced_memory()[0], 0
-        for n in range(3_000):
-            data = [f"c{n:07d}_{j:02d}.item_{j:02d}".ljust(48, "x") for j in range(60)]
-            data += [known[n % len(known)], known[(n * 7) % len(known)], known[(n * 13) % len(known)]]
-            assert engine.expand_cached(tuple(data)) == engine.expand(data)
-            if n % 500 == 499:
-                gc.collect()
-                held = max(held, tracemalloc.get_traced_memory()[0] - base)
-    finally:
-        tracemalloc.stop()
+
+    def expand(n: int) -> None:
+        data = [f"c{n:07d}_{j:02d}.item_{j:02d}".ljust(48, "x") for j in range(60)]
+        data += [known[n % len(known)], known[(n * 7) % len(known)], known[(n * 13) % len(known)]]
+        assert engine.expand_cached(tuple(data)) == engine.expand(data)
+
+    held = most_held(expand, 3_000, every=500)
 
     assert held < 1_000_000, f"{held:,} bytes held after 3,000 requests of new data"

@@ -8,15 +8,14 @@ pass). A fake ClickHouse answers here as the real one does for a plain SELECT.
 
 from __future__ import annotations
 
-import gc
 import json
-import tracemalloc
 from types import SimpleNamespace
 from typing import Any, cast
 
 from clickhouse_connect.driver.client import Client
 
 from services.store.read_guard import ReadGuard
+from tests.memory import most_held
 
 
 class _ClickHouse:
@@ -50,16 +49,10 @@ def test_a_statement_passed_once_is_not_asked_about_again() -> None:
 def test_new_statements_of_the_longest_the_api_accepts_hold_a_few_megabytes() -> None:
     guard = ReadGuard(cast(Client, _ClickHouse()), timeout_s=1.0)
     guard.check("SELECT 1")  # what the first check builds once
-    gc.collect()
-    tracemalloc.start()
-    try:
-        base, held = tracemalloc.get_traced_memory()[0], 0
-        for n in range(100):
-            guard.check(f"SELECT '{n:08d}" + "\U00020000" * 99_980 + "'")  # 100,000 characters, 400 KB
-            if n % 10 == 9:
-                gc.collect()
-                held = max(held, tracemalloc.get_traced_memory()[0] - base)
-    finally:
-        tracemalloc.stop()
+
+    def check(n: int) -> None:
+        guard.check(f"SELECT '{n:08d}" + "\U00020000" * 99_980 + "'")  # 100,000 characters, 400 KB
+
+    held = most_held(check, 100, every=10)
 
     assert held < 5_000_000, f"{held:,} bytes held after 100 new statements (40 MB in all)"
