@@ -342,9 +342,10 @@ def _print_trace(result: dict[str, Any]) -> None:
     for column in ("at (UTC)", "what", "detail"):
         changes.add_column(column, overflow="fold")
     for row in consents:
-        changes.add_row(
-            _when(row["at"]), f"consent {row['action']}", f"{row['consent_reference']} for {row['recipient_id']}"
-        )
+        detail = f"{row['consent_reference']} for {row['recipient_id']}"
+        if row.get("older_not_kept"):
+            detail += " (its changes before this one are no longer kept)"
+        changes.add_row(_when(row["at"]), f"consent {row['action']}", detail)
     for row in requests:
         changes.add_row(_when(row["at"]), row["request"], "lifted" if row["lifted"] else "in force")
     out.print(changes)

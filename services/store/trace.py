@@ -78,7 +78,10 @@ def trace(store: LineageStore, keyring: PseudonymKeyring, tenant_id: str, subjec
 
 
 def _consents_and_rights(store: LineageStore, tenant_id: str, pseudonyms: list[str]) -> dict[str, Any]:
-    """The subject's consents and rights requests, each change once (a key rotation keeps them under two keys)."""
+    """The subject's consents and rights requests, each change once (a key rotation keeps them under two keys).
+
+    A consent whose timeline was cut (services/monitor/evaluate.py: 256 changes, 32 KB) keeps the newest change it
+    cut, its floor: listed with ``older_not_kept``, since changes before it are no longer known."""
     rows = store.query(
         _STATE,
         {
@@ -89,14 +92,19 @@ def _consents_and_rights(store: LineageStore, tenant_id: str, pseudonyms: list[s
     consents: dict[str, dict[str, Any]] = {}
     requests: dict[str, dict[str, Any]] = {}
     for table, key, value in rows:
-        for change in state_timeline(orjson.loads(value), table):
+        state = orjson.loads(value)
+        floor = state.get("floor") if table == "consents" and isinstance(state, dict) else None
+        changes = state_timeline(state, table)
+        for change in [floor, *changes] if isinstance(floor, list) else changes:
             if table == "consents" and len(change) == 5:
                 granted, recipient_id, purposes, at, event_id = change
                 reference = str(key).rsplit("/", 1)[-1]
-                consents.setdefault(f"{event_id}{at}{reference}", {
+                entry = consents.setdefault(f"{event_id}{at}{reference}", {
                     "consent_reference": reference, "action": "grant" if granted else "withdraw",
                     "recipient_id": recipient_id, "purposes": purposes, "at": _moment(at), "event_id": event_id,
                 })  # fmt: skip
+                if change is floor:
+                    entry["older_not_kept"] = True
             elif table == "subjects" and len(change) == 4:
                 flag, on, at, event_id = change
                 request = "suspension_of_use" if flag == "suspended" else "deletion"

@@ -298,4 +298,29 @@ def test_a_trace_answers_the_subjects_consents_rights_requests_and_provision_rec
         RECORD["recipient_name"],
         "cons-7",
     )
+
+
+def test_a_trace_says_where_a_consents_cut_timeline_begins(settings: Settings, store: AsyncLineageStore) -> None:
+    """Twentieth red-team pass: a consent's timeline cut to its bounds was traced as if it had begun with its oldest
+    kept change. The newest change the cut removed (its floor) is traced, marked: nothing before it is known."""
+    from tests.unit.monitor.test_evaluate import CONSENT, WIDE, _at, event
+
+    subject = {"type": "analyzed_account_holder", "id": "emp-00078"}
+    changes = [
+        event("consent", at=_at(60 * n), subject=subject, action="grant" if n % 2 else "withdraw", purposes=WIDE,
+              **CONSENT)
+        for n in range(40)
+    ]  # fmt: skip
+
+    async def scenario(monitor: Monitor) -> None:
+        await monitor.handle(*(orjson.dumps(d) for d in changes))
+
+    _with_monitor(settings, store, scenario)
+    traced = trace(store.store, PseudonymKeyring(KEY), changes[0]["tenant_id"], subject["id"])
+
+    listed = traced["consents"]
+    assert 2 < len(listed) < 40
+    assert [c["event_id"] for c in listed] == [d["event_id"] for d in changes[-len(listed) :]]
+    assert listed[0]["older_not_kept"] is True
+    assert not any(c.get("older_not_kept") for c in listed[1:])
     assert subject["id"] not in str(traced)
