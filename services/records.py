@@ -246,6 +246,13 @@ def stage_failed(source: SourceRecord, stage: Stage, error: Exception) -> DeadLe
     return DeadLetter(source, stage, DeadLetterReason.STAGE_FAILED, message)
 
 
+def consent_floor(value: Mapping[str, Any] | None) -> list[Any] | None:
+    """A consent state value's floor: the newest change its timeline cut (services/monitor/evaluate.py), which
+    decides the moments before its oldest kept change; None if it cut none. The trace reads it too."""
+    floor = value.get("floor") if value else None
+    return floor if isinstance(floor, list) else None
+
+
 def state_timeline(value: Mapping[str, Any] | None, table: str) -> list[list[Any]]:
     """A monitor state value's timeline, oldest first: [flag, on, at, event id] (subjects) or [granted, recipient
     id, purposes, at, event id] (consents). Values stored before timelines existed hold one change per flag. The

@@ -385,7 +385,7 @@ class AlertAggregator:
         (a violation finds its group open, or goes to the overflow group while that is open). A code's overflow
         group counts every violation of its code, those other groups count as well: an upper bound, as an
         exact count would have to name every group held."""
-        overflows = {key: _kind(key) for key in keys if _kind(key) is not _Kind.GROUP}
+        overflows = {key: kind for key in keys if (kind := _kind(key)) is not _Kind.GROUP}
         tenants = {(key.tenant_id, key.code) for key, kind in overflows.items() if kind is _Kind.TENANT_OVERFLOW}
         excluded: dict[tuple[str, str], list[tuple[str, ...]]] = {}
         for key in self._open:

@@ -58,6 +58,7 @@ from services.records import (
     DeadLetterReason,
     SourceRecord,
     Stage,
+    consent_floor,
     split_each,
     stage_failed,
     state_timeline,
@@ -193,14 +194,14 @@ def _with_change(
 def _cut(history: list[list[Any]]) -> list[list[Any]]:
     """The latest :data:`HISTORY_LIMIT` changes of each flag (a subject's suspensions and deletions are cut
     apart: 256 suspension requests after a deletion cut the deletion out of one shared timeline, and a use
-    after it was allowed — sixth red-team pass); a consent's timeline is one flag."""
-    over = Counter(_flag_of(change) for change in history)
+    after it was allowed — sixth red-team pass). A consent's timeline is cut by :func:`_consent_cut`."""
+    over = Counter(change[0] for change in history)
     excess = {flag: count - HISTORY_LIMIT for flag, count in over.items() if count > HISTORY_LIMIT}
     if not excess:
         return history
     kept = []
     for change in history:  # oldest first: the oldest of a flag over its limit go
-        flag = _flag_of(change)
+        flag = change[0]
         if excess.get(flag, 0) > 0:
             excess[flag] -= 1
             continue
@@ -228,11 +229,6 @@ def _consent_cut(history: list[list[Any]], floor: list[Any] | None) -> tuple[lis
     if first:
         floor = history[first - 1]  # the newest cut: the timeline is in time order
     return history[first:], floor
-
-
-def _flag_of(change: Sequence[Any]) -> str:
-    """A subject change's flag (suspended, deleted); a consent change (granted, ...) is of one kind."""
-    return change[0] if isinstance(change[0], str) else "consent"
 
 
 class ConflictingChange(Exception):
@@ -270,7 +266,7 @@ def _consent_in_force(event: DisclosureEvent, consents: StateTable, pseudonyms: 
         return False
     keys = [consent_key(event.tenant_id, pseudonym, event.consent_reference) for pseudonym in pseudonyms]
     state = _state_of(consents, keys, "consents")
-    change = _as_of(state_timeline(state, "consents"), event.occurred_at, floor=_floor(state))
+    change = _as_of(state_timeline(state, "consents"), event.occurred_at, floor=consent_floor(state))
     if change is None:
         return False
     granted, recipient_id, purposes, _, _ = change
@@ -303,12 +299,6 @@ def _consent_value(history: list[list[Any]], floor: list[Any] | None) -> dict[st
     return value
 
 
-def _floor(value: Mapping[str, Any] | None) -> list[Any] | None:
-    """The newest change a consent's timeline cut, if it cut any."""
-    floor = value.get("floor") if value else None
-    return floor if isinstance(floor, list) else None
-
-
 def _state_of(table: StateTable, keys: Sequence[str], kind: str) -> dict[str, Any] | None:
     """The state of one subject's key under each of its pseudonyms (``keys``: the current key's first, then the
     retired keys'), as one value: a key rotation must not lose a deletion, a suspension or a consent recorded
@@ -322,7 +312,7 @@ def _state_of(table: StateTable, keys: Sequence[str], kind: str) -> dict[str, An
             changes.setdefault(repr(change), change)  # the same change kept under two keys counts once
     history = sorted(changes.values(), key=_time_of)
     if kind == "consents":
-        floors = [floor for value in values if (floor := _floor(value)) is not None]
+        floors = [floor for value in values if (floor := consent_floor(value)) is not None]
         return _consent_value(history, max(floors, key=_time_of) if floors else None)
     return _subject_value(_cut(history))
 
@@ -429,7 +419,7 @@ def _changes(
         keys = [consent_key(event.tenant_id, pseudonym, event.consent_reference) for pseudonym in pseudonyms]
         change = [event.action is ConsentAction.GRANT, event.recipient_id, list(event.purposes), at, event_id]
         consent = _state_of(consents, keys, "consents")
-        floor = _floor(consent)
+        floor = consent_floor(consent)
         if floor is not None and _time_of(change) <= _time_of(floor):
             return []  # dated at or before what the timeline cut: its floor decides that time
         history = _with_change(state_timeline(consent, "consents"), change, list)  # cut by _consent_value

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from services.pseudonymize import PseudonymKeyring
-from services.records import state_timeline
+from services.records import consent_floor, state_timeline
 from services.store.lineage_store import LineageStore
 
 _QUERIES = {
@@ -93,9 +93,9 @@ def _consents_and_rights(store: LineageStore, tenant_id: str, pseudonyms: list[s
     requests: dict[str, dict[str, Any]] = {}
     for table, key, value in rows:
         state = orjson.loads(value)
-        floor = state.get("floor") if table == "consents" and isinstance(state, dict) else None
+        floor = consent_floor(state) if table == "consents" else None
         changes = state_timeline(state, table)
-        for change in [floor, *changes] if isinstance(floor, list) else changes:
+        for change in changes if floor is None else [floor, *changes]:
             if table == "consents" and len(change) == 5:
                 granted, recipient_id, purposes, at, event_id = change
                 reference = str(key).rsplit("/", 1)[-1]
