@@ -650,20 +650,32 @@ def _base64_bytes_text(data: bytes | None) -> bool:
 
 
 def mail_charset_text(data: bytes | None) -> bool:
-    """A short decoding that is text in a mail's other charsets: ISO-2022-JP (by its escape to kanji), or UTF-16
-    Japanese (three kana or more: random bytes give one code unit in ~180 a kana)."""
+    """A short decoding that is text in a mail's other charsets: ISO-2022-JP (by its escape to kanji and two kanji
+    after it), or UTF-16 Japanese (three kana or more, and 80 % letters, digits, kana and kanji as in
+    :func:`legacy_text`).
+
+    Random bytes give one code unit in ~180 a kana, and hold the escape alone once in ~2^23 places: base64's eight
+    decodings of a random 27-character token (a base58 or base64 session id) were read so once in ~7,500
+    (twenty-first session: such identifiers were refused); what follows now makes each ~50 times rarer or more.
+    """
     if data is None:
         return False
-    if iso2022_escape(data):
+    if _ISO2022_KANJI.search(data):
         return True
     for charset in ("utf-16-be", "utf-16-le"):
         text = data[: len(data) // 2 * 2].decode(charset, errors="replace")
-        if text.isprintable() and sum(1 for char in text if "\u3041" <= char <= "\u30ff") >= _UTF16_KANA:
+        if (
+            text.isprintable()
+            and sum(1 for char in text if "\u3041" <= char <= "\u30ff") >= _UTF16_KANA
+            and len(_WORDLIKE.findall(text)) >= 0.8 * len(text)
+        ):
             return True
     return False
 
 
 _UTF16_KANA = 3
+_ISO2022_KANJI = re.compile(rb"\x1b\$[B@][\x21-\x7e]{4}")
+"""ISO-2022-JP's escape to kanji (JIS X 0208-1983 or -1978) and two kanji after it, two bytes each."""
 
 
 def iso2022_escape(data: bytes) -> bool:
@@ -703,7 +715,8 @@ _BEYOND_HEX = re.compile(r"[G-Zg-z]")
 
 
 def number_text(chars: str) -> bool:
-    """Text written as a number: base32hex, base36 or decimal (digits of hex alone are read as hex)."""
+    """Text written as a number: base32hex, base36, decimal (digits of hex alone are read as hex), base62 or base58
+    (:func:`_big_number_text`)."""
     decodings: list[bytes] = []
     beyond_hex = _BEYOND_HEX.search(chars) is not None
     if beyond_hex and len(chars) >= 32 and _BASE32HEX.fullmatch(chars):
@@ -715,7 +728,61 @@ def number_text(chars: str) -> bool:
     if len(chars) >= 40 and chars.isascii() and chars.isdigit():
         number = int(chars)
         decodings.append(number.to_bytes((number.bit_length() + 7) // 8, "big"))
-    return any(_bytes_text(data) for data in decodings)
+    return any(_bytes_text(data) for data in decodings) or _big_number_text(chars)
+
+
+_DIGITS_UPPER_LOWER = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BITCOIN = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+BIG_NUMBER_ALPHABETS = (
+    _DIGITS_UPPER_LOWER,  # base62 as GMP and most libraries write it
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",  # base62, lower case first
+    _BITCOIN,  # base58 (Bitcoin, IPFS)
+    "123456789abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ",  # base58 (Flickr's short links)
+)
+"""The alphabets of text written as one big number in both letter cases: base62 and base58, each in its two
+common orders. Base36 and base32hex (one case) are read by :func:`number_text` itself."""
+_DIGIT_VALUES = tuple({char: value for value, char in enumerate(alphabet)} for alphabet in BIG_NUMBER_ALPHABETS)
+_BIG_NUMBER_CHARS = 27
+"""Base58 and base62 characters that hold 20 bytes (:data:`IDENTIFIER_TEXT_BYTES`): fewer hold no text read here."""
+_MIXED_CASE = re.compile(r"[A-Z].*[a-z]|[a-z].*[A-Z]")
+
+
+def _big_number_text(chars: str) -> bool:
+    """Is ``chars`` text written as one base62 or base58 number, also with one character glued before or after it?
+
+    Base62 and base58 write bytes as one big number (Bitcoin's addresses, short links, many id libraries), so
+    each character changes every byte: random tokens in those alphabets decode to random bytes, and text to
+    itself. A glued character is undone arithmetically (the number's value without its first digit is its
+    remainder by the base's power, without its last its quotient by the base), so each reading is one decode.
+    Twenty-first session: an identifier or a free-text run that was base62 or base58 of a message was kept.
+    """
+    if len(chars) < _BIG_NUMBER_CHARS or not chars.isalnum() or not chars.isascii() or not _MIXED_CASE.search(chars):
+        return False
+    for digits in _DIGIT_VALUES:
+        base, number = len(digits), 0
+        try:
+            for char in chars:
+                number = number * base + digits[char]
+        except KeyError:
+            continue  # a character outside this alphabet (0, O, I and l are not base58)
+        readings = (number, number % base ** (len(chars) - 1), number // base)  # as sent, without its first or last
+        if any(_bytes_text_quickly(value.to_bytes((value.bit_length() + 7) // 8, "big")) for value in readings):
+            return True
+    return False
+
+
+_CONTROLS = bytes(byte for byte in _C0_AND_DEL if byte not in b"\t\n\r")
+
+
+def _bytes_text_quickly(data: bytes) -> bool:
+    """:func:`_bytes_text`, for a reader that tries many decodings of one value: first what every text it reads
+    must show (few control characters, as :func:`_text` counts them, or a compressed stream's start), which three
+    random decodings in four fail at once (~0.3 us against ~9)."""
+    stripped = data.lstrip(b"\0")
+    controls = len(stripped) - len(stripped.translate(None, _CONTROLS))
+    if controls <= max(1, len(stripped) // 12) or stripped.startswith(COMPRESSED_MAGIC):
+        return _bytes_text(data)
+    return _stream_text(data)  # a stream without a magic number (raw deflate) is read by trying
 
 
 def _decodes(value: str) -> bool:
@@ -735,6 +802,7 @@ def _decodes(value: str) -> bool:
     if any(
         base64_text(candidate, _base64_bytes_text)  # at four alignments: three glued characters hide nothing
         or _base32_glued(candidate)
+        or other_base32_text(candidate)
         or hex_text(candidate, _bytes_text)
         or base45_text(candidate, _bytes_text)
         or percent_text(candidate)
@@ -809,6 +877,34 @@ def _base32_glued(chars: str) -> bool:
     return False
 
 
+_Z_BASE32 = re.compile(r"[ybndrfg8ejkmcpqxot1uwisza345h769]+")
+_CROCKFORD = re.compile(r"[0-9A-HJKMNP-TV-Z]+|[0-9a-hjkmnp-tv-z]+")
+_AS_BASE32 = {
+    "z-base-32": str.maketrans("ybndrfg8ejkmcpqxot1uwisza345h769", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+    "Crockford": str.maketrans(
+        "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz",
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567KLMNOPQRSTUVWXYZ234567",
+    ),
+}
+
+
+def other_base32_text(chars: str) -> bool:
+    """Base32 of text in the other two alphabets in use: z-base-32 (lower case, no 0, 2, l or v) and Crockford's
+    (one case, no I, L, O or U), read as RFC 4648 base32, also with one character glued before it. Twenty-first
+    session: an identifier that was either of a message was kept. Digits and a-f alone are hex."""
+    if len(chars) < 20 or _BEYOND_HEX.search(chars) is None:
+        return False
+    for name, pattern in (("z-base-32", _Z_BASE32), ("Crockford", _CROCKFORD)):
+        for piece in (chars, chars[1:]):  # a character glued before it, in the alphabet or not
+            if pattern.fullmatch(piece):
+                standard = piece.translate(_AS_BASE32[name])
+                # As it ends, and without its last group: a character glued at the end decodes to a stray byte.
+                cut = standard[: (len(standard) - 1) // 8 * 8]
+                if base32_text(standard, _bytes_text_quickly) or base32_text(cut, _bytes_text_quickly):
+                    return True
+    return False
+
+
 def not_encoded_text(value: str) -> str:
     """The contract's check of an identifier: the value unchanged, or ValueError when it encodes text."""
     if encoded_text(value):
@@ -835,6 +931,8 @@ __all__ = [
     "legacy_text",
     "mail_charset_text",
     "not_encoded_text",
+    "number_text",
+    "other_base32_text",
     "percent_text",
     "punycode_text",
     "starts_with_text",

@@ -51,6 +51,7 @@ from schemas.encoded_text import (
     legacy_text,
     mail_charset_text,
     number_text,
+    other_base32_text,
     punycode_text,
     starts_with_text,
 )
@@ -1033,7 +1034,7 @@ def _escaped(text: str) -> bool:
         or len(_NAMED_ESCAPE.findall(text)) >= 2
         or _OCTETS.search(text) is not None
         or any(_numbers_text(run.group()) for run in _NUMBER_LIST.finditer(text))
-        or any(number_text(run.group()) for run in _ALPHANUMERIC_RUN.finditer(text))
+        or any(number_text(run.group()) or other_base32_text(run.group()) for run in _ALPHANUMERIC_RUN.finditer(text))
         or code_point_text(text, bare=True)  # u7D66u4E0E… (a JSON string's escapes without backslashes), #x7D66;
     )
 
@@ -1065,8 +1066,9 @@ _URL_CHARACTER = re.compile(r"%(?:2[0-9A-Fa-f]|3[A-Fa-f]|40|5[B-Fb-f]|60|7[B-Eb-
 """What a URL escapes: a blank, punctuation, the bytes of a character beyond ASCII. Not a letter or a digit, which
 no URL needs to escape, nor a control character, which is no text."""
 _ALPHANUMERIC_RUN = re.compile(r"[0-9A-Za-z]{30,}")
-"""Text written as one number: decimal (40 digits or more), base36 or base32hex (schemas.encoded_text.number_text,
-as identifiers are read; seventh red-team pass: free text kept all three)."""
+"""Text written as one number: decimal (40 digits or more), base36, base32hex, base62 or base58
+(schemas.encoded_text.number_text, as identifiers are read; seventh red-team pass: free text kept the first three),
+or base32 in z-base-32's or Crockford's alphabet (twenty-first session)."""
 
 
 def _numbers_text(run: str) -> bool:

@@ -565,6 +565,34 @@ def test_text_written_as_numbers_in_any_notation_is_detected(value: str) -> None
     assert detect(value) is not None
 
 
+_RFC4648_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+
+
+@pytest.mark.parametrize(
+    ("alphabet", "big_number"),
+    [
+        ("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", True),  # base62
+        ("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", True),  # base58
+        ("ybndrfg8ejkmcpqxot1uwisza345h769", False),  # z-base-32
+        ("0123456789ABCDEFGHJKMNPQRSTVWXYZ", False),  # Crockford's base32
+    ],
+)
+def test_text_in_the_other_alphabets_of_identifiers_is_detected_in_free_text(alphabet: str, big_number: bool) -> None:
+    """Twenty-first session: a kept text holding a message as z-base-32 or Crockford's base32 was kept (base62 and
+    base58 were removed as base64 of binary bytes; now each is read as what it is)."""
+    data = "件名：来月の給与削減について".encode()
+    if big_number:
+        number, digits = int.from_bytes(data, "big"), []
+        while number:
+            number, digit = divmod(number, len(alphabet))
+            digits.append(alphabet[digit])
+        value = "".join(reversed(digits))
+    else:
+        value = base64.b32encode(data).decode().rstrip("=").translate(str.maketrans(_RFC4648_BASE32, alphabet))
+
+    assert detect("資料 " + value) is Finding.ESCAPED_TEXT
+
+
 def test_base64_of_a_text_that_says_something_twice_is_detected() -> None:
     """Found by a property test: a text that repeats a 3-byte-aligned chunk ("Re: 残 aaaa 残 …") decodes from base64
     that repeats itself, which was taken for a name that says a word twice ("ListWeeklyInWeekly12")."""
