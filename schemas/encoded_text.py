@@ -300,8 +300,8 @@ def base64_text(chars: str, text: Callable[[bytes], bool] = is_text) -> bool:
     chars = chars.rstrip("=")
     if not ("+" in chars or "/" in chars) or not ("-" in chars or "_" in chars):
         chars = chars.translate(_URLSAFE)  # one alphabet or the other: as standard base64
-    if len(chars) < 20 or not _BASE64.fullmatch(chars) or _ONE_CASE_HEX.fullmatch(chars):
-        return False  # hex digits in one case are hex (a digest, a token): base64 of text has both cases
+    if len(chars) < 20 or not _BASE64.fullmatch(chars) or _hex_token(chars):
+        return False
     for offset in range(4):
         piece = chars[offset:]
         piece = piece[: len(piece) - 1] if len(piece) % 4 == 1 else piece  # a glued character
@@ -316,6 +316,30 @@ def base64_text(chars: str, text: Callable[[bytes], bool] = is_text) -> bool:
     return False
 
 
+_BASE64_SYMBOL = re.compile(r"[+/]")
+_TOKEN_PREFIX_CHARS = 4
+
+
+def _hex_token(chars: str) -> bool:
+    """Is ``chars`` (base64's alphabet, ``-`` and ``_`` read as ``+`` and ``/``) hex digits in one case, also
+    between dashes (a UUID) or after a short prefix ("ck-", "sid-")? Then it is hex, not base64: base64 of text
+    has both cases, and a prefix of four characters holds three bytes. A fresh UUID cost ~250 us, a prefixed
+    hex token ~130 us, in base64's eight decodings of each of its pieces."""
+    if _ONE_CASE_HEX.fullmatch(chars):
+        return True
+    if _BASE64_SYMBOL.search(chars) is None:
+        return False
+    pieces = _BASE64_SYMBOL.split(chars)
+    others = [piece for piece in pieces if not _HEX_DIGITS.fullmatch(piece)]
+    digits = "".join(piece for piece in pieces if _HEX_DIGITS.fullmatch(piece))
+    return (
+        _ONE_CASE_HEX.fullmatch(digits) is not None
+        and len(others) <= 1
+        and sum(len(other) for other in others) <= _TOKEN_PREFIX_CHARS
+    )
+
+
+_HEX_DIGITS = re.compile(r"[0-9A-Fa-f]*")
 _BASE32 = re.compile(r"[A-Z2-7]+=*")
 
 
@@ -620,6 +644,8 @@ def _stream_text(data: bytes) -> bool:
         if data.startswith(b"\xfd7zXZ"):
             return _text(lzma.LZMADecompressor().decompress(data, 4096))
         checksummed = data.startswith(COMPRESSED_MAGIC)
+        if not checksummed and not _may_be_deflate(data):
+            return False
         stream = zlib.decompressobj(47 if checksummed else -15)  # gzip/zlib by their header, or raw deflate
         content = stream.decompress(data, 4096)
     except (OSError, EOFError, ValueError, lzma.LZMAError, zlib.error):
@@ -633,20 +659,62 @@ def _stream_text(data: bytes) -> bool:
     return varied and is_text(content, IDENTIFIER_TEXT_BYTES)
 
 
+def _may_be_deflate(data: bytes) -> bool:
+    """Can ``data`` begin a raw deflate stream? Its first block's type is not the reserved one (3), and a stored
+    block's length is followed by its complement. Half of all random bytes fail this, which zlib would refuse too,
+    at a tenth of the cost of asking it."""
+    if not data:
+        return False
+    block_type = (data[0] >> 1) & 3
+    if block_type == 3:
+        return False
+    return block_type != 0 or (len(data) >= 5 and data[1] ^ data[3] == 0xFF and data[2] ^ data[4] == 0xFF)
+
+
 def _bytes_text(data: bytes | None) -> bool:
-    """Bytes behind an identifier's encoding that are text, in any of the charsets and streams it is read in."""
+    """Bytes behind an identifier's encoding that are text, in any of the charsets and streams it is read in.
+
+    An identifier is read in many decodings, nearly all of random bytes, so what every text it reads must show
+    comes first (:func:`_may_be_text`), which three random decodings in four fail at once.
+    """
     if data is None:
         return False
-    if encoded_bytes_text(data, IDENTIFIER_TEXT_BYTES) or _text(data.lstrip(b"\0")) or _cp1252_text(data):
+    stripped = data.lstrip(b"\0")
+    if _may_be_text(stripped) and (
+        encoded_bytes_text(data, IDENTIFIER_TEXT_BYTES) or _text(stripped) or _cp1252_text(data)
+    ):
         return True
-    return _stream_text(data)
+    return _stream_text(data)  # a stream without a magic number (raw deflate) is read by trying
 
 
 def _base64_bytes_text(data: bytes | None) -> bool:
     """As :func:`_bytes_text`, but for base64's eight decodings of each candidate: without Shift_JIS and EUC-JP,
     which random bytes at that many tries read as kana and kanji once in ~10^5 (measured); ISO-2022-JP and UTF-16
     are read by their marks (thirteenth red-team pass: a login id that was base64 of a subject in them was kept)."""
-    return data is not None and (_text(data) or _cp1252_text(data) or _stream_text(data) or mail_charset_text(data))
+    if data is None:
+        return False
+    if _few_controls(data) and (_text(data) or _cp1252_text(data)):
+        return True
+    # UTF-16 kana hold a 0x30 byte each, ISO-2022-JP's escape to kanji is ESC $.
+    if (b"\x1b$" in data or data.count(b"0") >= _UTF16_KANA) and mail_charset_text(data):
+        return True
+    return _stream_text(data)
+
+
+_CONTROLS = bytes(byte for byte in _C0_AND_DEL if byte not in b"\t\n\r")
+
+
+def _few_controls(data: bytes) -> bool:
+    """No more control characters than :func:`_text` lets pass (line breaks and tabs aside): printable UTF-8, a
+    Japanese charset and Windows-1252 hold none. A cheap first test of a decoding (~0.3 us against ~5-9 for the
+    readings it spares): random bytes hold one every 8 bytes."""
+    return len(data) - len(data.translate(None, _CONTROLS)) <= max(1, len(data) // 12)
+
+
+def _may_be_text(data: bytes) -> bool:
+    """What every reading of :func:`_bytes_text` but the stream without a magic number needs: few controls, a
+    gzip or zlib stream's start, or ISO-2022-JP, whose escapes are controls."""
+    return _few_controls(data) or data.startswith(COMPRESSED_MAGIC) or b"\x1b" in data
 
 
 def mail_charset_text(data: bytes | None) -> bool:
@@ -766,23 +834,9 @@ def _big_number_text(chars: str) -> bool:
         except KeyError:
             continue  # a character outside this alphabet (0, O, I and l are not base58)
         readings = (number, number % base ** (len(chars) - 1), number // base)  # as sent, without its first or last
-        if any(_bytes_text_quickly(value.to_bytes((value.bit_length() + 7) // 8, "big")) for value in readings):
+        if any(_bytes_text(value.to_bytes((value.bit_length() + 7) // 8, "big")) for value in readings):
             return True
     return False
-
-
-_CONTROLS = bytes(byte for byte in _C0_AND_DEL if byte not in b"\t\n\r")
-
-
-def _bytes_text_quickly(data: bytes) -> bool:
-    """:func:`_bytes_text`, for a reader that tries many decodings of one value: first what every text it reads
-    must show (few control characters, as :func:`_text` counts them, or a compressed stream's start), which three
-    random decodings in four fail at once (~0.3 us against ~9)."""
-    stripped = data.lstrip(b"\0")
-    controls = len(stripped) - len(stripped.translate(None, _CONTROLS))
-    if controls <= max(1, len(stripped) // 12) or stripped.startswith(COMPRESSED_MAGIC):
-        return _bytes_text(data)
-    return _stream_text(data)  # a stream without a magic number (raw deflate) is read by trying
 
 
 def _decodes(value: str) -> bool:
@@ -900,7 +954,7 @@ def other_base32_text(chars: str) -> bool:
                 standard = piece.translate(_AS_BASE32[name])
                 # As it ends, and without its last group: a character glued at the end decodes to a stray byte.
                 cut = standard[: (len(standard) - 1) // 8 * 8]
-                if base32_text(standard, _bytes_text_quickly) or base32_text(cut, _bytes_text_quickly):
+                if base32_text(standard, _bytes_text) or base32_text(cut, _bytes_text):
                     return True
     return False
 
