@@ -13,7 +13,15 @@ import pytest
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from services.stages.detectors import Finding, detect, looks_encoded
+from services.stages.detectors import (
+    _PRINTABLE_NOTHING,
+    Finding,
+    _hidden_count,
+    _shows_nothing,
+    detect,
+    hidden_count,
+    looks_encoded,
+)
 
 _RANDOM = random.Random(20240315)
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + _RANDOM.randbytes(600)
@@ -876,3 +884,22 @@ def test_what_a_url_escapes_is_judged_as_written_plainly(screen: str, finding: F
 )
 def test_escapes_no_url_needs_are_still_a_disguise(screen: str) -> None:
     assert detect(screen) is not None
+
+
+def test_what_shows_nothing_is_never_passed_over_as_printable() -> None:
+    """hidden_count passes a value over in C when Python calls it printable and it holds none of the few printable
+    characters that show nothing: checked for every code point, so that no hidden character is passed over."""
+    missed = [
+        point
+        for point in range(0x110000)
+        if _shows_nothing(chr(point))
+        and chr(point).replace("\u3000", " ").isprintable()
+        and _PRINTABLE_NOTHING.search(chr(point)) is None
+    ]
+    assert missed == []
+
+
+@settings(max_examples=1000, deadline=None)
+@given(value=st.text(max_size=40))
+def test_the_count_of_hidden_characters_is_the_walks_count(value: str) -> None:
+    assert hidden_count(value) == _hidden_count(value)
