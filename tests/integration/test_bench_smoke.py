@@ -7,12 +7,20 @@ import sys
 from pathlib import Path
 
 from tests.benchmarks.bench_monitor import bench_monitor
-from tests.benchmarks.bench_pipeline import bench_end_to_end, bench_minimize, bench_processes, bench_stages, up_rounds
+from tests.benchmarks.bench_pipeline import (
+    bench_end_to_end,
+    bench_minimize,
+    bench_processes,
+    bench_stages,
+    bench_stages_fresh,
+    up_rounds,
+)
 
 
 def test_the_benchmarks_run_and_report_every_figure(tmp_path: Path) -> None:
     assert bench_minimize(300) > 0
     assert bench_stages(300) > 0
+    assert bench_stages_fresh(2300) > 0
 
     figures = bench_end_to_end(400, tmp_path)
 
