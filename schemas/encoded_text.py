@@ -417,11 +417,15 @@ def base45_text(chars: str, text: Callable[[bytes], bool] = is_text) -> bool:
     return any(
         _base45_run_text(run.group().strip(), text)
         for run in _BASE45_RUN.finditer(chars)
-        if _UPPER.search(run.group())  # base45 of text writes letters; digits and "-.:" alone are numbers and ids
+        # Base45 of text writes letters; digits and "-.:" alone are numbers and ids. Nor is it hex digits alone,
+        # or between dashes and colons (a UUID, an address in upper case): a random hex token's base45 decodes
+        # to bytes of 0-121 every second byte, read as text once in ~30,000 (twenty-first session, measured).
+        if _UPPER.search(run.group()) and not _UPPER_HEX.fullmatch(run.group().strip())
     )
 
 
 _UPPER = re.compile("[A-Z]")
+_UPPER_HEX = re.compile("[0-9A-F:-]*")
 
 
 _BASE45_RUN = re.compile(r"[0-9A-Z $%*+./:-]{23,}")  # 23 characters: 15 bytes
