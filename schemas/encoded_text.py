@@ -722,25 +722,43 @@ def _may_be_text(data: bytes) -> bool:
 
 
 def mail_charset_text(data: bytes | None) -> bool:
-    """A short decoding that is text in a mail's other charsets: ISO-2022-JP (by its escape to kanji and two kanji
-    after it), or UTF-16 Japanese (three kana or more, and 80 % letters, digits, kana and kanji as in
-    :func:`legacy_text`).
+    """A short decoding that is text in a mail's other charsets: ISO-2022-JP (by its escape to kanji, the whole
+    decoding read strictly so, with two kana or common kanji), or UTF-16 Japanese (three kana or more, and 80 %
+    letters, digits, kana and kanji as in :func:`legacy_text`; after a byte-order mark, in the order it names).
 
     Random bytes give one code unit in ~180 a kana, and hold the escape alone once in ~2^23 places: base64's eight
     decodings of a random 27-character token (a base58 or base64 session id) were read so once in ~7,500
-    (twenty-first session: such identifiers were refused); what follows now makes each ~50 times rarer or more.
+    (twenty-first session: such identifiers were refused); what follows now makes each far rarer (a helper's count:
+    ISO-2022-JP's escape and four bytes after it still matched ~2e-9 a byte, the whole decoding ~3e4 times less).
     """
     if data is None:
         return False
-    if _ISO2022_KANJI.search(data):
+    if _ISO2022_KANJI.search(data) and _iso2022_text(data):
         return True
-    for charset in ("utf-16-be", "utf-16-le"):
-        text = data[: len(data) // 2 * 2].decode(charset, errors="replace")
+    readings = [("utf-16-be", data), ("utf-16-le", data)]
+    if data.startswith((b"\xfe\xff", b"\xff\xfe")):  # a byte-order mark (Windows' and Python's "utf-16") names it
+        readings.insert(0, ("utf-16-be" if data[0] == 0xFE else "utf-16-le", data[2:]))
+    for charset, piece in readings:
+        text = piece[: len(piece) // 2 * 2].decode(charset, errors="replace")
         if (
             text.isprintable()
             and sum(1 for char in text if "\u3041" <= char <= "\u30ff") >= _UTF16_KANA
             and len(_WORDLIKE.findall(text)) >= 0.8 * len(text)
         ):
+            return True
+    return False
+
+
+def _iso2022_text(data: bytes) -> bool:
+    """Is ``data`` (its last character perhaps cut) ISO-2022-JP text: decoded strictly, printable, with two kana or
+    common kanji? The escape alone is three bytes chance writes; real ISO-2022-JP is seven-bit text throughout."""
+    for cut in range(3):
+        try:
+            text = data[: len(data) - cut].decode("iso2022_jp")
+        except UnicodeDecodeError:
+            continue
+        text = text.translate(_TEXT_WHITESPACE)
+        if text.isprintable() and sum(1 for char in text if common_character(char, japanese=True)) >= 2:
             return True
     return False
 
