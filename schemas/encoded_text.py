@@ -750,17 +750,27 @@ def mail_charset_text(data: bytes | None) -> bool:
 
 
 def _iso2022_text(data: bytes) -> bool:
-    """Is ``data`` (its last character perhaps cut) ISO-2022-JP text: decoded strictly, printable, with two kana or
-    common kanji? The escape alone is three bytes chance writes; real ISO-2022-JP is seven-bit text throughout."""
-    for cut in range(3):
-        try:
-            text = data[: len(data) - cut].decode("iso2022_jp")
-        except UnicodeDecodeError:
-            continue
-        text = text.translate(_TEXT_WHITESPACE)
-        if text.isprintable() and sum(1 for char in text if common_character(char, japanese=True)) >= 2:
-            return True
+    """Does ``data`` hold ISO-2022-JP text: from an escape to kanji on, the longest run of its seven-bit bytes that
+    decodes strictly, printable, with two kana or common kanji? The escape alone is three bytes chance writes (a
+    random base58 id's decoding held it and four bytes); bytes glued before or after the text hide nothing."""
+    for match in _ISO2022_SEGMENT.finditer(data):
+        segment = match.group()
+        for end in range(len(segment), _ISO2022_SHORTEST - 1, -1):
+            try:
+                text = segment[:end].decode("iso2022_jp")
+            except UnicodeDecodeError:
+                continue
+            text = text.translate(_TEXT_WHITESPACE)
+            if text.isprintable() and sum(1 for char in text if common_character(char, japanese=True)) >= 2:
+                return True
+            break  # the longest run that decodes is the one judged
     return False
+
+
+_ISO2022_SEGMENT = re.compile(rb"\x1b\$[B@][\x1b\x20-\x7e\t\n\r]*")
+"""An escape to kanji and the seven-bit bytes after it (ISO-2022-JP writes nothing else)."""
+_ISO2022_SHORTEST = 7
+"""The escape and two kanji."""
 
 
 _UTF16_KANA = 3

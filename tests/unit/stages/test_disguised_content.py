@@ -366,7 +366,10 @@ def test_iso2022_jp_is_read_whole_and_utf16_after_its_byte_order_mark() -> None:
     helper's count: a base58 id among 400,000); the whole decoding must now be ISO-2022-JP. UTF-16 with a byte-order
     mark (what Windows and Python's "utf-16" write) was refused only when a misaligned reading happened to catch it."""
     assert not mail_charset_text(bytes.fromhex("1b24424c6f2d41") + b"\x8f\xff\x00")
-    assert mail_charset_text("給与削減の件です".encode("iso2022_jp"))
+    text = "Subject: 給与 cut".encode("iso2022_jp")
+    for glued in (text, text + b"\x00\x01\xff\xfe", b"\x9a\x88" + text + b"~~~~zz", b"\x01" + text[:-3] + b"\x7f"):
+        assert mail_charset_text(glued)  # bytes glued before or after the text hide nothing
+        assert encoded_text("c" + base64.urlsafe_b64encode(glued).decode().rstrip("="))
     for text in ("人事評価面談の日程調整について", "来月の給与削減についてのお知らせ"):
         assert mail_charset_text(text.encode("utf-16"))
         assert encoded_text("c" + base64.urlsafe_b64encode(text.encode("utf-16")).decode().rstrip("=")), text
