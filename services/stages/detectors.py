@@ -1036,9 +1036,10 @@ def visible(value: str) -> str:
 
 
 _TWO_DOTS = str.maketrans({"\ufe30": ":", "\u2025": ":"})
-_BREAK_OR_TWO_DOTS = re.compile("\r|[\v\f\x85\u2028\u2029\ufe30\u2025]")
 """Vertical and horizontal two-dot leaders, which look like a colon and which NFKC would make "..": a colon."""
 _LINE_BREAKS = str.maketrans({brk: "\n" for brk in "\r\v\f\x85\u2028\u2029"})
+_BREAK_OR_TWO_DOTS = re.compile("\r|[\v\f\x85\u2028\u2029\ufe30\u2025]")
+"""What :data:`_LINE_BREAKS` and :data:`_TWO_DOTS` translate: where none is, neither translation is made."""
 _LOOK_ALIKES = str.maketrans(
     "АВЕЅІЈКМНОРСТХУаеіјорсхуѕԁһԛԝΑΒΕΖΗΙΚΜΝΟΡΤΥΧαβεικνορτυχ"
     "ꓐꓑꓒꓓꓔꓖꓗꓙꓚꓜꓝꓟꓠꓡꓢꓣꓦꓧꓪꓫꓬꓮꓰꓲꓳꓴ"  # noqa: RUF001 - look-alikes on purpose

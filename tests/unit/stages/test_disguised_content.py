@@ -895,3 +895,12 @@ def test_unmarked_hex_code_points_between_blanks_in_free_text_are_found(joiner: 
 def test_padded_glued_or_octal_byte_lists_and_a_frame_behind_a_skippable_one_are_no_identifier(token: str) -> None:
     """Eighteenth red-team pass: these variants of the seventeenth's byte lists and zstd frames were kept."""
     assert encoded_text(token)
+
+
+def test_iso2022_jp_kanji_one_at_a_time_among_ascii_is_read() -> None:
+    """Kanji escaped one at a time between ASCII words ("Subject: 給 pay 与 cut") are one ISO-2022-JP text: the
+    escape and two kanji in a row were once asked for before the text was read (found reviewing session 16)."""
+    for text in ("Subject: 給 pay 与 cut for Sato", "件 x 名 y 給 z 与"):
+        data = text.encode("iso2022_jp")
+        assert mail_charset_text(data)
+        assert encoded_text("c" + base64.urlsafe_b64encode(data).decode().rstrip("="))
