@@ -170,6 +170,16 @@ class PipelineMetrics:
             ["stream", "gap"],
             registry=registry,
         )
+        self.tenant_register_tenants = Gauge(
+            "lineage_tenant_register_tenants",
+            "Tenants in the tenant register in use (0: no register is set, and any tenant is accepted).",
+            registry=registry,
+        )
+        self.tenant_register_failures = Counter(
+            "lineage_tenant_register_failures_total",
+            "Times the changed tenant register file could not be read; the last register read stays in use.",
+            registry=registry,
+        )
         self.policy_info = Gauge(
             "lineage_policy_info",
             "The policy file in use (value 1).",

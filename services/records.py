@@ -63,6 +63,8 @@ class DeadLetterReason(StrEnum):
     UNKNOWN_TO_POLICY = "unknown_to_policy"
     NO_POLICY_IN_FORCE = "no_policy_in_force"
     OCCURRED_IN_FUTURE = "occurred_in_future"
+    UNKNOWN_TENANT = "unknown_tenant"
+    """The event's tenant is not in the tenant register (services/tenants.py), when one is set."""
     EVENT_ID_CONFLICT = "event_id_conflict"
     """An activity event carries the id of another event of its tenant (or of another change of the same state),
     with other content (services/monitor/identity.py, services/monitor/evaluate.py)."""

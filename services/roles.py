@@ -39,6 +39,7 @@ from services.sink.writer import LineageWriter
 from services.stages.collection import CollectionContext
 from services.store.async_store import AsyncLineageStore
 from services.store.lineage_store import LineageStore
+from services.tenants import TenantRegister
 from services.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,7 @@ class Pipeline:
         current = engine.policy.versions[-1].version
         self.metrics.policy_info.labels(engine.policy_id, current).set(1)
         self.keyring = load_keyring(settings)
+        self.tenant_register = self._tenant_register()
         self.context = CollectionContext(
             engine=engine,
             key=self.keyring.current,
@@ -158,6 +160,7 @@ class Pipeline:
             max_event_bytes=settings.max_event_bytes,
             quarantine=load_quarantine_key(settings),
             max_clock_skew=timedelta(seconds=settings.max_clock_skew_s),
+            tenants=self.tenant_register.tenants if self.tenant_register is not None else None,
         )
         self.store: AsyncLineageStore | None = None
         self.consumers: dict[str, BatchConsumer] = {}  # by name: collect, store, monitor, monitor-2, ...
@@ -197,7 +200,9 @@ class Pipeline:
             await self._producer.start()
         if Role.COLLECT in self.roles:
             assert self._producer is not None
-            handle = collect_handler(self.context, self._producer, self.topics, self.metrics, self.observer)
+            handle = collect_handler(
+                self.context, self._producer, self.topics, self.metrics, self.observer, self.tenant_register
+            )
             self.consumers["collect"] = BatchConsumer(
                 "collect", self._consumer_config(Role.COLLECT, settings.batch_size, settings.batch_window_s), handle
             )
@@ -236,6 +241,7 @@ class Pipeline:
                     alert_groups_per_tenant=settings.alert_groups_per_tenant,
                     alert_groups=settings.alert_groups,
                     retired_keys=self.keyring.retired,
+                    tenant_register=self.tenant_register,
                 )
                 name = "monitor" if number == 1 else f"monitor-{number}"
                 self.consumers[name] = BatchConsumer(name, config, worker.handle, worker.forget)
@@ -245,6 +251,18 @@ class Pipeline:
         self._tasks.append(asyncio.create_task(self._measure_lag(), name="consumer-lag"))
         if self.observer is not None:
             self._tasks.append(asyncio.create_task(self._flush_lineage(self.observer), name="openlineage-flush"))
+
+    def _tenant_register(self) -> TenantRegister | None:
+        """The tenant register the settings name, read now (an unreadable one stops the start), or None; only
+        the roles that read events sent by services (collect, monitor) use it."""
+        path = self.settings.tenant_register
+        if path is None or not self.roles & {Role.COLLECT, Role.MONITOR}:
+            return None
+        failures = self.metrics.tenant_register_failures
+        register = TenantRegister(path, self.settings.tenant_register_check_s, on_failure=failures.inc)
+        self.metrics.tenant_register_tenants.set_function(lambda: len(register.tenants))
+        log.info("tenant register: %d tenants", len(register.tenants))
+        return register
 
     def _consumer_config(self, role: Role, batch_size: int, window_s: float) -> ConsumerConfig:
         settings = self.settings

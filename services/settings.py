@@ -190,6 +190,15 @@ class Settings(BaseSettings):
         "group, the last resort): a group is a few hundred bytes, and a sender chooses how many it makes.",
     )
     max_event_bytes: int = Field(default=1_048_576, ge=1, description="Events larger than this are dead-lettered.")
+    tenant_register: Path | None = Field(
+        default=None,
+        description="A file naming the tenants served, one id a line ('#' comments): an event of any other tenant is "
+        "refused as unknown_tenant, by the collection stages and the monitor, so a sender cannot make tenants up (and "
+        "fill the alert groups with them). Read again when it changes. Unset: any tenant id the contract accepts.",
+    )
+    tenant_register_check_s: float = Field(
+        default=5.0, gt=0, description="How often the tenant register file is checked for a change."
+    )
 
     query_timeout_s: float = Field(
         default=30.0,

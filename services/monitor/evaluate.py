@@ -67,6 +67,7 @@ from services.stages.allowlist import Markers, markers_of, record_text_refusal
 from services.stages.errors import describe_validation_error, vocabulary_of
 from services.stages.ingest import repeated_key
 from services.stages.tag import DEFAULT_MAX_SKEW
+from services.tenants import UNKNOWN_TENANT_MESSAGE
 
 ActivityEvent = Annotated[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent, Field(discriminator="spec")]
 _ACTIVITY: TypeAdapter[UseEvent | DisclosureEvent | ConsentEvent | RightsRequestEvent] = TypeAdapter(ActivityEvent)
@@ -463,17 +464,21 @@ def read_activity(
     retired: Sequence[PseudonymKey] = (),
     *,
     engine: PolicyEngine,
+    tenants: frozenset[str] | None = None,
 ) -> tuple[list[Received], list[DeadLetter]]:
     """Validate each event of ``batch``; the accepted ones in order, and the dead letters of the others.
 
     An event that occurred more than ``max_skew`` after it was received (its broker timestamp, at the latest
     ``now``: by default the wall clock) is refused as ``occurred_in_future``; an Art. 4.2 record text holding
     content ``engine``'s policy excludes is withheld (:func:`_withholding`). Its subject is named by ``key``'s
-    pseudonym, and also by the ``retired`` keys', under which state recorded before a rotation is kept.
+    pseudonym, and also by the ``retired`` keys', under which state recorded before a rotation is kept. With
+    ``tenants`` (the tenant register), an event of any other tenant is refused as ``unknown_tenant``.
     """
     now_ms = int((now or datetime.now(UTC)).timestamp() * 1000)
     markers = markers_of(engine)
-    result = split_each(batch, lambda source: _read_one(source, key, now_ms, max_skew, retired, markers), Stage.INGEST)
+    result = split_each(
+        batch, lambda source: _read_one(source, key, now_ms, max_skew, retired, markers, tenants), Stage.INGEST
+    )
     return result.ok, result.dead
 
 
@@ -484,6 +489,7 @@ def _read_one(
     max_skew: timedelta,
     retired: Sequence[PseudonymKey],
     markers: Markers,
+    tenants: frozenset[str] | None,
 ) -> Received | DeadLetter:
     try:
         event = _ACTIVITY.validate_json(source.value or b"", strict=True)  # JSON types, as the schema says
@@ -494,6 +500,9 @@ def _read_one(
         return DeadLetter(source, Stage.INGEST, reason, describe_validation_error(exc, vocabulary=words))
     if (where := repeated_key(source.value or b"")) is not None:  # validate_json kept the last value
         return DeadLetter(source, Stage.INGEST, DeadLetterReason.DUPLICATE_KEY, f"an object repeats a key{where}")
+    if tenants is not None and event.tenant_id not in tenants:
+        reason, message = DeadLetterReason.UNKNOWN_TENANT, UNKNOWN_TENANT_MESSAGE
+        return DeadLetter(source, Stage.INGEST, reason, message, event_id=str(event.event_id))
     refused = _refusal(event, _received_ms(source, now_ms), max_skew)
     if refused is not None:
         return DeadLetter(source, Stage.INGEST, *refused, event_id=str(event.event_id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
@@ -25,6 +26,7 @@ from services.sink.rows import Seal, sink_rows
 from services.sink.writer import LineageWriter
 from services.stages.collection import CollectionContext, process_collection_batch
 from services.stages.messages import encode_dead_letter, encode_tagged
+from services.tenants import TenantRegister
 from services.topics import Topics
 
 
@@ -63,12 +65,17 @@ def collect_handler(
     topics: Topics,
     metrics: PipelineMetrics,
     observer: LineageObserver | None = None,
+    tenant_register: TenantRegister | None = None,
 ) -> Handler:
-    """Collection topics -> stages -> tagged topics and dead letters, acknowledged before the commit."""
+    """Collection topics -> stages -> tagged topics and dead letters, acknowledged before the commit. With a
+    ``tenant_register``, each batch is decided with the register as its file says when the batch begins."""
     gaps = GapFinder(context.engine)
     tagged_topic = {kind.value: topics.tagged(kind) for kind in CollectionKind}
 
     async def handle(batch: Sequence[SourceRecord]) -> None:
+        nonlocal context
+        if tenant_register is not None and (tenants := tenant_register.current()) is not context.tenants:
+            context = replace(context, tenants=tenants)
         result = process_collection_batch(batch, context, datetime.now(UTC))
         outgoing = [encode_tagged(r, tagged_topic[r.kind]) for r in result.ok]
         outgoing += [encode_dead_letter(d, topics.dead_letter, context.quarantine) for d in result.dead]

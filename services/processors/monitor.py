@@ -91,6 +91,7 @@ from services.stages.messages import OutgoingMessage, encode_dead_letter
 from services.stages.tag import DEFAULT_MAX_SKEW
 from services.store.async_store import AsyncLineageStore
 from services.store.client import describe_store_error, refuses_data
+from services.tenants import TenantRegister
 from services.topics import Topics
 
 log = logging.getLogger(__name__)
@@ -192,8 +193,10 @@ class MonitorWorker:
         alert_groups_per_tenant: int = DEFAULT_MAX_GROUPS_PER_TENANT,
         alert_groups: int = DEFAULT_MAX_GROUPS,
         retired_keys: Sequence[PseudonymKey] = (),
+        tenant_register: TenantRegister | None = None,
     ) -> None:
         self._decider = decider
+        self._tenant_register = tenant_register  # an activity event of another tenant is refused
         self._key = key
         self._retired_keys = tuple(retired_keys)  # state recorded before a rotation is found under these
         self._quarantine = quarantine
@@ -273,12 +276,19 @@ class MonitorWorker:
         parts = _by_partition(batch)
         received: list[Received] = []
         limit = self._max_event_bytes
+        tenants = self._tenant_register.current() if self._tenant_register is not None else None
         for records in parts.values():
             fitting = [record for record in records if len(record.value or b"") <= limit]
             if len(fitting) < len(records):
                 result.dead += [_too_large(record, limit) for record in records if len(record.value or b"") > limit]
             read, invalid = read_activity(
-                fitting, self._key, None, self._max_clock_skew, self._retired_keys, engine=self._decider.engine
+                fitting,
+                self._key,
+                None,
+                self._max_clock_skew,
+                self._retired_keys,
+                engine=self._decider.engine,
+                tenants=tenants,
             )
             received += read
             result.dead += invalid

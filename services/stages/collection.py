@@ -30,13 +30,15 @@ class CollectionContext:
     """Seals refused events on the dead-letter topic."""
     max_clock_skew: timedelta = DEFAULT_MAX_SKEW
     """How far past ingestion an event's occurred_at may lie."""
+    tenants: frozenset[str] | None = None
+    """The tenant register's ids (services/tenants.py): an event of another tenant is refused. None: any tenant."""
 
 
 def process_collection_batch(
     batch: Sequence[SourceRecord], context: CollectionContext, ingested_at: datetime
 ) -> StageResult[TaggedRecord]:
     """Run a batch through every collection stage; each input ends as one tagged record or one dead letter."""
-    ingested = ingest(batch, context.kind_of_topic, context.max_event_bytes)
+    ingested = ingest(batch, context.kind_of_topic, context.max_event_bytes, tenants=context.tenants)
     minimized = minimize(ingested.ok, context.engine)
     tagged = tag(minimized.ok, context.engine, context.key, context.partition_key, ingested_at, context.max_clock_skew)
     dead = redact([*ingested.dead, *minimized.dead, *tagged.dead], context.engine, context.key, context.partition_key)

@@ -44,6 +44,7 @@ from services.records import (
     stage_failed,
 )
 from services.stages.errors import describe_validation_error
+from services.tenants import UNKNOWN_TENANT_MESSAGE
 
 KindOfTopic = Callable[[str], CollectionKind | None]
 
@@ -168,13 +169,18 @@ Decoder = Callable[[Mapping[str, Any]], Any | None]
 
 
 def ingest_one(
-    source: SourceRecord, kind_of_topic: KindOfTopic, max_bytes: int, decoder: Decoder = decode
+    source: SourceRecord,
+    kind_of_topic: KindOfTopic,
+    max_bytes: int,
+    decoder: Decoder = decode,
+    *,
+    tenants: frozenset[str] | None = None,
 ) -> Ingested | DeadLetter:
     """Parse and validate one record (``decoder``: the compiled contract; tests pass a refusing one to compare)."""
     read = _read(source, max_bytes)
     if isinstance(read, DeadLetter):
         return read
-    return _checked(source, read, decoder(read[1]), kind_of_topic)
+    return _checked(source, read, decoder(read[1]), kind_of_topic, tenants)
 
 
 def _read(source: SourceRecord, max_bytes: int) -> tuple[bytes, dict[str, Any]] | DeadLetter:
@@ -188,9 +194,14 @@ def _read(source: SourceRecord, max_bytes: int) -> tuple[bytes, dict[str, Any]] 
 
 
 def _checked(
-    source: SourceRecord, read: tuple[bytes, dict[str, Any]], compiled: Any | None, kind_of_topic: KindOfTopic
+    source: SourceRecord,
+    read: tuple[bytes, dict[str, Any]],
+    compiled: Any | None,
+    kind_of_topic: KindOfTopic,
+    tenants: frozenset[str] | None,
 ) -> Ingested | DeadLetter:
-    """The event as ``compiled`` (the compiled contract's reading of the object, or None) or else pydantic reads it."""
+    """The event as ``compiled`` (the compiled contract's reading of the object, or None) or else pydantic reads it;
+    refused if its kind is not its topic's, or its tenant not in ``tenants`` (the register, when one is set)."""
     text, document = read
     if compiled is not None:
         envelope = _envelope_of_compiled(compiled)
@@ -207,6 +218,8 @@ def _checked(
     if expected_kind is not None and expected_kind is not envelope.kind:
         message = f"kind '{envelope.kind.value}' does not belong on the '{expected_kind.value}' topic"
         return _dead(source, DeadLetterReason.KIND_TOPIC_MISMATCH, message, envelope)
+    if tenants is not None and envelope.tenant_id not in tenants:
+        return _dead(source, DeadLetterReason.UNKNOWN_TENANT, UNKNOWN_TENANT_MESSAGE, envelope)
     return Ingested(source, envelope, document["payload"], model)  # positional: built once per event
 
 
@@ -241,9 +254,15 @@ def _envelope_of_model(event: CollectionEnvelope) -> Envelope:
 
 
 def ingest(
-    batch: Sequence[SourceRecord], kind_of_topic: KindOfTopic, max_bytes: int, decoder: Decoder = decode
+    batch: Sequence[SourceRecord],
+    kind_of_topic: KindOfTopic,
+    max_bytes: int,
+    decoder: Decoder = decode,
+    *,
+    tenants: frozenset[str] | None = None,
 ) -> StageResult[Ingested]:
-    """Ingest a batch; every record ends up in exactly one of the two outputs, in the batch's order.
+    """Ingest a batch; every record ends up in exactly one of the two outputs, in the batch's order. With
+    ``tenants`` (the tenant register), an event of any other tenant is refused as ``unknown_tenant``.
 
     In three passes over the batch, each one kind of work: parse every record, read every object by the compiled
     contract, then check and build each record. This is :func:`ingest_one` on each record, measured 5-11 % faster
@@ -271,7 +290,7 @@ def ingest(
             dead.append(each)
             continue
         try:
-            outcome = _checked(source, each, struct, kind_of_topic)
+            outcome = _checked(source, each, struct, kind_of_topic, tenants)
         except Exception as error:  # noqa: BLE001 - any fault on one event: that event is dead-lettered
             outcome = stage_failed(source, Stage.INGEST, error)
         if isinstance(outcome, DeadLetter):

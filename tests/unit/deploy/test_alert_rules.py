@@ -29,6 +29,8 @@ EXPECTED_ALERTS = {
     "PolicyGapDetected",
     "DeadLetterRateHigh",
     "StageFailed",
+    "UnknownTenant",
+    "TenantRegisterUnreadable",
     "SinkFailing",
     "SinkBackpressure",
     "ConsumerLagHigh",

@@ -63,6 +63,8 @@ def test_amtool_accepts_the_configuration() -> None:
         ({"alertname": "SinkBackpressure", "severity": "critical"}, "operators-page"),
         ({"alertname": "ConsumerLagHigh", "severity": "warning"}, "operators"),
         ({"alertname": "DeadLetterRateHigh", "severity": "warning"}, "operators"),
+        ({"alertname": "UnknownTenant", "severity": "warning"}, "operators"),
+        ({"alertname": "TenantRegisterUnreadable", "severity": "warning"}, "operators"),
     ],
     ids=lambda value: value if isinstance(value, str) else f"{value['alertname']}-{value['severity']}",
 )
