@@ -882,6 +882,16 @@ def _decodes(value: str) -> bool:
     starts = [m.end() for m, _ in zip(_SEPARATOR.finditer(value), range(3), strict=False)]
     pieces = _SEPARATOR.split(value)
     candidates = [value, *(value[start:] for start in starts), *pieces]
+    if _hex_dashes(value):
+        # Hex digits in one case and dashes (a UUID, a digest, a token in hex): every candidate and join is too,
+        # so the readings below that could only say no are skipped — base64 (:func:`_hex_token`: hex, not
+        # base64), base45 (no run of its alphabet with a letter beyond hex), percent-escapes (no "%"), base32
+        # in the other alphabets (no letter beyond hex). A fresh UUID cost ~70 us, most of it there.
+        return any(
+            _base32_glued(candidate) or hex_text(candidate, _bytes_text) or number_text(candidate)
+            for candidate in dict.fromkeys(candidates)
+            if len(candidate) >= 20
+        ) or _runs_or_joins_text(value, pieces, base64=False)
     if base64_text(value[::-1], _text) or base64_text(value, compressed_text):
         return True  # base64 written backwards, or of compressed text
     if any(
@@ -896,6 +906,20 @@ def _decodes(value: str) -> bool:
         if len(candidate) >= 20
     ):
         return True
+    return _runs_or_joins_text(value, pieces)
+
+
+_HEX_DASHES = re.compile(r"[0-9a-f-]*|[0-9A-F-]*")
+
+
+def _hex_dashes(value: str) -> bool:
+    """Is ``value`` hex digits in one case and dashes only (see :func:`_decodes`)?"""
+    return _HEX_DASHES.fullmatch(value) is not None
+
+
+def _runs_or_joins_text(value: str, pieces: list[str], base64: bool = True) -> bool:
+    """The last readings of :func:`_decodes`: runs of hex or base32 inside ``value``, and its ``pieces`` put back
+    together; without ``base64``, the joins are not read as base64 (hex in one case is not: :func:`_hex_token`)."""
     # Hex and base32 runs inside the value: characters glued without a separator ("x" + hex, base32 + "9") hide
     # nothing.
     if any(hex_text(run, _bytes_text) for run in _HEX_RUN.findall(value) if len(run) < len(value)):
@@ -910,7 +934,7 @@ def _decodes(value: str) -> bool:
     dashed = _SEPARATOR_BUT_DASH.split(value) if "-" in value else []
     joins += ["".join(dashed[start:]) for start in range(len(dashed))] if len(dashed) > 1 else []
     return any(
-        base64_text(joined, _starts_with_text)
+        (base64 and base64_text(joined, _starts_with_text))
         or hex_text(joined, _hex_starts_with_text)
         or base32_text(joined, _starts_with_text)
         for joined in joins

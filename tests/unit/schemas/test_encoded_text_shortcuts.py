@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import base64
 import zlib
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from schemas import encoded_text
 from schemas.encoded_text import (
     _base64_bytes_text,
     _bytes_text,
@@ -91,3 +93,52 @@ def test_uuids_and_prefixed_hex_are_hex_tokens() -> None:
     assert _hex_token("ck+" + "ab12" * 16)
     assert not _hex_token("0F8E7A52+6a0b+4f51")  # two cases: not one hex token
     assert not _hex_token("Abc+dEf+GhI+jKl")  # short pieces of base64 are base64
+
+
+def _read_in_full(value: str) -> bool:
+    """:func:`_decodes` with every reading, the hex gate (:func:`_hex_dashes`) turned off."""
+    with patch.object(encoded_text, "_hex_dashes", lambda value: False):
+        return encoded_text._decodes(value)
+
+
+_HEX_CASES = st.sampled_from([str.lower, str.upper])
+
+
+@st.composite
+def hex_dashes(draw: st.DrawFn) -> str:
+    """Hex digits in one case and dashes: random tokens (UUIDs, digests, runs of digits), hex of a text in any
+    charset read here (also compressed, also backwards), code points in groups of four, and decimal bytes."""
+    shape = draw(st.sampled_from(["random", "decoding", "message", "code points", "decimal", "base32 digits"]))
+    if shape == "random":
+        chars = draw(st.text(alphabet="0123456789abcdef-", min_size=20, max_size=90))
+    elif shape == "decoding":
+        chars = draw(decodings()).hex()
+        chars = chars[::-1] if draw(st.booleans()) else chars
+    elif shape == "message":  # long enough to be read as one: most of these must be found
+        message = draw(_WORDS.filter(lambda text: len(text) >= 12)).encode(draw(st.sampled_from(_CHARSETS)), "ignore")
+        chars = draw(st.sampled_from(["", "ab", "0"])) + message.hex()
+    elif shape == "code points":
+        chars = "".join(f"{ord(char):04x}" for char in draw(_WORDS))
+    elif shape == "decimal":
+        chars = "".join(f"{byte:03d}" for byte in draw(_WORDS).encode())
+    else:  # hex that is also base32's alphabet (2-7 and a-f)
+        chars = draw(st.text(alphabet="234567abcdef", min_size=20, max_size=90))
+    dashes = draw(st.lists(st.integers(0, max(0, len(chars))), max_size=6))
+    for position in sorted(dashes, reverse=True):
+        chars = chars[:position] + "-" + chars[position:]
+    return draw(_HEX_CASES)(chars)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(value=hex_dashes())
+def test_hex_with_dashes_is_read_as_with_every_reading(value: str) -> None:
+    assert encoded_text._hex_dashes(value)
+    assert encoded_text._decodes(value) is _read_in_full(value)
+
+
+def test_the_hex_gate_still_finds_hex_of_a_message_between_dashes() -> None:
+    subject = "Re: 給与削減の件について".encode().hex()
+    value = "-".join(subject[start : start + 8] for start in range(0, len(subject), 8))
+    assert encoded_text._hex_dashes(value)
+    assert encoded_text._decodes(value)
+    assert encoded_text._decodes(value.upper())
