@@ -458,8 +458,9 @@ _Z85_AS_BASE85 = str.maketrans(_Z85, _BASE85)
 """Z85 (ZeroMQ) is base 85 in the same digits' order with another alphabet: one table makes it RFC 1924's."""
 
 
-def base85_text(chars: str) -> bool:
-    """Is ``chars`` base85 (RFC 1924 / git) or Ascii85 (Adobe, with or without ``<~ ~>``) of text?
+def base85_text(chars: str, text: Callable[[bytes], bool] = is_text) -> bool:
+    """Is ``chars`` base85 (RFC 1924 / git), Ascii85 (Adobe, with or without ``<~ ~>``) or Z85 of text (as
+    ``text`` judges the bytes)?
 
     A run of letters and digits alone is left to the other encodings: base85 of 15 bytes or more holds a symbol
     all but always, and a token of letters and digits decodes as base85 to printable bytes too often.
@@ -474,7 +475,7 @@ def base85_text(chars: str) -> bool:
     )
     for decode in decoders:
         try:
-            if is_text(decode(chars)):
+            if text(decode(chars)):
                 return True
         except (ValueError, binascii.Error):
             continue
@@ -662,6 +663,12 @@ def _stream_text(data: bytes) -> bool:
     # A short message barely compresses; random bytes inflate to runs of a few characters, many times as long.
     varied = 0 < len(content) <= 3 * len(data) and Counter(content).most_common(1)[0][1] <= len(content) // 4
     return varied and is_text(content, IDENTIFIER_TEXT_BYTES)
+
+
+def stream_text(data: bytes) -> bool:
+    """Is ``data`` a whole compressed stream of text (gzip, zlib, bzip2, xz; raw deflate of text as it is), or a
+    Zstandard or LZ4 frame? For readers outside this module (:func:`_stream_text`)."""
+    return _stream_text(data)
 
 
 def _may_be_deflate(data: bytes) -> bool:
@@ -1048,4 +1055,5 @@ __all__ = [
     "percent_text",
     "punycode_text",
     "starts_with_text",
+    "stream_text",
 ]

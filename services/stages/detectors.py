@@ -54,6 +54,7 @@ from schemas.encoded_text import (
     other_base32_text,
     punycode_text,
     starts_with_text,
+    stream_text,
 )
 from schemas.memo import remembered
 
@@ -348,7 +349,23 @@ def _detect(value: str) -> Finding | None:
         return Finding.HIDDEN_TEXT
     if _misdecoded(value):  # before visible(): NFKC rewrites the misread characters ("½" is "1", a slash, "2")
         return Finding.MISDECODED_TEXT
-    return _judge(visible(value))
+    text = visible(value)
+    finding = _judge(text)
+    if finding is None:
+        numbers = text.translate(_AS_NUMBERS)
+        if numbers != text and len(_ASCII_DIGIT.findall(numbers)) >= _NUMBER_DIGITS:
+            return _judge(numbers)  # numbers in kanji or between Japanese or Arabic separators, read again
+    return finding
+
+
+_AS_NUMBERS = str.maketrans("〇一二三四五六七八九・、\u060c\u066c\u066b", "0123456789.,,,.")
+"""Kanji digits as ASCII digits, and the separators Japanese and Arabic write between numbers as ASCII ones: code
+points or bytes in kanji numerals ("三二一〇二・一九九八二・…") or between "、" or "،" were kept (twenty-second
+red-team pass). Positional numerals (三万二千百二) are not read as numbers."""
+_ASCII_DIGIT = re.compile("[0-9]")
+_NUMBER_DIGITS = 12
+"""Digits from which a text is read again as :data:`_AS_NUMBERS` makes it: a date or an address holds fewer
+("二〇二四年一二月八日", "一丁目二番三号")."""
 
 
 def _message_shape(text: str) -> Finding | None:
@@ -1032,7 +1049,7 @@ def visible(value: str) -> str:
     # holds the Basic Multilingual Plane only: beyond it (an emoji, a tag character), the dict.
     text = text.translate(_invisible_in_bmp() if _in_bmp(text) else _invisible())
     text = unicodedata.normalize("NFKC", text)
-    return text if text.isascii() else text.translate(_LOOK_ALIKES)
+    return text if text.isascii() else text.translate(_read_as_latin())
 
 
 _TWO_DOTS = str.maketrans({"\ufe30": ":", "\u2025": ":"})
@@ -1055,6 +1072,19 @@ and Greek; Lisu and Cherokee capitals, Latin small capitals and IPA letters (sev
 with them was kept); the modifier
 letter colon, the ratio sign, the raised colon and every other character Unicode's confusables take for ':' (a
 'Subject' line with one was kept; seventh and eighth red-team passes)."""
+
+
+@cache
+def _read_as_latin() -> dict[int, int]:
+    """:data:`_LOOK_ALIKES`, and every decimal digit of another script as its ASCII digit (Devanagari ७, Arabic-Indic
+    ٣, Myanmar ၅: NFKC keeps them apart). Twenty-second red-team pass: hex, decimal bytes and code points written
+    in such digits were kept, read as no number. Built on first use (a walk over Unicode), not at import."""
+    digits = {
+        point: ord("0") + unicodedata.digit(chr(point))
+        for point in range(0x80, 0x110000)
+        if unicodedata.category(chr(point)) == "Nd"
+    }
+    return {**digits, **_LOOK_ALIKES}
 
 
 _MAPPING_ENTRY = re.compile(r"[{,]\s*(['\"]?)[^\s'\":,{}]{1,40}\1\s*:\s*\S")
@@ -1240,10 +1270,12 @@ def _encoded(text: str) -> bool:
         _UUENCODE.search(text) is not None
         or any(_hex_bytes(run.group()) for run in _HEX_RUN.finditer(text))
         or any(_base32_bytes(run.group()) for run in _BASE32_RUN.finditer(text))
-        or any(base85_text(_WRAPPING.sub("", run.group())) for run in _ASCII85.finditer(text))
+        or any(base85_text(_WRAPPING.sub("", run.group()), _content) for run in _ASCII85.finditer(text))
         or base45_text(text, _hex_begins_with_text)
         or punycode_text(text, hosts=True)
-        or any(_NOT_BASE64.search(run.group()) and base85_text(run.group()) for run in _SYMBOL_RUN.finditer(text))
+        or any(
+            _NOT_BASE64.search(run.group()) and base85_text(run.group(), _content) for run in _SYMBOL_RUN.finditer(text)
+        )
         or any(_uu_text(line.group()) for line in _UU_LINE.finditer(text))
     )
 
@@ -1283,9 +1315,16 @@ def _base32_bytes(run: str) -> bool:
 
 def _uu_text(line: str) -> bool:
     try:
-        return is_text(binascii.a2b_uu(line))
+        return _content(binascii.a2b_uu(line))
     except binascii.Error:
         return False
+
+
+def _content(data: bytes) -> bool:
+    """What base85, Ascii85, Z85 and uuencode decode to that is content: text, a compressed stream of text, or a
+    file by its signature (twenty-second red-team pass: an attachment or compressed text in them was kept, while
+    base64 of the same bytes was removed)."""
+    return is_text(data) or joined_content(data) or stream_text(data)
 
 
 def looks_encoded(value: str) -> bool:

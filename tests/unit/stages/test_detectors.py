@@ -952,7 +952,7 @@ def _visible_in_full(value: str) -> str:
     text = value.replace("\r\n", "\n").translate(detectors._LINE_BREAKS).translate(detectors._TWO_DOTS)
     text = unicodedata.normalize("NFKD", text).translate(detectors._invisible())
     text = unicodedata.normalize("NFKC", text)
-    return text if text.isascii() else text.translate(detectors._LOOK_ALIKES)
+    return text if text.isascii() else text.translate(detectors._read_as_latin())
 
 
 _CHARACTERS = st.one_of(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bz2
+import gzip
 import itertools
 import json
 import random
@@ -82,6 +83,45 @@ def _b45(data: bytes) -> str:
     return "".join(digits)
 
 
+_FILES = [b"\x89PNG\r\n\x1a\n", b"%PDF-1.7\n", b"PK\x03\x04", b"\xff\xd8\xff\xe0\x00\x10JFIF", b"GIF89a"]
+_BASE85_AS_Z85 = str.maketrans(
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~",
+    "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#",
+)
+
+
+def _attachment(draw: st.DrawFn, text: str) -> bytes:
+    """A file as an attachment holds it: its signature, then bytes (the message's, compressed, and random ones)."""
+    return draw(st.sampled_from(_FILES)) + zlib.compress(text.encode()) + draw(st.binary(min_size=8, max_size=40))
+
+
+def _compressed(draw: st.DrawFn, text: str) -> bytes:
+    data = text.encode()
+    return draw(st.sampled_from([zlib.compress, gzip.compress, bz2.compress]))(data)
+
+
+def _z85(data: bytes) -> str:
+    padded = data + b"\0" * (-len(data) % 4)  # ZeroMQ's encoders pad the last group with zero bytes
+    return base64.b85encode(padded).decode().translate(_BASE85_AS_Z85)
+
+
+_EIGHTY_FIVE: dict[str, Callable[[bytes, st.DrawFn], str]] = {
+    "base85": lambda data, draw: base64.b85encode(data).decode(),
+    "Ascii85": lambda data, draw: base64.a85encode(data, adobe=draw(st.booleans())).decode(),
+    "Z85": lambda data, draw: _z85(data),
+}
+
+
+_ZEROS = [0x0966, 0x0660, 0x06F0, 0x09E6, 0x0E50, 0x1040, 0x0AE6, 0x1810]  # Devanagari, Arabic-Indic, ..., Mongolian
+_KANJI = str.maketrans("0123456789", "〇一二三四五六七八九")
+
+
+def _digits_of(draw: st.DrawFn) -> dict[int, int]:
+    """A translation of ASCII digits into the decimal digits of another script."""
+    zero = draw(st.sampled_from(_ZEROS))
+    return {ord("0") + digit: zero + digit for digit in range(10)}
+
+
 DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     "base64 split by an invisible character": lambda draw, text: _split(
         _b64(text), draw(st.integers(2, 16)), draw(st.sampled_from(INVISIBLE))
@@ -142,6 +182,27 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     "a quoted mail's label": lambda draw, text: f"【件名】{text}",
     "reply prefixes": lambda draw, text: f"Re: Fwd: {text}",
     "quoted with bars": lambda draw, text: f"| {text}\n| {text}",
+    # Twenty-second red-team pass (session 17): an attached file, or compressed text, in the base-85 family or as a
+    # uuencoded line was kept (only text was read there).
+    "an attachment in base85, Ascii85 or Z85": lambda draw, text: _EIGHTY_FIVE[
+        draw(st.sampled_from(sorted(_EIGHTY_FIVE)))
+    ](_attachment(draw, text), draw),
+    "compressed text in base85, Ascii85 or Z85": lambda draw, text: _EIGHTY_FIVE[
+        draw(st.sampled_from(sorted(_EIGHTY_FIVE)))
+    ](_compressed(draw, text), draw),
+    "an attachment as a uuencoded line": lambda draw, text: (
+        binascii.b2a_uu(_attachment(draw, text)[:45]).decode().rstrip("\n")
+    ),
+    # The same pass: numbers in another script's digits or in kanji numerals were read as no number.
+    "hex in another script's digits": lambda draw, text: text.encode().hex().translate(_digits_of(draw)),
+    "code points in another script's digits": lambda draw, text: " ".join(str(ord(c)) for c in text).translate(
+        _digits_of(draw)
+    ),
+    "decimal bytes in another script's digits": lambda draw, text: ",".join(str(b) for b in text.encode()).translate(
+        _digits_of(draw)
+    ),
+    "code points in kanji numerals": lambda draw, text: "・".join(str(ord(c)) for c in text).translate(_KANJI),
+    "decimal bytes in kanji numerals": lambda draw, text: "、".join(str(b) for b in text.encode()).translate(_KANJI),
 }
 
 
