@@ -55,6 +55,7 @@ from schemas.encoded_text import (
     punycode_text,
     starts_with_text,
     stream_text,
+    wrapped_numbers_text,
 )
 from schemas.memo import remembered
 
@@ -774,6 +775,8 @@ def _first_finding(text: str) -> Finding | None:
             return Finding.ENCODED_TEXT
         if code_point_text(text, bare=True):  # "U+7D66 U+4E0E …", "7d66 4e0e …": each a short run
             return Finding.ESCAPED_TEXT
+        if wrapped_numbers_text(text):  # "ChrW(&H7D66) & ChrW(&H4E0E) & …", "517,204,422,…"
+            return Finding.ESCAPED_TEXT
         return Finding.ENCODED_TEXT if base45_text(text, _hex_begins_with_text) else None
     if _DATA_URI.search(text):
         return Finding.DATA_URI
@@ -787,7 +790,7 @@ def _first_finding(text: str) -> Finding | None:
         return grouped
     if _structured(text):
         return Finding.STRUCTURED
-    if _escaped(text):
+    if _escaped(text) or wrapped_numbers_text(text):
         return Finding.ESCAPED_TEXT
     url = "://" in text
     if any(

@@ -122,6 +122,19 @@ def _digits_of(draw: st.DrawFn) -> dict[int, int]:
     return {ord("0") + digit: zero + digit for digit in range(10)}
 
 
+_CALLS = ["NCHAR({})", "CHAR({})", "chr({})", "ChrW({})", "=UNICHAR({})", "(char){}", "String.fromCodePoint({})"]
+
+
+def _wrapped(draw: st.DrawFn, numbers: list[int]) -> str:
+    """``numbers`` as a careless service logs an expression: each wrapped alike, in decimal or marked hex."""
+    spelling = draw(st.sampled_from(["{}", "0x{:X}", "&H{:X}", "\\x{{{:x}}}", "^^^^{:04x}"]))
+    if spelling.startswith(("\\", "^")):  # Perl's and TeX's escapes stand alone
+        return "".join(spelling.format(number) for number in numbers)
+    call = draw(st.sampled_from(_CALLS))
+    joiner = draw(st.sampled_from(["+", " + ", "||", " & ", ", ", "."]))
+    return joiner.join(call.format(spelling.format(number)) for number in numbers)
+
+
 DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     "base64 split by an invisible character": lambda draw, text: _split(
         _b64(text), draw(st.integers(2, 16)), draw(st.sampled_from(INVISIBLE))
@@ -203,6 +216,12 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     ),
     "code points in kanji numerals": lambda draw, text: "・".join(str(ord(c)) for c in text).translate(_KANJI),
     "decimal bytes in kanji numerals": lambda draw, text: "、".join(str(b) for b in text.encode()).translate(_KANJI),
+    # And numbers wrapped alike, each the argument of a call or an operator, or one big number in groups of three.
+    "code points as a call's arguments": lambda draw, text: _wrapped(draw, [ord(c) for c in text]),
+    "bytes as a call's arguments": lambda draw, text: _wrapped(draw, list(text.encode())),
+    "one big number in groups of three": lambda draw, text: f"{int.from_bytes(text.encode(), 'big'):,}".replace(
+        ",", draw(st.sampled_from([",", ".", " ", "'", "　"]))
+    ),
 }
 
 
