@@ -1076,27 +1076,43 @@ def _base32_glued(chars: str) -> bool:
     return False
 
 
-_Z_BASE32 = re.compile(r"[ybndrfg8ejkmcpqxot1uwisza345h769]+")
-_CROCKFORD = re.compile(r"[0-9A-HJKMNP-TV-Z]+|[0-9a-hjkmnp-tv-z]+")
+_STANDARD_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_OTHER_BASE32 = {
+    "z-base-32": "ybndrfg8ejkmcpqxot1uwisza345h769",
+    "Crockford": "0123456789ABCDEFGHJKMNPQRSTVWXYZ",
+    "geohash": "0123456789bcdefghjkmnpqrstuvwxyz",
+    "Nix": "0123456789abcdfghijklmnpqrsvwxyz",
+    "word-safe": "23456789CFGHJMPQRVWXcfghjmpqrvwx",  # Open Location Code's (plus codes)
+}
+"""Base32 alphabets besides RFC 4648's, each in the order of its digits' values; Crockford's in either case."""
+_OTHER_BASE32_RUNS = {
+    name: re.compile(
+        f"[{re.escape(alphabet)}]+|[{re.escape(alphabet.lower())}]+"
+        if name == "Crockford"
+        else f"[{re.escape(alphabet)}]+"
+    )
+    for name, alphabet in _OTHER_BASE32.items()
+}
 _AS_BASE32 = {
-    "z-base-32": str.maketrans("ybndrfg8ejkmcpqxot1uwisza345h769", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-    "Crockford": str.maketrans(
-        "0123456789ABCDEFGHJKMNPQRSTVWXYZabcdefghjkmnpqrstvwxyz",
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567KLMNOPQRSTUVWXYZ234567",
-    ),
+    name: str.maketrans(
+        alphabet + (alphabet.lower() if name == "Crockford" else ""),
+        _STANDARD_BASE32 * (2 if name == "Crockford" else 1),
+    )
+    for name, alphabet in _OTHER_BASE32.items()
 }
 
 
 def other_base32_text(chars: str) -> bool:
-    """Base32 of text in the other two alphabets in use: z-base-32 (lower case, no 0, 2, l or v) and Crockford's
-    (one case, no I, L, O or U), read as RFC 4648 base32, also with one character glued before it. Twenty-first
-    session: an identifier that was either of a message was kept. Digits and a-f alone are hex.
+    """Base32 of text in the other alphabets in use (:data:`_OTHER_BASE32`: z-base-32, Crockford's, geohash's, Nix's
+    and the word-safe one of plus codes), read as RFC 4648 base32, also with one character glued before it.
+    Twenty-first session: an identifier that was z-base-32 or Crockford's of a message was kept; twenty-second red-team
+    pass: geohash's, Nix's (also in free text) and word-safe (identifiers). Digits and a-f alone are hex.
 
     Not through :func:`_base32_glued`'s eight starts: a ULID is Crockford's base32, and reading every fresh one at
     eight starts cost 470 against 230 us (measured); one glued character, before or after, is undone here."""
     if len(chars) < 20 or _BEYOND_HEX.search(chars) is None:
         return False
-    for name, pattern in (("z-base-32", _Z_BASE32), ("Crockford", _CROCKFORD)):
+    for name, pattern in _OTHER_BASE32_RUNS.items():
         for piece in (chars, chars[1:]):  # a character glued before it, in the alphabet or not
             if pattern.fullmatch(piece):
                 standard = piece.translate(_AS_BASE32[name])

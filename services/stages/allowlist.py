@@ -40,6 +40,7 @@ from services.stages.detectors import (
     hidden_count,
     looks_encoded,
     replied,
+    split_content,
 )
 from services.stages.errors import KEY_WORDS, Vocabulary, extended_vocabulary, safe_name
 from services.stages.identifiers import IdentifierKind, find_identifiers
@@ -456,6 +457,12 @@ def reduce(payload: Mapping[str, Any], model: type[BaseModel], allow: AllowList)
     _walker(allow, record_type, model, "")(walk, payload, kept)
     if walk.hidden > MAX_HIDDEN:
         walk.drop_hiding(kept)
+    if len(walk.texts) > 1:  # a message split among kept free texts, each piece too short to be judged alone
+        present = [(into, step) for into, step in walk.texts if step.name in into]  # not dropped just now
+        carriers = split_content([into[step.name] for into, step in present])
+        if carriers:
+            walk.drop([present[index] for index in carriers])
+            _prune(kept)
     return Reduction(kept, _sorted_items(tuple(walk.items)), _listed(walk.removed), tuple(walk.flagged))
 
 
@@ -501,7 +508,7 @@ class _Walk:
     """One payload's walk: what it keeps as which items, and the evidence of what it removes (the walk itself is
     :func:`_walker`'s, generated per model)."""
 
-    __slots__ = ("allow", "budget", "flagged", "hidden", "hiding", "items", "removed")
+    __slots__ = ("allow", "budget", "flagged", "hidden", "hiding", "items", "removed", "texts")
 
     def __init__(self, allow: AllowList) -> None:
         self.allow = allow
@@ -511,17 +518,25 @@ class _Walk:
         """Where each kept value that holds one is: if the event holds more than one value may, none is kept
         (ninth red-team pass: four in each of four fields spelled a message)."""
         self.items: list[str] = []
+        self.texts: list[tuple[dict[str, Any], _Step]] = []
+        """Where each kept free-text value is, in the walk's order: read together for a message split among them
+        (:func:`detectors.split_content`)."""
         self.removed: list[RemovedField] = []
         self.flagged: list[FlaggedField] = []
         self.budget = JudgingBudget()
 
     def drop_hiding(self, kept: dict[str, Any]) -> None:
         """Remove every kept value that holds a character that shows nothing, as excluded content."""
-        for into, step in self.hiding:
+        self.drop(self.hiding)
+        _prune(kept)
+
+    def drop(self, entries: Sequence[tuple[dict[str, Any], _Step]]) -> None:
+        """Remove the kept values at ``entries`` as excluded content (objects they leave empty stay: see
+        :func:`_prune`)."""
+        for into, step in entries:
             value = into.pop(step.name)
             self.items.remove(step.item or "")
             self.removed.append(RemovedField(step.shown, size_of(value), RemovalReason.EXCLUDED_CONTENT))
-        _prune(kept)
 
     def unknown_keys(self, node: Mapping[str, Any], declared: frozenset[str], prefix: str) -> None:
         """Evidence the keys of ``node`` its model does not declare, sorted: none is ever kept."""
@@ -633,6 +648,7 @@ def _leaf_lines(step: _Step, number: int, namespace: dict[str, Any]) -> list[str
     keep = [
         f"into[{name}] = {kept}",
         f"self.items.append(step_{number}.item)",
+        *([f"self.texts.append((into, step_{number}))"] if step.bound is not None else []),
         "if isinstance(value, str) and (hidden := hidden_count(value)):",
         "    self.hidden += hidden",
         f"    self.hiding.append((into, step_{number}))",

@@ -31,6 +31,7 @@ import re
 import string
 import unicodedata
 import urllib.parse
+from collections.abc import Sequence
 from enum import StrEnum
 from functools import cache, lru_cache
 
@@ -834,6 +835,119 @@ _OWN_BLOCK_SCRIPTS = frozenset(
 """256-aligned blocks whose script's ordinary text stays inside one block and whose low bytes are often printable
 (Cyrillic, Armenian and Hebrew, Arabic, Syriac and Thaana, the Indic scripts, Thai and Lao, Tibetan, Myanmar and
 Georgian, Khmer, kana, full-width forms): not read as bytes. Every other non-ASCII code point is."""
+
+
+_PIECE = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")
+"""A piece of base64, hex or base32 in a kept value: a run of their alphabet long enough to carry a few bytes."""
+_HEX_PIECE = re.compile(r"[0-9A-Fa-f]+")
+_BASE32_PIECE = re.compile(r"[A-Z2-7]+=*|[a-z2-7]+=*")
+_URLSAFE_AS_STANDARD = str.maketrans("-_", "+/")
+
+
+def split_content(values: Sequence[str]) -> list[int]:
+    """The values among one event's kept free texts that together carry an encoded message, each piece under what
+    one value is judged on (fewer than 15 bytes); none when they do not.
+
+    Twenty-second red-team pass: a message cut into 14-byte pieces, each in hex, base64 or base32, in a user's name,
+    department, organization and division was kept whole, each value judged alone. The pieces of base64, hex and
+    base32 in the values (runs of eight characters or more, :func:`_pieces`) are read in the walk's order: put
+    together as they stand and decoded as one (an encoding cut anywhere); decoded each alone, the pieces whose
+    bytes read as UTF-8 put together (so that a word or an id between them hides nothing), or all their bytes
+    together as a compressed stream or a file.
+    """
+    pieces = [(index, piece) for index, value in enumerate(values) for piece in _pieces(value)]
+    if len(pieces) < 2 or pieces[0][0] == pieces[-1][0]:  # in the values' order: all in one value or none
+        return []
+    joined = "".join(piece.rstrip("=") for _, piece in pieces)
+    if len(joined) < _JOINED_CHARS:
+        return []
+    # As they stand: what stands before the encoding would make its decoding begin with other bytes, so only the
+    # first alignment is read, and only if its first bytes read as UTF-8.
+    hexadecimal = _HEX_PIECE.fullmatch(joined) is not None
+    data = (
+        bytes.fromhex(joined[: len(joined) // 2 * 2]) if hexadecimal else _base64_piece(joined[: len(joined) // 4 * 4])
+    )
+    if data is not None and (
+        joined_content(data) or (_utf8_piece(data[:8]) and starts_with_text(data, MIN_TEXT_BYTES))
+    ):
+        return sorted({index for index, _ in pieces})
+    for alphabet, decode in ((_HEX_PIECE, _hex_piece), (_BASE32_PIECE, _base32_piece), (_BASE64_PIECE, _base64_piece)):
+        read = [(index, data) for index, piece in pieces if alphabet.fullmatch(piece) and (data := decode(piece))]
+        texty = [(index, data) for index, data in read if _utf8_piece(data)]
+        if len(texty) < 2:
+            if len(read) >= 2 and joined_content(b"".join(data for _, data in read)):
+                return sorted({index for index, _ in read})  # a compressed stream or a file, in pieces
+            continue
+        text = b"".join(data for _, data in texty).decode("utf-8", "ignore")
+        if texty[0][0] != texty[-1][0] and is_text(text.encode()):
+            return sorted({index for index, _ in texty})
+    return []
+
+
+_JOINED_CHARS = 20
+"""Characters of pieces that hold 15 bytes in base64 (:data:`MIN_TEXT_BYTES`); fewer carry no message."""
+
+
+def _pieces(value: str) -> tuple[str, ...]:
+    """The pieces :func:`split_content` reads in a kept value: a short one's remembered (a department, a title
+    come again and again). A word is no piece: letters alone, in lower case or capitalized ("planning",
+    "Engineering") — a piece of base64 or hex has digits or both cases all but always, and one that has not is
+    passed over as a word between the others is. Upper case alone is base32's alphabet (a tenth of its pieces have
+    no digit): read."""
+    return _pieces_recent(value) if len(value) <= _CACHED_CHARS else _pieces_in(value[:JUDGED_CHARS])
+
+
+def _pieces_in(value: str) -> tuple[str, ...]:
+    return tuple(
+        piece
+        for match in _PIECE.finditer(visible(value))
+        if not ((piece := match.group()).isalpha() and (piece.islower() or piece.istitle()))
+    )
+
+
+_pieces_recent = lru_cache(maxsize=16_384)(_pieces_in)
+
+
+def _utf8_piece(data: bytes) -> bool:
+    """Is ``data`` a piece of printable UTF-8 text, perhaps cut inside a character at either end (up to three bytes
+    of it)? Random bytes of a piece's length are so once in hundreds or more."""
+    if len(data) < 4:
+        return False
+    start = 0
+    while start < 3 and 0x80 <= data[start] <= 0xBF:
+        start += 1  # the end of a character cut before the piece
+    for cut in range(4):  # the start of a character cut after it
+        try:
+            text = data[start : len(data) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return text.isprintable() and bool(text.strip())
+    return False
+
+
+_BASE64_PIECE = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
+
+
+def _hex_piece(piece: str) -> bytes | None:
+    return bytes.fromhex(piece) if len(piece) % 2 == 0 else None
+
+
+def _base32_piece(piece: str) -> bytes | None:
+    letters = piece.rstrip("=").upper()
+    try:
+        return base64.b32decode(letters + "=" * (-len(letters) % 8))
+    except ValueError:
+        return None
+
+
+def _base64_piece(piece: str) -> bytes | None:
+    letters = piece.rstrip("=").translate(_URLSAFE_AS_STANDARD)
+    if len(letters) % 4 == 1:
+        return None
+    try:
+        return binascii.a2b_base64(letters + "=" * (-len(letters) % 4))
+    except binascii.Error:
+        return None
 
 
 def hidden_count(value: str) -> int:

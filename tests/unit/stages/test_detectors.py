@@ -587,6 +587,8 @@ _RFC4648_BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
         ("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz", True),  # base58
         ("ybndrfg8ejkmcpqxot1uwisza345h769", False),  # z-base-32
         ("0123456789ABCDEFGHJKMNPQRSTVWXYZ", False),  # Crockford's base32
+        ("0123456789bcdefghjkmnpqrstuvwxyz", False),  # geohash's (twenty-second red-team pass)
+        ("0123456789abcdfghijklmnpqrsvwxyz", False),  # Nix's
     ],
 )
 def test_text_in_the_other_alphabets_of_identifiers_is_detected_in_free_text(alphabet: str, big_number: bool) -> None:

@@ -381,8 +381,12 @@ OTHER_ALPHABETS: dict[str, Callable[[bytes], str]] = {
     "z-base-32": _base32_as("ybndrfg8ejkmcpqxot1uwisza345h769"),
     "Crockford's base32": _base32_as("0123456789ABCDEFGHJKMNPQRSTVWXYZ"),
     "Crockford's base32, lower case": lambda data: _base32_as("0123456789ABCDEFGHJKMNPQRSTVWXYZ")(data).lower(),
+    "geohash's base32": _base32_as("0123456789bcdefghjkmnpqrstuvwxyz"),
+    "Nix's base32": _base32_as("0123456789abcdfghijklmnpqrsvwxyz"),
+    "plus codes' word-safe base32": _base32_as("23456789CFGHJMPQRVWXcfghjmpqrvwx"),
 }
-"""Twenty-first session: text in these alphabets, which the identifier's decoders did not know, was kept."""
+"""Twenty-first session: text in these alphabets, which the identifier's decoders did not know, was kept; the last
+three since the twenty-second red-team pass."""
 
 
 @settings(max_examples=300, deadline=None)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import msgspec
 import orjson
 import pytest
 import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from schemas.events import CollectionKind
 from schemas.policy import Policy
@@ -388,3 +391,73 @@ def test_key_names_are_read_within_the_events_budget(make_event, make_record, en
     # Every value is "x" (3 bytes of JSON): the keys removed as excluded content, listed or summed up.
     excluded = sum(field.size for field in result.removed if field.reason is RemovalReason.EXCLUDED_CONTENT) // 3
     assert excluded >= 151 - len(read) > 0
+
+
+_PIECE_ENCODINGS = {
+    "hex": lambda piece: piece.hex(),
+    "base64": lambda piece: base64.b64encode(piece).decode().rstrip("="),
+    "base32": lambda piece: base64.b32encode(piece).decode().rstrip("="),
+    "url-safe base64": lambda piece: base64.urlsafe_b64encode(piece).decode(),
+}
+_FREE_TEXTS = [("name",), ("department",), ("organization", "name"), ("organization", "division")]
+
+
+def _piece_read(text: str) -> bool:
+    letters = text.rstrip("=")
+    return len(letters) >= 8 and not (letters.isalpha() and (letters.islower() or letters.istitle()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message=st.text(
+        alphabet=st.sampled_from("abcdefg xyz 給与削減の件について明日話しましょう"), min_size=16, max_size=40
+    ),
+    encoding=st.sampled_from(sorted(_PIECE_ENCODINGS)),
+    piece_bytes=st.integers(6, 14),
+)
+def test_a_message_cut_into_pieces_under_each_values_bar_is_removed_from_every_field_carrying_one(
+    make_event, make_record, engine, message: str, encoding: str, piece_bytes: int
+) -> None:
+    """Twenty-second red-team pass: 14-byte pieces, each too short to be judged in its own field, were kept."""
+    data = message.encode()
+    pieces = [data[start : start + piece_bytes] for start in range(0, len(data), piece_bytes)][: len(_FREE_TEXTS)]
+    encoded = [_PIECE_ENCODINGS[encoding](piece) for piece in pieces]
+    # Pieces of eight characters or more are read (a shorter one carries four bytes or fewer) but those spelled as a
+    # word is (letters alone, lower case or capitalized: "Ymbjgabj", base64 of "bfて", once in hundreds); fifteen
+    # bytes of them together are a message, and two fields or more carry it.
+    read = [piece for piece, text in zip(pieces, encoded, strict=True) if _piece_read(text)]
+    assume(len(read) == len(pieces) and len(read) >= 2 and len(b"".join(read)) >= 15)
+    payload = orjson.loads(orjson.dumps(make_event(CollectionKind.USER_PROFILE)["payload"]))
+    carried = []
+    for path, text in zip(_FREE_TEXTS, encoded, strict=False):
+        node = payload
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = text
+        carried.append("payload." + ".".join(path))
+
+    record = minimized(ingested(make_record, make_event(CollectionKind.USER_PROFILE, payload=payload)), engine)
+
+    removed = {field.path: field.reason for field in record.removed}
+    assert all(removed.get(path) is RemovalReason.EXCLUDED_CONTENT for path in carried), (carried, removed)
+    assert "login_id" in record.payload, "what carries no piece is kept"
+
+
+@pytest.mark.parametrize(
+    ("name", "department", "organization", "division"),
+    [
+        ("Taro Yamada", "Engineering", "International Distribution Ltd.", "Headquarters"),
+        ("山田 太郎", "Customer Success", "Kobe Logistics Holdings", "Tokyo Branch 2"),
+        ("Hanako Procurement", "IT Infrastructure", "Kobe Logistics K.K.", "Head office"),
+    ],
+)
+def test_long_words_in_several_fields_are_kept(
+    make_event, make_record, engine, name, department, organization, division
+):
+    payload = orjson.loads(orjson.dumps(make_event(CollectionKind.USER_PROFILE)["payload"]))
+    payload.update(name=name, department=department, organization={"name": organization, "division": division})
+
+    record = minimized(ingested(make_record, make_event(CollectionKind.USER_PROFILE, payload=payload)), engine)
+
+    assert (record.payload["name"], record.payload["department"]) == (name, department)
+    assert record.payload["organization"] == {"name": organization, "division": division}
