@@ -778,6 +778,8 @@ def _first_finding(text: str) -> Finding | None:
             return Finding.ESCAPED_TEXT
         if wrapped_numbers_text(text):  # "ChrW(&H7D66) & ChrW(&H4E0E) & …", "517,204,422,…"
             return Finding.ESCAPED_TEXT
+        if _morse(text):
+            return Finding.ENCODED_TEXT
         return Finding.ENCODED_TEXT if base45_text(text, _hex_begins_with_text) else None
     if _DATA_URI.search(text):
         return Finding.DATA_URI
@@ -793,6 +795,8 @@ def _first_finding(text: str) -> Finding | None:
         return Finding.STRUCTURED
     if _escaped(text) or wrapped_numbers_text(text):
         return Finding.ESCAPED_TEXT
+    if _morse(text):
+        return Finding.ENCODED_TEXT
     url = "://" in text
     if any(
         _base64(run.group(), url or _path(run.group()), text.startswith("=", run.end()))
@@ -835,6 +839,24 @@ _OWN_BLOCK_SCRIPTS = frozenset(
 """256-aligned blocks whose script's ordinary text stays inside one block and whose low bytes are often printable
 (Cyrillic, Armenian and Hebrew, Arabic, Syriac and Thaana, the Indic scripts, Thai and Lao, Tibetan, Myanmar and
 Georgian, Khmer, kana, full-width forms): not read as bytes. Every other non-ASCII code point is."""
+
+
+_MORSE = re.compile(r"(?:[.\-・]{1,7}[ /|]+){8,}[.\-・]{1,7}")
+"""Nine letters or more in Morse code, dots and dashes between blanks, slashes or bars (twenty-second red-team
+pass: ".-. . ---... / ... .- .-.. .- .-. -.--" was kept); a dot may be written "・"."""
+_MORSE_LETTERS = 4
+
+
+def _morse(text: str) -> bool:
+    """Does ``text`` hold Morse code (:data:`_MORSE`), dots and dashes both and four letters or more of it different
+    (a row of dashes or dots between words is a rule, not a message)?"""
+    if "-" not in text or ("." not in text and "・" not in text):
+        return False
+    run = _MORSE.search(text)
+    return run is not None and len(set(_MORSE_SPLIT.split(run.group()))) >= _MORSE_LETTERS
+
+
+_MORSE_SPLIT = re.compile(r"[ /|]+")
 
 
 _PIECE = re.compile(r"[A-Za-z0-9+/_-]{8,}={0,2}")

@@ -122,6 +122,60 @@ def _digits_of(draw: st.DrawFn) -> dict[int, int]:
     return {ord("0") + digit: zero + digit for digit in range(10)}
 
 
+_MORSE = dict(
+    zip(
+        "abcdefghijklmnopqrstuvwxyz0123456789",
+        [
+            ".-",
+            "-...",
+            "-.-.",
+            "-..",
+            ".",
+            "..-.",
+            "--.",
+            "....",
+            "..",
+            ".---",
+            "-.-",
+            ".-..",
+            "--",
+            "-.",
+            "---",
+            ".--.",
+            "--.-",
+            ".-.",
+            "...",
+            "-",
+            "..-",
+            "...-",
+            ".--",
+            "-..-",
+            "-.--",
+            "--..",
+            "-----",
+            ".----",
+            "..---",
+            "...--",
+            "....-",
+            ".....",
+            "-....",
+            "--...",
+            "---..",
+            "----.",
+        ],
+        strict=True,
+    )
+)
+
+
+def _morse(text: str, between: str, japanese_dot: bool) -> str:
+    """The letters and digits of ``text`` in Morse code (the rest has none here), a space between letters and
+    ``between`` between words; its dots perhaps written as the Japanese middle dot."""
+    words = ["".join(c for c in word.lower() if c in _MORSE) for word in text.split()]
+    code = between.join(" ".join(_MORSE[c] for c in word) for word in words if word)
+    return code.replace(".", "・") if japanese_dot else code
+
+
 _CALLS = ["NCHAR({})", "CHAR({})", "chr({})", "ChrW({})", "=UNICHAR({})", "(char){}", "String.fromCodePoint({})"]
 
 
@@ -219,6 +273,7 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     # And numbers wrapped alike, each the argument of a call or an operator, or one big number in groups of three.
     "code points as a call's arguments": lambda draw, text: _wrapped(draw, [ord(c) for c in text]),
     "bytes as a call's arguments": lambda draw, text: _wrapped(draw, list(text.encode())),
+    "Morse code": lambda draw, text: _morse(text, draw(st.sampled_from([" ", " / ", "|"])), draw(st.booleans())),
     "one big number in groups of three": lambda draw, text: f"{int.from_bytes(text.encode(), 'big'):,}".replace(
         ",", draw(st.sampled_from([",", ".", " ", "'", "　"]))
     ),
