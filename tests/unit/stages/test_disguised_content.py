@@ -176,6 +176,50 @@ def _morse(text: str, between: str, japanese_dot: bool) -> str:
     return code.replace(".", "・") if japanese_dot else code
 
 
+def _proquints(data: bytes) -> str:
+    """Proquints: two bytes a word, consonant-vowel-consonant-vowel-consonant (an odd last byte padded with zero)."""
+    consonants, vowels = "bdfghjklmnprstvz", "aiou"
+    data += b"\0" * (len(data) % 2)
+    words = []
+    for start in range(0, len(data), 2):
+        n = int.from_bytes(data[start : start + 2], "big")
+        words.append(
+            consonants[n >> 12]
+            + vowels[n >> 10 & 3]
+            + consonants[n >> 6 & 15]
+            + vowels[n >> 4 & 3]
+            + consonants[n & 15]
+        )
+    return "-".join(words)
+
+
+def _bubblebabble(data: bytes) -> str:
+    """Bubble Babble as OpenSSH writes a fingerprint."""
+    vowels, consonants = "aeiouy", "bcdfghklmnprstvzx"
+    out, seed = ["x"], 1
+    for start in range(0, len(data) - 1, 2):
+        first, second = data[start], data[start + 1]
+        out += [
+            vowels[((first >> 6 & 3) + seed) % 6],
+            consonants[first >> 2 & 15],
+            vowels[((first & 3) + seed // 6) % 6],
+            consonants[second >> 4 & 15],
+            "-",
+            consonants[second & 15],
+        ]
+        seed = (seed * 5 + first * 7 + second) % 36
+    if len(data) % 2:
+        first = data[-1]
+        out += [
+            vowels[((first >> 6 & 3) + seed) % 6],
+            consonants[first >> 2 & 15],
+            vowels[((first & 3) + seed // 6) % 6],
+        ]
+    else:
+        out += [vowels[seed % 6], "x", vowels[seed // 6]]
+    return "".join([*out, "x"])
+
+
 _CALLS = ["NCHAR({})", "CHAR({})", "chr({})", "ChrW({})", "=UNICHAR({})", "(char){}", "String.fromCodePoint({})"]
 
 
@@ -273,6 +317,8 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     # And numbers wrapped alike, each the argument of a call or an operator, or one big number in groups of three.
     "code points as a call's arguments": lambda draw, text: _wrapped(draw, [ord(c) for c in text]),
     "bytes as a call's arguments": lambda draw, text: _wrapped(draw, list(text.encode())),
+    "proquints": lambda draw, text: _proquints(text.encode()),
+    "Bubble Babble": lambda draw, text: _bubblebabble(text.encode()),
     "Morse code": lambda draw, text: _morse(text, draw(st.sampled_from([" ", " / ", "|"])), draw(st.booleans())),
     "one big number in groups of three": lambda draw, text: f"{int.from_bytes(text.encode(), 'big'):,}".replace(
         ",", draw(st.sampled_from([",", ".", " ", "'", "　"]))
@@ -439,6 +485,8 @@ OTHER_ALPHABETS: dict[str, Callable[[bytes], str]] = {
     "geohash's base32": _base32_as("0123456789bcdefghjkmnpqrstuvwxyz"),
     "Nix's base32": _base32_as("0123456789abcdfghijklmnpqrsvwxyz"),
     "plus codes' word-safe base32": _base32_as("23456789CFGHJMPQRVWXcfghjmpqrvwx"),
+    "proquints": lambda data: _proquints(data)[:100],
+    "Bubble Babble": lambda data: _bubblebabble(data[:40]),  # 125 characters
 }
 """Twenty-first session: text in these alphabets, which the identifier's decoders did not know, was kept; the last
 three since the twenty-second red-team pass."""
