@@ -882,7 +882,7 @@ def _hex_starts_with_text(data: bytes | None) -> bool:
     return _starts_with_text(data) or (data is not None and legacy_text(data))
 
 
-_FILE_SIGNATURES = (
+FILE_SIGNATURES = (
     b"\x89PNG\r\n\x1a\n", b"%PDF-", b"\xff\xd8\xff", b"PK\x03\x04", b"GIF87a", b"GIF89a",
     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"{\\rtf",
 )  # fmt: skip
@@ -895,7 +895,7 @@ def joined_content(data: bytes | None) -> bool:
     (random bytes begin with one of four bytes or more once in 2^32 tries)."""
     if data is None:
         return False
-    return compressed_text(data) or data.startswith(_FILE_SIGNATURES)
+    return compressed_text(data) or data.startswith(FILE_SIGNATURES)
 
 
 _BASE32HEX = re.compile(r"[0-9A-V]+|[0-9a-v]+")
@@ -1190,6 +1190,7 @@ def not_encoded_text(value: str) -> str:
 __all__ = [
     "COMPRESSED_MAGIC",
     "DNS_LABEL_CHARS",
+    "FILE_SIGNATURES",
     "MIN_TEXT_BYTES",
     "base32_text",
     "base45_text",

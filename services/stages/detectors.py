@@ -31,7 +31,7 @@ import re
 import string
 import unicodedata
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from functools import cache, lru_cache
 
@@ -39,6 +39,7 @@ import orjson
 
 from schemas.encoded_text import (
     COMPRESSED_MAGIC,
+    FILE_SIGNATURES,
     MIN_TEXT_BYTES,
     base32_text,
     base45_text,
@@ -885,26 +886,44 @@ def split_content(values: Sequence[str]) -> list[int]:
     if len(joined) < _JOINED_CHARS:
         return []
     # As they stand: what stands before the encoding would make its decoding begin with other bytes, so only the
-    # first alignment is read, and only if its first bytes read as UTF-8.
+    # first alignment is read, and only if its first bytes read as UTF-8 (or begin a stream or a file).
     hexadecimal = _HEX_PIECE.fullmatch(joined) is not None
-    data = (
-        bytes.fromhex(joined[: len(joined) // 2 * 2]) if hexadecimal else _base64_piece(joined[: len(joined) // 4 * 4])
-    )
-    if data is not None and (
-        joined_content(data) or (_utf8_piece(data[:8]) and starts_with_text(data, MIN_TEXT_BYTES))
-    ):
-        return sorted({index for index, _ in pieces})
-    for alphabet, decode in ((_HEX_PIECE, _hex_piece), (_BASE32_PIECE, _base32_piece), (_BASE64_PIECE, _base64_piece)):
-        read = [(index, data) for index, piece in pieces if alphabet.fullmatch(piece) and (data := decode(piece))]
-        texty = [(index, data) for index, data in read if _utf8_piece(data)]
-        if len(texty) < 2:
-            if len(read) >= 2 and joined_content(b"".join(data for _, data in read)):
-                return sorted({index for index, _ in read})  # a compressed stream or a file, in pieces
+    head = _hex_piece(joined[:16]) if hexadecimal else _base64_piece(joined[:16])
+    if head is not None and (_utf8_piece(head) or head.startswith(_CONTENT_STARTS)):
+        whole = (
+            _hex_piece(joined[: len(joined) // 2 * 2]) if hexadecimal else _base64_piece(joined[: len(joined) // 4 * 4])
+        )
+        if whole is not None and (joined_content(whole) or starts_with_text(whole, MIN_TEXT_BYTES)):
+            return sorted({index for index, _ in pieces})
+    readings = [(index, _piece_readings(piece)) for index, piece in pieces]
+    hopeful = {index for index, each in readings if each[-1][1]}  # a piece read as UTF-8 or a start, in any reading
+    if len(hopeful) < 2:
+        return []
+    for reading in range(len(_PIECE_READINGS)):
+        read = [(index, each[reading]) for index, each in readings if each[reading][0] is not None]
+        if len(read) < 2 or read[0][0] == read[-1][0]:
             continue
-        text = b"".join(data for _, data in texty).decode("utf-8", "ignore")
-        if texty[0][0] != texty[-1][0] and is_text(text.encode()):
+        first = read[0][1][0]
+        if first is not None and first.startswith(_CONTENT_STARTS) and _content(b"".join(r[0] or b"" for _, r in read)):
+            return sorted({index for index, _ in read})  # a compressed stream or a file, in pieces
+        texty = [(index, data) for index, (data, utf8) in read if utf8 and data is not None]
+        if len(texty) < 2 or texty[0][0] == texty[-1][0]:
+            continue
+        if is_text(b"".join(data for _, data in texty).decode("utf-8", "ignore").encode()):
             return sorted({index for index, _ in texty})
     return []
+
+
+@lru_cache(maxsize=16_384)
+def _piece_readings(piece: str) -> tuple[tuple[bytes | None, bool], ...]:
+    """A piece's bytes as hex, base32 and base64 (None where it is none of them), each with whether they read as
+    UTF-8 (:func:`_utf8_piece`), then (None, whether any of them may be part of a message); remembered: a
+    computer's name, a file's, a screen come again and again."""
+    decoded = [decode(piece) if alphabet.fullmatch(piece) else None for alphabet, decode in _PIECE_READINGS]
+    readings = tuple((data, data is not None and _utf8_piece(data)) for data in decoded)
+    # Last, whether any reading could be part of a message: text, or the start of a stream or a file.
+    hopeful = any(utf8 or (data is not None and data.startswith(_CONTENT_STARTS)) for data, utf8 in readings)
+    return (*readings, (None, hopeful))
 
 
 _JOINED_CHARS = 20
@@ -921,11 +940,24 @@ def _pieces(value: str) -> tuple[str, ...]:
 
 
 def _pieces_in(value: str) -> tuple[str, ...]:
-    return tuple(
-        piece
-        for match in _PIECE.finditer(visible(value))
-        if not ((piece := match.group()).isalpha() and (piece.islower() or piece.istitle()))
+    return tuple(piece for match in _PIECE.finditer(visible(value)) if not _worded(piece := match.group()))
+
+
+def _worded(piece: str) -> bool:
+    """Is ``piece`` a word (letters alone, lower case or capitalized), or words and numbers joined by dashes or
+    underscores ("KOBE-PC-0123", "report-554433", "sales_Q3")? Such a name is no piece of an encoding."""
+    if piece.isalpha():
+        return piece.islower() or piece.istitle()
+    if "-" not in piece and "_" not in piece:
+        return False
+    return all(
+        part.isdigit() or (part.isalpha() and (part.islower() or part.istitle() or part.isupper()))
+        for part in _NAME_PARTS.split(piece)
+        if part
     )
+
+
+_NAME_PARTS = re.compile("[-_]+")
 
 
 _pieces_recent = lru_cache(maxsize=16_384)(_pieces_in)
@@ -939,13 +971,16 @@ def _utf8_piece(data: bytes) -> bool:
     start = 0
     while start < 3 and 0x80 <= data[start] <= 0xBF:
         start += 1  # the end of a character cut before the piece
-    for cut in range(4):  # the start of a character cut after it
-        try:
-            text = data[start : len(data) - cut].decode("utf-8")
+    try:
+        text = data[start:].decode("utf-8")
+    except UnicodeDecodeError as error:
+        if error.start < len(data) - start - 3:
+            return False  # not UTF-8 before its last three bytes
+        try:  # the start of a character cut after the piece
+            text = data[start : start + error.start].decode("utf-8")
         except UnicodeDecodeError:
-            continue
-        return text.isprintable() and bool(text.strip())
-    return False
+            return False
+    return text.isprintable() and bool(text.strip())
 
 
 _BASE64_PIECE = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
@@ -971,6 +1006,15 @@ def _base64_piece(piece: str) -> bytes | None:
         return binascii.a2b_base64(letters + "=" * (-len(letters) % 4))
     except binascii.Error:
         return None
+
+
+_PIECE_READINGS: tuple[tuple[re.Pattern[str], Callable[[str], bytes | None]], ...] = (
+    (_HEX_PIECE, _hex_piece),
+    (_BASE32_PIECE, _base32_piece),
+    (_BASE64_PIECE, _base64_piece),
+)
+_CONTENT_STARTS = (*COMPRESSED_MAGIC, b"BZh", b"\xfd7zXZ", *FILE_SIGNATURES)
+"""How a compressed stream or a file begins (:func:`joined_content`, :func:`stream_text`)."""
 
 
 def hidden_count(value: str) -> int:

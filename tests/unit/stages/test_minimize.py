@@ -24,6 +24,7 @@ from services.records import (
     RemovedField,
     Stage,
 )
+from services.stages import detectors
 from services.stages.ingest import ingest_one
 from services.stages.minimize import minimize, minimize_one
 from services.topics import Topics
@@ -404,7 +405,7 @@ _FREE_TEXTS = [("name",), ("department",), ("organization", "name"), ("organizat
 
 def _piece_read(text: str) -> bool:
     letters = text.rstrip("=")
-    return len(letters) >= 8 and not (letters.isalpha() and (letters.islower() or letters.istitle()))
+    return len(letters) >= 8 and not detectors._worded(letters)
 
 
 @settings(max_examples=300, deadline=None)
