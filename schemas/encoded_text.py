@@ -688,7 +688,9 @@ def _text(data: bytes | None) -> bool:
     are few, and what is left must then read as words (90 % letters, digits, spaces and common punctuation, two
     scripts): random bytes hold a control every 8 bytes, and what is left of them is strewn with symbols.
     """
-    if data is None:
+    # Two cheap necessary tests first (an identifier's ~30 decodings, nearly all random): 20 bytes at least, and no
+    # more controls than allowed below, where C1 controls count too (:func:`_few_controls`).
+    if data is None or len(data) < IDENTIFIER_TEXT_BYTES or not _few_controls(data):
         return False
     cleaned = _without_controls(data)
     controls = len(data) - len(cleaned) - sum(data.count(byte) for byte in (b"\t", b"\n", b"\r"))

@@ -142,3 +142,25 @@ def test_the_hex_gate_still_finds_hex_of_a_message_between_dashes() -> None:
     assert encoded_text._hex_dashes(value)
     assert encoded_text._decodes(value)
     assert encoded_text._decodes(value.upper())
+
+
+def _text_in_full(data: bytes) -> bool:
+    """:func:`_text` before its two first tests (session 17): the reading they stand in front of."""
+    cleaned = encoded_text._without_controls(data)
+    controls = len(data) - len(cleaned) - sum(data.count(byte) for byte in (b"\t", b"\n", b"\r"))
+    if controls > max(1, len(data) // 12):
+        return False
+    text = encoded_text._printable(cleaned, encoded_text.IDENTIFIER_TEXT_BYTES)
+    if text is None or not encoded_text._mostly_two_scripts(text):
+        return False
+    if controls == 0:
+        return True
+    return len({encoded_text._script(char) for char in text}) <= 2 and len(
+        encoded_text._WORDLIKE.findall(text)
+    ) >= 0.9 * len(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(data=st.one_of(decodings(), st.binary(min_size=15, max_size=40)))
+def test_the_first_tests_of_text_decide_as_its_full_reading(data: bytes) -> None:
+    assert _text(data) is _text_in_full(data)
