@@ -781,7 +781,7 @@ def _bytes_text(data: bytes | None) -> bool:
         encoded_bytes_text(data, IDENTIFIER_TEXT_BYTES) or _text(stripped) or _cp1252_text(data)
     ):
         return True
-    return _stream_text(data)  # a stream without a magic number (raw deflate) is read by trying
+    return _wide_text(data) or _stream_text(data)  # a stream without a magic number (raw deflate) is read by trying
 
 
 def _base64_bytes_text(data: bytes | None) -> bool:
@@ -795,7 +795,29 @@ def _base64_bytes_text(data: bytes | None) -> bool:
     # UTF-16 kana hold a 0x30 byte each, ISO-2022-JP's escape to kanji is ESC $.
     if (b"\x1b$" in data or data.count(b"0") >= _UTF16_KANA) and mail_charset_text(data):
         return True
-    return _stream_text(data)
+    return _wide_text(data) or _stream_text(data)
+
+
+_WIDE_CODECS = (("utf-16-le", 2), ("utf-16-be", 2), ("utf-32-le", 4), ("utf-32-be", 4))
+
+
+def _wide_text(data: bytes) -> bool:
+    """Is ``data`` text in UTF-16 or UTF-32 that :func:`mail_charset_text` does not read — ASCII or Latin text in
+    UTF-16, anything in UTF-32 — at any alignment? Such text is a quarter NUL bytes or more (ASCII in UTF-16 half,
+    with CJK punctuation among it less), which random decodings never are (one byte in 256). Twenty-second
+    red-team pass: an identifier that was hex of a subject in UTF-32 was kept."""
+    if len(data) < 2 * IDENTIFIER_TEXT_BYTES or data.count(0) * 4 < len(data):
+        return False
+    for codec, unit in _WIDE_CODECS:
+        for skip in range(unit):
+            chunk = data[skip:]
+            try:
+                text = chunk[: len(chunk) // unit * unit].decode(codec)
+            except UnicodeDecodeError:
+                continue
+            if _text(text.encode()):
+                return True
+    return False
 
 
 _CONTROLS = bytes(byte for byte in _C0_AND_DEL if byte not in b"\t\n\r")

@@ -1091,3 +1091,25 @@ def test_iso2022_jp_kanji_one_at_a_time_among_ascii_is_read() -> None:
         data = text.encode("iso2022_jp")
         assert mail_charset_text(data)
         assert encoded_text("c" + base64.urlsafe_b64encode(data).decode().rstrip("="))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(alphabet=st.sampled_from("給与残業申請についてお願いします。abcxyz "), min_size=8, max_size=14),
+    codec=st.sampled_from(["utf-32-be", "utf-32-le", "utf-16-le", "utf-16-be"]),
+    encoding=st.sampled_from(["hex", "base64"]),
+)
+def test_an_identifier_that_is_text_in_utf16_or_utf32_is_refused(
+    make_event: Callable[..., dict[str, Any]], text: str, codec: str, encoding: str
+) -> None:
+    """Twenty-second red-team pass: hex or base64 of a subject in UTF-32 (or of ASCII in UTF-16, which the kana
+    reading of UTF-16 does not see) was kept as an identifier."""
+    message = "Re:" + text if codec.startswith("utf-32") else "Subject: pay cut " + text
+    data = message.encode(codec)
+    token = (data.hex() if encoding == "hex" else _B64(data))[:128]
+    decoded = (
+        bytes.fromhex(token[: len(token) // 2 * 2]) if encoding == "hex" else data[: len(token) * 3 // 4]
+    ).decode(codec, "ignore")
+    assume(len(decoded.encode()) >= 24 and not set(token) & set("+/_"))  # what an identifier's bar reads as text
+    assume(not (codec.startswith("utf-16") and encoding == "hex"))  # stated: hex of UTF-16 is not read
+    _assert_refused(make_event, token, "cookie_id", codec)
