@@ -53,11 +53,23 @@ def decodings(draw: st.DrawFn) -> bytes:
 
 
 def _bytes_text_in_full(data: bytes) -> bool:
-    return encoded_bytes_text(data, 20) or _text(data.lstrip(b"\0")) or _cp1252_text(data) or _stream_text(data)
+    return (
+        encoded_bytes_text(data, 20)
+        or _text(data.lstrip(b"\0"))
+        or _cp1252_text(data)
+        or encoded_text._wide_text(data)
+        or _stream_text(data)
+    )
 
 
 def _base64_bytes_text_in_full(data: bytes) -> bool:
-    return _text(data) or _cp1252_text(data) or _stream_text(data) or mail_charset_text(data)
+    return (
+        _text(data)
+        or _cp1252_text(data)
+        or _stream_text(data)
+        or mail_charset_text(data)
+        or encoded_text._wide_text(data)
+    )
 
 
 @settings(max_examples=1500, deadline=None)

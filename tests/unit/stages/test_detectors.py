@@ -410,6 +410,7 @@ _JAPANESE_CHARS = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(_JAPANESE_CHARS, max_size=60))
+@example("\u3000丣丬乀")  # read from GBK as cp932: "｡｡゛聢ゝ", whose marks were counted as hiragana
 def test_random_japanese_text_is_never_detected(value: str) -> None:
     assert detect(value) is None
 
