@@ -99,11 +99,12 @@ _GIVEN = str.split("大輔 陽菜 翔太 美咲 健太 結衣 拓也 さくら �
 _TITLE_WORDS = str.split("週次 定例 ミーティング 打ち合わせ 面談 研修 Monthly closing review sync planning budget 会議")
 
 
-def _fresh_values(batch: list[SourceRecord], seed: int = 11) -> list[SourceRecord]:
+def _fresh_values(batch: list[SourceRecord], seed: int = 11, uuid_ids: bool = False) -> list[SourceRecord]:
     """``batch`` with the values a real company varies drawn fresh for each event: an IP address, a person's name
     (20 × 20 names and a number), a telephone number, a scheduler title, a file and a computer name, terminal,
     cookie and login ids, a mail address. The demo draws them from a few hundred, which the stages' memos of
-    recent verdicts hold; here nearly every such value is judged anew."""
+    recent verdicts hold; here nearly every such value is judged anew. With ``uuid_ids``, terminal and cookie ids
+    are random UUIDs (as many services mint them), each read by the identifier check in full."""
     rng = random.Random(seed)
     fresh: dict[str, Callable[[], str]] = {
         "ip_address": lambda: f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
@@ -118,6 +119,8 @@ def _fresh_values(batch: list[SourceRecord], seed: int = 11) -> list[SourceRecor
         "login_id": lambda: f"u{rng.randrange(10**6)}",
         "email_address": lambda: f"user{rng.randrange(10**6)}@example.co.jp",
     }
+    if uuid_ids:
+        fresh["terminal_id"] = fresh["cookie_id"] = lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))
     out = []
     for record in batch:
         try:
@@ -133,10 +136,10 @@ def _fresh_values(batch: list[SourceRecord], seed: int = 11) -> list[SourceRecor
     return out
 
 
-def bench_stages_fresh(events: int) -> float:
+def bench_stages_fresh(events: int, uuid_ids: bool = False) -> float:
     """The stages alone over demo events whose varying values are fresh (:func:`_fresh_values`)."""
     pipeline = Pipeline(_stage_settings())
-    batch = _fresh_values(_demo_batch(pipeline, events))
+    batch = _fresh_values(_demo_batch(pipeline, events), uuid_ids=uuid_ids)
     process_collection_batch(batch[:2000], pipeline.context, datetime.now(UTC))  # warm the caches of the rest
     settle_heap()
     started = time.perf_counter()
@@ -144,7 +147,8 @@ def bench_stages_fresh(events: int) -> float:
         process_collection_batch(batch[start : start + 2000], pipeline.context, datetime.now(UTC))
     elapsed = time.perf_counter() - started
     rate = (len(batch) - 2000) / elapsed
-    print(f"stages only, fresh values: {len(batch) - 2000} events in {elapsed:.2f} s = {rate:,.0f} events/s (1 core)")
+    what = "fresh values and UUID ids" if uuid_ids else "fresh values"
+    print(f"stages only, {what}: {len(batch) - 2000} events in {elapsed:.2f} s = {rate:,.0f} events/s (1 core)")
     return rate
 
 
@@ -529,6 +533,7 @@ def main() -> None:
         "minimize_events_s_1_core": bench_minimize(args.stage_events),
         "stages_events_s_1_core": bench_stages(args.stage_events),
         "stages_fresh_values_events_s_1_core": bench_stages_fresh(args.stage_events),
+        "stages_fresh_uuid_ids_events_s_1_core": bench_stages_fresh(args.stage_events, uuid_ids=True),
     }
     with tempfile.TemporaryDirectory() as workdir:
         figures |= bench_end_to_end(args.e2e_events, Path(workdir))

@@ -21,6 +21,7 @@ def test_the_benchmarks_run_and_report_every_figure(tmp_path: Path) -> None:
     assert bench_minimize(300) > 0
     assert bench_stages(300) > 0
     assert bench_stages_fresh(2300) > 0
+    assert bench_stages_fresh(2300, uuid_ids=True) > 0
 
     figures = bench_end_to_end(400, tmp_path)
 
