@@ -900,8 +900,8 @@ def split_content(values: Sequence[str]) -> list[int]:
             return sorted({index for index, _ in pieces})
     readings = [(index, _piece_readings(piece)) for index, piece in pieces]
     hopeful = {index for index, each in readings if each[-1][1]}  # a piece read as UTF-8 or a start, in any reading
-    if len(hopeful) < 2:
-        return []
+    if not hopeful or (len(hopeful) < 2 and not any(_starts(each) for _, each in readings)):
+        return []  # a compressed stream or a file in pieces: only its first piece shows how it begins
     for reading in range(len(_PIECE_READINGS)):
         read = [(index, each[reading]) for index, each in readings if each[reading][0] is not None]
         if len(read) < 2 or read[0][0] == read[-1][0]:
@@ -927,6 +927,11 @@ def _piece_readings(piece: str) -> tuple[tuple[bytes | None, bool], ...]:
     # Last, whether any reading could be part of a message: text, or the start of a stream or a file.
     hopeful = any(utf8 or (data is not None and data.startswith(_CONTENT_STARTS)) for data, utf8 in readings)
     return (*readings, (None, hopeful))
+
+
+def _starts(readings: tuple[tuple[bytes | None, bool], ...]) -> bool:
+    """Does any reading of a piece (:func:`_piece_readings`) begin a compressed stream or a file?"""
+    return any(data is not None and data.startswith(_CONTENT_STARTS) for data, _ in readings[:-1])
 
 
 _JOINED_CHARS = 20
@@ -983,7 +988,7 @@ def _utf8_piece(data: bytes) -> bool:
             text = data[start : start + error.start].decode("utf-8")
         except UnicodeDecodeError:
             return False
-    return text.isprintable() and bool(text.strip())
+    return text.isprintable() and bool(text)  # blanks alone are a piece of a message too
 
 
 _BASE64_PIECE = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
