@@ -34,6 +34,7 @@ import urllib.parse
 from collections.abc import Callable, Sequence
 from enum import StrEnum
 from functools import cache, lru_cache
+from typing import NamedTuple
 
 import orjson
 
@@ -899,11 +900,11 @@ def split_content(values: Sequence[str]) -> list[int]:
         if whole is not None and (joined_content(whole) or starts_with_text(whole, MIN_TEXT_BYTES)):
             return sorted({index for index, _ in pieces})
     readings = [(index, _piece_readings(piece)) for index, piece in pieces]
-    hopeful = {index for index, each in readings if each[-1][1]}  # a piece read as UTF-8 or a start, in any reading
-    if not hopeful or (len(hopeful) < 2 and not any(_starts(each) for _, each in readings)):
+    hopeful = {index for index, each in readings if each.hopeful}
+    if not hopeful or (len(hopeful) < 2 and not any(each.starts for _, each in readings)):
         return []  # a compressed stream or a file in pieces: only its first piece shows how it begins
     for reading in range(len(_PIECE_READINGS)):
-        read = [(index, each[reading]) for index, each in readings if each[reading][0] is not None]
+        read = [(index, each.decoded[reading]) for index, each in readings if each.decoded[reading][0] is not None]
         if len(read) < 2 or read[0][0] == read[-1][0]:
             continue
         first = read[0][1][0]
@@ -917,21 +918,27 @@ def split_content(values: Sequence[str]) -> list[int]:
     return []
 
 
+class _PieceReadings(NamedTuple):
+    decoded: tuple[tuple[bytes | None, bool], ...]
+    """The piece's bytes as hex, base32 and base64 (None where it is none of them), each with whether they read as
+    UTF-8 (:func:`_utf8_piece`)."""
+    starts: bool
+    """Whether any of them begins a compressed stream or a file."""
+
+    @property
+    def hopeful(self) -> bool:
+        """May the piece be part of a message: text, or the start of a stream or a file?"""
+        return self.starts or any(utf8 for _, utf8 in self.decoded)
+
+
 @lru_cache(maxsize=16_384)
-def _piece_readings(piece: str) -> tuple[tuple[bytes | None, bool], ...]:
-    """A piece's bytes as hex, base32 and base64 (None where it is none of them), each with whether they read as
-    UTF-8 (:func:`_utf8_piece`), then (None, whether any of them may be part of a message); remembered: a
-    computer's name, a file's, a screen come again and again."""
+def _piece_readings(piece: str) -> _PieceReadings:
+    """A piece's readings, remembered: a computer's name, a file's, a screen come again and again."""
     decoded = [decode(piece) if alphabet.fullmatch(piece) else None for alphabet, decode in _PIECE_READINGS]
-    readings = tuple((data, data is not None and _utf8_piece(data)) for data in decoded)
-    # Last, whether any reading could be part of a message: text, or the start of a stream or a file.
-    hopeful = any(utf8 or (data is not None and data.startswith(_CONTENT_STARTS)) for data, utf8 in readings)
-    return (*readings, (None, hopeful))
-
-
-def _starts(readings: tuple[tuple[bytes | None, bool], ...]) -> bool:
-    """Does any reading of a piece (:func:`_piece_readings`) begin a compressed stream or a file?"""
-    return any(data is not None and data.startswith(_CONTENT_STARTS) for data, _ in readings[:-1])
+    return _PieceReadings(
+        tuple((data, data is not None and _utf8_piece(data)) for data in decoded),
+        any(data is not None and data.startswith(_CONTENT_STARTS) for data in decoded),
+    )
 
 
 _JOINED_CHARS = 20
