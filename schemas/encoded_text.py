@@ -578,12 +578,12 @@ def percent_text(chars: str) -> bool:
 def encoded_text(value: str) -> bool:
     """Is ``value`` an opaque token that is really an encoding of text: base64 (also backwards, also of compressed
     text), base32, base45, hex (also of text in a Japanese charset, or compressed) or percent-escapes, as a whole,
-    after a prefix, or in pieces between separators put back together; or punycode of text beyond ASCII?
+    after a prefix, or in pieces between separators put back together; or punycode or UTF-7 of text beyond ASCII?
 
-    A value shorter than 20 characters holds under 15 bytes in any of them and is not decoded (punycode aside:
-    four characters of it spell a kanji).
+    A value shorter than 20 characters holds under 15 bytes in any of them and is not decoded (punycode and UTF-7
+    aside: four characters of either spell a kanji).
     """
-    if punycode_text(value):
+    if punycode_text(value) or utf7_text(value):
         return True
     if len(value) < 20:
         return False
@@ -631,7 +631,25 @@ def punycode_text(value: str, hosts: bool = False) -> bool:
             continue
         if separator == "__" or match.start() < domain or len(match.group()) > DNS_LABEL_CHARS:
             return True
+        if not _label_text(decoded):
+            return True
     return False
+
+
+_LABEL_CONTEXT_CHARS = frozenset("-\u30fb\u00b7")
+"""The characters a domain's label may hold beyond letters, marks and digits: the hyphen, and the middle dots
+IDNA allows in context (katakana's "・", Catalan's "·")."""
+
+
+def _label_text(decoded: str) -> bool:
+    """Could ``decoded`` be a domain name's label: letters, marks, digits, pictographs (some registries take emoji)
+    and :data:`_LABEL_CONTEXT_CHARS` only? IDNA maps "。" and the full-width full stop to the dot between labels,
+    and allows no blank or punctuation in one: a label that holds any spells a sentence ("明日の会議は中止です。
+    詳細は…" in 63 characters of punycode was kept as a link's host: twenty-third red-team pass)."""
+    return all(unicodedata.category(char) in _LABEL_CATEGORIES or char in _LABEL_CONTEXT_CHARS for char in decoded)
+
+
+_LABEL_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "So"})
 
 
 @remembered(maxsize=4096)
@@ -1172,6 +1190,45 @@ def pronounceable_text(value: str) -> bool:
     return any(_bytes_text(_bubblebabble_bytes(run.group())) for run in _BUBBLEBABBLE.finditer(lowered))
 
 
+_UTF7_PIECE = re.compile(r"&([A-Za-z0-9+,]{3,})-|\+([A-Za-z0-9+/]{3,})(?:-|(?=[^A-Za-z0-9+/=&_%-])|\Z)")
+"""A shifted run of UTF-7 ("+ZeVnLIqe-", its "-" left out before a character that cannot continue it) or of IMAP's
+modified UTF-7 ("&ZeVnLIqe-", "," for "/", always closed by "-"): UTF-16 in base64, one run a character as
+readily as one a text. A query's "&mode=…" is none."""
+UTF7_TEXT_CHARS = 8
+"""Characters beyond ASCII from which UTF-7 is read as a message (a mailbox's name, "&ZeVnLIqe-", is two or
+three): a message's length, as :func:`services.stages.allowlist.marked_pair` counts a sentence."""
+
+
+def utf7_text(value: str) -> bool:
+    """Does ``value`` write a message in UTF-7 or IMAP's modified UTF-7, one shifted run or one a character
+    ("&Zg4-&ZeU-&MG4-…": twenty-third red-team pass, kept when each run was too short for the base64 reader)?
+    Read when its runs spell :data:`UTF7_TEXT_CHARS` characters or more, three in four of them kana, common
+    ideographs or syllables (:func:`common_character`) or the punctuation between them: a random UTF-16 code
+    unit is one in about seven times, so a base64 token that holds a "+" does not."""
+    if "&" not in value and "+" not in value:
+        return False
+    chars: list[str] = []
+    for piece in _UTF7_PIECE.finditer(value):
+        chars += _utf16_chars((piece.group(1) or "").replace(",", "/") or piece.group(2))
+    return len(chars) >= UTF7_TEXT_CHARS and 4 * sum(map(_text_char, chars)) >= 3 * len(chars)
+
+
+def _utf16_chars(run: str) -> list[str]:
+    """The characters beyond ASCII that ``run``, modified base64 of UTF-16, writes; none if it writes none."""
+    if len(run) % 4 == 1:
+        run = run[:-1]  # six bits: no byte
+    data = binascii.a2b_base64(run + "=" * (-len(run) % 4))
+    text = data[: len(data) // 2 * 2].decode("utf-16-be", errors="replace")
+    return [char for char in text if not char.isascii()]
+
+
+_TEXT_PUNCTUATION = frozenset("\u3000\u3001\u3002\uff01\uff1f\u300c\u300d\uff08\uff09\u30fb\u30fc")
+
+
+def _text_char(char: str) -> bool:
+    return char in _TEXT_PUNCTUATION or common_character(char)
+
+
 def _proquint_bytes(run: str) -> bytes:
     data = bytearray()
     for word in re.findall("[a-z]{5}", run):
@@ -1238,5 +1295,6 @@ __all__ = [
     "punycode_text",
     "starts_with_text",
     "stream_text",
+    "utf7_text",
     "wrapped_numbers_text",
 ]

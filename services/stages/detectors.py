@@ -59,6 +59,7 @@ from schemas.encoded_text import (
     punycode_text,
     starts_with_text,
     stream_text,
+    utf7_text,
     wrapped_numbers_text,
 )
 from schemas.memo import remembered
@@ -784,7 +785,7 @@ def _first_finding(text: str) -> Finding | None:
             return Finding.ESCAPED_TEXT
         if wrapped_numbers_text(text):  # "ChrW(&H7D66) & ChrW(&H4E0E) & …", "517,204,422,…"
             return Finding.ESCAPED_TEXT
-        if _morse(text) or pronounceable_text(text):
+        if _morse(text) or pronounceable_text(text) or utf7_text(text):
             return Finding.ENCODED_TEXT
         return Finding.ENCODED_TEXT if base45_text(text, _hex_begins_with_text) else None
     if _DATA_URI.search(text):
@@ -801,7 +802,7 @@ def _first_finding(text: str) -> Finding | None:
         return Finding.STRUCTURED
     if _escaped(text) or wrapped_numbers_text(text):
         return Finding.ESCAPED_TEXT
-    if _morse(text) or pronounceable_text(text):
+    if _morse(text) or pronounceable_text(text) or utf7_text(text):
         return Finding.ENCODED_TEXT
     url = "://" in text
     if any(

@@ -902,6 +902,56 @@ def test_punycode_of_a_message_in_free_text_is_detected(message: str) -> None:
         assert detect(value) is not None, value
 
 
+@pytest.mark.parametrize(
+    "message",
+    ["明日の会議は中止です。詳細は追って", "給与、減額します", "来月から\u3000基本給を減額", "至急！返信ください"],
+)
+def test_punycode_of_a_sentence_is_no_domain_label_however_short(
+    make_event: Callable[..., dict[str, Any]], message: str
+) -> None:
+    """Twenty-third red-team pass: a sentence's punycode within a label's 63 characters passed as a link's host.
+    IDNA allows no blank or punctuation in a label ("。" is the dot between labels): such a label is text."""
+    code = _punycode(message)
+    assert len(code) <= DNS_LABEL_CHARS
+    for value in (f"sato@{code}.jp", f"https://{code}.jp/", f"memo {code}"):
+        assert detect(value) is not None, value
+    _assert_refused(make_event, f"sato@{code}.jp", "cookie_id")
+
+
+def _utf7_each(text: str, shift: str) -> str:
+    """``text`` in UTF-7 one character a shifted run ("+" of UTF-7, "&" of IMAP's modified UTF-7)."""
+    runs = (base64.b64encode(char.encode("utf-16-be")).decode().rstrip("=") for char in text)
+    return "".join(shift + (run.replace("/", ",") if shift == "&" else run) + "-" for run in runs)
+
+
+@pytest.mark.parametrize("message", ["給与の件でご相談があります。本日中にお返事ください", "明日の会議は中止です"])
+@pytest.mark.parametrize("shift", ["+", "&"])
+def test_utf7_of_a_message_is_detected_in_runs_of_one_character(
+    make_event: Callable[..., dict[str, Any]], message: str, shift: str
+) -> None:
+    """Twenty-third red-team pass: UTF-7 or IMAP's modified UTF-7 one character a run ("&Zg4-&ZeU-&MG4-…") was
+    kept, each run too short for the base64 reader; in an identifier ("x+Zg4-+ZeU-…") too."""
+    spelled = _utf7_each(message, shift)
+    assert detect(spelled) is not None
+    assert detect(f"件名 {spelled} (転送)") is not None
+    if shift == "+":
+        _assert_refused(make_event, "x" + spelled, "cookie_id")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "INBOX/&ZeVnLIqe-",  # a mailbox named 日本語
+        "https://kintai.example.com/list?mode=s9e5&utm_campaign=yae&type=t2d&month=tu59r05&id=mpnxd1d",
+        "Notepad++ - C++/CLI-sample.cpp",
+        "sato+kintai-2026@example.co.jp",
+    ],
+)
+def test_what_only_looks_like_utf7_is_not_read_as_it(value: str) -> None:
+    assert detect(value) is None
+    assert not encoded_text(value.partition("@")[0])  # an identifier's "+": "sato+kintai-2026"
+
+
 _JAPANESE_MESSAGE = st.text(
     alphabet=st.sampled_from("給与残業申請削減来月会議中止明日資料送付についてお願いしますのをがは"), min_size=5
 )
