@@ -848,16 +848,35 @@ _OWN_BLOCK_SCRIPTS = frozenset(
 Georgian, Khmer, kana, full-width forms): not read as bytes. Every other non-ASCII code point is."""
 
 
-_MORSE = re.compile(r"(?:[.\-・]{1,7}[ /|]+){8,}[.\-・]{1,7}")
+_MORSE = re.compile(r"(?:[.\-]{1,7}[ /|]+){8,}[.\-]{1,7}")
 """Nine letters or more in Morse code, dots and dashes between blanks, slashes or bars (twenty-second red-team
-pass: ".-. . ---... / ... .- .-.. .- .-. -.--" was kept); a dot may be written "・"."""
+pass: ".-. . ---... / ... .- .-.. .- .-. -.--" was kept), as :data:`_MORSE_GLYPHS` writes them."""
+_MORSE_GLYPHS = str.maketrans(
+    {
+        **dict.fromkeys("・·•∙⋅。●", "."),
+        **dict.fromkeys("\uff0dー\uff70\u2014\u2013\u2212\u2010\u2012\u2015_━■", "-"),
+        "\u3000": " ",
+    }
+)
+"""Dots and dashes as Morse is written by hand or in Japanese ("・ー", bullets and en dashes, "._", "●■"), read as
+"." and "-"; an ideographic space as a blank (twenty-third pass: wabun and Morse written with "ー", em dashes, "_"
+or minus signs were kept).
+Only runs of nothing but dots and dashes between blanks count, so a katakana word's "ー" is no dash of a letter."""
+_SPOKEN_MORSE = re.compile("(?:ツー|ﾂｰ|ト|ﾄ)+")
+_SPOKEN = str.maketrans({"ト": ".", "ﾄ": ".", "ツ": "-", "ﾂ": ""})
+"""Morse as Japanese say it, a dot "ト", a dash "ツー" ("トツー トトト …"): each letter one run of them."""
 _MORSE_LETTERS = 4
 
 
 def _morse(text: str) -> bool:
     """Does ``text`` hold Morse code (:data:`_MORSE`), dots and dashes both and four letters or more of it different
     (a row of dashes or dots between words is a rule, not a message)?"""
-    if "-" not in text or ("." not in text and "・" not in text):
+    if "ト" in text or "ﾄ" in text:
+        text = _SPOKEN_MORSE.sub(
+            lambda run: run.group().replace("ツー", "-").replace("ﾂｰ", "-").translate(_SPOKEN), text
+        )
+    text = text.translate(_MORSE_GLYPHS)
+    if "-" not in text or "." not in text:
         return False
     run = _MORSE.search(text)
     return run is not None and len(set(_MORSE_SPLIT.split(run.group()))) >= _MORSE_LETTERS

@@ -46,6 +46,12 @@ def wrapped(data: bytes, width: int = 76, separator: str = "\n") -> str:
 # --- values that must never be flagged -----------------------------------------------------------------------
 
 PLAIN = [
+    # Dots and dashes that are no Morse: katakana's long vowel mark beside middle dots, rules, lists
+    "コーヒー・ブレーク ・ー・ー・ 定例",
+    "ツール トラブル トマト ツーリング ト ツー",
+    "—— —— —— —— —— —— —— —— —— ——",
+    "・ ・ ・ ・ ・ ・ ・ ・ ・ ・ ー ー ー",
+    "1. ー 2. ー 3. ー 4. ー 5. ー",
     # Japanese titles, sentences, department names
     "週次定例ミーティング",
     "【重要】来週の残業申請について",

@@ -168,12 +168,19 @@ _MORSE = dict(
 )
 
 
-def _morse(text: str, between: str, japanese_dot: bool) -> str:
+def _morse(text: str, between: str, dot: str = ".", dash: str = "-") -> str:
     """The letters and digits of ``text`` in Morse code (the rest has none here), a space between letters and
-    ``between`` between words; its dots perhaps written as the Japanese middle dot."""
+    ``between`` between words, its dots and dashes written as ``dot`` and ``dash``."""
     words = ["".join(c for c in word.lower() if c in _MORSE) for word in text.split()]
     code = between.join(" ".join(_MORSE[c] for c in word) for word in words if word)
-    return code.replace(".", "・") if japanese_dot else code
+    return code.translate(str.maketrans({".": dot, "-": dash}))
+
+
+_MORSE_WRITTEN = [(".", "-"), ("・", "-"), ("・", "ー"), ("・", "－"), ("•", "–"), ("·", "−"), (".", "_"), ("●", "■")]
+_MORSE_WRITTEN += [("ト", "ツー"), (".", "—")]
+"""How dots and dashes are written: ASCII, with Japanese middle dots and long-vowel marks, bullets and en dashes,
+underscores, filled shapes, as Japanese say them ("ト", "ツー"). Twenty-third red-team pass: all but the first two
+were kept."""
 
 
 def _proquints(data: bytes) -> str:
@@ -319,7 +326,9 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     "bytes as a call's arguments": lambda draw, text: _wrapped(draw, list(text.encode())),
     "proquints": lambda draw, text: _proquints(text.encode()),
     "Bubble Babble": lambda draw, text: _bubblebabble(text.encode()),
-    "Morse code": lambda draw, text: _morse(text, draw(st.sampled_from([" ", " / ", "|"])), draw(st.booleans())),
+    "Morse code": lambda draw, text: _morse(
+        text, draw(st.sampled_from([" ", " / ", "|", "\u3000"])), *draw(st.sampled_from(_MORSE_WRITTEN))
+    ),
     "one big number in groups of three": lambda draw, text: f"{int.from_bytes(text.encode(), 'big'):,}".replace(
         ",", draw(st.sampled_from([",", ".", " ", "'", "　"]))
     ),
