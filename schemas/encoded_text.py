@@ -1229,6 +1229,22 @@ def _text_char(char: str) -> bool:
     return char in _TEXT_PUNCTUATION or common_character(char)
 
 
+_BASE100_FIRST = 0x1F3F7
+_BASE100_RUN = re.compile(f"[{chr(_BASE100_FIRST)}-{chr(_BASE100_FIRST + 255)}]{{{MIN_TEXT_BYTES},}}")
+"""Base100 ("emoji encoding"): each byte b as the code point U+1F3F7 + b, a run of 🏷 to 📶."""
+
+
+def base100_text(value: str) -> bool:
+    """Does ``value`` hold base100, a byte an emoji, of text, a file or a compressed stream (twenty-third red-team
+    pass: "👊👬👙👡👜👚👫🐱🐗…" is "Subject: pay cut…", and was kept)? Judged as any decoding of an identifier is
+    (:func:`_bytes_text`): a row of the same emoji, or emoji as people write them, is no text."""
+    if value.isascii():
+        return False
+    return any(
+        _bytes_text(bytes(ord(char) - _BASE100_FIRST for char in run.group())) for run in _BASE100_RUN.finditer(value)
+    )
+
+
 def _proquint_bytes(run: str) -> bytes:
     data = bytearray()
     for word in re.findall("[a-z]{5}", run):
@@ -1277,6 +1293,7 @@ __all__ = [
     "base45_text",
     "base64_text",
     "base85_text",
+    "base100_text",
     "code_point_text",
     "common_character",
     "compressed_text",

@@ -46,6 +46,7 @@ from schemas.encoded_text import (
     base45_text,
     base64_text,
     base85_text,
+    base100_text,
     code_point_text,
     common_character,
     hex_text,
@@ -785,7 +786,7 @@ def _first_finding(text: str) -> Finding | None:
             return Finding.ESCAPED_TEXT
         if wrapped_numbers_text(text):  # "ChrW(&H7D66) & ChrW(&H4E0E) & …", "517,204,422,…"
             return Finding.ESCAPED_TEXT
-        if _morse(text) or pronounceable_text(text) or utf7_text(text):
+        if _morse(text) or pronounceable_text(text) or utf7_text(text) or base100_text(text):
             return Finding.ENCODED_TEXT
         return Finding.ENCODED_TEXT if base45_text(text, _hex_begins_with_text) else None
     if _DATA_URI.search(text):
@@ -802,7 +803,7 @@ def _first_finding(text: str) -> Finding | None:
         return Finding.STRUCTURED
     if _escaped(text) or wrapped_numbers_text(text):
         return Finding.ESCAPED_TEXT
-    if _morse(text) or pronounceable_text(text) or utf7_text(text):
+    if _morse(text) or pronounceable_text(text) or utf7_text(text) or base100_text(text):
         return Finding.ENCODED_TEXT
     url = "://" in text
     if any(

@@ -46,6 +46,10 @@ def wrapped(data: bytes, width: int = 76, separator: str = "\n") -> str:
 # --- values that must never be flagged -----------------------------------------------------------------------
 
 PLAIN = [
+    # Emoji as people write them, and a row of one
+    "🎉🎉 Happy birthday 🎂🎁🎈🎊 チーム会 🍻🍣🍜🍺🍶🥂🍕🍔🍟🌭🍿",
+    "👍👍👍👍👍👍👍👍👍👍👍👍👍👍👍👍",
+    "📅📌📎💼🏢🐶🐱👀💯📢📝💡📈📉📊 週次レポート",
     # Dots and dashes that are no Morse: katakana's long vowel mark beside middle dots, rules, lists
     "コーヒー・ブレーク ・ー・ー・ 定例",
     "ツール トラブル トマト ツーリング ト ツー",

@@ -324,6 +324,8 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     # And numbers wrapped alike, each the argument of a call or an operator, or one big number in groups of three.
     "code points as a call's arguments": lambda draw, text: _wrapped(draw, [ord(c) for c in text]),
     "bytes as a call's arguments": lambda draw, text: _wrapped(draw, list(text.encode())),
+    # The twenty-third pass: a byte an emoji (base100).
+    "base100": lambda draw, text: "".join(chr(0x1F3F7 + byte) for byte in text.encode()),
     "proquints": lambda draw, text: _proquints(text.encode()),
     "Bubble Babble": lambda draw, text: _bubblebabble(text.encode()),
     "Morse code": lambda draw, text: _morse(
