@@ -19,6 +19,7 @@ import codecs
 import itertools
 import lzma
 import re
+import string
 import unicodedata
 import urllib.parse
 import zlib
@@ -1026,6 +1027,10 @@ def _decodes(value: str) -> bool:
         ) or _runs_or_joins_text(value, pieces, base64=False)
     if base64_text(value[::-1], _text) or base64_text(value, compressed_text):
         return True  # base64 written backwards, or of compressed text
+    if _OTHER_BASE64.fullmatch(value) and any(
+        base64_text(value.translate(as_standard), _text) for as_standard in _AS_BASE64
+    ):
+        return True  # base64 in xxencode's or crypt's alphabet
     if any(
         base64_text(candidate, _base64_bytes_text)  # at four alignments: three glued characters hide nothing
         or _base32_glued(candidate)
@@ -1039,6 +1044,19 @@ def _decodes(value: str) -> bool:
     ):
         return True
     return _runs_or_joins_text(value, pieces)
+
+
+_STANDARD_BASE64 = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
+_AS_BASE64 = tuple(
+    str.maketrans(alphabet, _STANDARD_BASE64)
+    for alphabet in (
+        "+-" + string.digits + string.ascii_uppercase + string.ascii_lowercase,  # xxencode
+        "./" + string.digits + string.ascii_uppercase + string.ascii_lowercase,  # crypt(3), bcrypt's order aside
+    )
+)
+"""Other alphabets of base64 an identifier's charset can hold, each as a table to the standard one (twenty-second
+red-team pass: text in xxencode's or crypt's base64 was kept as a terminal or a login id)."""
+_OTHER_BASE64 = re.compile(r"[A-Za-z0-9+.-]{20,}")
 
 
 _HEX_DASHES = re.compile(r"[0-9a-f-]*|[0-9A-F-]*")

@@ -16,6 +16,7 @@ import itertools
 import json
 import random
 import re
+import string
 import urllib.parse
 import zlib
 from collections.abc import Callable
@@ -927,6 +928,26 @@ def test_punycode_of_a_sentence_is_no_domain_label_however_short(
     for value in (f"sato@{code}.jp", f"https://{code}.jp/", f"memo {code}"):
         assert detect(value) is not None, value
     _assert_refused(make_event, f"sato@{code}.jp", "cookie_id")
+
+
+_STANDARD_BASE64 = string.ascii_uppercase + string.ascii_lowercase + string.digits + "+/"
+_BASE64_ALPHABETS = {
+    "xxencode": "+-" + string.digits + string.ascii_uppercase + string.ascii_lowercase,
+    "crypt": "./" + string.digits + string.ascii_uppercase + string.ascii_lowercase,
+}
+
+
+@pytest.mark.parametrize("alphabet", sorted(_BASE64_ALPHABETS))
+@pytest.mark.parametrize("message", ["明日の会議は中止です。詳細は追って", "給与の件でご相談があります。本日中に"])
+def test_base64_of_text_in_another_alphabet_is_no_identifier(
+    make_event: Callable[..., dict[str, Any]], alphabet: str, message: str
+) -> None:
+    """Twenty-second red-team pass, left open then: base64 in xxencode's or crypt's alphabet was kept as an id
+    (these messages' crypt spelling holds no "/", which no identifier may)."""
+    standard = base64.b64encode(message.encode()).decode().rstrip("=")
+    token = standard.translate(str.maketrans(_STANDARD_BASE64, _BASE64_ALPHABETS[alphabet]))
+    assert "/" not in token
+    _assert_refused(make_event, "x" + token, "cookie_id", alphabet)
 
 
 def _utf7_each(text: str, shift: str) -> str:
