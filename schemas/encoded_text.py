@@ -582,13 +582,20 @@ def encoded_text(value: str) -> bool:
     after a prefix, or in pieces between separators put back together; or punycode or UTF-7 of text beyond ASCII?
 
     A value shorter than 20 characters holds under 15 bytes in any of them and is not decoded (punycode and UTF-7
-    aside: four characters of either spell a kanji).
+    aside: four characters of either spell a kanji). Fifteen bytes as binary digits are refused unread.
     """
     if punycode_text(value) or utf7_text(value):
         return True
     if len(value) < 20:
         return False
+    if _BITS.search(value) is not None:
+        return True
     return _encoded_text(value) if len(value) <= 256 else _decodes(value)
+
+
+_BITS = re.compile(f"[01]{{{MIN_TEXT_BYTES * 8},}}")
+"""Fifteen bytes or more as binary digits: no identifier's, however random (twenty-second red-team pass, left open
+then: text as bits was kept as an id); free text's octets are read alike (:mod:`services.stages.detectors`)."""
 
 
 _PUNYCODE = re.compile(r"([A-Za-z0-9])?[Xx][Nn](--|__|-|_)([A-Za-z0-9_-]+)")

@@ -950,6 +950,14 @@ def test_base64_of_text_in_another_alphabet_is_no_identifier(
     _assert_refused(make_event, "x" + token, "cookie_id", alphabet)
 
 
+def test_text_as_bits_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:
+    """Twenty-second red-team pass, left open then: sixteen bytes of text as binary digits were kept as an id."""
+    bits = "".join(f"{byte:08b}" for byte in b"Subject: paycut!")
+    _assert_refused(make_event, bits, "cookie_id")
+    _assert_refused(make_event, "b" + bits[:126], "cookie_id")
+    assert not encoded_text("1" + "0" * 30 + "1" * 30)  # 61 binary digits: fewer than fifteen bytes
+
+
 def _utf7_each(text: str, shift: str) -> str:
     """``text`` in UTF-7 one character a shifted run ("+" of UTF-7, "&" of IMAP's modified UTF-7)."""
     runs = (base64.b64encode(char.encode("utf-16-be")).decode().rstrip("=") for char in text)
