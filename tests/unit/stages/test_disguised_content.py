@@ -950,6 +950,14 @@ def test_base64_of_text_in_another_alphabet_is_no_identifier(
     _assert_refused(make_event, "x" + token, "cookie_id", alphabet)
 
 
+@pytest.mark.parametrize("message", ["Subject: pay cut next month", "Re: overtime approval for March"])
+def test_text_in_ebcdic_is_no_identifier(make_event: Callable[..., dict[str, Any]], message: str) -> None:
+    """Twenty-second red-team pass, left open then: hex or base64 of a subject in EBCDIC was kept as an id."""
+    ebcdic = message.encode("cp500")
+    for token in (ebcdic.hex(), "x" + ebcdic.hex(), base64.urlsafe_b64encode(ebcdic).decode().rstrip("=")):
+        _assert_refused(make_event, token, "cookie_id", token)
+
+
 def test_text_as_bits_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:
     """Twenty-second red-team pass, left open then: sixteen bytes of text as binary digits were kept as an id."""
     bits = "".join(f"{byte:08b}" for byte in b"Subject: paycut!")
