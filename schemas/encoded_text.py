@@ -588,7 +588,7 @@ def encoded_text(value: str) -> bool:
         return True
     if len(value) < 20:
         return False
-    if _BITS.search(value) is not None:
+    if _BITS.search(value) is not None or octal_text(value, _bytes_text):
         return True
     return _encoded_text(value) if len(value) <= 256 else _decodes(value)
 
@@ -1229,6 +1229,27 @@ def pronounceable_text(value: str) -> bool:
     return any(_bytes_text(_bubblebabble_bytes(run.group())) for run in _BUBBLEBABBLE.finditer(lowered))
 
 
+_OCTAL_RUN = re.compile(f"[0-7]{{{MIN_TEXT_BYTES * 3},}}")
+
+
+def octal_text(value: str, text: Callable[[bytes], bool] = is_text) -> bool:
+    """Does ``value`` hold bytes in octal, three digits each, glued together ("347265246344270216…"), that are
+    ``text``? Fifteen bytes are forty-five digits 0-7 in a row: a number that long without an 8 or a 9 is rare, and
+    its bytes must then be text (twenty-third red-team pass: kept in free text and as an id)."""
+    for run in _OCTAL_RUN.finditer(value):
+        for offset in range(3):
+            digits = run.group()[offset:]
+            digits = digits[: len(digits) // 3 * 3]
+            if (
+                all(digits[index] <= "3" for index in range(0, len(digits), 3))
+                and text(  # each at most 0o377
+                    bytes(int(digits[index : index + 3], 8) for index in range(0, len(digits), 3))
+                )
+            ):
+                return True
+    return False
+
+
 _UTF7_PIECE = re.compile(r"&([A-Za-z0-9+,]{3,})-|\+([A-Za-z0-9+/]{3,})(?:-|(?=[^A-Za-z0-9+/=&_%-])|\Z)")
 """A shifted run of UTF-7 ("+ZeVnLIqe-", its "-" left out before a character that cannot continue it) or of IMAP's
 modified UTF-7 ("&ZeVnLIqe-", "," for "/", always closed by "-"): UTF-16 in base64, one run a character as
@@ -1345,6 +1366,7 @@ __all__ = [
     "mail_charset_text",
     "not_encoded_text",
     "number_text",
+    "octal_text",
     "other_base32_text",
     "percent_text",
     "pronounceable_text",

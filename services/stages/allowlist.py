@@ -41,6 +41,7 @@ from services.stages.detectors import (
     looks_encoded,
     replied,
     split_content,
+    visible,
 )
 from services.stages.errors import KEY_WORDS, Vocabulary, extended_vocabulary, safe_name
 from services.stages.identifiers import IdentifierKind, find_identifiers
@@ -405,7 +406,9 @@ def marked_pair(value: str, markers: Markers) -> bool:
 
 @remembered(maxsize=16_384)
 def _marked_pair(value: str, markers: Markers) -> bool:
-    value = unicodedata.normalize("NFKC", value)  # a full-width equals sign or colon is the ASCII one
+    # As the detectors read it: a full-width equals sign or colon is the ASCII one, a Cyrillic "ie" in "text" the
+    # Latin "e" (twenty-third red-team pass: a look-alike letter in the key hid "/chat/send?text=…").
+    value = visible(value)
     pairs = [(match.group(1), match.group(3) if match.group(2) else match.group(4)) for match in _PAIR.finditer(value)]
     if "?" in value:  # a query, read as a server reads it ("+" a blank, escapes undone)
         pairs += parse_qsl(value.partition("?")[2].partition("#")[0], errors="replace")

@@ -55,6 +55,7 @@ from schemas.encoded_text import (
     legacy_text,
     mail_charset_text,
     number_text,
+    octal_text,
     other_base32_text,
     pronounceable_text,
     punycode_text,
@@ -373,6 +374,173 @@ _ASCII_DIGIT = re.compile("[0-9]")
 _NUMBER_DIGITS = 12
 """Digits from which a text is read again as :data:`_AS_NUMBERS` makes it: a date or an address holds fewer
 ("二〇二四年一二月八日", "一丁目二番三号")."""
+
+
+_OCTAL_LIST = re.compile(r"(?:(?<![0-9])0[0-7]{2,3}(?![0-9])[\s,;]*){15,}")
+_OCTAL_NUMBER = re.compile(r"0[0-7]{2,3}")
+
+
+def _octal_text(text: str) -> bool:
+    """Bytes in octal, three digits each glued together ("347265246344270216…": :func:`octal_text`), or as C writes
+    them ("0123 0141 …"), that are text (twenty-third red-team pass: kept; octal between separators or after a
+    backslash was read already)."""
+    if "0" not in text:
+        return False
+    return octal_text(text) or any(
+        is_text(bytes(int(number, 8) & 0xFF for number in _OCTAL_NUMBER.findall(listed.group())))
+        for listed in _OCTAL_LIST.finditer(text)
+    )
+
+
+_BASE32HEX_GROUPS = re.compile(r"[0-9A-V]{2,8}(?:[-. ][0-9A-V]{2,8}){3,}|[0-9a-v]{2,8}(?:[-. ][0-9a-v]{2,8}){3,}")
+_GROUP_SEPARATORS = str.maketrans("", "", "-. ")
+_BASE32_TEXT_CHARS = 24
+"""Base32 characters that carry fifteen bytes: fewer are not read."""
+
+
+def _base32hex_groups(text: str) -> bool:
+    """Base32 in RFC 4648's extended-hex alphabet (0-9, A-V), in groups like a product key's ("SUQQD-P5OHR-…"), of
+    text: standard base32 in groups was read, this alphabet was not (twenty-third red-team pass: kept)."""
+    for groups in _BASE32HEX_GROUPS.finditer(text):
+        joined = groups.group().translate(_GROUP_SEPARATORS).upper()
+        if len(joined) < _BASE32_TEXT_CHARS:
+            continue
+        for cut in range(8):
+            chars = joined[: len(joined) - cut]
+            try:
+                data = base64.b32hexdecode(chars + "=" * (-len(chars) % 8))
+            except (binascii.Error, ValueError):
+                continue
+            if is_text(data):
+                return True
+    return False
+
+
+_BARE_ESCAPES = re.compile(r"(?:(?:[uU]\+?|_x)[0-9A-Fa-f]{4}_?\s*){8,}")
+_BARE_ESCAPE = re.compile(r"(?:[uU]\+?|_x)([0-9A-Fa-f]{4})")
+
+
+def _bare_escapes_text(text: str) -> bool:
+    """Eight escapes or more of code points that lost their backslashes ("u0050u0061u0079…") or in XML's names
+    ("_x0050__x0061_…"), spelling text in any script (twenty-third red-team pass: English in them was kept; the
+    code point readers ask for text beyond ASCII)."""
+    for run in _BARE_ESCAPES.finditer(text):
+        spelled = "".join(chr(int(point, 16)) for point in _BARE_ESCAPE.findall(run.group()))
+        try:
+            if is_text(spelled.encode("utf-8")):
+                return True
+        except UnicodeEncodeError:  # a lone surrogate's escape
+            continue
+    return False
+
+
+def _message_carrier(text: str) -> Finding | None:
+    """What carries a message the twenty-third red-team pass found kept in every free-text field: a link that
+    shares or composes one, a mail's header block in other languages or on one line, a line of a chat's log, a
+    document or a mailbox a message is kept in, a data URI without a media type."""
+    if "/" in text and (link := _SHARED_MESSAGE_LINK.search(text)) is not None:
+        if link.lastgroup == "compose" and _COMPOSED.search(text) is not None:
+            return Finding.MAIL_HEADER  # a mail's subject however short: "…&su=Salary%20negotiation"
+        if _shares_a_message(text):
+            return Finding.MESSAGE_FRAMING
+    if ":" in text and _header_block(text):
+        return Finding.MAIL_HEADER
+    if (line := _CHAT_LOG_LINE.match(text)) is not None and _said(line.group(1)):
+        return Finding.MESSAGE_FRAMING
+    if _MESSAGE_DOCUMENT.search(text) is not None:
+        return Finding.MESSAGE_FRAMING
+    if (bare := _BARE_DATA_URI.search(text)) is not None and (
+        _PERCENT.search(bare.group(1)) or _short_message(bare.group(1))
+    ):
+        return Finding.DATA_URI
+    return None
+
+
+_SHARED_MESSAGE_LINK = re.compile(
+    r"wa\.me/|(?:api|web)\.whatsapp\.com/send|whatsapp://send|t(?:elegram)?\.me/share|tg://msg"
+    r"|line\.me/R/(?:msg/text|share)|line://msg/text|lineit/share|twitter\.com/intent/tweet|x\.com/intent/(?:tweet|post)"
+    r"|facebook\.com/(?:dialog/send|sharer)|fb-messenger://share|m\.me/"
+    r"|(?P<compose>mail\.google\.com/mail/\S*[?&]view=cm|outlook\.(?:live|office)\.com/\S*compose|compose\.mail\.yahoo)",
+    re.IGNORECASE,
+)
+"""Links that share or compose a message (WhatsApp, Telegram, LINE, X, Facebook and Messenger, Gmail, Outlook and
+Yahoo's compose): what their text parameter holds is a message (twenty-third pass: kept, plain or escaped)."""
+_SHARED_TEXT = re.compile(r"(?:[?&](?:text|msg|message|body|su|subject|quote)=|msg/text/\??)([^&#]+)", re.IGNORECASE)
+_COMPOSED = re.compile(r"[?&](?:su|subject|body)=[^&#\s]{2,}", re.IGNORECASE)
+_SHORT_MESSAGE_CHARS = 4
+_SHORT_MESSAGE_WORDS = 3
+
+
+def _short_message(text: str) -> bool:
+    """Is ``text``, a link's parameter read as a server reads it, a message: four characters beyond ASCII, or three
+    words? (A shared link alone is ``url=…``; a message has words.)"""
+    text = urllib.parse.unquote_plus(text).strip()
+    return sum(1 for char in text if not char.isascii()) >= _SHORT_MESSAGE_CHARS or len(text.split()) >= (
+        _SHORT_MESSAGE_WORDS
+    )
+
+
+def _shares_a_message(text: str) -> bool:
+    return any(_short_message(value.group(1)) for value in _SHARED_TEXT.finditer(text))
+
+
+_HEADER_LABELS = (
+    *("发件人", "收件人", "抄送", "发送时间", "主题", "寄件者", "收件者", "副本", "主旨", "日期"),
+    *("보낸 사람", "받는 사람", "참조", "보낸 날짜", "제목"),
+    *("Von", "An", "Gesendet", "Betreff", "De", "À", "A", "Envoyé", "Envoye", "Objet", "Para", "Enviado", "Asunto"),
+    *("From", "To", "Cc", "Sent", "Date", "Subject", "差出人", "宛先", "送信日時", "送信者", "件名"),
+)
+_TELLING_LABELS = frozenset(
+    label.casefold()
+    for label in (
+        *("发件人", "收件人", "发送时间", "寄件者", "收件者", "보낸 사람", "받는 사람", "보낸 날짜"),
+        *("Gesendet", "Envoyé", "Envoye", "Enviado", "差出人", "宛先", "送信日時", "送信者"),
+    )
+)
+"""Labels no title writes with a colon after them; "De:", "An:", "To:" and "From:" are also words of a route
+("De: Paris À: Lyon", "An: 全社員 Von: 社長")."""
+_HEADER_LABEL = re.compile(
+    r"(?:^|(?<=\s))("
+    + "|".join(re.escape(label) for label in sorted(_HEADER_LABELS, key=len, reverse=True))
+    + r")\s*:",
+    re.IGNORECASE,
+)
+
+
+def _header_block(text: str) -> bool:
+    """Two header labels of a mail or more, anywhere in the value (Outlook quotes a mail's header block in the
+    language of its user: "发件人: 佐藤 收件人: 田中 主题: …", "Von: … Gesendet: … An: …"), of which one no title
+    writes, or an address among them (twenty-third pass: kept in every free-text field)."""
+    labels = {label.casefold() for label in _HEADER_LABEL.findall(text)}
+    return len(labels) >= 2 and (bool(labels & _TELLING_LABELS) or "@" in text)
+
+
+_CHAT_LOG_LINE = re.compile(
+    r"\s*(?:\[\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AP]M)?\]|\d{1,2}:\d{2}(?::\d{2})?(?=\t)"
+    r"|\d{1,4}/\d{1,2}/\d{1,4},?\s+\d{1,2}:\d{2}(?:\s?[AP]M)?\s+-)\s*[^\t:]{1,30}?\s*(?::|\t)\s*(.+)",
+    re.IGNORECASE,
+)
+"""A line of a chat's log or its export: a time, who said it, and what ("[10:05] 佐藤 太郎: …", LINE's
+"17:43<tab>名前<tab>…", WhatsApp's "12/1/26, 10:05 - 名前: …")."""
+_SAID_END = re.compile(r"[。.!?]\s*$")
+
+
+def _said(text: str) -> bool:
+    """Is what follows a chat log's speaker said, a sentence (it ends as one, or says a predicate)?"""
+    return _SAID_END.search(text) is not None or _predicate().search(text) is not None
+
+
+_MESSAGE_DOCUMENT = re.compile(
+    r"\{\\rtf|BEGIN:V(?:CARD|CALENDAR|EVENT|TODO|JOURNAL|NOTE)\b"
+    r"|^From \S+@\S+\s+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) "
+    r"|(?:^|\s)--[\w'()+,./:=?-]{6,}\s+(?:Content-|name=\")",
+    re.MULTILINE,
+)
+"""A document a message is kept in, on one line: rich text (Outlook's bodies), a card or a calendar object with
+its notes, an mbox's separator, a multipart boundary and its part's header."""
+_BARE_DATA_URI = re.compile(r"""(?:^|[\s("'=<])data\s*:\s*,(.+)""", re.IGNORECASE)
+"""A data URI without a media type ("data:,退職届を…"), which is text/plain: read when what follows is escaped or
+a message, not "data:, none"."""
 
 
 def _message_shape(text: str) -> Finding | None:
@@ -734,7 +902,7 @@ def _one_reply() -> re.Pattern[str]:
     replies = "|".join(re.escape(visible(prefix)) for prefix in _ONE_REPLY)
     return re.compile(
         rf"{_NOT_AFTER_A_LETTER}(?:(?:{replies})(?:\[\d{{1,3}}\]|\(\d{{1,3}}\)|\^\d{{1,3}})?[ \t]*[:>]"
-        rf"|\[(?:re|fwd?)\]|【(?:{replies})】)(?:[ \t]+|(?=[^\x00-\x7f]))",
+        rf"|[\[(](?:re|fwd?|返信|転送)[\])]|【(?:{replies})】|(?:re|fwd?)_(?=[ \t]))(?:[ \t]+|(?=[^\x00-\x7f]))",
         re.IGNORECASE,
     )
 
@@ -745,7 +913,8 @@ _ONE_REPLY = (
     *("tr", "rv", "antw", "odp", "vl", "vb"),
 )
 """The prefixes one of which makes a subject outside a title, with a blank or a letter beyond ASCII after its colon
-(or ">", "Re^2:", "[Re]", "【返信】"):
+(or ">", "Re^2:", "[Re]", "(Fwd)", "[転送]", "【返信】", and Outlook's "RE_ " in the name of a saved reply:
+twenty-third red-team pass);
 not the short words that are also units' and hosts' names ("SV: スーパーバイザー課", "kintai-sv:8080", "rv:109.0"),
 nor a name's colon ("Re:Work 合同会社", "Re:lation", "fw:update"; thirteenth pass, up to 100 % were removed)."""
 
@@ -776,17 +945,19 @@ def _first_finding(text: str) -> Finding | None:
         return shape
     if _COMPOSE_LINK.search(text):
         return Finding.MAIL_HEADER
+    if (carrier := _message_carrier(text)) is not None:
+        return carrier
     grouped = _grouped(text)  # groups of base64, hex or base32 characters, each too short for the prefilter's runs
     if grouped is None and _SUSPICIOUS.search(text) is None:
         # A uuencoded line and base45 are the shapes the prefilter's runs can miss (spaces are among their
         # characters; sixteenth red-team pass: base45 of a subject with blanks in it was kept).
         if any(_uu_text(line.group()) for line in _UU_LINE.finditer(text)):
             return Finding.ENCODED_TEXT
-        if code_point_text(text, bare=True):  # "U+7D66 U+4E0E …", "7d66 4e0e …": each a short run
+        if code_point_text(text, bare=True) or _bare_escapes_text(text):  # "U+7D66 U+4E0E …", "u0050 u0061 …"
             return Finding.ESCAPED_TEXT
         if wrapped_numbers_text(text):  # "ChrW(&H7D66) & ChrW(&H4E0E) & …", "517,204,422,…"
             return Finding.ESCAPED_TEXT
-        if _morse(text) or pronounceable_text(text) or utf7_text(text) or base100_text(text):
+        if _morse(text) or pronounceable_text(text) or utf7_text(text) or base100_text(text) or _octal_text(text):
             return Finding.ENCODED_TEXT
         return Finding.ENCODED_TEXT if base45_text(text, _hex_begins_with_text) else None
     if _DATA_URI.search(text):
@@ -803,7 +974,9 @@ def _first_finding(text: str) -> Finding | None:
         return Finding.STRUCTURED
     if _escaped(text) or wrapped_numbers_text(text):
         return Finding.ESCAPED_TEXT
-    if _morse(text) or pronounceable_text(text) or utf7_text(text) or base100_text(text):
+    if _morse(text) or pronounceable_text(text) or utf7_text(text) or base100_text(text) or _octal_text(text):
+        return Finding.ENCODED_TEXT
+    if _base32hex_groups(text) or _bare_escapes_text(text):
         return Finding.ENCODED_TEXT
     url = "://" in text
     if any(

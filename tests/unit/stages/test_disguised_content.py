@@ -325,8 +325,18 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     # And numbers wrapped alike, each the argument of a call or an operator, or one big number in groups of three.
     "code points as a call's arguments": lambda draw, text: _wrapped(draw, [ord(c) for c in text]),
     "bytes as a call's arguments": lambda draw, text: _wrapped(draw, list(text.encode())),
-    # The twenty-third pass: a byte an emoji (base100).
+    # The twenty-third pass: a byte an emoji (base100), octal glued or as C writes it, base32 in the extended-hex
+    # alphabet in groups, code points' escapes without their backslashes.
     "base100": lambda draw, text: "".join(chr(0x1F3F7 + byte) for byte in text.encode()),
+    "octal bytes glued": lambda draw, text: "".join(f"{byte:03o}" for byte in text.encode()),
+    "octal bytes as C writes them": lambda draw, text: " ".join(f"0{byte:03o}" for byte in text.encode()),
+    "base32hex in groups": lambda draw, text: "-".join(
+        re.findall(".{1,5}", base64.b32hexencode(text.encode()).decode().rstrip("="))
+    ),
+    "code points' escapes without backslashes": lambda draw, text: draw(st.sampled_from([" ", ""])).join(
+        f"u{ord(char):04x}" if ord(char) < 0x10000 else f"U{ord(char):08x}" for char in text
+    ),
+    "XML's escapes of code points": lambda draw, text: "".join(f"_x{ord(char):04X}_" for char in text),
     "proquints": lambda draw, text: _proquints(text.encode()),
     "Bubble Babble": lambda draw, text: _bubblebabble(text.encode()),
     "Morse code": lambda draw, text: _morse(
@@ -956,6 +966,13 @@ def test_text_in_ebcdic_is_no_identifier(make_event: Callable[..., dict[str, Any
     ebcdic = message.encode("cp500")
     for token in (ebcdic.hex(), "x" + ebcdic.hex(), base64.urlsafe_b64encode(ebcdic).decode().rstrip("=")):
         _assert_refused(make_event, token, "cookie_id", token)
+
+
+def test_octal_of_text_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:
+    """Twenty-third red-team pass: text's bytes in octal, three digits each, glued, were kept as an id."""
+    octal = "".join(f"{byte:03o}" for byte in "明日の会議は中止です".encode())
+    _assert_refused(make_event, octal, "cookie_id")
+    _assert_refused(make_event, "id-" + octal, "cookie_id")
 
 
 def test_text_as_bits_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:

@@ -42,7 +42,7 @@ SHAPES: dict[str, tuple[str, Finding]] = {
     "one header and a body": ("差出人: 佐藤 太郎\n" + BODY, Finding.MULTI_LINE),
     "CRLF": ("営業部\r\n" + BODY, Finding.MULTI_LINE),
     "a line separator": ("営業部\u2028" + BODY, Finding.MULTI_LINE),
-    "an .ics text": ("BEGIN:VEVENT\nSUMMARY:残業申請について\nEND:VEVENT", Finding.MULTI_LINE),
+    "an .ics text": ("BEGIN:VEVENT\nSUMMARY:残業申請について\nEND:VEVENT", Finding.MESSAGE_FRAMING),
     "escaped lines": ("佐藤さん\\nお疲れ様です。\\n" + MESSAGE, Finding.MULTI_LINE),
     "escaped CRLF and a tab": ("お疲れ様です。\\r\\n\\t" + MESSAGE, Finding.MULTI_LINE),
     "escaped line before a capital": ("Hi team,\\nPlease cover my shift", Finding.MULTI_LINE),
@@ -275,6 +275,11 @@ def _access_log_payload(make_event, context, field: str, value: str) -> dict[str
         f"chat.postMessage({{channel: 'C123', text: '{MESSAGE}'}})",  # an object
         f"slack chat send --channel general --text '{MESSAGE}'",  # a command's flag
         f"send(text => '{MESSAGE}')",  # a hash
+        # Twenty-third pass: "msg" and "txt" (now word markers), and a marked key spelled with a look-alike letter
+        f"/chat/send?txt={MESSAGE}",
+        f'event=chat_posted msg="{MESSAGE}"',
+        f"/chat/send?t\u0435xt={MESSAGE}",  # a Cyrillic "ie"
+        f"/chat/send?b\u043edy={MESSAGE}",  # a Cyrillic "o"
     ],
 )
 def test_a_key_the_policy_marks_written_in_a_value_with_a_message_after_it_is_removed(make_event, context, value):
@@ -302,6 +307,7 @@ def test_a_key_the_policy_marks_written_in_a_value_with_a_message_after_it_is_re
         "/faq?topic=残業申請の承認フロー",
         "/dashboard?context=東京本社 営業1課 月次 集計レポート",
         "approve_leave(id=9824, comment='差し戻し: 日付誤り')",
+        "/api/messages?msg_id=8d1f2c&page=2",  # "msg" with a token after it
     ],
 )
 def test_a_marked_key_with_a_token_or_a_word_after_it_is_kept(make_event, context, value) -> None:
@@ -328,3 +334,68 @@ def test_markup_escaped_many_times_is_judged_once_and_quickly() -> None:
     for index in range(20):
         assert detect(f"v{index}&" + "amp;" * 62 + "lt;", 256) is Finding.HTML
     assert detect("&" + "amp;" * 1020 + "lt;") is not None  # raised RecursionError before
+
+
+_SHARED = "%E9%80%80%E8%81%B7%E5%B1%8A%E3%82%92%E6%9D%A5%E9%80%B1%E6%8F%90%E5%87%BA%E3%81%97%E3%81%BE%E3%81%99"
+"""退職届を来週提出します, percent-escaped."""
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"https://wa.me/?text={_SHARED}",
+        f"https://api.whatsapp.com/send?phone=819012345678&text={MESSAGE}",
+        f"https://line.me/R/msg/text/?{_SHARED}",
+        f"https://social-plugins.line.me/lineit/share?url=https%3A%2F%2Fex.jp&text={_SHARED}",
+        f"https://t.me/share/url?url=https://ex.jp&text={MESSAGE}",
+        "https://twitter.com/intent/tweet?text=Pay+cut+for+the+whole+team",
+        "https://mail.google.com/mail/?view=cm&fs=1&to=a@ex.jp&su=Salary%20negotiation",
+        f"発件人: 佐藤 收件人: 田中 主题: {MESSAGE}".replace("発", "发"),
+        f"보낸 사람: 佐藤 받는 사람: 田中 제목: {MESSAGE}",
+        "Von: Sato Gesendet: Montag, 1. Dezember 2026 An: Tanaka Budget cuts next year",
+        f"De : Sato Envoyé : lundi 1 décembre À : Tanaka Objet : {MESSAGE}",
+        f"From: sato@example.co.jp To: tanaka@example.co.jp {MESSAGE}",
+        f"[10:05] 佐藤 太郎: {BODY}",
+        f"17:43\t佐藤\t{BODY}",
+        f"12/1/26, 10:05 - 佐藤: {BODY}",
+        r"{\rtf1\ansi\deff0 {\fonttbl {\f0 MS Gothic;}} 明日の会議は中止です\par}",
+        f"BEGIN:VCARD VERSION:3.0 FN:佐藤 NOTE:{BODY} END:VCARD",
+        f"BEGIN:VEVENT SUMMARY:定例 DESCRIPTION:{BODY} END:VEVENT",
+        "From sato@example.co.jp  Mon Dec  1 10:05:00 2026",
+        '--=_NextPart_000_0012 Content-Type: text/plain; charset="utf-8"',
+        f"data:,{_SHARED}",
+        "data:,Pay cut for the whole team",
+        f"[転送] {MESSAGE}",
+        f"(Fwd) {MESSAGE}",
+        f"RE_ {MESSAGE}.msg",
+    ],
+)
+def test_what_carries_a_message_is_removed_from_any_free_text(make_event, context, value) -> None:
+    """Twenty-third red-team pass: links that share or compose a message, a mail's header block in other languages
+    or on one line, a chat log's line, the documents a message is kept in, a bare data URI, and reply prefixes in
+    brackets or as Outlook names a saved reply were kept in every free-text field."""
+    payload = _access_log_payload(make_event, context, "screen", value)
+
+    assert "screen" not in payload
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://wa.me/819012345678",  # a chat's address, no message
+        "https://line.me/R/ti/p/@kintai",  # LINE's add-a-friend link
+        "https://t.me/share/url?url=https://kintai.example.com/report/2026-12",
+        "https://mail.google.com/mail/u/0/#inbox",
+        "De: Paris À: Lyon 出張",
+        "An: 全社員 Von: 社長 年頭挨拶",
+        "[10:05] 朝会",
+        "17:00 退勤",
+        "data:, none",
+        "RE_2024_plan.xlsx",
+        "BEGIN:END 移行計画",
+    ],
+)
+def test_what_only_looks_like_a_message_carrier_is_kept(make_event, context, value) -> None:
+    payload = _access_log_payload(make_event, context, "screen", value)
+
+    assert payload["screen"] == value
