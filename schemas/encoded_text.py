@@ -941,9 +941,10 @@ def _starts_with_text(data: bytes | None) -> bool:
 
 
 def _hex_starts_with_text(data: bytes | None) -> bool:
-    """As :func:`_starts_with_text`, for hex, which is read in the Japanese charsets too: base64's and base32's
-    many decodings of a value's joins would read random bytes as kana and kanji too often."""
-    return _starts_with_text(data) or (data is not None and legacy_text(data))
+    """As :func:`_starts_with_text`, for hex, which is read in the Japanese charsets and in UTF-16 and UTF-32 too
+    ("004d.0065.0064…" was kept as an id: twenty-third red-team pass): base64's and base32's many decodings of a
+    value's joins would read random bytes as kana and kanji too often."""
+    return _starts_with_text(data) or (data is not None and (legacy_text(data) or _wide_text(data)))
 
 
 FILE_SIGNATURES = (
@@ -1108,9 +1109,16 @@ def _runs_or_joins_text(value: str, pieces: list[str], base64: bool = True) -> b
         (base64 and base64_text(joined, _starts_with_text))
         or hex_text(joined, _hex_starts_with_text)
         or base32_text(joined, _starts_with_text)
+        or (_BASE32HEX.fullmatch(joined) is not None and base32_text(joined.upper().translate(_BASE32HEX_AS_STANDARD)))
         for joined in joins
         if len(joined) >= 20
     )
+
+
+_BASE32HEX = re.compile(r"[0-9A-V]+|[0-9a-v]+")
+_BASE32HEX_AS_STANDARD = str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUV", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+"""RFC 4648's base32 in its extended-hex alphabet, as the standard alphabet: in pieces (a product key's
+"SUQQD-P5OHR-…") it was kept as an id (twenty-third red-team pass)."""
 
 
 def _byte_list_text(value: str) -> bool:

@@ -975,6 +975,16 @@ def test_octal_of_text_is_no_identifier(make_event: Callable[..., dict[str, Any]
     _assert_refused(make_event, "id-" + octal, "cookie_id")
 
 
+def test_base32hex_or_utf16_hex_in_groups_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:
+    """Twenty-third red-team pass: text in base32's extended-hex alphabet in a product key's groups, or its UTF-16
+    in hex groups, was kept as an id."""
+    message = "明日の会議は中止です。詳細は追って"
+    base32hex = base64.b32hexencode(message.encode()).decode().rstrip("=")
+    _assert_refused(make_event, "-".join(re.findall(".{1,5}", base32hex)), "cookie_id")
+    utf16 = "Resignation letter attached, please read".encode("utf-16-be").hex()
+    _assert_refused(make_event, ".".join(re.findall(".{4}", utf16))[:128], "cookie_id")
+
+
 def test_text_as_bits_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:
     """Twenty-second red-team pass, left open then: sixteen bytes of text as binary digits were kept as an id."""
     bits = "".join(f"{byte:08b}" for byte in b"Subject: paycut!")
