@@ -963,7 +963,7 @@ def joined_content(data: bytes | None) -> bool:
     return compressed_text(data) or data.startswith(FILE_SIGNATURES)
 
 
-_BASE32HEX = re.compile(r"[0-9A-V]+|[0-9a-v]+")
+_BASE32HEX = re.compile(r"[0-9A-V]*[G-V][0-9A-V]*|[0-9a-v]*[g-v][0-9a-v]*")
 _BASE36 = re.compile(r"[0-9A-Z]+|[0-9a-z]+")
 _BEYOND_HEX = re.compile(r"[G-Zg-z]")
 
@@ -1078,7 +1078,9 @@ _AS_BASE64 = tuple(
 )
 """Other alphabets of base64 an identifier's charset can hold, each as a table to the standard one (twenty-second
 red-team pass: text in xxencode's or crypt's base64 was kept as a terminal or a login id)."""
-_OTHER_BASE64 = re.compile(r"[A-Za-z0-9+.-]{20,}")
+_OTHER_BASE64 = re.compile(f"[A-Za-z0-9+.-]{{{-(-IDENTIFIER_TEXT_BYTES * 4 // 3)},}}")
+"""A value these alphabets may write and long enough for the 20 bytes an identifier's text must have
+(:func:`_text`): a 22-character token (a base62 id, 16 bytes) or a ULID is not read so (~10 us each)."""
 
 
 _HEX_DASHES = re.compile(r"[0-9a-f-]*|[0-9A-F-]*")
@@ -1115,10 +1117,11 @@ def _runs_or_joins_text(value: str, pieces: list[str], base64: bool = True) -> b
     )
 
 
-_BASE32HEX = re.compile(r"[0-9A-V]+|[0-9a-v]+")
+_BASE32HEX = re.compile(r"[0-9A-V]*[G-V][0-9A-V]*|[0-9a-v]*[g-v][0-9a-v]*")
 _BASE32HEX_AS_STANDARD = str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUV", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 """RFC 4648's base32 in its extended-hex alphabet, as the standard alphabet: in pieces (a product key's
-"SUQQD-P5OHR-…") it was kept as an id (twenty-third red-team pass)."""
+"SUQQD-P5OHR-…") it was kept as an id (twenty-third red-team pass). A letter beyond hex is asked for: hex alone is
+read as hex (a UUID's joins were read again as base32, doubling its cost)."""
 
 
 def _byte_list_text(value: str) -> bool:
