@@ -588,9 +588,19 @@ def encoded_text(value: str) -> bool:
         return True
     if len(value) < 20:
         return False
-    if _BITS.search(value) is not None or octal_text(value, _bytes_text):
+    if _BITS.search(value) is not None or octal_text(value, _bytes_text) or _morse_id(value):
         return True
     return _encoded_text(value) if len(value) <= 256 else _decodes(value)
+
+
+_ID_MORSE = re.compile(r"(?:[.-]{1,7}[_:]){8,}[.-]{1,7}")
+
+
+def _morse_id(value: str) -> bool:
+    """Nine letters or more of Morse code between "_" or ":" (an identifier's separators), four of them different
+    (twenty-fourth pass: "m.--._.-_-.--_…" was kept as an id)."""
+    run = _ID_MORSE.search(value) if "." in value and "-" in value else None
+    return run is not None and len(set(re.split("[_:]", run.group()))) >= 4
 
 
 _BITS = re.compile(f"[01]{{{MIN_TEXT_BYTES * 8},}}")
@@ -1281,7 +1291,23 @@ def utf7_text(value: str) -> bool:
     chars: list[str] = []
     for piece in _UTF7_PIECE.finditer(value):
         chars += _utf16_chars((piece.group(1) or "").replace(",", "/") or piece.group(2))
-    return len(chars) >= UTF7_TEXT_CHARS and 4 * sum(map(_text_char, chars)) >= 3 * len(chars)
+    if len(chars) >= UTF7_TEXT_CHARS and 4 * sum(map(_text_char, chars)) >= 3 * len(chars):
+        return True
+    return _utf7_ascii_text(value)
+
+
+def _utf7_ascii_text(value: str) -> bool:
+    """UTF-7 of ASCII text, each word a shifted run ("+AFAAYQB5-+AGMAdQB0-": twenty-fourth pass): its runs' code
+    units read as printable ASCII, eight or more, four of them letters."""
+    read = ""
+    for piece in _UTF7_PIECE.finditer(value):
+        run = (piece.group(1) or "").replace(",", "/") or piece.group(2)
+        if len(run) % 4 == 1:
+            run = run[:-1]
+        data = binascii.a2b_base64(run + "=" * (-len(run) % 4))
+        read += data[: len(data) // 2 * 2].decode("utf-16-be", errors="replace")
+    letters = sum(1 for char in read if char.isascii() and char.isalpha())
+    return len(read) >= UTF7_TEXT_CHARS and read.isascii() and read.isprintable() and letters >= 4
 
 
 def _utf16_chars(run: str) -> list[str]:
@@ -1301,19 +1327,29 @@ def _text_char(char: str) -> bool:
 
 
 _BASE100_FIRST = 0x1F3F7
-_BASE100_RUN = re.compile(f"[{chr(_BASE100_FIRST)}-{chr(_BASE100_FIRST + 255)}]{{{MIN_TEXT_BYTES},}}")
+_BASE100_CHAR = f"[{chr(_BASE100_FIRST)}-{chr(_BASE100_FIRST + 255)}]"
+_BASE100_RUN = re.compile(f"{_BASE100_CHAR}(?:[\\s\ufe0f\u200d]*{_BASE100_CHAR}){{{MIN_TEXT_BYTES - 1},}}")
 """Base100 ("emoji encoding"): each byte b as the code point U+1F3F7 + b, a run of 🏷 to 📶."""
 
 
 def base100_text(value: str) -> bool:
     """Does ``value`` hold base100, a byte an emoji, of text, a file or a compressed stream (twenty-third red-team
-    pass: "👊👬👙👡👜👚👫🐱🐗…" is "Subject: pay cut…", and was kept)? Judged as any decoding of an identifier is
-    (:func:`_bytes_text`): a row of the same emoji, or emoji as people write them, is no text."""
+    pass: "👊👬👙👡👜👚👫🐱🐗…" is "Subject: pay cut…", and was kept), also with blanks or emoji joiners between them
+    (twenty-fourth pass)? Text in UTF-8, a compressed stream or a file's signature: a row of office emoji read in
+    a legacy charset was text too often."""
     if value.isascii():
         return False
-    return any(
-        _bytes_text(bytes(ord(char) - _BASE100_FIRST for char in run.group())) for run in _BASE100_RUN.finditer(value)
-    )
+    for run in _BASE100_RUN.finditer(value):
+        data = bytes(ord(char) - _BASE100_FIRST for char in run.group() if ord(char) >= _BASE100_FIRST)
+        if len(set(data)) < _BASE100_DISTINCT:
+            continue  # a row of one emoji, or two ("👍👍👍…" reads "VVV…")
+        if is_text(data) or compressed_text(data) or data.startswith(FILE_SIGNATURES):
+            return True
+    return False
+
+
+_BASE100_DISTINCT = 6
+"""Distinct bytes a base100 run must write to be read: a message has more than a row of office emoji."""
 
 
 def _proquint_bytes(run: str) -> bytes:

@@ -177,11 +177,11 @@ def _morse(text: str, between: str, dot: str = ".", dash: str = "-") -> str:
     return code.translate(str.maketrans({".": dot, "-": dash}))
 
 
-_MORSE_WRITTEN = [(".", "-"), ("・", "-"), ("・", "ー"), ("・", "－"), ("•", "–"), ("·", "−"), (".", "_"), ("●", "■")]
-_MORSE_WRITTEN += [("ト", "ツー"), (".", "—")]
+_MORSE_WRITTEN = [(".", "-"), ("・", "-"), ("・", "ー"), ("・", "－"), ("•", "–"), ("·", "−"), (".", "_")]
+_MORSE_WRITTEN += [("ト", "ツー"), ("トン", "ツー"), (".", "—")]
 """How dots and dashes are written: ASCII, with Japanese middle dots and long-vowel marks, bullets and en dashes,
-underscores, filled shapes, as Japanese say them ("ト", "ツー"). Twenty-third red-team pass: all but the first two
-were kept."""
+underscores, as Japanese say them ("ト" or "トン", "ツー"). Twenty-third and twenty-fourth red-team passes: all but
+the first two were kept. (Filled shapes, "●■", are not read: ratings are written so.)"""
 
 
 def _proquints(data: bytes) -> str:
@@ -327,7 +327,9 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     "bytes as a call's arguments": lambda draw, text: _wrapped(draw, list(text.encode())),
     # The twenty-third pass: a byte an emoji (base100), octal glued or as C writes it, base32 in the extended-hex
     # alphabet in groups, code points' escapes without their backslashes.
-    "base100": lambda draw, text: "".join(chr(0x1F3F7 + byte) for byte in text.encode()),
+    "base100": lambda draw, text: draw(st.sampled_from(["", " ", "\ufe0f"])).join(
+        chr(0x1F3F7 + byte) for byte in text.encode()
+    ),
     "octal bytes glued": lambda draw, text: "".join(f"{byte:03o}" for byte in text.encode()),
     "octal bytes as C writes them": lambda draw, text: " ".join(f"0{byte:03o}" for byte in text.encode()),
     "base32hex in groups": lambda draw, text: "-".join(
@@ -340,7 +342,7 @@ DISGUISES: dict[str, Callable[[st.DrawFn, str], str]] = {
     "proquints": lambda draw, text: _proquints(text.encode()),
     "Bubble Babble": lambda draw, text: _bubblebabble(text.encode()),
     "Morse code": lambda draw, text: _morse(
-        text, draw(st.sampled_from([" ", " / ", "|", "\u3000"])), *draw(st.sampled_from(_MORSE_WRITTEN))
+        text, draw(st.sampled_from([" ", " / ", "|", "\u3000", ", ", "\t"])), *draw(st.sampled_from(_MORSE_WRITTEN))
     ),
     "one big number in groups of three": lambda draw, text: f"{int.from_bytes(text.encode(), 'big'):,}".replace(
         ",", draw(st.sampled_from([",", ".", " ", "'", "　"]))
@@ -983,6 +985,18 @@ def test_base32hex_or_utf16_hex_in_groups_is_no_identifier(make_event: Callable[
     _assert_refused(make_event, "-".join(re.findall(".{1,5}", base32hex)), "cookie_id")
     utf16 = "Resignation letter attached, please read".encode("utf-16-be").hex()
     _assert_refused(make_event, ".".join(re.findall(".{4}", utf16))[:128], "cookie_id")
+
+
+def test_morse_or_utf7_of_ascii_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:
+    """Twenty-fourth red-team pass: Morse between an identifier's separators, and UTF-7 of ASCII one word a run,
+    were kept as ids."""
+    morse = _morse("pay cut for sato", " ").replace(" ", "_")
+    _assert_refused(make_event, "m" + morse, "cookie_id")
+    utf7 = "".join(
+        "+" + base64.b64encode(word.encode("utf-16-be")).decode().rstrip("=") + "-"
+        for word in ["Pay", "cut", "for", "Sato"]
+    )
+    _assert_refused(make_event, "c" + utf7, "cookie_id")
 
 
 def test_text_as_bits_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:

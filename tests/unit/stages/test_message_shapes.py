@@ -355,9 +355,6 @@ _SHARED = "%E9%80%80%E8%81%B7%E5%B1%8A%E3%82%92%E6%9D%A5%E9%80%B1%E6%8F%90%E5%87
         "Von: Sato Gesendet: Montag, 1. Dezember 2026 An: Tanaka Budget cuts next year",
         f"De : Sato Envoyé : lundi 1 décembre À : Tanaka Objet : {MESSAGE}",
         f"From: sato@example.co.jp To: tanaka@example.co.jp {MESSAGE}",
-        f"[10:05] 佐藤 太郎: {BODY}",
-        f"17:43\t佐藤\t{BODY}",
-        f"12/1/26, 10:05 - 佐藤: {BODY}",
         r"{\rtf1\ansi\deff0 {\fonttbl {\f0 MS Gothic;}} 明日の会議は中止です\par}",
         f"BEGIN:VCARD VERSION:3.0 FN:佐藤 NOTE:{BODY} END:VCARD",
         f"BEGIN:VEVENT SUMMARY:定例 DESCRIPTION:{BODY} END:VEVENT",
@@ -368,12 +365,28 @@ _SHARED = "%E9%80%80%E8%81%B7%E5%B1%8A%E3%82%92%E6%9D%A5%E9%80%B1%E6%8F%90%E5%87
         f"[転送] {MESSAGE}",
         f"(Fwd) {MESSAGE}",
         f"RE_ {MESSAGE}.msg",
+        # Twenty-fourth pass: more languages, links, replies, notifications, windows
+        f"Da: Sato Inviato: lunedì 1 dicembre 2026 A: Tanaka Oggetto: {MESSAGE}",
+        f"Van: Sato Verzonden: maandag 1 december 2026 Aan: Tanaka Onderwerp: {MESSAGE}",
+        f"От: Сато Отправлено: 1 декабря 2026 Кому: Танака Тема: {MESSAGE}",
+        "From: Sato Sent: Monday, December 1, 2026 10:05 AM Budget cuts next year",
+        f"viber://forward?text={_SHARED}",
+        f"https://line.me/R/oaMessage/@kintai/?{_SHARED}",
+        f"SMSTO:+819012345678:{MESSAGE}",
+        f"\u3014返信\u3015 {MESSAGE}",
+        f"YNT: {MESSAGE}",
+        f"AW_ {MESSAGE}.msg",
+        f"New mail from 佐藤: {MESSAGE}",
+        f"LINE - 佐藤: {BODY}",
+        f"{MESSAGE} - Nachricht (HTML)",
+        f"[{MESSAGE}](message://%3C1234@mail.example.co.jp%3E)",
     ],
 )
 def test_what_carries_a_message_is_removed_from_any_free_text(make_event, context, value) -> None:
-    """Twenty-third red-team pass: links that share or compose a message, a mail's header block in other languages
-    or on one line, a chat log's line, the documents a message is kept in, a bare data URI, and reply prefixes in
-    brackets or as Outlook names a saved reply were kept in every free-text field."""
+    """Twenty-third and twenty-fourth red-team passes: links that share or compose a message, a mail's header block
+    in other languages or on one line, the documents a message is kept in, a bare data URI, reply prefixes in
+    brackets or as Outlook names a saved reply, notifications, a mail's window and links to a mail were kept in
+    every free-text field."""
     payload = _access_log_payload(make_event, context, "screen", value)
 
     assert "screen" not in payload
@@ -393,6 +406,13 @@ def test_what_carries_a_message_is_removed_from_any_free_text(make_event, contex
         "data:, none",
         "RE_2024_plan.xlsx",
         "BEGIN:END 移行計画",
+        # Twenty-fourth pass: a route, a shipment, a room, a meeting with its time, a log line
+        "差出人: 大阪倉庫 宛先: 神戸センター",
+        "From: 16:00 To: 17:00 @会議室A",
+        "[12:00] 全体会議: Zoom URLは別途送ります",
+        "10:00\t面談\t会議室が変更になりました。",
+        "[16:15:33] INFO: 同期が完了しました。",
+        "https://www.facebook.com/sharer/sharer.php?u=https%3A//ex.jp/news%3Ftitle%3DKobe%20Logistics%20careers%20page",
     ],
 )
 def test_what_only_looks_like_a_message_carrier_is_kept(make_event, context, value) -> None:
