@@ -502,22 +502,8 @@ _HEADER_LABELS = (
     *("От", "Отправлено", "Кому", "Тема", "Дата", "Od", "Wysłano", "Do", "Temat", "Från", "Skickat", "Till", "Ämne"),
     *("Kimden", "Gönderildi", "Kime", "Konu", "Odesláno", "Komu", "Předmět", "Từ", "Đã gửi", "Đến", "Chủ đề"),
     *("Dari", "Dikirim", "Kepada", "Perihal"),
-    *(
-        "From",
-        "To",
-        "Cc",
-        "Sent",
-        "Date",
-        "Subject",
-        "差出人",
-        "宛先",
-        "送信日時",
-        "送信者",
-        "件名",
-        "送信元",
-        "送信日",
-    ),
-    *("受信者", "発信者", "タイトル", "日付"),
+    *("From", "To", "Cc", "Sent", "Date", "Subject", "差出人", "宛先", "送信日時", "送信者", "件名", "送信元"),
+    *("送信日", "受信者", "発信者", "タイトル", "日付"),
 )
 """The labels of a mail's header block as Outlook quotes it in its users' languages."""
 _TELLING_LABELS = (
