@@ -472,10 +472,12 @@ _SHARED_MESSAGE_LINK = re.compile(
 LinkedIn, Bluesky, Mastodon, Threads, iMessage, a QR code's SMSTO:, Gmail, Outlook and Yahoo's compose): what their
 text parameter holds is a message (twenty-third and twenty-fourth passes: kept, plain or escaped)."""
 _SHARED_TEXT = re.compile(
-    r"(?:[?&](?:text|msg|message|body|su|subject|quote)=|msg/text/\??|oaMessage/[^/]+/\??"
-    r"|^SMSTO:[^:]*:)([^&#]+)",
+    r"(?:[?&](?:text|msg|message|body|su|subject|quote)=|msg/text/\??|oaMessage/[^/]+/\??|^SMSTO:[^:]*:"
+    r"|(?:reddit\.com/submit|linkedin\.com/shareArticle)[^#\s]*?[?&](?:title|summary)=)([^&#]+)",
     re.IGNORECASE,
 )
+"""A shared or composed message's parameter; a post's title where the link submits one (Reddit, LinkedIn), not a
+shared page's own title (Facebook's sharer holds it inside the shared URL)."""
 _COMPOSED = re.compile(r"[?&](?:su|subject|body)=[^&#\s]{2,}", re.IGNORECASE)
 _SHORT_MESSAGE_CHARS = 4
 _SHORT_MESSAGE_WORDS = 3
