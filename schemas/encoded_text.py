@@ -973,7 +973,7 @@ def joined_content(data: bytes | None) -> bool:
     return compressed_text(data) or data.startswith(FILE_SIGNATURES)
 
 
-_BASE32HEX = re.compile(r"[0-9A-V]*[G-V][0-9A-V]*|[0-9a-v]*[g-v][0-9a-v]*")
+_BASE32HEX = re.compile(r"[0-9A-V]+|[0-9a-v]+")
 _BASE36 = re.compile(r"[0-9A-Z]+|[0-9a-z]+")
 _BEYOND_HEX = re.compile(r"[G-Zg-z]")
 
@@ -983,7 +983,7 @@ def number_text(chars: str) -> bool:
     (:func:`_big_number_text`)."""
     decodings: list[bytes] = []
     beyond_hex = _BEYOND_HEX.search(chars) is not None
-    if beyond_hex and len(chars) >= 32 and _BASE32HEX.fullmatch(chars):
+    if len(chars) >= 32 and _base32hex(chars):
         whole = chars.upper()[: len(chars) // 8 * 8]
         decodings.append(base64.b32hexdecode(whole))
     if beyond_hex and len(chars) >= 30 and _BASE36.fullmatch(chars):
@@ -1121,17 +1121,21 @@ def _runs_or_joins_text(value: str, pieces: list[str], base64: bool = True) -> b
         (base64 and base64_text(joined, _starts_with_text))
         or hex_text(joined, _hex_starts_with_text)
         or base32_text(joined, _starts_with_text)
-        or (_BASE32HEX.fullmatch(joined) is not None and base32_text(joined.upper().translate(_BASE32HEX_AS_STANDARD)))
+        or (_base32hex(joined) and base32_text(joined.upper().translate(_BASE32HEX_AS_STANDARD)))
         for joined in joins
         if len(joined) >= 20
     )
 
 
-_BASE32HEX = re.compile(r"[0-9A-V]*[G-V][0-9A-V]*|[0-9a-v]*[g-v][0-9a-v]*")
 _BASE32HEX_AS_STANDARD = str.maketrans("0123456789ABCDEFGHIJKLMNOPQRSTUV", "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 """RFC 4648's base32 in its extended-hex alphabet, as the standard alphabet: in pieces (a product key's
-"SUQQD-P5OHR-…") it was kept as an id (twenty-third red-team pass). A letter beyond hex is asked for: hex alone is
-read as hex (a UUID's joins were read again as base32, doubling its cost)."""
+"SUQQD-P5OHR-…") it was kept as an id (twenty-third red-team pass)."""
+
+
+def _base32hex(chars: str) -> bool:
+    """Is ``chars`` base32hex with a letter beyond hex? Hex alone is read as hex (a UUID's joins were read again as
+    base32, doubling its cost), as :func:`number_text` reads it."""
+    return _BEYOND_HEX.search(chars) is not None and _BASE32HEX.fullmatch(chars) is not None
 
 
 def _byte_list_text(value: str) -> bool:
@@ -1283,40 +1287,28 @@ three): a message's length, as :func:`services.stages.allowlist.marked_pair` cou
 def utf7_text(value: str) -> bool:
     """Does ``value`` write a message in UTF-7 or IMAP's modified UTF-7, one shifted run or one a character
     ("&Zg4-&ZeU-&MG4-…": twenty-third red-team pass, kept when each run was too short for the base64 reader)?
-    Read when its runs spell :data:`UTF7_TEXT_CHARS` characters or more, three in four of them kana, common
-    ideographs or syllables (:func:`common_character`) or the punctuation between them: a random UTF-16 code
-    unit is one in about seven times, so a base64 token that holds a "+" does not."""
+    Read when its runs spell :data:`UTF7_TEXT_CHARS` characters or more beyond ASCII, three in four of them kana,
+    common ideographs or syllables (:func:`common_character`) or the punctuation between them: a random UTF-16
+    code unit is one in about seven times, so a base64 token that holds a "+" does not. Or ASCII text, each word
+    a run ("+AFAAYQB5-+AGMAdQB0-": twenty-fourth pass): eight printable characters or more, four of them letters."""
     if "&" not in value and "+" not in value:
         return False
-    chars: list[str] = []
-    for piece in _UTF7_PIECE.finditer(value):
-        chars += _utf16_chars((piece.group(1) or "").replace(",", "/") or piece.group(2))
-    if len(chars) >= UTF7_TEXT_CHARS and 4 * sum(map(_text_char, chars)) >= 3 * len(chars):
+    read = "".join(
+        _utf16_read((piece.group(1) or "").replace(",", "/") or piece.group(2)) for piece in _UTF7_PIECE.finditer(value)
+    )
+    beyond = [char for char in read if not char.isascii()]
+    if len(beyond) >= UTF7_TEXT_CHARS and 4 * sum(map(_text_char, beyond)) >= 3 * len(beyond):
         return True
-    return _utf7_ascii_text(value)
-
-
-def _utf7_ascii_text(value: str) -> bool:
-    """UTF-7 of ASCII text, each word a shifted run ("+AFAAYQB5-+AGMAdQB0-": twenty-fourth pass): its runs' code
-    units read as printable ASCII, eight or more, four of them letters."""
-    read = ""
-    for piece in _UTF7_PIECE.finditer(value):
-        run = (piece.group(1) or "").replace(",", "/") or piece.group(2)
-        if len(run) % 4 == 1:
-            run = run[:-1]
-        data = binascii.a2b_base64(run + "=" * (-len(run) % 4))
-        read += data[: len(data) // 2 * 2].decode("utf-16-be", errors="replace")
     letters = sum(1 for char in read if char.isascii() and char.isalpha())
     return len(read) >= UTF7_TEXT_CHARS and read.isascii() and read.isprintable() and letters >= 4
 
 
-def _utf16_chars(run: str) -> list[str]:
-    """The characters beyond ASCII that ``run``, modified base64 of UTF-16, writes; none if it writes none."""
+def _utf16_read(run: str) -> str:
+    """What ``run``, modified base64 of UTF-16 (big-endian), writes."""
     if len(run) % 4 == 1:
         run = run[:-1]  # six bits: no byte
     data = binascii.a2b_base64(run + "=" * (-len(run) % 4))
-    text = data[: len(data) // 2 * 2].decode("utf-16-be", errors="replace")
-    return [char for char in text if not char.isascii()]
+    return data[: len(data) // 2 * 2].decode("utf-16-be", errors="replace")
 
 
 _TEXT_PUNCTUATION = frozenset("\u3000\u3001\u3002\uff01\uff1f\u300c\u300d\uff08\uff09\u30fb\u30fc")

@@ -1116,8 +1116,9 @@ _MORSE_GLYPHS = str.maketrans(
     }
 )
 """Dots and dashes as Morse is written by hand or in Japanese ("・ー", bullets and en dashes, "._"), read as
-"." and "-"; an ideographic space as a blank (twenty-third pass: wabun and Morse written with "ー", em dashes, "_"
-or minus signs were kept).
+"." and "-"; an ideographic space, a tab, a line break, "、", "," and ";" as a blank (twenty-third and
+twenty-fourth passes: wabun and Morse written with "ー", em dashes, "_" or minus signs, or between commas, were
+kept).
 Only runs of nothing but dots and dashes between blanks count, so a katakana word's "ー" is no dash of a letter."""
 _SPOKEN_MORSE = re.compile("(?:ツー|ﾂｰ|ト|ﾄ)+")
 _SPOKEN = str.maketrans({"ト": ".", "ﾄ": ".", "ツ": "-", "ﾂ": ""})
