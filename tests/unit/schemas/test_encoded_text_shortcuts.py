@@ -31,7 +31,7 @@ from schemas.encoded_text import (
 _WORDS = st.text(
     alphabet=st.sampled_from("abcdefg XYZ 給与残業申請についてお願いします。éà\t\n"), min_size=5, max_size=60
 )
-_CHARSETS = ["utf-8", "cp932", "euc_jp", "iso2022_jp", "utf-16-be", "utf-16-le", "cp1252"]
+_CHARSETS = ["utf-8", "cp932", "euc_jp", "iso2022_jp", "utf-16-be", "utf-16-le", "cp1252", "cp500"]
 
 
 @st.composite
@@ -59,6 +59,7 @@ def _bytes_text_in_full(data: bytes) -> bool:
         or _cp1252_text(data)
         or encoded_text._wide_text(data)
         or _stream_text(data)
+        or encoded_text._ebcdic_text(data)
     )
 
 
@@ -69,6 +70,7 @@ def _base64_bytes_text_in_full(data: bytes) -> bool:
         or _stream_text(data)
         or mail_charset_text(data)
         or encoded_text._wide_text(data)
+        or encoded_text._ebcdic_text(data)
     )
 
 
