@@ -384,11 +384,12 @@ def _octal_text(text: str) -> bool:
     """Bytes in octal, three digits each glued together ("347265246344270216…": :func:`octal_text`), or as C writes
     them ("0123 0141 …"), that are text (twenty-third red-team pass: kept; octal between separators or after a
     backslash was read already)."""
-    if "0" not in text:
-        return False
-    return octal_text(text) or any(
-        is_text(bytes(int(number, 8) & 0xFF for number in _OCTAL_NUMBER.findall(listed.group())))
-        for listed in _OCTAL_LIST.finditer(text)
+    return octal_text(text) or (
+        "0" in text  # C's octal numbers begin with one; glued octal need not hold any ("sunnyskies…" has none)
+        and any(
+            is_text(bytes(int(number, 8) & 0xFF for number in _OCTAL_NUMBER.findall(listed.group())))
+            for listed in _OCTAL_LIST.finditer(text)
+        )
     )
 
 

@@ -970,6 +970,14 @@ def test_text_in_ebcdic_is_no_identifier(make_event: Callable[..., dict[str, Any
         _assert_refused(make_event, token, "cookie_id", token)
 
 
+def test_glued_octal_without_a_zero_is_read() -> None:
+    """Review of the twenty-third pass's reader: it asked for a "0" first, which only C's octal numbers must hold;
+    letters whose bytes hold no 0 digit in octal were kept."""
+    octal = "".join(f"{byte:03o}" for byte in b"sunnyskiesjustfine")
+    assert "0" not in octal
+    assert detect(octal) is not None
+
+
 def test_octal_of_text_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:
     """Twenty-third red-team pass: text's bytes in octal, three digits each, glued, were kept as an id."""
     octal = "".join(f"{byte:03o}" for byte in "明日の会議は中止です".encode())
