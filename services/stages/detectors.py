@@ -441,7 +441,7 @@ def _message_carrier(text: str) -> Finding | None:
     mailbox a message is kept in, a link to a mail, a mail's window, a notification, a data URI without a media
     type. (A chat log's line, "[10:05] 佐藤: 明日は休みます。", is not read: a meeting's title with its time is
     written alike, and 12 % of the twenty-fourth pass's were removed.)"""
-    if ":" in text and (link := _SHARED_MESSAGE_LINK.search(text)) is not None:
+    if ("/" in text or ":" in text) and (link := _SHARED_MESSAGE_LINK.search(text)) is not None:
         if link.lastgroup == "compose" and _COMPOSED.search(text) is not None:
             return Finding.MAIL_HEADER  # a mail's subject however short: "…&su=Salary%20negotiation"
         if _shares_a_message(text):
@@ -1009,6 +1009,20 @@ _RIGHT_TO_LEFT = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 """Hebrew, Arabic, Syriac, Thaana, NKo and their presentation forms."""
 
 
+def _read_on_both_paths(text: str) -> bool:
+    """The encodings read on both of :func:`_first_finding`'s paths: their characters stand between blanks, commas,
+    symbols or emoji, in groups shorter than the prefilter's runs (Morse, proquints and Bubble Babble, UTF-7 one
+    character a run, base100, octal, base32hex in groups split by blanks: the last was read on one path only)."""
+    return (
+        _morse(text)
+        or pronounceable_text(text)
+        or utf7_text(text)
+        or base100_text(text)
+        or _octal_text(text)
+        or _base32hex_groups(text)
+    )
+
+
 def _judge(text: str) -> Finding | None:
     """The first finding in ``text``, read as :func:`visible` made it; lines of text are one when nothing more
     particular is found (wrapped base64 is base64)."""
@@ -1041,7 +1055,7 @@ def _first_finding(text: str) -> Finding | None:
             return Finding.ESCAPED_TEXT
         if wrapped_numbers_text(text):  # "ChrW(&H7D66) & ChrW(&H4E0E) & …", "517,204,422,…"
             return Finding.ESCAPED_TEXT
-        if _morse(text) or pronounceable_text(text) or utf7_text(text) or base100_text(text) or _octal_text(text):
+        if _read_on_both_paths(text):
             return Finding.ENCODED_TEXT
         return Finding.ENCODED_TEXT if base45_text(text, _hex_begins_with_text) else None
     if _DATA_URI.search(text):
@@ -1058,9 +1072,7 @@ def _first_finding(text: str) -> Finding | None:
         return Finding.STRUCTURED
     if _escaped(text) or wrapped_numbers_text(text):
         return Finding.ESCAPED_TEXT
-    if _morse(text) or pronounceable_text(text) or utf7_text(text) or base100_text(text) or _octal_text(text):
-        return Finding.ENCODED_TEXT
-    if _base32hex_groups(text) or _bare_escapes_text(text):
+    if _read_on_both_paths(text) or _bare_escapes_text(text):
         return Finding.ENCODED_TEXT
     url = "://" in text
     if any(

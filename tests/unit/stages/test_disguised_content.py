@@ -978,6 +978,14 @@ def test_glued_octal_without_a_zero_is_read() -> None:
     assert detect(octal) is not None
 
 
+@pytest.mark.parametrize("separator", ["-", ".", " "])
+def test_base32hex_in_groups_is_read_whatever_separates_them(separator: str) -> None:
+    """Review of the twenty-third pass's reader: groups split by blanks took the prefilter's path, where it was not
+    read."""
+    code = base64.b32hexencode("明日の会議は中止です。詳細は追って".encode()).decode().rstrip("=")
+    assert detect(separator.join(re.findall(".{1,5}", code))) is not None
+
+
 def test_octal_of_text_is_no_identifier(make_event: Callable[..., dict[str, Any]]) -> None:
     """Twenty-third red-team pass: text's bytes in octal, three digits each, glued, were kept as an id."""
     octal = "".join(f"{byte:03o}" for byte in "明日の会議は中止です".encode())

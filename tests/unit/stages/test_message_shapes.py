@@ -373,6 +373,7 @@ _SHARED = "%E9%80%80%E8%81%B7%E5%B1%8A%E3%82%92%E6%9D%A5%E9%80%B1%E6%8F%90%E5%87
         f"viber://forward?text={_SHARED}",
         f"https://line.me/R/oaMessage/@kintai/?{_SHARED}",
         f"SMSTO:+819012345678:{MESSAGE}",
+        f"wa.me/819012345678?text={MESSAGE}",  # a link written without its scheme
         f"https://www.reddit.com/submit?url=https%3A%2F%2Fex.jp&title={_SHARED}",
         f"\u3014返信\u3015 {MESSAGE}",
         f"YNT: {MESSAGE}",
